@@ -1,0 +1,1 @@
+from churnkit.exceptions import *  # noqa

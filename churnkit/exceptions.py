@@ -1,0 +1,31 @@
+"""Exceptions raised by churnkit.
+
+Every error a user can cause derives from :class:`ChurnkitError`, so callers
+(and the CLI) can tell a problem with the data or the configuration from a bug.
+Messages say *what* went wrong, *where* (table.column, a few row labels or
+customer ids, one example value) and *how to fix it*.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ChurnkitError", "ConfigError", "ModelError", "NotFittedError", "SchemaError"]
+
+
+class ChurnkitError(Exception):
+    """Base class of every error churnkit raises on purpose."""
+
+
+class SchemaError(ChurnkitError, ValueError):
+    """An input table does not match the data contract (missing column, bad values...)."""
+
+
+class ConfigError(ChurnkitError, ValueError):
+    """A configuration file or value is invalid; the message names the key path."""
+
+
+class ModelError(ChurnkitError):
+    """A model artifact is missing, tampered with, or incompatible."""
+
+
+class NotFittedError(ModelError, AttributeError):
+    """An estimator was used before ``fit``."""
