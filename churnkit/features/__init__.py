@@ -1,1 +1,7 @@
-"""churnkit.features."""
+"""Point-in-time features: only data strictly before each cutoff is used."""
+
+from churnkit.features._build import FeatureSet, build_features
+from churnkit.features._events import NUMERIC_AGGS, EventFeatures
+from churnkit.features._static import StaticFeatures
+
+__all__ = ["NUMERIC_AGGS", "EventFeatures", "FeatureSet", "StaticFeatures", "build_features"]

@@ -1,1 +1,5 @@
-"""churnkit.labels."""
+"""Labels: cutoff schedules and churn definitions (contractual, inactivity, column)."""
+
+from churnkit.labels._labels import active_mask, labels_from_config, make_cutoffs, make_labels
+
+__all__ = ["active_mask", "labels_from_config", "make_cutoffs", "make_labels"]

@@ -1,0 +1,3 @@
+from churnkit.cli import main
+
+main()

@@ -1,0 +1,228 @@
+"""The ``churnkit`` command line: thin wrappers over the Python API.
+
+Exit codes: 0 success, 1 data or configuration error (one clear message; the
+traceback only with ``--debug``), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from churnkit.exceptions import ChurnkitError
+
+app = typer.Typer(
+    name="churnkit",
+    help="Predict which customers will leave, explain why, and tell their owners what to do.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+_STATE = {"debug": False}
+
+
+class Format(str, Enum):
+    """Output format of summaries."""
+
+    table = "table"
+    json = "json"
+
+
+@app.callback()
+def _main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+) -> None:
+    _STATE["debug"] = debug
+
+
+def _fail(exc: BaseException) -> None:
+    if _STATE["debug"]:
+        err.print_exception()
+    kind = type(exc).__name__
+    err.print(f"[bold red]Error[/] ({kind}): {exc}")
+    raise typer.Exit(1)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    try:
+        yield
+    except ChurnkitError as exc:
+        _fail(exc)
+    except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+        _fail(exc)
+
+
+@contextmanager
+def _steps() -> Iterator[Callable[[str], None]]:
+    """A status line on stderr that each pipeline step updates."""
+    start = time.perf_counter()
+    with err.status("Starting") as status:
+
+        def progress(message: str) -> None:
+            err.log(f"{message}…") if _STATE["debug"] else None
+            status.update(f"{message}…  [dim]{time.perf_counter() - start:.0f}s[/]")
+
+        yield progress
+
+
+def _print_summary(title: str, summary: dict[str, Any], fmt: Format) -> None:
+    if fmt is Format.json:
+        out.print_json(json.dumps(summary, default=str))
+        return
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    for key, value in summary.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k}={v}" for k, v in value.items())
+        elif isinstance(value, float):
+            value = f"{value:,.4f}" if abs(value) < 10 else f"{value:,.0f}"
+        table.add_row(key.replace("_", " "), str(value))
+    out.print(table)
+
+
+ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="YAML configuration file.")]
+FormatOpt = Annotated[Format, typer.Option("--format", help="Summary format.")]
+
+
+@app.command()
+def validate(config: ConfigOpt, fmt: FormatOpt = Format.table,
+             rejects: Annotated[Path | None, typer.Option(help="Write rejected rows here.")] = None
+             ) -> None:
+    """Check a configuration and its tables; report every problem found."""
+    from churnkit import load_config, load_dataset
+    from churnkit.pipeline import write_table
+
+    with _errors():
+        cfg = load_config(config)
+        with _steps() as progress:
+            progress("Loading and validating tables")
+            ds = load_dataset(cfg)
+        summary = ds.summary()
+        if rejects is not None:
+            write_table(ds.rejects, rejects)
+            summary["rejects_file"] = str(rejects)
+        _print_summary(f"{config}: valid", summary, fmt)
+        if len(ds.rejects):
+            top = ds.rejects.groupby(["table", "reason"]).size().sort_values(ascending=False)
+            for (table, reason), n in top.head(10).items():
+                err.print(f"[yellow]{n:,} row(s) of {table}[/]: {reason}")
+
+
+@app.command()
+def train(config: ConfigOpt,
+          out_dir: Annotated[Path, typer.Option("--out", help="Model folder to write.")],
+          fmt: FormatOpt = Format.table) -> None:
+    """Train a churn model and save it with its manifest."""
+    from churnkit import load_config
+    from churnkit import train as train_job
+
+    with _errors():
+        cfg = load_config(config)
+        with _steps() as progress:
+            result = train_job(cfg, progress=progress)
+            progress("Saving the model")
+            result.model.save(out_dir, config=result.model.config_, training=result.model.training_)
+        _print_summary(f"Trained {cfg.name} → {out_dir}", result.summary, fmt)
+
+
+@app.command()
+def score(config: ConfigOpt,
+          model: Annotated[Path, typer.Option(help="Model folder written by 'churnkit train'.")],
+          out_file: Annotated[Path, typer.Option("--out", help="Scores file (.csv or .parquet).")],
+          as_of: Annotated[str | None, typer.Option(help="Score as of this date (default: end of data).")] = None,
+          rejects: Annotated[Path | None, typer.Option(help="Rejects file (default: beside --out).")] = None,
+          fmt: FormatOpt = Format.table) -> None:
+    """Score every active customer as of a date."""
+    from churnkit import load_config, load_model
+    from churnkit import score as score_job
+    from churnkit.pipeline import write_table
+
+    with _errors():
+        cfg = load_config(config)
+        fitted = load_model(model)
+        with _steps() as progress:
+            result = score_job(cfg, fitted, as_of=as_of, progress=progress)
+            progress("Writing outputs")
+            write_table(result.scores, out_file)
+            rej = rejects or out_file.with_name(f"rejects{out_file.suffix}")
+            write_table(result.rejects, rej)
+        _print_summary(f"Scored → {out_file}", {**result.summary, "rejects_file": str(rej)}, fmt)
+
+
+@app.command()
+def demo(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for everything the demo writes.")],
+    customers: Annotated[int, typer.Option(min=100, help="Sample customers.")] = 5000,
+    seed: Annotated[int, typer.Option(help="Random seed of the sample CRM.")] = 0,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Run the whole pipeline on the built-in sample CRM."""
+    from churnkit import load_config
+    from churnkit import score as score_job
+    from churnkit import train as train_job
+    from churnkit._resources import builtin_config
+    from churnkit.datasets import make_crm
+    from churnkit.pipeline import write_table
+
+    with _errors():
+        start = time.perf_counter()
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with _steps() as progress:
+            progress(f"Generating the sample CRM ({customers:,} customers)")
+            crm = make_crm(customers, seed=seed)
+            crm.write(out_dir / "data", format="csv")
+            cfg_path = out_dir / "config.yaml"
+            shutil.copyfile(builtin_config("default.yaml"), cfg_path)
+            cfg = load_config(cfg_path)
+            trained = train_job(cfg, progress=progress)
+            progress("Saving the model")
+            trained.model.save(out_dir / "model", config=trained.model.config_,
+                               training=trained.model.training_)
+            scored = score_job(cfg, trained.model, progress=progress)
+            progress("Writing outputs")
+            write_table(scored.scores, out_dir / "scores.csv")
+            write_table(scored.rejects, out_dir / "rejects.csv")
+        metrics = trained.summary["validation"]
+        summary = {
+            "customers": len(crm.customers),
+            "training_rows": trained.summary["rows"],
+            "cutoffs": f"{trained.summary['first_cutoff']} .. {trained.summary['last_cutoff']}",
+            "features": trained.summary["features"],
+            "validation_roc_auc": metrics.get("roc_auc"),
+            "validation_pr_auc": metrics.get("pr_auc"),
+            "top_decile_lift": metrics.get("top_decile_lift"),
+            "scored": scored.summary["scored"],
+            "risk_bands": scored.summary["risk_bands"],
+            "value_at_risk": scored.summary["value_at_risk"],
+            "output": str(out_dir),
+            "seconds": round(time.perf_counter() - start, 1),
+        }
+        _print_summary("churnkit demo", summary, fmt)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("Interrupted.")
+        sys.exit(130)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,387 @@
+"""Load, validate and quarantine the input tables of a configuration.
+
+The result is a :class:`Dataset` with canonical column names (``customer_id``,
+``timestamp``, ``signup_date``...), parsed types, and a rejects table that
+lists every row that was set aside and why. Nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from churnkit.config import Config, CustomersTable, EventTable, SnapshotTable
+from churnkit.data._io import read_table
+from churnkit.data._parse import (
+    infer_type,
+    parse_bool,
+    parse_categorical,
+    parse_dates,
+    parse_ids,
+    parse_numeric,
+)
+from churnkit.exceptions import SchemaError
+
+__all__ = ["REJECT_COLUMNS", "Dataset", "EventSpec", "load_dataset"]
+
+REJECT_COLUMNS = ["table", "row", "customer_id", "column", "value", "reason"]
+CUSTOMER_ROLES = (
+    "signup_date", "end_date", "segment", "product", "account_manager", "value", "wallet_share"
+)
+_ROLE_TYPES = {
+    "signup_date": "datetime", "end_date": "datetime", "segment": "categorical",
+    "product": "categorical", "account_manager": "categorical", "value": "numeric",
+    "wallet_share": "numeric",
+}
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    """What an event table holds: its kind, typed columns and kind-specific roles."""
+
+    name: str
+    kind: str
+    columns: dict[str, str]
+    roles: dict[str, str]
+    aggregations: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class Dataset:
+    """Validated tables with canonical column names.
+
+    Attributes
+    ----------
+    customers : DataFrame
+        One row per customer: ``customer_id`` plus the roles present
+        (``signup_date``, ``end_date``, ``segment``, ``product``, ``account_manager``,
+        ``value``, ``wallet_share``) and static attribute columns.
+    attributes : dict
+        Static attribute column → type (``categorical``, ``numeric``, ``boolean``).
+    events : dict of DataFrame
+        Event tables with ``customer_id``, ``timestamp`` and their typed columns,
+        sorted by customer and time.
+    specs : dict of EventSpec
+        Kind, column types and roles of each event table.
+    end : Timestamp
+        End of the data (exclusive).
+    label : Series or None
+        Snapshot mode: the boolean churn label aligned with ``customers``.
+    rejects : DataFrame
+        ``table, row, customer_id, column, value, reason`` for every row set aside.
+    """
+
+    customers: pd.DataFrame
+    attributes: dict[str, str]
+    events: dict[str, pd.DataFrame]
+    specs: dict[str, EventSpec]
+    end: pd.Timestamp
+    label: pd.Series | None = None
+    rejects: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REJECT_COLUMNS))
+
+    @property
+    def mode(self) -> str:
+        """``"snapshot"`` (one table with a label) or ``"events"``."""
+        return "snapshot" if self.label is not None else "events"
+
+    def summary(self) -> dict[str, Any]:
+        """Counts of customers, events per table and rejects per table."""
+        return {
+            "customers": len(self.customers),
+            "events": {name: len(df) for name, df in self.events.items()},
+            "rejects": self.rejects.groupby("table").size().to_dict() if len(self.rejects) else {},
+            "end": str(self.end.date()),
+        }
+
+
+class _Rejects:
+    """Collects rejected rows across tables."""
+
+    def __init__(self) -> None:
+        self.parts: list[pd.DataFrame] = []
+
+    def add(
+        self,
+        table: str,
+        mask: pd.Series,
+        frame: pd.DataFrame,
+        ids: pd.Series | None,
+        column: str,
+        raw: pd.Series | None,
+        reason: str,
+    ) -> None:
+        if not mask.any():
+            return
+        idx = np.flatnonzero(mask.to_numpy())
+        self.parts.append(
+            pd.DataFrame(
+                {
+                    "table": table,
+                    "row": frame.index.to_numpy()[idx],
+                    "customer_id": (ids.to_numpy()[idx] if ids is not None else None),
+                    "column": column,
+                    "value": (raw.astype(object).to_numpy()[idx] if raw is not None else None),
+                    "reason": reason,
+                }
+            )
+        )
+
+    def frame(self) -> pd.DataFrame:
+        if not self.parts:
+            return pd.DataFrame(columns=REJECT_COLUMNS)
+        out = pd.concat(self.parts, ignore_index=True)
+        out["value"] = out["value"].astype(object).map(lambda v: None if pd.isna(v) else str(v))
+        return out[REJECT_COLUMNS]
+
+
+def _require(frame: pd.DataFrame, table: str, columns: list[str], key: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise SchemaError(
+            f"Table {table!r} has no column(s) {missing}. Available columns: "
+            f"{list(map(str, frame.columns))}. Fix the column names under data.{key} "
+            "in the config, or rename the columns in the file."
+        )
+
+
+def _parse_typed(
+    frame: pd.DataFrame, table: str, col: str, kind: str, rejects: _Rejects, ids: pd.Series | None
+) -> pd.Series:
+    """Parse one column by type; unparseable values become missing and are reported."""
+    raw = frame[col]
+    if kind == "numeric":
+        parsed, bad = parse_numeric(raw)
+    elif kind == "boolean":
+        parsed, bad = parse_bool(raw)
+    elif kind == "datetime":
+        parsed, bad = parse_dates(raw)
+    else:
+        parsed, bad = parse_categorical(raw)
+    rejects.add(table, bad, frame, ids, col, raw, f"unparseable {kind} value; set to missing")
+    return parsed
+
+
+def _source(cfg: Config, spec: Any, name: str, tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    if name in tables:
+        frame = tables[name]
+        if not isinstance(frame, pd.DataFrame):
+            raise SchemaError(f"Table {name!r} must be a pandas DataFrame, got {type(frame)}.")
+        return frame.reset_index(drop=True)
+    path = cfg.resolve(spec.path)
+    if path is None:
+        raise SchemaError(
+            f"Table {name!r} has no 'path' in the config and no DataFrame was given. "
+            f"Set data.{name}.path or pass tables={{{name!r}: df}}."
+        )
+    return read_table(path, table=name, format=spec.format, sep=spec.sep, encoding=spec.encoding,
+                      names=spec.names)
+
+
+def _load_customers(
+    frame: pd.DataFrame, spec: CustomersTable | SnapshotTable, name: str, rejects: _Rejects
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    id_col = spec.customer_id
+    roles = {r: getattr(spec, r, None) for r in CUSTOMER_ROLES}
+    roles = {r: c for r, c in roles.items() if c is not None}
+    needed = [c for c in [id_col, *roles.values()] if c is not None]
+    _require(frame, name, needed, name)
+    if frame.empty:
+        raise SchemaError(f"Table {name!r} has no rows. Check the export.")
+
+    if id_col is None:
+        ids = pd.Series([str(i) for i in range(len(frame))], index=frame.index, dtype=object)
+        missing = pd.Series(False, index=frame.index)
+    else:
+        ids, missing = parse_ids(frame[id_col])
+    rejects.add(name, missing, frame, None, id_col or "", None, "missing customer id; row dropped")
+    out = pd.DataFrame({"customer_id": ids}, index=frame.index)
+    for role, col in roles.items():
+        out[role] = _parse_typed(frame, name, col, _ROLE_TYPES[role], rejects, ids)
+    if "end_date" in out and "signup_date" in out:
+        bad = out["end_date"].notna() & out["signup_date"].notna() & (
+            out["end_date"] < out["signup_date"]
+        )
+        rejects.add(name, bad, frame, ids, roles["end_date"], frame[roles["end_date"]],
+                    "end date before signup date; row dropped")
+        missing = missing | bad
+    if "wallet_share" in out:
+        bad = out["wallet_share"].notna() & ~out["wallet_share"].between(0, 1)
+        rejects.add(name, bad, frame, ids, roles["wallet_share"], frame[roles["wallet_share"]],
+                    "wallet share outside [0, 1]; set to missing")
+        out.loc[bad, "wallet_share"] = np.nan
+
+    used = {id_col, *roles.values(), *spec.exclude}
+    if isinstance(spec, SnapshotTable):
+        used.add(spec.label)
+    declared = dict(getattr(spec, "attributes", {}) or getattr(spec, "columns", {}))
+    attributes: dict[str, str] = {}
+    for col in frame.columns:
+        if col in used:
+            continue
+        kind = declared.get(col) or infer_type(frame[col])
+        if kind in {"text", "datetime"}:
+            continue
+        attributes[col] = kind
+        out[col] = _parse_typed(frame, name, col, kind, rejects, ids)
+
+    # duplicates: identical rows collapse; conflicting rows reject the customer
+    dup = out["customer_id"].duplicated(keep=False) & ~missing
+    if dup.any():
+        block = out[dup].astype(str)
+        conflicting_ids = block.groupby(out.loc[dup, "customer_id"]).nunique().gt(1).any(axis=1)
+        conflicting = out["customer_id"].isin(conflicting_ids[conflicting_ids].index) & dup
+        rejects.add(name, conflicting, frame, ids, id_col or "", frame[id_col] if id_col else None,
+                    "customer appears in several rows with conflicting values; all rows dropped")
+        identical_extra = dup & ~conflicting & out["customer_id"].duplicated(keep="first")
+        missing = missing | conflicting | identical_extra
+    return out[~missing.to_numpy()], attributes
+
+
+def _load_events(
+    frame: pd.DataFrame, spec: EventTable, name: str, known: pd.Index, rejects: _Rejects,
+    end: pd.Timestamp | None,
+) -> tuple[pd.DataFrame, EventSpec]:
+    _require(frame, name, [spec.customer_id, spec.timestamp], f"events.{name}")
+    missing_cols = [c for c in [*spec.columns, *spec.roles.values()] if c not in frame.columns]
+    if missing_cols:
+        _require(frame, name, missing_cols, f"events.{name}")
+    ids, missing_id = parse_ids(frame[spec.customer_id])
+    rejects.add(name, missing_id, frame, None, spec.customer_id, None,
+                "missing customer id; row dropped")
+    ts, bad_ts = parse_dates(frame[spec.timestamp])
+    rejects.add(name, bad_ts, frame, ids, spec.timestamp, frame[spec.timestamp],
+                "unparseable timestamp; row dropped (use ISO 8601, e.g. 2024-03-31T14:05:00)")
+    no_ts = ts.isna() & ~bad_ts & ~missing_id
+    rejects.add(name, no_ts, frame, ids, spec.timestamp, None, "missing timestamp; row dropped")
+    unknown = ~missing_id & ~ids.isin(known)
+    rejects.add(name, unknown, frame, ids, spec.customer_id, frame[spec.customer_id],
+                "event of a customer not in the customers table; row dropped")
+    drop = missing_id | ts.isna() | unknown
+    if end is not None:
+        late = ~drop & (ts >= end)
+        rejects.add(name, late, frame, ids, spec.timestamp, frame[spec.timestamp],
+                    f"event dated on or after the end of the data ({end.date()}); row dropped")
+        drop = drop | late
+
+    used = {spec.customer_id, spec.timestamp, *spec.exclude}
+    types: dict[str, str] = {}
+    out = pd.DataFrame({"customer_id": ids, "timestamp": ts}, index=frame.index)
+    role_types = {"duration": "numeric", "score": "numeric", "resolved": "boolean"}
+    role_of = {col: role for role, col in spec.roles.items()}
+    for col in frame.columns:
+        if col in used:
+            continue
+        kind = spec.columns.get(col) or role_types.get(role_of.get(col, "")) or (
+            "categorical" if col in role_of else infer_type(frame[col])
+        )
+        if kind == "datetime":
+            continue
+        types[col] = kind
+        out[col] = _parse_typed(frame, name, col, kind, rejects, ids)
+    if "duration" in spec.roles:
+        col = spec.roles["duration"]
+        neg = out[col] < 0
+        rejects.add(name, neg, frame, ids, col, frame[col], "negative duration; set to missing")
+        out.loc[neg, col] = np.nan
+    if "score" in spec.roles:
+        col = spec.roles["score"]
+        bad = out[col].notna() & ~out[col].between(0, 10)
+        rejects.add(name, bad, frame, ids, col, frame[col],
+                    "score outside 0-10 (NPS) / 1-5 (CSAT); set to missing")
+        out.loc[bad, col] = np.nan
+    out = out[~drop.to_numpy()]
+    out = out.sort_values(["customer_id", "timestamp"], kind="stable").reset_index(drop=True)
+    return out, EventSpec(name, spec.kind, types, dict(spec.roles), dict(spec.aggregations))
+
+
+def _customers_from_events(
+    config: Config, name: str, tables: Mapping[str, pd.DataFrame]
+) -> pd.DataFrame:
+    """A customers table derived from an event table: its ids and first-event dates."""
+    spec = config.data.events[name]
+    frame = _source(config, spec, name, tables)
+    _require(frame, name, [spec.customer_id, spec.timestamp], f"events.{name}")
+    ids, missing = parse_ids(frame[spec.customer_id])
+    ts, _ = parse_dates(frame[spec.timestamp])
+    keep = ~missing.to_numpy()
+    first = pd.Series(ts.to_numpy()[keep]).groupby(ids.to_numpy()[keep], sort=True).min()
+    cust = config.data.customers
+    assert cust is not None
+    return pd.DataFrame({cust.customer_id: first.index.astype(str),
+                         cust.signup_date or "signup_date": first.to_numpy()})
+
+
+def load_dataset(config: Config, tables: Mapping[str, pd.DataFrame] | None = None) -> Dataset:
+    """Read and validate every table of a configuration.
+
+    Parameters
+    ----------
+    config : Config
+        The validated configuration (see :func:`churnkit.load_config`).
+    tables : mapping of str to DataFrame, optional
+        In-memory tables that replace the files named in the config, keyed
+        ``"customers"``, ``"snapshot"`` or an event table's name.
+
+    Returns
+    -------
+    Dataset
+
+    Raises
+    ------
+    SchemaError
+        For table-level problems: missing file or column, empty table, wrong
+        delimiter or encoding, duplicate column names. Row-level problems go
+        to ``Dataset.rejects`` instead.
+    """
+    tables = dict(tables or {})
+    rejects = _Rejects()
+    data = config.data
+    end = pd.Timestamp(data.end) if data.end is not None else None
+    if data.snapshot is not None:
+        snap = data.snapshot
+        frame = _source(config, snap, "snapshot", tables)
+        _require(frame, "snapshot", [snap.label], "snapshot")
+        customers, attributes = _load_customers(frame, snap, "snapshot", rejects)
+        label_text = frame[snap.label].astype("string").str.strip().str.lower()
+        positives = {str(v).strip().lower() for v in snap.positive}
+        missing_label = label_text.isna()
+        rejects.add("snapshot", missing_label & frame.index.isin(customers.index), frame, None, snap.label, None, "missing label; row dropped")
+        customers = customers[~missing_label.loc[customers.index].to_numpy()]
+        label = label_text.loc[customers.index].isin(positives).astype(bool).rename("label")
+        customers = customers.reset_index(drop=True)
+        label = label.reset_index(drop=True)
+        return Dataset(customers, attributes, {}, {}, end or pd.Timestamp.now().normalize(),
+                       label, rejects.frame())
+
+    assert data.customers is not None  # guaranteed by DataConfig validation
+    cust_spec = data.customers
+    if cust_spec.from_events is not None:
+        frame = _customers_from_events(config, cust_spec.from_events, tables)
+        cust_spec = cust_spec.model_copy(
+            update={"signup_date": cust_spec.signup_date or "signup_date"}
+        )
+    else:
+        frame = _source(config, cust_spec, "customers", tables)
+    customers, attributes = _load_customers(frame, cust_spec, "customers", rejects)
+    customers = customers.reset_index(drop=True)
+    known = pd.Index(customers["customer_id"])
+    events: dict[str, pd.DataFrame] = {}
+    specs: dict[str, EventSpec] = {}
+    for name, spec in data.events.items():
+        ev_frame = _source(config, spec, name, tables)
+        events[name], specs[name] = _load_events(ev_frame, spec, name, known, rejects, end)
+    if end is None:
+        stamps = [df["timestamp"].max() for df in events.values() if len(df)]
+        stamps += [customers[c].max() for c in ("signup_date", "end_date") if c in customers]
+        stamps = [s for s in stamps if pd.notna(s)]
+        if not stamps:
+            raise SchemaError(
+                "Cannot tell where the data ends: no event timestamps and no customer dates. "
+                "Set data.end in the config."
+            )
+        end = pd.Timestamp(max(stamps)).normalize() + pd.Timedelta(days=1)
+    return Dataset(customers, attributes, events, specs, end, None, rejects.frame())

@@ -1,0 +1,146 @@
+"""Parse raw columns (often text) into typed columns, reporting the values that fail.
+
+Each parser returns ``(parsed, bad)`` where ``bad`` marks the rows whose value was
+present but could not be parsed; missing values are not "bad".
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "infer_type",
+    "parse_bool",
+    "parse_categorical",
+    "parse_dates",
+    "parse_ids",
+    "parse_numeric",
+]
+
+_THOUSANDS = re.compile(r"^[-+]?\d{1,3}(,\d{3})+(\.\d+)?$")
+_TRUE = {"true", "t", "yes", "y", "1", "1.0"}
+_FALSE = {"false", "f", "no", "n", "0", "0.0"}
+
+
+def _as_text(s: pd.Series) -> pd.Series:
+    """Stripped strings with empty values as missing."""
+    out = s.astype("string").str.strip()
+    return out.mask(out == "")
+
+
+def parse_ids(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Normalise customer ids to strings; ``123.0`` becomes ``"123"``.
+
+    Returns the ids (object dtype strings, missing as NA) and the mask of missing ids.
+    """
+    if pd.api.types.is_float_dtype(s):
+        whole = s.notna() & (s == np.floor(s))
+        text = s.astype("string")
+        text = text.mask(whole, s[whole].astype("int64").astype("string"))
+    else:
+        text = _as_text(s)
+        text = text.str.replace(r"^(-?\d+)\.0+$", r"\1", regex=True)
+    missing = text.isna()
+    return text.astype(object).where(~missing, None), missing
+
+
+def parse_dates(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse dates/timestamps to naive ``datetime64[ns]`` (timezone-aware values → UTC).
+
+    ISO 8601 (``2024-03-31``, ``2024-03-31T10:00:00+02:00``) and compact
+    ``YYYYMMDD`` dates are parsed fast; other formats are tried element-wise.
+    """
+    if pd.api.types.is_datetime64_any_dtype(s):
+        if getattr(s.dt, "tz", None) is not None:
+            s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+        out = s.astype("datetime64[ns]")
+        return out, pd.Series(False, index=s.index)
+    text = _as_text(s)
+    present = text.notna()
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+    if not present.any():
+        return out, ~present & False
+    vals = text[present]
+    compact = vals.str.fullmatch(r"\d{8}")
+    parsed = pd.Series(pd.NaT, index=vals.index, dtype="datetime64[ns, UTC]")
+    if compact.any():
+        parsed[compact] = pd.to_datetime(
+            vals[compact], format="%Y%m%d", errors="coerce", utc=True
+        )
+    rest = vals[~compact]
+    if len(rest):
+        parsed[~compact] = pd.to_datetime(rest, format="ISO8601", errors="coerce", utc=True)
+        retry = parsed.isna() & ~compact
+        if retry.any():
+            parsed[retry] = pd.to_datetime(
+                vals[retry], format="mixed", errors="coerce", utc=True
+            )
+    out[present] = parsed.dt.tz_localize(None).astype("datetime64[ns]")
+    bad = present & out.isna()
+    return out, bad
+
+
+def parse_numeric(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse numbers; ``"1,234.5"`` (thousands separators) is accepted."""
+    if pd.api.types.is_bool_dtype(s):
+        return s.astype("float64"), pd.Series(False, index=s.index)
+    if pd.api.types.is_numeric_dtype(s):
+        return s.astype("float64"), pd.Series(False, index=s.index)
+    text = _as_text(s)
+    cleaned = text.where(~text.str.match(_THOUSANDS, na=False), text.str.replace(",", "", regex=False))
+    out = pd.to_numeric(cleaned, errors="coerce").astype("float64")
+    bad = text.notna() & out.isna()
+    return out, bad
+
+
+def parse_bool(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse booleans (true/false, yes/no, 1/0, t/f, y/n); result is float 1.0/0.0/NaN."""
+    if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
+        num = s.astype("float64")
+        bad = num.notna() & ~num.isin([0.0, 1.0])
+        return num.where(~bad), bad
+    text = _as_text(s).str.lower()
+    out = pd.Series(np.nan, index=s.index, dtype="float64")
+    out[text.isin(_TRUE).fillna(False).astype(bool)] = 1.0
+    out[text.isin(_FALSE).fillna(False).astype(bool)] = 0.0
+    bad = text.notna() & out.isna()
+    return out, bad
+
+
+def parse_categorical(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Stripped text values (object strings) with empty values missing."""
+    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+        ids, _ = parse_ids(s)
+        return ids, pd.Series(False, index=s.index)
+    text = _as_text(s.astype(object).where(s.notna(), None).astype(str).where(s.notna()))
+    return text.astype(object).where(text.notna(), None), pd.Series(False, index=s.index)
+
+
+def infer_type(s: pd.Series) -> str:
+    """Guess a column's type: ``boolean``, ``numeric``, ``datetime``, ``categorical`` or ``text``."""
+    if pd.api.types.is_bool_dtype(s):
+        return "boolean"
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return "datetime"
+    if pd.api.types.is_numeric_dtype(s):
+        vals = s.dropna().unique()
+        return "boolean" if len(vals) and set(vals.tolist()) <= {0, 1} and len(vals) == 2 else "numeric"
+    text = _as_text(s).dropna()
+    if text.empty:
+        return "categorical"
+    lowered = set(text.str.lower().unique()[:50].tolist())
+    if len(lowered) <= 2 and lowered <= (_TRUE | _FALSE) and not lowered <= {"0", "1"}:
+        return "boolean"
+    sample = text.iloc[:5000]
+    _, bad = parse_numeric(sample)
+    if bad.mean() < 0.01:
+        return "numeric"
+    n_unique = sample.nunique()
+    if sample.str.len().mean() > 30 and n_unique > 0.5 * len(sample):
+        return "text"
+    if n_unique > max(100, 0.5 * len(sample)):
+        return "text"
+    return "categorical"

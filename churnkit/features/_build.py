@@ -1,0 +1,110 @@
+"""All features of a dataset at once: one transformer per event table plus static features."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+
+import pandas as pd
+
+from churnkit.data import Dataset
+from churnkit.features._events import EventFeatures, check_spine
+from churnkit.features._static import StaticFeatures
+
+__all__ = ["FeatureSet", "build_features"]
+
+
+class FeatureSet:
+    """The fitted feature transformers of a dataset, reusable on new data.
+
+    Parameters
+    ----------
+    windows : sequence of int, default (30, 90, 365)
+        Window lengths in days for event features.
+    top_k : int, default 10
+        Category levels kept per categorical event column.
+
+    Examples
+    --------
+    >>> from churnkit.datasets import make_crm
+    >>> from churnkit.features import FeatureSet
+    """
+
+    def __init__(self, *, windows: Sequence[int] = (30, 90, 365), top_k: int = 10) -> None:
+        self.windows = tuple(windows)
+        self.top_k = top_k
+
+    def fit(self, dataset: Dataset, spine: pd.DataFrame) -> FeatureSet:
+        """Fit one :class:`EventFeatures` per event table and one :class:`StaticFeatures`."""
+        check_spine(spine, "FeatureSet.fit")
+        self.static_ = StaticFeatures(dataset.customers, attributes=dataset.attributes).fit(spine)
+        self.events_: dict[str, EventFeatures] = {}
+        for name, events in dataset.events.items():
+            spec = dataset.specs[name]
+            self.events_[name] = EventFeatures(
+                events, table=name, kind=spec.kind, columns=spec.columns, roles=spec.roles,
+                aggregations=spec.aggregations or None, windows=self.windows, top_k=self.top_k,
+            ).fit(spine)
+        self.feature_names_ = list(self.static_.get_feature_names_out())
+        for f in self.events_.values():
+            self.feature_names_ += list(f.get_feature_names_out())
+        self.categorical_features_ = [
+            f"static__{c}" for c, k in self.static_.types_.items() if k == "categorical"
+        ]
+        return self
+
+    def transform(self, dataset: Dataset, spine: pd.DataFrame) -> pd.DataFrame:
+        """Features of each spine row (``customer_id``, ``cutoff``) from ``dataset``."""
+        check_spine(spine, "FeatureSet.transform")
+        parts = [self.static_.set_params(customers=dataset.customers).transform(spine)]
+        for name, f in self.events_.items():
+            events = dataset.events.get(name)
+            if events is None:
+                from churnkit.exceptions import SchemaError
+
+                raise SchemaError(
+                    f"The model was trained with event table {name!r}, which this data lacks. "
+                    f"Tables given: {sorted(dataset.events)}. Add it to data.events."
+                )
+            parts.append(f.set_params(events=events).transform(spine))
+        out = pd.concat(parts, axis=1)
+        self._release()
+        return out
+
+    def fit_transform(self, dataset: Dataset, spine: pd.DataFrame) -> pd.DataFrame:
+        """Fit, then transform the same rows."""
+        return self.fit(dataset, spine).transform(dataset, spine)
+
+    def _release(self) -> None:
+        """Drop references to data so the fitted set pickles small."""
+        self.static_.set_params(customers=None)
+        for f in self.events_.values():
+            f.set_params(events=None)
+
+    def without_data(self) -> FeatureSet:
+        """A copy holding only the fitted state (no tables), for saving with a model."""
+        self._release()
+        return copy.deepcopy(self)
+
+
+def build_features(
+    dataset: Dataset, spine: pd.DataFrame, *, windows: Sequence[int] = (30, 90, 365),
+    top_k: int = 10,
+) -> pd.DataFrame:
+    """Build every point-in-time feature for the rows of ``spine``.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        Validated tables.
+    spine : DataFrame
+        One row per (customer, cutoff): columns ``customer_id`` and ``cutoff``.
+    windows, top_k
+        See :class:`FeatureSet`.
+
+    Returns
+    -------
+    DataFrame
+        Indexed like ``spine``; names such as ``contacts__topic=billing__count__90d``.
+    """
+    return FeatureSet(windows=windows, top_k=top_k).fit_transform(dataset, spine)

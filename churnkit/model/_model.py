@@ -1,0 +1,282 @@
+"""The churn model: LightGBM with out-of-time early stopping and probability calibration."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
+from sklearn.model_selection import train_test_split
+
+from churnkit.exceptions import ModelError, NotFittedError, SchemaError
+
+__all__ = ["ChurnModel", "classification_metrics"]
+
+
+def classification_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    """ROC-AUC, PR-AUC, log loss, Brier score, top-decile lift, size and positive rate."""
+    y = np.asarray(y, dtype=bool)
+    p = np.asarray(p, dtype=float)
+    out: dict[str, float] = {"n": float(len(y)), "positive_rate": float(y.mean()) if len(y) else 0.0}
+    if len(np.unique(y)) < 2:
+        return out
+    k = max(1, len(y) // 10)
+    top = np.argsort(-p, kind="stable")[:k]
+    out.update(
+        roc_auc=float(roc_auc_score(y, p)),
+        pr_auc=float(average_precision_score(y, p)),
+        log_loss=float(log_loss(y, np.clip(p, 1e-6, 1 - 1e-6))),
+        brier=float(brier_score_loss(y, p)),
+        top_decile_lift=float(y[top].mean() / y.mean()),
+    )
+    return out
+
+
+class ChurnModel(ClassifierMixin, BaseEstimator):
+    """Gradient-boosted churn classifier with honest validation and calibrated probabilities.
+
+    With ``cutoffs`` given to :meth:`fit`, the newest ``validation_cutoffs``
+    cutoffs are held out (out of time) for early stopping, calibration and
+    the reported metrics; otherwise a stratified random ``validation_fraction``.
+
+    Parameters
+    ----------
+    n_estimators, learning_rate, num_leaves, max_depth, min_child_samples, subsample,
+    colsample_bytree, reg_lambda, class_weight
+        LightGBM parameters.
+    early_stopping_rounds : int, default 50
+        Stop when validation log loss has not improved for this many rounds.
+    calibration : {"isotonic", "sigmoid", "none"}, default "isotonic"
+        Calibration of the probabilities on the validation rows.
+    validation_cutoffs : int, default 2
+        Number of newest cutoffs held out.
+    validation_fraction : float, default 0.2
+        Hold-out share when no cutoffs are given.
+    random_state : int, default 0
+        Seed for LightGBM and the split; runs are deterministic.
+    n_jobs : int, default 2
+        LightGBM threads.
+
+    Attributes
+    ----------
+    booster_ : lightgbm.Booster
+    feature_names_in_ : ndarray of str
+    metrics_ : dict
+        Validation metrics (``roc_auc``, ``pr_auc``, ``log_loss``, ``brier``...).
+    version_ : str
+        Content hash of the trained model, written into every score.
+    """
+
+    def __init__(
+        self,
+        *,
+        n_estimators: int = 1000,
+        learning_rate: float = 0.05,
+        num_leaves: int = 31,
+        max_depth: int = -1,
+        min_child_samples: int = 40,
+        subsample: float = 0.8,
+        colsample_bytree: float = 0.8,
+        reg_lambda: float = 1.0,
+        class_weight: str | None = None,
+        early_stopping_rounds: int = 50,
+        calibration: str = "isotonic",
+        validation_cutoffs: int = 2,
+        validation_fraction: float = 0.2,
+        random_state: int = 0,
+        n_jobs: int = 2,
+    ) -> None:
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.max_depth = max_depth
+        self.min_child_samples = min_child_samples
+        self.subsample = subsample
+        self.colsample_bytree = colsample_bytree
+        self.reg_lambda = reg_lambda
+        self.class_weight = class_weight
+        self.early_stopping_rounds = early_stopping_rounds
+        self.calibration = calibration
+        self.validation_cutoffs = validation_cutoffs
+        self.validation_fraction = validation_fraction
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def _split(self, y: np.ndarray, cutoffs: pd.Series | None) -> tuple[np.ndarray, np.ndarray]:
+        if cutoffs is not None:
+            cut = pd.to_datetime(pd.Series(cutoffs)).to_numpy()
+            unique = np.unique(cut)
+            if len(unique) <= self.validation_cutoffs:
+                raise ModelError(
+                    f"Out-of-time validation needs more than validation_cutoffs="
+                    f"{self.validation_cutoffs} cutoffs; the training frame has {len(unique)}. "
+                    "Add cutoffs (labels.cutoffs) or lower labels.validation_cutoffs."
+                )
+            first_valid = unique[-self.validation_cutoffs]
+            valid = cut >= first_valid
+            return np.flatnonzero(~valid), np.flatnonzero(valid)
+        idx = np.arange(len(y))
+        stratify = y if np.bincount(y.astype(int)).min() >= 2 else None
+        tr, va = train_test_split(
+            idx, test_size=self.validation_fraction, random_state=self.random_state,
+            stratify=stratify,
+        )
+        return np.sort(tr), np.sort(va)
+
+    def fit(self, X: pd.DataFrame, y: Any, *, cutoffs: pd.Series | None = None) -> ChurnModel:
+        """Train on the older rows, early-stop and calibrate on the held-out ones.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Features (numeric and ``category`` columns).
+        y : array-like of bool
+            Churn labels.
+        cutoffs : Series of datetime, optional
+            Each row's cutoff; enables out-of-time validation.
+        """
+        if not isinstance(X, pd.DataFrame):
+            raise SchemaError(f"ChurnModel.fit expects X as a DataFrame, got {type(X).__name__}.")
+        y = np.asarray(y).astype(bool)
+        if len(y) != len(X):
+            raise SchemaError(f"X has {len(X)} rows but y has {len(y)}.")
+        if y.all() or not y.any():
+            which = "churners" if not y.any() else "non-churners"
+            raise ModelError(
+                f"The training labels contain no {which} ({len(y)} rows, all "
+                f"{'churned' if y.all() else 'retained'}). A model needs both: widen the cutoff "
+                "schedule or the horizon, or check the churn definition."
+            )
+        tr, va = self._split(y, cutoffs)
+        if len(np.unique(y[tr])) < 2 or len(np.unique(y[va])) < 2:
+            raise ModelError(
+                f"The training part ({len(tr)} rows, {int(y[tr].sum())} churners) or the "
+                f"validation part ({len(va)} rows, {int(y[va].sum())} churners) has a single "
+                "class. Add cutoffs or lengthen the horizon."
+            )
+        params = {
+            "objective": "binary", "learning_rate": self.learning_rate,
+            "num_leaves": self.num_leaves, "max_depth": self.max_depth,
+            "min_data_in_leaf": self.min_child_samples, "bagging_fraction": self.subsample,
+            "bagging_freq": 1 if self.subsample < 1 else 0,
+            "feature_fraction": self.colsample_bytree, "lambda_l2": self.reg_lambda,
+            "seed": self.random_state, "num_threads": self.n_jobs, "deterministic": True,
+            "force_col_wise": True, "verbosity": -1, "metric": "binary_logloss",
+        }
+        weight = None
+        if self.class_weight == "balanced":
+            pos = y[tr].mean()
+            weight = np.where(y[tr], 0.5 / pos, 0.5 / (1 - pos))
+        elif self.class_weight is not None:
+            raise ValueError(
+                "The 'class_weight' parameter of ChurnModel must be 'balanced' or None. "
+                f"Got {self.class_weight!r} instead."
+            )
+        train_set = lgb.Dataset(X.iloc[tr], y[tr].astype(int), weight=weight, free_raw_data=True)
+        valid_set = lgb.Dataset(X.iloc[va], y[va].astype(int), reference=train_set)
+        self.booster_ = lgb.train(
+            params, train_set, num_boost_round=self.n_estimators, valid_sets=[valid_set],
+            callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
+        )
+        self.best_iteration_ = int(self.booster_.best_iteration or self.n_estimators)
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self.categories_ = {
+            c: list(X[c].cat.categories) for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)
+        }
+        self.classes_ = np.array([False, True])
+        raw_valid = self._raw_proba(X.iloc[va])
+        self.calibrator_ = self._calibrate(raw_valid, y[va])
+        self.metrics_ = classification_metrics(y[va], self._apply_calibration(raw_valid))
+        self.metrics_["raw_roc_auc"] = classification_metrics(y[va], raw_valid).get("roc_auc", np.nan)
+        self.metrics_.update(n_train=float(len(tr)), best_iteration=float(self.best_iteration_))
+        self.version_ = hashlib.sha256(self.booster_.model_to_string().encode()).hexdigest()[:12]
+        return self
+
+    def _calibrate(self, p: np.ndarray, y: np.ndarray) -> Any:
+        if self.calibration == "none":
+            return None
+        if self.calibration == "isotonic":
+            return IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(p, y)
+        if self.calibration == "sigmoid":
+            logit = np.log(np.clip(p, 1e-9, 1 - 1e-9) / np.clip(1 - p, 1e-9, 1)).reshape(-1, 1)
+            return LogisticRegression().fit(logit, y)
+        raise ValueError(
+            "The 'calibration' parameter of ChurnModel must be one of "
+            f"'isotonic', 'sigmoid', 'none'. Got {self.calibration!r} instead."
+        )
+
+    def _apply_calibration(self, p: np.ndarray) -> np.ndarray:
+        cal = self.calibrator_
+        if cal is None:
+            return p
+        if isinstance(cal, IsotonicRegression):
+            return np.asarray(cal.predict(p), dtype=float)
+        logit = np.log(np.clip(p, 1e-9, 1 - 1e-9) / np.clip(1 - p, 1e-9, 1)).reshape(-1, 1)
+        return cal.predict_proba(logit)[:, 1]
+
+    def _check(self, X: pd.DataFrame) -> pd.DataFrame:
+        if not hasattr(self, "booster_"):
+            raise NotFittedError("No booster found. Call 'fit' (or ChurnModel.load) first.")
+        if not isinstance(X, pd.DataFrame):
+            raise SchemaError(f"Expected X as a DataFrame, got {type(X).__name__}.")
+        missing = [c for c in self.feature_names_in_ if c not in X.columns]
+        if missing:
+            raise SchemaError(
+                f"{len(missing)} feature(s) the model was trained with are missing, e.g. "
+                f"{missing[:5]}. Score with the same tables and columns as in training."
+            )
+        return X[list(self.feature_names_in_)]
+
+    def _raw_proba(self, X: pd.DataFrame) -> np.ndarray:
+        return np.asarray(
+            self.booster_.predict(X, num_iteration=self.best_iteration_, num_threads=self.n_jobs)
+        )
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """Calibrated churn probabilities, shape ``(n, 2)`` (column 1 = churn)."""
+        X = self._check(X)
+        p = self._apply_calibration(self._raw_proba(X))
+        return np.column_stack([1 - p, p])
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """``True`` where the churn probability is at least 0.5."""
+        return self.predict_proba(X)[:, 1] >= 0.5
+
+    def explain(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Exact TreeSHAP contributions (log-odds) per feature, plus ``(expected)``.
+
+        Rows sum to the model's raw log-odds score before calibration.
+        """
+        X = self._check(X)
+        contrib = self.booster_.predict(
+            X, num_iteration=self.best_iteration_, pred_contrib=True, num_threads=self.n_jobs
+        )
+        return pd.DataFrame(
+            contrib, index=X.index, columns=[*self.feature_names_in_, "(expected)"]
+        )
+
+    def feature_importance(self) -> pd.Series:
+        """LightGBM gain importance per feature, descending."""
+        if not hasattr(self, "booster_"):
+            raise NotFittedError("No booster found. Call 'fit' first.")
+        gain = self.booster_.feature_importance("gain", iteration=self.best_iteration_)
+        return pd.Series(gain, index=self.feature_names_in_).sort_values(ascending=False)
+
+    def save(self, path: Any, **manifest: Any) -> Any:
+        """Save to a folder; see :func:`churnkit.model.save_model`."""
+        from churnkit.model._artifacts import save_model
+
+        return save_model(self, path, **manifest)
+
+    @classmethod
+    def load(cls, path: Any) -> ChurnModel:
+        """Load a saved model after verifying its manifest; see :func:`churnkit.model.load_model`."""
+        from churnkit.model._artifacts import load_model
+
+        return load_model(path)

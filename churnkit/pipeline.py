@@ -1,0 +1,247 @@
+"""End-to-end jobs: from a configuration to a trained model, and to scored customers.
+
+These functions are what the CLI commands call; each returns a small result
+object with the tables it produced and a summary to print.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from churnkit.config import Config
+from churnkit.data import REJECT_COLUMNS, Dataset, load_dataset
+from churnkit.exceptions import ModelError
+from churnkit.features import FeatureSet
+from churnkit.labels import active_mask, labels_from_config
+from churnkit.model import ChurnModel
+
+__all__ = [
+    "ScoreResult",
+    "TrainResult",
+    "model_from_config",
+    "risk_bands",
+    "score",
+    "training_frame",
+    "train",
+]
+
+Progress = Callable[[str], None]
+
+
+def _noop(_: str) -> None:
+    return None
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` produced."""
+
+    model: ChurnModel
+    dataset: Dataset
+    labels: pd.DataFrame
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ScoreResult:
+    """What :func:`score` produced: one row per scored customer, and the rejects."""
+
+    scores: pd.DataFrame
+    rejects: pd.DataFrame
+    features: pd.DataFrame
+    dataset: Dataset
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def model_from_config(config: Config) -> ChurnModel:
+    """An unfitted :class:`ChurnModel` with the config's model settings."""
+    m = config.model
+    return ChurnModel(
+        n_estimators=m.n_estimators, learning_rate=m.learning_rate, num_leaves=m.num_leaves,
+        max_depth=m.max_depth, min_child_samples=m.min_child_samples, subsample=m.subsample,
+        colsample_bytree=m.colsample_bytree, reg_lambda=m.reg_lambda,
+        class_weight=m.class_weight, early_stopping_rounds=m.early_stopping_rounds,
+        calibration=m.calibration, validation_cutoffs=config.labels.validation_cutoffs,
+        validation_fraction=m.validation_fraction, random_state=m.seed, n_jobs=m.n_jobs,
+    )
+
+
+def training_frame(config: Config, dataset: Dataset) -> pd.DataFrame:
+    """The label rows: ``customer_id, cutoff, label`` (snapshot mode: cutoff = data end)."""
+    if dataset.label is not None:
+        return pd.DataFrame(
+            {
+                "customer_id": dataset.customers["customer_id"].to_numpy(),
+                "cutoff": np.full(len(dataset.customers), dataset.end.to_datetime64()),
+                "label": dataset.label.to_numpy(dtype=bool),
+            }
+        )
+    return labels_from_config(dataset, config.labels)
+
+
+def train(
+    config: Config,
+    *,
+    tables: Mapping[str, pd.DataFrame] | None = None,
+    progress: Progress = _noop,
+) -> TrainResult:
+    """Load the data, label it, build features and fit the model.
+
+    Parameters
+    ----------
+    config : Config
+        The configuration.
+    tables : mapping of str to DataFrame, optional
+        In-memory tables replacing the config's files.
+    progress : callable, optional
+        Called with a short description before each step.
+
+    Returns
+    -------
+    TrainResult
+    """
+    progress("Loading and validating tables")
+    dataset = load_dataset(config, tables)
+    progress("Labelling customers at each cutoff")
+    labels = training_frame(config, dataset)
+    progress(f"Building features for {len(labels):,} rows")
+    spine = labels[["customer_id", "cutoff"]]
+    fs = FeatureSet(windows=config.features.windows, top_k=config.features.top_k)
+    X = fs.fit_transform(dataset, spine)
+    progress(f"Training LightGBM on {X.shape[1]} features")
+    model = model_from_config(config)
+    model.fit(X, labels["label"], cutoffs=labels["cutoff"] if dataset.label is None else None)
+    model.feature_set_ = fs.without_data()
+    model.config_ = config.model_dump(mode="json", exclude={"base_dir"})
+    cut = labels["cutoff"]
+    model.training_ = {
+        "mode": dataset.mode,
+        "rows": len(labels),
+        "customers": int(labels["customer_id"].nunique()),
+        "positive_rate": float(labels["label"].mean()),
+        "first_cutoff": str(cut.min().date()),
+        "last_cutoff": str(cut.max().date()),
+        "n_cutoffs": int(cut.nunique()),
+        "data_end": str(dataset.end.date()),
+    }
+    summary = {
+        **model.training_,
+        "features": X.shape[1],
+        "validation": {k: round(v, 4) for k, v in model.metrics_.items()},
+        "rejects": len(dataset.rejects),
+        "model_version": model.version_,
+    }
+    return TrainResult(model, dataset, labels, summary)
+
+
+def risk_bands(p: np.ndarray, bands: Mapping[str, float]) -> np.ndarray:
+    """Band name per probability: the first band whose lower bound ``p`` reaches, else ``low``."""
+    out = np.full(len(p), "low", dtype=object)
+    for name, lower in reversed(list(bands.items())):
+        out[np.asarray(p) >= lower] = name
+    return out
+
+
+def score(
+    config: Config,
+    model: ChurnModel,
+    *,
+    as_of: str | pd.Timestamp | None = None,
+    tables: Mapping[str, pd.DataFrame] | None = None,
+    progress: Progress = _noop,
+) -> ScoreResult:
+    """Score every customer active at ``as_of`` (default: the end of the data).
+
+    Every input customer ends up either in ``scores`` or in ``rejects`` (with a
+    reason): rows that failed validation, and customers no longer active.
+
+    Returns
+    -------
+    ScoreResult
+        ``scores``: ``customer_id, as_of, churn_probability, risk_band,
+        value_at_risk, model_version``.
+    """
+    fs: FeatureSet | None = getattr(model, "feature_set_", None)
+    if fs is None:
+        raise ModelError(
+            "This model has no feature set: train it with churnkit.train (or 'churnkit train')."
+        )
+    progress("Loading and validating tables")
+    dataset = load_dataset(config, tables)
+    when = pd.Timestamp(as_of) if as_of is not None else dataset.end
+    cust = dataset.customers
+    if dataset.label is not None:
+        active = np.ones(len(cust), dtype=bool)
+    else:
+        lab = config.labels
+        active = active_mask(
+            dataset, when, definition=lab.definition, lookback_days=lab.lookback_days,
+            activity_tables=lab.activity_tables or None,
+        )
+    inactive = cust.loc[~active, ["customer_id"]].assign(
+        table="customers", row=np.flatnonzero(~active), column="", value=None,
+        reason=_inactive_reason(config, when),
+    )
+    spine = pd.DataFrame(
+        {"customer_id": cust["customer_id"].to_numpy()[active],
+         "cutoff": np.full(int(active.sum()), when.to_datetime64())}
+    )
+    progress(f"Building features for {len(spine):,} customers")
+    X = fs.transform(dataset, spine)
+    progress("Scoring")
+    p = model.predict_proba(X)[:, 1] if len(X) else np.empty(0)
+    scores = pd.DataFrame(
+        {
+            "customer_id": spine["customer_id"].to_numpy(),
+            "as_of": when.date().isoformat(),
+            "churn_probability": np.round(p, 6),
+            "risk_band": risk_bands(p, config.scoring.risk_bands),
+        }
+    )
+    if "value" in cust:
+        value = cust["value"].to_numpy(dtype=float)[active]
+        scores["value_at_risk"] = np.round(p * value * config.scoring.value_horizon_months, 2)
+    else:
+        scores["value_at_risk"] = np.nan
+    scores["model_version"] = model.version_
+    rejects = pd.concat(
+        [dataset.rejects, inactive[REJECT_COLUMNS]], ignore_index=True
+    ) if len(inactive) else dataset.rejects
+    summary = {
+        "as_of": when.date().isoformat(),
+        "scored": len(scores),
+        "rejected_rows": len(dataset.rejects),
+        "not_active": int((~active).sum()),
+        "risk_bands": scores["risk_band"].value_counts().to_dict(),
+        "value_at_risk": float(np.nansum(scores["value_at_risk"])),
+        "model_version": model.version_,
+    }
+    return ScoreResult(scores, rejects, X, dataset, summary)
+
+
+def _inactive_reason(config: Config, when: pd.Timestamp) -> str:
+    if config.labels.definition == "inactivity":
+        return (
+            f"not active at {when.date()}: no activity in the {config.labels.lookback_days} "
+            "days before (already churned by the inactivity definition); not scored"
+        )
+    return f"not a customer at {when.date()} (not yet signed up or already ended); not scored"
+
+
+def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write a table atomically as CSV or Parquet (by suffix)."""
+    from churnkit._atomic import atomic_path
+
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        if path.suffix.lower() in {".parquet", ".pq"}:
+            frame.to_parquet(tmp, index=False)
+        else:
+            frame.to_csv(tmp, index=False, lineterminator="\n")
+    return path

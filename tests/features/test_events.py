@@ -1,0 +1,178 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from churnkit import EventFeatures, SchemaError, StaticFeatures
+from churnkit.exceptions import NotFittedError
+
+
+def _events(rng, n_customers=40, n_events=600):
+    ts = pd.Timestamp("2023-01-01") + pd.to_timedelta(rng.integers(0, 700 * 24, n_events), "h")
+    return pd.DataFrame(
+        {
+            "customer_id": rng.choice([f"c{i}" for i in range(n_customers)], n_events),
+            "timestamp": ts,
+            "topic": rng.choice(["billing", "tech", "complaint", "other", None], n_events),
+            "direction": rng.choice(["inbound", "outbound"], n_events),
+            "resolved": rng.choice([1.0, 0.0, np.nan], n_events),
+            "minutes": np.where(rng.random(n_events) < 0.1, np.nan, rng.gamma(2, 5, n_events)),
+        }
+    )
+
+
+def _spine(n_customers=40, cutoffs=("2024-01-01", "2024-06-01", "2024-09-15")):
+    return pd.DataFrame(
+        [(f"c{i}", pd.Timestamp(c)) for c in cutoffs for i in range(n_customers + 2)],
+        columns=["customer_id", "cutoff"],
+    )
+
+
+def _fit(events, spine, **kw):
+    params = dict(table="contacts", kind="contacts", windows=(30, 90, 365), top_k=3,
+                  columns={"topic": "categorical", "direction": "categorical",
+                           "resolved": "boolean", "minutes": "numeric"})
+    params.update(kw)
+    return EventFeatures(events, **params).fit(spine)
+
+
+def test_matches_a_plain_pandas_computation(rng):
+    events, spine = _events(rng), _spine()
+    out = _fit(events, spine).transform(spine)
+    assert out.index.equals(spine.index)
+    for w in (30, 90, 365):
+        for i, row in spine.iterrows():
+            ev = events[(events.customer_id == row.customer_id)]
+            before = ev[ev.timestamp < row.cutoff]
+            win = before[before.timestamp >= row.cutoff - pd.Timedelta(days=w)]
+            prev = before[(before.timestamp >= row.cutoff - pd.Timedelta(days=2 * w))
+                          & (before.timestamp < row.cutoff - pd.Timedelta(days=w))]
+            got = out.loc[i]
+            assert got[f"contacts__count__{w}d"] == len(win)
+            assert got[f"contacts__count__trend__{w}d"] == len(win) - len(prev)
+            assert got[f"contacts__topic=billing__count__{w}d"] == (win.topic == "billing").sum()
+            assert got[f"contacts__unresolved__count__{w}d"] == (win.resolved == 0).sum()
+            assert got[f"contacts__outbound__count__{w}d"] == (win.direction == "outbound").sum()
+            np.testing.assert_allclose(
+                got[f"contacts__minutes__sum__{w}d"], win.minutes.sum(), rtol=1e-5)
+            np.testing.assert_allclose(
+                got[f"contacts__minutes__max__{w}d"],
+                win.minutes.max() if win.minutes.notna().any() else np.nan, rtol=1e-5)
+        if len(before):
+            days = (row.cutoff - before.timestamp.max()) / pd.Timedelta(days=1)
+            np.testing.assert_allclose(got["contacts__days_since_last"], days, rtol=1e-5)
+        else:
+            assert np.isnan(got["contacts__days_since_last"])
+
+
+def test_topk_keeps_most_frequent_values_and_counts_the_rest_as_other(rng):
+    events, spine = _events(rng), _spine()
+    f = _fit(events, spine, top_k=2)
+    assert len(f.categories_["topic"]) == 2
+    out = f.transform(spine)
+    total = out[[c for c in out if c.startswith("contacts__topic=") and c.endswith("__365d")]]
+    # a real value named "other" and the bucket of the rest stay apart
+    assert "contacts__topic=(other)__count__365d" in out
+    assert out.columns.is_unique
+    win = events[(events.timestamp < pd.Timestamp("2024-06-01"))
+                 & (events.timestamp >= pd.Timestamp("2024-06-01") - pd.Timedelta(days=365))]
+    with_topic = win[win.topic.notna()].groupby("customer_id").size()
+    rows = spine.cutoff == pd.Timestamp("2024-06-01")
+    per_customer = total[rows].sum(axis=1).set_axis(spine.customer_id[rows])
+    expected = with_topic.reindex(per_customer.index, fill_value=0)
+    np.testing.assert_array_equal(per_customer.to_numpy(), expected.to_numpy())
+
+
+def test_appending_future_events_changes_no_feature(rng):
+    """Point in time: only events strictly before each cutoff are used."""
+    events, spine = _events(rng), _spine()
+    f = _fit(events, spine)
+    before = f.transform(spine)
+    future = _events(np.random.default_rng(1), n_events=2000)
+    # every future event is at or after the latest cutoff of the spine, some exactly at it
+    future["timestamp"] = spine.cutoff.max() + pd.to_timedelta(
+        np.random.default_rng(2).integers(0, 400 * 24, len(future)), "h")
+    future.loc[:50, "timestamp"] = spine.cutoff.max()
+    more = pd.concat([events, future], ignore_index=True).sample(frac=1, random_state=0)
+    # per row, events at or after its own cutoff must not count either
+    after = f.set_params(events=more).transform(spine)
+    only_last = spine.cutoff == spine.cutoff.max()
+    pd.testing.assert_frame_equal(before[only_last], after[only_last])
+    # and for earlier cutoffs, adding events after each row's cutoff changes nothing
+    for cut in spine.cutoff.unique():
+        rows = spine.cutoff == cut
+        late = events.assign(timestamp=cut + pd.Timedelta(hours=1))
+        mixed = pd.concat([events, late], ignore_index=True)
+        again = f.set_params(events=mixed).transform(spine[rows])
+        pd.testing.assert_frame_equal(before[rows], again)
+
+
+def test_unsorted_input_gives_the_same_result(rng):
+    events, spine = _events(rng), _spine()
+    f = _fit(events, spine)
+    a = f.transform(spine)
+    b = f.set_params(events=events.sample(frac=1, random_state=3)).transform(spine)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_customer_without_events_gets_zero_counts_and_missing_recency(rng):
+    events, spine = _events(rng), _spine()
+    out = _fit(events, spine).transform(spine)
+    ghost = spine.customer_id == "c41"
+    assert (out.loc[ghost, "contacts__count__365d"] == 0).all()
+    assert out.loc[ghost, "contacts__days_since_last"].isna().all()
+    assert out.loc[ghost, "contacts__minutes__mean__90d"].isna().all()
+
+
+def test_feedback_kind_derives_survey_scores_and_nps_classes():
+    ts = pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01", "2024-03-05"])
+    fb = pd.DataFrame({"customer_id": ["a"] * 4, "timestamp": ts,
+                       "survey": ["nps", "csat", "nps", "nps"], "score": [9, 2, 3, np.nan]})
+    X = pd.DataFrame({"customer_id": ["a"], "cutoff": [pd.Timestamp("2024-04-01")]})
+    f = EventFeatures(fb, table="feedback", kind="feedback", windows=[365],
+                      columns={"survey": "categorical", "score": "numeric"}).fit(X)
+    out = f.transform(X).iloc[0]
+    assert out["feedback__nps__first__365d"] == 9
+    assert out["feedback__nps__last__365d"] == 3
+    assert out["feedback__nps__change__365d"] == -6
+    assert out["feedback__csat__min__365d"] == 2
+    assert out["feedback__detractor__count__365d"] == 1
+    assert out["feedback__promoter__count__365d"] == 1
+    assert out["feedback__unanswered__count__365d"] == 1
+    assert out["feedback__answered__days_since_last"] == 31
+
+
+def test_errors_name_the_problem(rng):
+    events, spine = _events(rng), _spine()
+    with pytest.raises(SchemaError, match=r"no column\(s\) \['cutoff'\]"):
+        EventFeatures(events).fit(spine.drop(columns="cutoff"))
+    with pytest.raises(SchemaError, match="expects X as a DataFrame"):
+        EventFeatures(events).fit(np.zeros((3, 2)))
+    with pytest.raises(SchemaError, match="has no event table"):
+        EventFeatures(None).fit(spine)
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        EventFeatures(events).transform(spine)
+    with pytest.raises(ValueError, match="'windows' parameter"):
+        EventFeatures(events, windows=[0]).fit(spine)
+
+
+def test_sklearn_clone_and_params_roundtrip(rng):
+    from sklearn.base import clone
+
+    events, spine = _events(rng), _spine()
+    f = _fit(events, spine)
+    g = clone(f)
+    assert g.get_params()["windows"] == (30, 90, 365)
+    assert not hasattr(g, "feature_names_out_")
+    pd.testing.assert_frame_equal(g.fit(spine).transform(spine), f.transform(spine))
+
+
+def test_static_features_tenure_and_categories():
+    cust = pd.DataFrame({"customer_id": ["a", "b"], "signup_date": pd.to_datetime(["2024-01-01", "2024-03-01"]),
+                         "segment": ["x", "y"], "value": [10.0, 20.0]})
+    X = pd.DataFrame({"customer_id": ["a", "b", "zz"], "cutoff": pd.to_datetime(["2024-04-01"] * 3)})
+    out = StaticFeatures(cust).fit(X).transform(X)
+    assert out["static__tenure_days"].tolist()[:2] == [91, 31]
+    assert np.isnan(out["static__tenure_days"].iloc[2])
+    assert isinstance(out["static__segment"].dtype, pd.CategoricalDtype)
+    assert out["static__segment"].tolist()[:2] == ["x", "y"]
+    assert pd.isna(out["static__segment"].iloc[2])

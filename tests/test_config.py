@@ -1,0 +1,82 @@
+from pathlib import Path
+
+import pytest
+
+from churnkit import ConfigError, load_config
+from churnkit._resources import builtin_config
+from churnkit.config import config_from_dict
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+PIPELINE_CONFIGS = sorted(
+    p.name for p in (REPO / "configs").glob("*.yaml") if p.name not in {"reasons.yaml", "playbooks.yaml"}
+)
+
+
+@pytest.mark.parametrize("name", PIPELINE_CONFIGS)
+def test_every_shipped_pipeline_config_is_valid(name):
+    cfg = load_config(builtin_config(name))
+    assert cfg.name
+
+
+def _write(tmp_path, text):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_unknown_key_names_file_and_path(tmp_path):
+    path = _write(tmp_path, "data:\n  customers: {path: c.csv, custmer_id: id}\n"
+                            "labels: {cutoffs: [2024-01-01]}\n")
+    with pytest.raises(ConfigError, match=r"bad\.yaml: data -> customers -> custmer_id: unknown key"):
+        load_config(path)
+
+
+def test_bad_value_names_the_key(tmp_path):
+    path = _write(tmp_path, "data: {customers: {path: c.csv}}\n"
+                            "labels: {horizon_days: 0, cutoffs: [2024-01-01]}\n")
+    with pytest.raises(ConfigError, match=r"labels -> horizon_days: Input should be greater than 0"):
+        load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("raw", "match"),
+    [
+        ({"data": {}}, "give exactly one of 'customers'"),
+        ({"data": {"customers": {}}, "labels": {"definition": "contractual"}}, "needs 'cutoffs'"),
+        ({"data": {"customers": {}}, "labels": {"cutoffs": {"start": "2024-01-01", "every": "fortnight"}}},
+         "not a pandas offset alias"),
+        ({"data": {"snapshot": {"label": "y"}}, "labels": {"definition": "contractual",
+                                                            "cutoffs": ["2024-01-01"]}},
+         "snapshot data needs labels.definition: column"),
+        ({"data": {"customers": {"from_events": "nope"}}, "labels": {"cutoffs": ["2024-01-01"]}},
+         "from_events names 'nope'"),
+        ({"data": {"customers": {}, "events": {"e": {"roles": {"colour": "x"}}}},
+          "labels": {"cutoffs": ["2024-01-01"]}}, r"unknown role\(s\) \['colour'\]"),
+        ({"data": {"customers": {}}, "labels": {"cutoffs": ["2024-01-01"]},
+          "scoring": {"risk_bands": {"medium": 0.2, "high": 0.5}}}, "highest threshold"),
+        ({"data": {"customers": {}}, "labels": {"cutoffs": ["2024-01-01"]},
+          "model": {"calibration": "magic"}}, "model -> calibration"),
+    ],
+)
+def test_invalid_configs(raw, match):
+    with pytest.raises(ConfigError, match=match):
+        config_from_dict(raw)
+
+
+def test_missing_empty_and_broken_files(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.yaml")
+    with pytest.raises(ConfigError, match="the file is empty"):
+        load_config(_write(tmp_path, ""))
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(_write(tmp_path, "data: [unclosed\n"))
+    with pytest.raises(ConfigError, match="expected a mapping"):
+        load_config(_write(tmp_path, "- a\n- b\n"))
+
+
+def test_relative_paths_resolve_against_the_config_folder(tmp_path):
+    cfg = load_config(_write(tmp_path, "data: {customers: {path: sub/c.csv}}\n"
+                                       "labels: {cutoffs: [2024-01-01]}\n"))
+    assert cfg.resolve(cfg.data.customers.path) == tmp_path / "sub" / "c.csv"
