@@ -1,0 +1,138 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+import churnkit as ck
+from churnkit import ChurnModel, ModelError, SchemaError
+from churnkit._resources import builtin_config
+from churnkit.config import config_from_dict
+from churnkit.model import load_manifest
+
+
+def _config(name, **model):
+    path = builtin_config(name)
+    raw = yaml.safe_load(path.read_text())
+    raw.setdefault("model", {}).update(model)
+    return config_from_dict(raw, base_dir=path.parent, source=str(path))
+
+
+@pytest.fixture(scope="module")
+def telco():
+    if not (Path(builtin_config("telco.yaml")).parent / "../../shared/data/ibm_telco").exists():
+        pytest.skip("public datasets folder is absent")
+    cfg = _config("telco.yaml")
+    return cfg, ck.train(cfg)
+
+
+def test_snapshot_pipeline_on_ibm_telco(telco):
+    cfg, result = telco
+    m = result.model.metrics_
+    assert m["roc_auc"] > 0.82, m  # published figures are about 0.84-0.85
+    scores = ck.score(cfg, result.model).scores
+    assert len(scores) == 7043
+    assert scores["customer_id"].is_unique
+    assert scores["churn_probability"].between(0, 1).all()
+    assert set(scores["risk_band"]) <= {"high", "medium", "low"}
+
+
+def test_save_load_round_trip_gives_identical_scores(telco, tmp_path):
+    cfg, result = telco
+    result.model.save(tmp_path / "m", config=result.model.config_)
+    loaded = ck.load_model(tmp_path / "m")
+    a = ck.score(cfg, result.model).scores
+    b = ck.score(cfg, loaded).scores
+    pd.testing.assert_frame_equal(a, b)
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    assert set(manifest["files"]) == {"model.joblib", "model.txt"}
+    assert manifest["versions"]["churnkit"] == ck.__version__
+    assert manifest["features"] == list(result.model.feature_names_in_)
+    assert manifest["metrics"]["roc_auc"] == pytest.approx(result.model.metrics_["roc_auc"])
+    # the native text model predicts the same raw scores
+    import lightgbm as lgb
+
+    X = result.model.feature_set_.transform(ck.load_dataset(cfg), ck.pipeline.training_frame(
+        cfg, ck.load_dataset(cfg))[["customer_id", "cutoff"]])
+    native = lgb.Booster(model_file=str(tmp_path / "m" / "model.txt"))
+    np.testing.assert_allclose(native.predict(X), result.model._raw_proba(X), rtol=1e-12)
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "delete"])
+def test_tampered_artifact_is_refused_before_unpickling(telco, tmp_path, damage):
+    _, result = telco
+    path = result.model.save(tmp_path / "m")
+    target = path / "model.joblib"
+    data = target.read_bytes()
+    if damage == "flip":
+        target.write_bytes(data[:100] + bytes([data[100] ^ 1]) + data[101:])
+    elif damage == "truncate":
+        target.write_bytes(data[: len(data) // 2])
+    else:
+        target.unlink()
+    with pytest.raises(ModelError, match="integrity check|missing"):
+        ck.load_model(path)
+
+
+def test_incompatible_version_is_refused(telco, tmp_path):
+    _, result = telco
+    path = result.model.save(tmp_path / "m")
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest["versions"]["lightgbm"] = "1.0.0"
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelError, match="saved with LightGBM 1.0.0"):
+        load_manifest(path)
+    with pytest.raises(ModelError, match="manifest.json is missing"):
+        ck.load_model(tmp_path)
+
+
+def test_same_seed_same_scores(telco):
+    cfg, result = telco
+    again = ck.train(cfg)
+    pd.testing.assert_frame_equal(ck.score(cfg, result.model).scores,
+                                  ck.score(cfg, again.model).scores)
+    assert again.model.version_ == result.model.version_
+
+
+def test_explain_contributions_sum_to_the_raw_score(telco):
+    cfg, result = telco
+    ds = ck.load_dataset(cfg)
+    spine = ck.pipeline.training_frame(cfg, ds)[["customer_id", "cutoff"]].head(200)
+    X = result.model.feature_set_.transform(ds, spine)
+    contrib = result.model.explain(X)
+    raw = result.model.booster_.predict(X, raw_score=True, num_iteration=result.model.best_iteration_)
+    np.testing.assert_allclose(contrib.sum(axis=1), raw, atol=1e-9)
+    assert contrib.columns[-1] == "(expected)"
+
+
+def test_single_class_training_is_a_clear_error():
+    X = pd.DataFrame({"a": np.arange(50.0)})
+    with pytest.raises(ModelError, match="contain no churners"):
+        ChurnModel().fit(X, np.zeros(50, bool))
+    with pytest.raises(ModelError, match="no non-churners"):
+        ChurnModel().fit(X, np.ones(50, bool))
+    with pytest.raises(SchemaError, match="X has 50 rows but y has 3"):
+        ChurnModel().fit(X, [True, False, True])
+
+
+def test_out_of_time_split_uses_newest_cutoffs_for_validation(rng):
+    n = 600
+    cut = pd.Series(pd.to_datetime(rng.choice(["2024-01-01", "2024-02-01", "2024-03-01"], n)))
+    X = pd.DataFrame({"x": rng.normal(size=n)})
+    y = (X["x"] + rng.normal(size=n) > 0.5).to_numpy()
+    model = ChurnModel(n_estimators=20, validation_cutoffs=1, min_child_samples=5)
+    tr, va = model._split(y, cut)
+    assert (cut.iloc[va] == pd.Timestamp("2024-03-01")).all()
+    assert (cut.iloc[tr] < pd.Timestamp("2024-03-01")).all()
+    model.fit(X, y, cutoffs=cut)
+    assert model.metrics_["n"] == len(va)
+    with pytest.raises(ModelError, match="needs more than validation_cutoffs=3"):
+        ChurnModel(validation_cutoffs=3).fit(X, y, cutoffs=cut)
+
+
+def test_missing_feature_at_scoring_is_named(telco):
+    _, result = telco
+    with pytest.raises(SchemaError, match="missing, e.g."):
+        result.model.predict_proba(pd.DataFrame({"nope": [1.0]}))
