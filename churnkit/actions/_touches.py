@@ -1,0 +1,123 @@
+"""Short descriptions of each customer's last contact and last feedback before a date."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from churnkit.exceptions import SchemaError
+
+__all__ = ["describe_last_contact", "describe_last_feedback"]
+
+_CONTACT_DETAILS = ("channel", "topic", "direction", "outcome")
+
+
+def _latest_before(
+    events: pd.DataFrame, as_of: Any, name: str, customer_col: str, time_col: str
+) -> pd.DataFrame:
+    """Return the latest event per customer strictly before ``as_of``."""
+    missing = [c for c in (customer_col, time_col) if c not in events.columns]
+    if missing:
+        raise SchemaError(
+            f"{name}: missing column(s) {missing}; it has {list(events.columns)[:10]}. "
+            f"Pass customer_col= / time_col= if they are named differently."
+        )
+    times = events[time_col]
+    try:
+        cutoff = pd.Timestamp(as_of)
+        if not pd.api.types.is_datetime64_any_dtype(times):
+            times = pd.to_datetime(times, format="ISO8601")
+    except (TypeError, ValueError) as exc:
+        raise SchemaError(
+            f"{name}.{time_col} or as_of is not a date ({exc}). Use ISO 8601, e.g. '2024-03-31'."
+        ) from exc
+    before = events.assign(_t=times)[times < cutoff]
+    latest = before.sort_values("_t", kind="stable").drop_duplicates(customer_col, keep="last")
+    return latest.assign(_date=latest["_t"].dt.strftime("%Y-%m-%d")).set_index(customer_col)
+
+
+def _text(column: pd.Series) -> pd.Series:
+    out = column.astype("str").str.strip()
+    return out.where(out.notna() & (out != ""), np.nan)
+
+
+def describe_last_contact(
+    contacts: pd.DataFrame,
+    as_of: Any,
+    *,
+    customer_col: str = "customer_id",
+    time_col: str = "timestamp",
+) -> pd.Series:
+    """Describe each customer's last contact before ``as_of``.
+
+    Parameters
+    ----------
+    contacts : DataFrame
+        Contact events with ``customer_id``, ``timestamp`` and optionally
+        ``channel``, ``topic``, ``direction``, ``outcome``.
+    as_of : date-like
+        Only contacts strictly before this moment count.
+
+    Returns
+    -------
+    Series of str
+        Indexed by customer id, named ``last_contact``, e.g.
+        ``"2024-03-12: phone, billing, inbound"``. Customers without a contact
+        before ``as_of`` are absent.
+    """
+    latest = _latest_before(contacts, as_of, "contacts", customer_col, time_col)
+    text = latest["_date"].astype("str")
+    joined = pd.Series(np.nan, index=latest.index, dtype="str")
+    for column in _CONTACT_DETAILS:
+        if column in latest.columns:
+            detail = _text(latest[column])
+            joined = joined.where(detail.isna(), (joined + ", " + detail).fillna(detail))
+    text = text.where(joined.isna(), text + ": " + joined)
+    return text.rename("last_contact").rename_axis("customer_id")
+
+
+def describe_last_feedback(
+    feedback: pd.DataFrame,
+    as_of: Any,
+    *,
+    customer_col: str = "customer_id",
+    time_col: str = "timestamp",
+    score_col: str = "score",
+    comment_col: str = "comment",
+    max_comment: int = 80,
+) -> pd.Series:
+    """Describe each customer's last feedback before ``as_of``.
+
+    Parameters
+    ----------
+    feedback : DataFrame
+        Survey events with ``customer_id``, ``timestamp``, ``score`` (missing
+        when the survey went unanswered) and optionally ``comment``.
+    as_of : date-like
+        Only feedback strictly before this moment counts.
+    max_comment : int, default 80
+        Longer comments are cut to this many characters.
+
+    Returns
+    -------
+    Series of str
+        Indexed by customer id, named ``last_feedback``, e.g.
+        ``'2024-02-01: score 3 "Too expensive"'`` or
+        ``"2024-02-01: survey not answered"``.
+    """
+    latest = _latest_before(feedback, as_of, "feedback", customer_col, time_col)
+    text = latest["_date"].astype("str") + ": "
+    if score_col in latest.columns:
+        score = pd.to_numeric(latest[score_col], errors="coerce")
+        worded = "score " + score.map(lambda v: f"{v:g}", na_action="ignore").astype("str")
+        text = text + worded.fillna("survey not answered")
+    else:
+        text = text + "feedback received"
+    if comment_col in latest.columns:
+        comment = _text(latest[comment_col]).str.replace(r"\s+", " ", regex=True)
+        cut = comment.str.len() > max_comment
+        comment = comment.where(~cut, comment.str.slice(0, max_comment - 3).str.rstrip() + "...")
+        text = text.where(comment.isna(), text + ' "' + comment + '"')
+    return text.rename("last_feedback").rename_axis("customer_id")

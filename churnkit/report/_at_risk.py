@@ -1,0 +1,306 @@
+"""At-risk lists per account manager: one CSV, one XLSX workbook, one HTML page each."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from churnkit.actions._at_risk import AT_RISK_COLUMNS
+from churnkit.exceptions import SchemaError
+from churnkit.report._html import (
+    atomic_path,
+    atomic_write_text,
+    esc,
+    html_page,
+    is_missing,
+    slugify,
+)
+
+__all__ = ["excel_sheet_name", "write_at_risk_lists"]
+
+_HEADERS = {
+    "customer_id": "Customer", "account_manager": "Account manager",
+    "churn_probability": "Churn probability", "risk_band": "Risk", "value_at_risk": "Value at risk",
+    "reason_1": "Reason 1", "reason_2": "Reason 2", "reason_3": "Reason 3",
+    "action_1": "Action 1", "action_2": "Action 2", "action_3": "Action 3",
+    "last_contact": "Last contact", "last_feedback": "Last feedback",
+}
+_WIDTHS = {
+    "customer_id": 14, "account_manager": 22, "churn_probability": 12, "risk_band": 10,
+    "value_at_risk": 15, "reason_1": 42, "reason_2": 42, "reason_3": 42, "action_1": 55,
+    "action_2": 55, "action_3": 55, "last_contact": 32, "last_feedback": 44,
+}
+_BAND_FILLS = {
+    "high": ("FDE0DC", "A61B1B"), "medium": ("FEF0C7", "8A4B08"), "low": ("DCF5E7", "146C43"),
+}
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_TRAILER = re.compile(r"^(.*\S) \(([^()]*)\)$", re.DOTALL)
+_SHEET_BAD = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
+
+
+def excel_sheet_name(name: str, taken: set[str]) -> str:
+    r"""Return a valid, unique Excel sheet name for ``name``, updating ``taken`` (lower-cased).
+
+    Excel sheet names have at most 31 characters, none of ``[]:*?/\\``, do not
+    start or end with an apostrophe, are unique regardless of case, and may
+    not be ``History``.
+
+    Examples
+    --------
+    >>> excel_sheet_name("Sales: North/East [key accounts] team 2024", set())
+    'Sales_ North_East _key accounts'
+    """
+    def trim(text: str, width: int) -> str:
+        return text[:width].strip().strip("'").strip()
+
+    base = trim(_SHEET_BAD.sub("_", str(name)), 31) or "Sheet"
+    if base.lower() == "history":
+        base += "_"
+    candidate, i = base, 2
+    while candidate.lower() in taken:
+        suffix = f" ({i})"
+        candidate, i = (trim(base, 31 - len(suffix)) or "Sheet") + suffix, i + 1
+    taken.add(candidate.lower())
+    return candidate
+
+
+def _managers(at_risk: pd.DataFrame) -> list[str]:
+    names = at_risk["account_manager"].fillna("(unassigned)").astype("str").unique().tolist()
+    return sorted(names, key=lambda n: (n.startswith("("), n.casefold(), n))
+
+
+def _money(value: Any, currency: str) -> str:
+    return "" if is_missing(value) else f"{currency}{float(value):,.0f}"
+
+
+def _band_order(bands: Iterable[str]) -> list[str]:
+    known = ["high", "medium", "low"]
+    present = list(dict.fromkeys(str(b) for b in bands if not is_missing(b)))
+    return [b for b in known if b in present] + sorted(b for b in present if b not in known)
+
+
+def _guard_csv(frame: pd.DataFrame) -> pd.DataFrame:
+    """Prefix text cells that spreadsheets would run as formulas with an apostrophe."""
+    out = frame.copy()
+    for col in out.columns:
+        if pd.api.types.is_string_dtype(out[col]) or out[col].dtype == object:
+            text = out[col].astype("str")
+            risky = text.str.startswith(_FORMULA_START).fillna(False).astype(bool)
+            if risky.any():
+                out[col] = text.where(~risky, "'" + text)
+    return out
+
+
+# ----------------------------------------------------------------------------- XLSX
+def _write_xlsx(at_risk: pd.DataFrame, managers: list[str], path: Path, currency: str) -> None:
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    money_format = (f'"{currency.replace(chr(34), "")}"' if currency else "") + "#,##0"
+    wrap = Alignment(wrap_text=True, vertical="top")
+    top = Alignment(vertical="top")
+    head_font, head_fill = Font(bold=True), PatternFill("solid", fgColor="F0F4F8")
+    band_styles = {
+        band: (PatternFill("solid", fgColor=bg), Font(bold=True, color=fg))
+        for band, (bg, fg) in _BAND_FILLS.items()
+    }
+    columns = list(AT_RISK_COLUMNS)
+    wb = Workbook(write_only=True)
+    taken: set[str] = set()
+    groups = at_risk.groupby("account_manager", sort=False, dropna=False)
+    for manager in managers or ["At risk"]:
+        ws = wb.create_sheet(excel_sheet_name(manager, taken))
+        ws.freeze_panes = "A2"
+        for i, col in enumerate(columns, start=1):
+            ws.column_dimensions[get_column_letter(i)].width = _WIDTHS[col]
+        header = []
+        for col in columns:
+            cell = WriteOnlyCell(ws, value=_HEADERS[col])
+            cell.font, cell.fill, cell.alignment = head_font, head_fill, wrap
+            header.append(cell)
+        ws.append(header)
+        rows = groups.get_group(manager) if manager in groups.groups else at_risk.iloc[:0]
+        for record in rows.itertuples(index=False, name=None):
+            out = []
+            for col, value in zip(columns, record, strict=True):
+                if is_missing(value):
+                    out.append(None)
+                    continue
+                if isinstance(value, np.generic):
+                    value = value.item()
+                cell = WriteOnlyCell(ws, value=value)
+                if isinstance(value, str):
+                    cell.data_type = "s"  # never evaluate text as a formula
+                cell.alignment = wrap if _WIDTHS[col] >= 30 else top
+                if col == "churn_probability":
+                    cell.number_format = "0.0%"
+                elif col == "value_at_risk":
+                    cell.number_format = money_format
+                elif col == "risk_band" and value in band_styles:
+                    cell.fill, cell.font = band_styles[value]
+                out.append(cell)
+            ws.append(out)
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(len(rows), 1) + 1}"
+        ws.print_title_rows = "1:1"
+    with atomic_path(path) as tmp:
+        wb.save(tmp)
+
+
+# ----------------------------------------------------------------------------- HTML
+def _item(text: Any, trailer: bool) -> str:
+    """List item; with ``trailer``, a final "(owner, timing)" is set in small print."""
+    match = _TRAILER.match(str(text)) if trailer else None
+    if match is None:
+        return f"<li>{esc(text)}</li>"
+    return f'<li>{esc(match[1])} <span class="small">({esc(match[2])})</span></li>'
+
+
+def _list(values: Iterable[Any], tag: str, *, trailer: bool = False) -> str:
+    items = [_item(v, trailer) for v in values if not is_missing(v)]
+    return f"<{tag}>{''.join(items)}</{tag}>" if items else ""
+
+
+def _totals(rows: pd.DataFrame, currency: str) -> str:
+    counts = rows["risk_band"].value_counts()
+    tiles = [(f"{len(rows):,}", "customers")]
+    tiles += [(f"{int(counts[b]):,}", f"{b} risk") for b in _band_order(rows["risk_band"])]
+    tiles.append((_money(rows["value_at_risk"].sum(), currency) or "0", "value at risk"))
+    return '<ul class="totals">' + "".join(
+        f"<li><b>{esc(v)}</b><span>{esc(label)}</span></li>" for v, label in tiles
+    ) + "</ul>"
+
+
+def _manager_page(
+    manager: str, rows: pd.DataFrame, *, title: str, as_of: str | None, currency: str, index: str
+) -> str:
+    meta = [f"Account manager: {manager}"] + ([f"as of {as_of}"] if as_of else [])
+    body = [
+        f'<header><h1>{esc(title)} &mdash; {esc(manager)}</h1>',
+        f'<p class="meta">{esc(" · ".join(meta))} · <a href="{esc(index)}">all managers</a></p>',
+        _totals(rows, currency), "</header>",
+        "<main><table><thead><tr><th class=\"num\">#</th><th>Customer</th><th>Risk</th>"
+        "<th class=\"num\">Value at risk</th><th>Why</th><th>What to do</th>"
+        "<th>Last contact</th><th>Last feedback</th></tr></thead><tbody>",
+    ]
+    for i, row in enumerate(rows.itertuples(index=False), start=1):
+        band = "" if is_missing(row.risk_band) else str(row.risk_band)
+        badge = f"badge badge-{band}" if band in _BAND_FILLS else "badge"
+        prob = "" if is_missing(row.churn_probability) else f"{row.churn_probability:.0%}"
+        body.append(
+            f'<tr><td class="num">{i}</td><td>{esc(row.customer_id)}</td>'
+            f'<td><span class="{badge}">{esc(band.capitalize())}</span>'
+            f'<div class="small">{esc(prob)} churn</div></td>'
+            f'<td class="num">{esc(_money(row.value_at_risk, currency))}</td>'
+            f"<td class=\"why\">{_list([row.reason_1, row.reason_2, row.reason_3], 'ul')}</td>"
+            f"<td class=\"todo\">"
+            f"{_list([row.action_1, row.action_2, row.action_3], 'ol', trailer=True)}</td>"
+            f'<td class="small">{esc(row.last_contact)}</td>'
+            f'<td class="small">{esc(row.last_feedback)}</td></tr>'
+        )
+    if rows.empty:
+        body.append('<tr><td colspan="8">No customers at risk.</td></tr>')
+    body.append(
+        "</tbody></table></main><footer>Value at risk = churn probability × monthly value × "
+        "horizon. Ordered by value at risk.</footer>"
+    )
+    return html_page(f"{title} — {manager}", "\n".join(body))
+
+
+def _index_page(
+    at_risk: pd.DataFrame, pages: dict[str, str], *, title: str, as_of: str | None, currency: str
+) -> str:
+    body = [
+        f"<header><h1>{esc(title)}</h1>",
+        f'<p class="meta">{esc("as of " + as_of) if as_of else ""}</p>',
+        _totals(at_risk, currency), "</header>",
+        "<main><table><thead><tr><th>Account manager</th><th class=\"num\">Customers</th>"
+        "<th class=\"num\">High risk</th><th class=\"num\">Value at risk</th></tr></thead><tbody>",
+    ]
+    for manager, href in pages.items():
+        rows = at_risk[at_risk["account_manager"] == manager]
+        body.append(
+            f'<tr><td><a href="{esc(href)}">{esc(manager)}</a></td>'
+            f'<td class="num">{len(rows):,}</td>'
+            f'<td class="num">{int((rows["risk_band"] == "high").sum()):,}</td>'
+            f'<td class="num">{esc(_money(rows["value_at_risk"].sum(), currency))}</td></tr>'
+        )
+    body.append("</tbody></table></main>")
+    return html_page(title, "\n".join(body))
+
+
+def write_at_risk_lists(
+    at_risk: pd.DataFrame,
+    out_dir: str | Path,
+    *,
+    title: str = "Customers at risk",
+    as_of: str | None = None,
+    currency: str = "",
+) -> dict[str, Path]:
+    """Write the at-risk lists for every account manager.
+
+    Parameters
+    ----------
+    at_risk : DataFrame
+        The table from :func:`churnkit.actions.build_at_risk`.
+    out_dir : str or Path
+        Created if needed. Files are written atomically (temporary file in
+        the same folder, then :func:`os.replace`).
+    title : str, default "Customers at risk"
+        Heading of the HTML pages.
+    as_of : str, optional
+        Date shown in the HTML headers; defaults to ``at_risk.attrs["as_of"]``.
+    currency : str, default ""
+        Symbol put before money amounts, e.g. ``"€"``.
+
+    Returns
+    -------
+    dict of str to Path
+        ``"csv"`` (``at_risk.csv``, all managers), ``"xlsx"`` (``at_risk.xlsx``,
+        one sheet per manager), ``"html_index"`` (``at_risk/index.html``) and
+        ``"html:<manager>"`` for each manager's page ``at_risk/<slug>.html``.
+
+    Notes
+    -----
+    In the CSV, text starting with ``= + - @`` gets a leading apostrophe so
+    spreadsheet programs show it instead of running it as a formula.
+    """
+    if not isinstance(at_risk, pd.DataFrame):
+        raise SchemaError(f"at_risk must be a DataFrame, got {type(at_risk).__name__}.")
+    missing = [c for c in AT_RISK_COLUMNS if c not in at_risk.columns]
+    if missing:
+        raise SchemaError(
+            f"at_risk: missing column(s) {missing}. Build it with churnkit.actions.build_at_risk."
+        )
+    table = at_risk[list(AT_RISK_COLUMNS)].copy()
+    table["account_manager"] = table["account_manager"].fillna("(unassigned)").astype("str")
+    as_of = as_of if as_of is not None else at_risk.attrs.get("as_of")
+    out = Path(out_dir)
+    pages_dir = out / "at_risk"
+    pages_dir.mkdir(parents=True, exist_ok=True)
+    managers = _managers(table)
+
+    paths: dict[str, Path] = {"csv": out / "at_risk.csv", "xlsx": out / "at_risk.xlsx"}
+    with atomic_path(paths["csv"]) as tmp:
+        _guard_csv(table).to_csv(tmp, index=False, encoding="utf-8")
+    _write_xlsx(table, managers, paths["xlsx"], currency)
+
+    taken = {"index"}
+    hrefs = {manager: f"{slugify(manager, taken, fallback='manager')}.html" for manager in managers}
+    for manager, href in hrefs.items():
+        rows = table[table["account_manager"] == manager]
+        page = _manager_page(
+            manager, rows, title=title, as_of=as_of, currency=currency, index="index.html"
+        )
+        paths[f"html:{manager}"] = atomic_write_text(pages_dir / href, page)
+    paths["html_index"] = atomic_write_text(
+        pages_dir / "index.html",
+        _index_page(table, hrefs, title=title, as_of=as_of, currency=currency),
+    )
+    return paths
