@@ -1,0 +1,366 @@
+"""The built-in sample CRM: :func:`make_crm` and the :class:`CRM` it returns."""
+
+from __future__ import annotations
+
+import datetime as dt
+import numbers
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from churnkit.datasets import _simulate as sim
+from churnkit.datasets import _vocab
+from churnkit.exceptions import ConfigError
+
+__all__ = ["CRM", "make_crm"]
+
+EVENT_TABLES = ("contacts", "feedback", "transactions", "usage")
+TABLES = ("customers", *EVENT_TABLES, "ground_truth")
+_MAX_MONTHS = 1200
+_EARLIEST = pd.Timestamp("1682-01-01")
+_BURN_IN = 6  # months simulated before the start so that the data starts in a steady state
+
+
+@dataclass(frozen=True, eq=False)
+class CRM:
+    """A generated CRM: customers, their events, and why the churners left.
+
+    Returned by :func:`make_crm`; see there for the columns of each table.
+
+    Attributes
+    ----------
+    customers : pandas.DataFrame
+        One row per customer.
+    contacts, feedback, transactions, usage : pandas.DataFrame
+        Event tables, sorted by ``customer_id`` then ``timestamp``.
+    ground_truth : pandas.DataFrame
+        One row per customer: whether and when it churned, and the planted cause.
+    start : pandas.Timestamp
+        Start of the data (inclusive).
+    end : pandas.Timestamp
+        End of the data (exclusive): ``start`` plus ``months`` months.
+
+    Examples
+    --------
+    >>> from churnkit.datasets import make_crm
+    >>> crm = make_crm(200, seed=0, months=6)
+    >>> sorted(crm.event_tables)
+    ['contacts', 'feedback', 'transactions', 'usage']
+    >>> str(crm.end.date())
+    '2024-07-01'
+    """
+
+    customers: pd.DataFrame
+    contacts: pd.DataFrame
+    feedback: pd.DataFrame
+    transactions: pd.DataFrame
+    usage: pd.DataFrame
+    ground_truth: pd.DataFrame
+    start: pd.Timestamp
+    end: pd.Timestamp
+
+    @property
+    def event_tables(self) -> dict[str, pd.DataFrame]:
+        """The four event tables by name: contacts, feedback, transactions, usage."""
+        return {name: getattr(self, name) for name in EVENT_TABLES}
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """All six tables by name, ground truth included."""
+        return {name: getattr(self, name) for name in TABLES}
+
+    def write(self, directory: str | Path, format: Literal["csv", "parquet"] = "csv") -> dict[str, Path]:
+        """Write one file per table (ground truth included) into ``directory``.
+
+        Parameters
+        ----------
+        directory : str or Path
+            Folder to write to; created if missing. Existing files of the same
+            names are replaced.
+        format : {"csv", "parquet"}, default "csv"
+            File format. CSV files hold plain text (read them back with
+            ``parse_dates``); Parquet keeps the column types.
+
+        Returns
+        -------
+        dict of str to Path
+            Table name -> written file, e.g. ``"contacts" -> directory/contacts.csv``.
+
+        Raises
+        ------
+        ConfigError
+            If ``format`` is not ``"csv"`` or ``"parquet"`` (a ``ValueError``).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from churnkit.datasets import make_crm
+        >>> crm = make_crm(50, seed=0, months=3)
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     paths = crm.write(folder, format="parquet")
+        ...     print(paths["customers"].name)
+        customers.parquet
+        """
+        if format not in ("csv", "parquet"):
+            raise ConfigError(
+                "The 'format' parameter of CRM.write must be a str among {'csv', 'parquet'}. "
+                f"Got {format!r} instead."
+            )
+        folder = Path(directory)
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = {}
+        for name, frame in self.tables.items():
+            path = folder / f"{name}.{format}"
+            if format == "csv":
+                frame.to_csv(path, index=False)
+            else:
+                frame.to_parquet(path, index=False)
+            paths[name] = path
+        return paths
+
+    def __repr__(self) -> str:
+        rows = ", ".join(f"{name}={len(frame):_}" for name, frame in self.tables.items())
+        return f"CRM(start={self.start.date()}, end={self.end.date()}, rows: {rows})"
+
+
+def _bad(name: str, expected: str, got: object) -> ConfigError:
+    return ConfigError(f"The '{name}' parameter of make_crm must be {expected}. Got {got!r} instead.")
+
+
+def _check_int(
+    name: str, value: object, low: int, high: int | None = None, expected: str | None = None
+) -> int:
+    if expected is None:
+        expected = f"an int >= {low}" if high is None else f"an int in the range [{low}, {high}]"
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+        raise _bad(name, expected, value)
+    if value < low or (high is not None and value > high):
+        raise _bad(name, expected, value)
+    return int(value)
+
+
+def _check_start(start: object) -> pd.Timestamp:
+    expected = "a date such as '2024-01-01' (no time of day, no time zone)"
+    if not isinstance(start, str | dt.date | np.datetime64):
+        raise _bad("start", expected, start)
+    try:
+        stamp = pd.Timestamp(start)
+    except (ValueError, TypeError) as exc:
+        raise _bad("start", expected, start) from exc
+    if pd.isna(stamp) or stamp.tz is not None or stamp != stamp.normalize():
+        raise _bad("start", expected, start)
+    if not _EARLIEST <= stamp <= pd.Timestamp.max:
+        raise _bad("start", f"a date from {_EARLIEST.date()} on", start)
+    return stamp.as_unit("ns")
+
+
+def _strings(values: list[str], codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """Return ``values[codes]`` as a ``str`` array; negative codes are missing."""
+    missing = codes < 0
+    indices = pa.array(codes, mask=missing if missing.any() else None)
+    return pd.array(pa.array(values, type=pa.large_string()).take(indices), dtype="str")
+
+
+def _category(values: tuple[str, ...] | list[str], codes: np.ndarray) -> pd.Categorical:
+    return pd.Categorical.from_codes(codes, categories=pd.Index(list(values), dtype="str"))
+
+
+def _timestamps(start_ns: int, seconds: np.ndarray) -> np.ndarray:
+    return (start_ns + seconds * 1_000_000_000).view("datetime64[ns]")
+
+
+def make_crm(
+    n_customers: int = 5000,
+    *,
+    seed: int | None = 0,
+    start: str | dt.date | pd.Timestamp = "2024-01-01",
+    months: int = 24,
+) -> CRM:
+    """Generate a sample CRM in which churn has known, planted causes.
+
+    Customers are simulated month by month. Each carries a hidden state that
+    drives both its events and its monthly churn hazard, so every churn is
+    *caused* by a mechanism whose evidence shows in the event tables before
+    the customer leaves:
+
+    ``unresolved_complaints``
+        Complaint, billing or technical contacts left ``resolved=False`` over
+        three months; the hazard grows faster than their number. Customers
+        chase an open issue (more unresolved complaints) until it is fixed.
+    ``detractor_feedback``
+        An NPS answer of 0-6 (CSAT 1-2) raises the hazard for nine months, more
+        so after an earlier good score; a later good answer clears it.
+    ``falling_usage``
+        Logins and minutes decline month after month; the hazard grows with
+        the drop.
+    ``price_shock``
+        An invoice jumps by 15-40 %, often followed by a billing complaint;
+        the hazard stays high for six months.
+    ``no_outbound_contact``
+        No outbound touch (check-in, renewal call, onboarding) for 120 days or
+        more. Customers touched in the last 45 days are protected: all their
+        hazards are lower.
+    ``poor_onboarding``
+        New customers with few or no onboarding contacts and low early usage
+        often leave within their first seven months.
+
+    A small baseline hazard (``other``) applies to everyone. Segment, product
+    and contract scale the hazard (monthly contracts, SMB and Starter churn
+    more). Customers act with a delay (notice periods): the hazard of a month
+    is set by the events up to the start of the month before, so the evidence
+    of a churn is in the data one to five months ahead of it. A churner's
+    ``cause`` in ``ground_truth`` is the mechanism contributing most to its
+    hazard in the month it left. With the defaults about 2.5 % of the active
+    customers leave each month, and about 95 % of the churners have a planted
+    cause.
+
+    Six months before ``start`` are simulated and discarded, so the data
+    starts in a steady state; the evidence of the first few months' churners
+    may therefore predate ``start``.
+
+    Parameters
+    ----------
+    n_customers : int, default 5000
+        Number of customers. About 60 % exist before ``start`` (signed up up
+        to four years earlier); the rest sign up during the period.
+    seed : int or None, default 0
+        Seed of the random generator; the same seed gives identical tables.
+        ``None`` draws fresh randomness.
+    start : str, date or Timestamp, default "2024-01-01"
+        First day of the data.
+    months : int, default 24
+        Length of the data in months (at least 3).
+
+    Returns
+    -------
+    CRM
+        Frozen container of the tables below. Closed vocabularies are
+        ``category``, identifiers and free text ``str``, times ``datetime64[ns]``.
+
+        - ``customers``: ``customer_id`` ("C000001"..., ids follow the order
+          of signup), ``signup_date``,
+          ``end_date`` (churn date; NaT while active at ``crm.end``),
+          ``segment``, ``product``, ``region``, ``contract`` (monthly/annual),
+          ``account_manager``, ``monthly_value``, ``wallet_share`` (0-1].
+        - ``contacts``: ``customer_id``, ``timestamp``, ``channel`` (phone, email,
+          chat, ticket, visit), ``direction`` (inbound, outbound), ``topic``
+          (billing, technical, onboarding, account, complaint, renewal,
+          check-in), ``resolved``, ``duration_min``, ``agent``, ``note``.
+        - ``feedback``: ``customer_id``, ``timestamp``, ``survey`` (nps, csat),
+          ``score`` (NaN if never answered), ``comment`` (NaN if none).
+        - ``transactions``: ``customer_id``, ``timestamp``, ``amount`` (monthly
+          invoice; credits are negative), ``kind`` (invoice, credit).
+        - ``usage``: ``customer_id``, ``timestamp`` (23:00 on the last day of
+          the month or half-month it covers), ``logins``, ``minutes``.
+        - ``ground_truth``: ``customer_id``, ``churned``, ``churn_date``,
+          ``cause`` (NaN for customers who stayed).
+
+        No event falls before its customer's signup date, on or after its end
+        date, or outside ``[start, end)``.
+
+    Raises
+    ------
+    ConfigError
+        If a parameter is invalid (a ``ValueError``), e.g. ``n_customers < 1``.
+
+    Examples
+    --------
+    >>> from churnkit.datasets import make_crm
+    >>> crm = make_crm(1000, seed=0)
+    >>> crm.customers.columns.tolist()[:4]
+    ['customer_id', 'signup_date', 'end_date', 'segment']
+    >>> crm.customers["customer_id"].iloc[0]
+    'C000001'
+    >>> causes = crm.ground_truth["cause"].value_counts()
+    >>> bool(causes["other"] < causes.sum() / 5)
+    True
+    """
+    n = _check_int("n_customers", n_customers, 1)
+    months = _check_int("months", months, 3, _MAX_MONTHS)
+    if seed is not None:
+        seed = _check_int("seed", seed, 0, expected="an int >= 0 or None")
+    first = _check_start(start)
+    # Times are nanoseconds: the oldest signups (4 years back) and the end must fit.
+    latest = pd.Timestamp.max.normalize() - pd.DateOffset(months=months)
+    if not _EARLIEST <= first <= latest:
+        raise _bad("start", f"a date from {_EARLIEST.date()} to {latest.date()}", start)
+    edges = [first + pd.DateOffset(months=k) for k in range(-_BURN_IN, months + 1)]
+    bounds = np.array([(edge - first) // pd.Timedelta(seconds=1) for edge in edges], np.int64)
+
+    run = sim.Simulation(np.random.default_rng(seed), n, bounds)
+    run.run()
+    return _assemble(run, first, edges[-1].as_unit("ns"))
+
+
+def _assemble(run: sim.Simulation, start: pd.Timestamp, end: pd.Timestamp) -> CRM:
+    """Turn the simulation's arrays into the CRM tables."""
+    n = run.n
+    start_ns = start.value
+    width = max(6, len(str(n)))
+    ids = pa.array([f"C{i:0{width}d}" for i in range(1, n + 1)], type=pa.large_string())
+
+    def customer_ids(idx: np.ndarray) -> pd.api.extensions.ExtensionArray:
+        return pd.array(ids.take(pa.array(idx)), dtype="str")
+
+    churned = run.end < np.iinfo(np.int64).max
+    end_date = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    end_date[churned] = _timestamps(start_ns, run.end[churned])
+    managers = sorted(run.names[: run.n_managers])
+    manager_rank = np.argsort(np.argsort(run.names[: run.n_managers]))
+    agents = sorted(run.names)
+    agent_rank = np.argsort(np.argsort(run.names))
+
+    customers = pd.DataFrame(
+        {
+            "customer_id": customer_ids(np.arange(n)),
+            "signup_date": _timestamps(start_ns, run.signup),
+            "end_date": end_date,
+            "segment": _category(sim.SEGMENTS, run.segment),
+            "product": _category(sim.PRODUCTS, run.product),
+            "region": _category(sim.REGIONS, run.region),
+            "contract": _category(sim.CONTRACTS, run.annual.astype(np.int8)),
+            "account_manager": _category(managers, manager_rank[run.manager]),
+            "monthly_value": run.value,
+            "wallet_share": run.wallet_share,
+        }
+    )
+    ground_truth = pd.DataFrame(
+        {
+            "customer_id": customers["customer_id"].copy(),
+            "churned": churned,
+            "churn_date": end_date.copy(),
+            "cause": _category(sim.CAUSES, run.cause),
+        }
+    )
+
+    frames = {}
+    for name, cols in run.events():
+        frame = {
+            "customer_id": customer_ids(cols.pop("idx")),
+            "timestamp": _timestamps(start_ns, cols.pop("ts")),
+        }
+        if name == "contacts":
+            frame["channel"] = _category(sim.CHANNELS, cols.pop("channel"))
+            frame["direction"] = _category(sim.DIRECTIONS, cols.pop("direction"))
+            frame["topic"] = _category(sim.TOPICS, cols.pop("topic"))
+            frame["resolved"] = cols.pop("resolved")
+            frame["duration_min"] = cols.pop("duration")
+            frame["agent"] = _category(agents, agent_rank[cols.pop("agent")])
+            frame["note"] = _strings(_vocab.NOTES, cols.pop("note"))
+        elif name == "feedback":
+            frame["survey"] = _category(sim.SURVEYS, cols.pop("survey"))
+            frame["score"] = cols.pop("score")
+            frame["comment"] = _strings(_vocab.COMMENTS, cols.pop("comment"))
+        elif name == "transactions":
+            frame["amount"] = cols.pop("amount")
+            frame["kind"] = _category(sim.KINDS, cols.pop("kind"))
+        else:
+            frame["logins"] = cols.pop("logins").astype(np.int64)
+            frame["minutes"] = cols.pop("minutes")
+        frames[name] = pd.DataFrame(frame, copy=False)
+        del frame, cols
+    return CRM(customers=customers, ground_truth=ground_truth, start=start, end=end, **frames)
