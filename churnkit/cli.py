@@ -12,12 +12,13 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from churnkit.exceptions import ChurnkitError
@@ -29,12 +30,12 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False)
 _STATE = {"debug": False}
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     """Output format of summaries."""
 
     table = "table"
@@ -52,7 +53,7 @@ def _fail(exc: BaseException) -> None:
     if _STATE["debug"]:
         err.print_exception()
     kind = type(exc).__name__
-    err.print(f"[bold red]Error[/] ({kind}): {exc}")
+    err.print(f"[bold red]Error[/] ({kind}): {escape(str(exc))}")
     raise typer.Exit(1)
 
 
@@ -62,7 +63,7 @@ def _errors() -> Iterator[None]:
         yield
     except ChurnkitError as exc:
         _fail(exc)
-    except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+    except (ValueError, FileNotFoundError, PermissionError, IsADirectoryError) as exc:
         _fail(exc)
 
 
@@ -120,7 +121,7 @@ def validate(config: ConfigOpt, fmt: FormatOpt = Format.table,
         if len(ds.rejects):
             top = ds.rejects.groupby(["table", "reason"]).size().sort_values(ascending=False)
             for (table, reason), n in top.head(10).items():
-                err.print(f"[yellow]{n:,} row(s) of {table}[/]: {reason}")
+                err.print(f"[yellow]{n:,} row(s) of {table}[/]: {escape(reason)}")
 
 
 @app.command()
@@ -144,7 +145,9 @@ def train(config: ConfigOpt,
 def score(config: ConfigOpt,
           model: Annotated[Path, typer.Option(help="Model folder written by 'churnkit train'.")],
           out_file: Annotated[Path, typer.Option("--out", help="Scores file (.csv or .parquet).")],
-          as_of: Annotated[str | None, typer.Option(help="Score as of this date (default: end of data).")] = None,
+          as_of: Annotated[
+              str | None, typer.Option(help="Score as of this date (default: end of data).")
+          ] = None,
           rejects: Annotated[Path | None, typer.Option(help="Rejects file (default: beside --out).")] = None,
           fmt: FormatOpt = Format.table) -> None:
     """Score every active customer as of a date."""
@@ -164,6 +167,75 @@ def score(config: ConfigOpt,
         _print_summary(f"Scored → {out_file}", {**result.summary, "rejects_file": str(rej)}, fmt)
 
 
+def _read_scores(path: Path) -> Any:
+    import pandas as pd
+
+    from churnkit.exceptions import SchemaError
+
+    if not path.is_file():
+        raise SchemaError(f"Scores file {str(path)!r} does not exist. Write one with 'churnkit score'.")
+    if path.suffix.lower() in {".parquet", ".pq"}:
+        return pd.read_parquet(path)
+    return pd.read_csv(path, dtype={"customer_id": str, "account_manager": str})
+
+
+def _write_lists(scores: Any, out_dir: Path, currency: str, min_band: str | None) -> dict[str, Any]:
+    from churnkit.actions import at_risk_from_scores
+    from churnkit.report import write_at_risk_lists
+
+    at_risk = at_risk_from_scores(scores, min_band=min_band)
+    paths = write_at_risk_lists(at_risk, out_dir, currency=currency)
+    managers = at_risk["account_manager"].nunique()
+    return {"at_risk_customers": len(at_risk), "account_managers": managers,
+            "at_risk_csv": str(paths["csv"]), "at_risk_xlsx": str(paths["xlsx"]),
+            "at_risk_html": str(paths["html_index"])}
+
+
+@app.command()
+def report(
+    scores: Annotated[Path, typer.Option(help="Scores file written by 'churnkit score'.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the at-risk lists.")],
+    min_band: Annotated[
+        str | None, typer.Option(help="Only this risk band and riskier, e.g. medium.")
+    ] = None,
+    currency: Annotated[str, typer.Option(help="Currency symbol for values.")] = "",
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Write at-risk lists per account manager (CSV, one XLSX sheet each, HTML pages)."""
+    with _errors():
+        summary = _write_lists(_read_scores(scores), out_dir, currency, min_band)
+        _print_summary(f"At-risk lists → {out_dir}", summary, fmt)
+
+
+class Period(StrEnum):
+    """Retention period."""
+
+    M = "M"
+    Q = "Q"
+    Y = "Y"
+
+
+@app.command()
+def retention(
+    config: ConfigOpt,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for retention.html and CSVs.")],
+    period: Annotated[Period | None, typer.Option(help="M, Q or Y (default: the config's).")] = None,
+    by: Annotated[list[str] | None, typer.Option(help="Customer column to break down by.")] = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Measure retention: CRR, churn rate, cohorts, value and lifetime value by segment."""
+    from churnkit import load_config
+    from churnkit.pipeline import retention as retention_job
+
+    with _errors():
+        cfg = load_config(config)
+        with _steps() as progress:
+            progress("Computing retention figures")
+            summary = retention_job(cfg, out_dir, period=period.value if period else None, by=by)
+        summary.pop("files", None)
+        _print_summary(f"Retention → {out_dir}", summary, fmt)
+
+
 @app.command()
 def demo(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for everything the demo writes.")],
@@ -177,6 +249,7 @@ def demo(
     from churnkit import train as train_job
     from churnkit._resources import builtin_config
     from churnkit.datasets import make_crm
+    from churnkit.pipeline import retention as retention_job
     from churnkit.pipeline import write_table
 
     with _errors():
@@ -197,6 +270,10 @@ def demo(
             progress("Writing outputs")
             write_table(scored.scores, out_dir / "scores.csv")
             write_table(scored.rejects, out_dir / "rejects.csv")
+            progress("Writing at-risk lists per account manager")
+            lists = _write_lists(scored.scores, out_dir, cfg.scoring.currency, "medium")
+            progress("Measuring retention")
+            ret = retention_job(cfg, out_dir / "retention", dataset=scored.dataset)
         metrics = trained.summary["validation"]
         summary = {
             "customers": len(crm.customers),
@@ -209,6 +286,10 @@ def demo(
             "scored": scored.summary["scored"],
             "risk_bands": scored.summary["risk_bands"],
             "value_at_risk": scored.summary["value_at_risk"],
+            "retention_rate_last_month": f"{ret['crr']:.1f}% (annualised churn "
+                                         f"{ret['churn_rate_annualised']:.0%})",
+            "at_risk_listed": f"{lists['at_risk_customers']:,} customers, "
+                              f"{lists['account_managers']} account managers",
             "output": str(out_dir),
             "seconds": round(time.perf_counter() - start, 1),
         }

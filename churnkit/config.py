@@ -29,6 +29,7 @@ __all__ = [
     "FeatureConfig",
     "LabelConfig",
     "ModelConfig",
+    "RetentionConfig",
     "ScoringConfig",
     "SnapshotTable",
     "config_from_dict",
@@ -235,6 +236,14 @@ class ScoringConfig(_Model):
     """Lower probability bound of each band, highest band first; below all: ``low``."""
     value_horizon_months: int = Field(12, ge=1)
     """Value at risk = probability x monthly value x this many months."""
+    explain: Literal["all", "at_risk", "none"] = "all"
+    """Which scored customers get reasons and actions: all, those above the lowest band, none."""
+    reasons: str | None = None
+    """Reason groups file (default: the built-in configs/reasons.yaml)."""
+    playbooks: str | None = None
+    """Playbooks file (default: the built-in configs/playbooks.yaml)."""
+    currency: str = ""
+    """Currency symbol shown in at-risk lists."""
 
     @field_validator("risk_bands")
     @classmethod
@@ -247,6 +256,22 @@ class ScoringConfig(_Model):
         return bands
 
 
+class RetentionConfig(_Model):
+    """Retention analytics settings (``churnkit retention``)."""
+
+    period: Literal["M", "Q", "Y"] = "M"
+    by: list[str] = Field(default_factory=list)
+    """Customer columns to break figures down by (e.g. ``[segment]``); default: segment if mapped."""
+    amount: str | None = None
+    """Activity mode: the event column holding revenue (for net revenue retention)."""
+    start: date | None = None
+    """First period; default: when the event data starts (or the first signup)."""
+    margin: float = Field(1.0, gt=0, le=1)
+    """Gross margin applied to value in customer lifetime value."""
+    discount_rate: float = Field(0.0, ge=0)
+    """Monthly discount rate for customer lifetime value."""
+
+
 class Config(_Model):
     """A whole churnkit configuration."""
 
@@ -256,6 +281,7 @@ class Config(_Model):
     features: FeatureConfig = Field(default_factory=FeatureConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
     base_dir: Path = Path()
     """Folder that relative table paths are resolved against (the config file's folder)."""
 

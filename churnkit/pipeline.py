@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from churnkit.actions import risk_band, value_at_risk
 from churnkit.config import Config
 from churnkit.data import REJECT_COLUMNS, Dataset, load_dataset
 from churnkit.exceptions import ModelError
@@ -25,7 +26,6 @@ __all__ = [
     "ScoreResult",
     "TrainResult",
     "model_from_config",
-    "risk_bands",
     "score",
     "training_frame",
     "train",
@@ -57,6 +57,8 @@ class ScoreResult:
     features: pd.DataFrame
     dataset: Dataset
     summary: dict[str, Any] = field(default_factory=dict)
+    contributions: pd.DataFrame | None = None
+    """SHAP contributions (log-odds) of the explained rows, indexed like ``features``."""
 
 
 def model_from_config(config: Config) -> ChurnModel:
@@ -140,14 +142,6 @@ def train(
     return TrainResult(model, dataset, labels, summary)
 
 
-def risk_bands(p: np.ndarray, bands: Mapping[str, float]) -> np.ndarray:
-    """Band name per probability: the first band whose lower bound ``p`` reaches, else ``low``."""
-    out = np.full(len(p), "low", dtype=object)
-    for name, lower in reversed(list(bands.items())):
-        out[np.asarray(p) >= lower] = name
-    return out
-
-
 def score(
     config: Config,
     model: ChurnModel,
@@ -201,15 +195,23 @@ def score(
             "customer_id": spine["customer_id"].to_numpy(),
             "as_of": when.date().isoformat(),
             "churn_probability": np.round(p, 6),
-            "risk_band": risk_bands(p, config.scoring.risk_bands),
+            "risk_band": risk_band(p, config.scoring.risk_bands).to_numpy(dtype=object),
         }
     )
-    if "value" in cust:
-        value = cust["value"].to_numpy(dtype=float)[active]
-        scores["value_at_risk"] = np.round(p * value * config.scoring.value_horizon_months, 2)
-    else:
-        scores["value_at_risk"] = np.nan
+    value = cust["value"].to_numpy(dtype=float)[active] if "value" in cust else np.nan
+    scores["value_at_risk"] = np.round(
+        value_at_risk(p, np.broadcast_to(value, p.shape), config.scoring.value_horizon_months)
+        .to_numpy(dtype=float), 2)
+    contrib = None
+    if config.scoring.explain != "none" and len(X):
+        progress(f"Explaining {len(X):,} scores")
+        contrib = _explain(config, model, X, scores)
+    _add_owner_and_touches(scores, dataset, cust[active].reset_index(drop=True), when)
     scores["model_version"] = model.version_
+    first = ["customer_id", "as_of", "churn_probability", "risk_band", "value_at_risk",
+             "reason_1", "reason_2", "reason_3", "action_1", "action_2", "action_3"]
+    scores = scores[[c for c in first if c in scores]
+                    + [c for c in scores.columns if c not in first]]
     rejects = pd.concat(
         [dataset.rejects, inactive[REJECT_COLUMNS]], ignore_index=True
     ) if len(inactive) else dataset.rejects
@@ -222,7 +224,52 @@ def score(
         "value_at_risk": float(np.nansum(scores["value_at_risk"])),
         "model_version": model.version_,
     }
-    return ScoreResult(scores, rejects, X, dataset, summary)
+    return ScoreResult(scores, rejects, X, dataset, summary, contrib)
+
+
+def _explain(config: Config, model: ChurnModel, X: pd.DataFrame, scores: pd.DataFrame
+             ) -> pd.DataFrame:
+    """Add ``reason_1..3`` and ``action_1..3`` to ``scores``; return the contributions."""
+    from churnkit.actions import load_playbooks, recommend
+    from churnkit.explain import load_reasons, top_reasons
+
+    reasons = load_reasons(config.resolve(config.scoring.reasons))
+    playbooks = load_playbooks(config.resolve(config.scoring.playbooks), reasons=reasons)
+    rows = np.arange(len(X))
+    if config.scoring.explain == "at_risk":
+        rows = np.flatnonzero(scores["risk_band"].to_numpy() != "low")
+    Xe = X.iloc[rows]
+    contrib = model.explain(Xe)
+    top = top_reasons(contrib, Xe, reasons, k=3)
+    actions = recommend(top, playbooks, k=3)
+    for col in [*top.columns, *actions.columns]:
+        if col.startswith(("reason_", "action_")) and not col.endswith("_id"):
+            values = np.full(len(scores), None, dtype=object)
+            src = top if col.startswith("reason_") else actions
+            picked = src[col].to_numpy(dtype=object)
+            values[rows] = np.where(pd.isna(picked), None, picked)
+            scores[col] = values
+    return contrib
+
+
+def _add_owner_and_touches(scores: pd.DataFrame, dataset: Dataset, cust: pd.DataFrame,
+                           when: pd.Timestamp) -> None:
+    """Add ``account_manager``, ``last_contact`` and ``last_feedback`` where the data has them."""
+    from churnkit.actions import describe_last_contact, describe_last_feedback
+
+    if "account_manager" in cust:
+        scores["account_manager"] = cust["account_manager"].to_numpy(dtype=object)
+    ids = scores["customer_id"]
+    for name, ev in dataset.events.items():
+        spec = dataset.specs[name]
+        if spec.kind == "contacts" and "last_contact" not in scores:
+            touch = describe_last_contact(ev, when)
+            scores["last_contact"] = ids.map(touch).to_numpy(dtype=object)
+        elif spec.kind == "feedback" and "last_feedback" not in scores:
+            score_col = spec.roles.get("score", "score")
+            comment = next((c for c, t in spec.columns.items() if t == "text"), "comment")
+            touch = describe_last_feedback(ev, when, score_col=score_col, comment_col=comment)
+            scores["last_feedback"] = ids.map(touch).to_numpy(dtype=object)
 
 
 def _inactive_reason(config: Config, when: pd.Timestamp) -> str:
@@ -245,3 +292,68 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
         else:
             frame.to_csv(tmp, index=False, lineterminator="\n")
     return path
+
+
+def retention(
+    config: Config,
+    out_dir: str | Path,
+    *,
+    period: str | None = None,
+    by: list[str] | None = None,
+    tables: Mapping[str, pd.DataFrame] | None = None,
+    dataset: Dataset | None = None,
+) -> dict[str, Any]:
+    """Write the retention report (CRR, churn, cohorts, value by segment) for a configuration.
+
+    Contractual data (signup/end dates) is measured from the customers table;
+    with ``labels.definition: inactivity`` a customer is retained in a period
+    if it is active in it (activity tables of the config).
+
+    Returns
+    -------
+    dict
+        The report's summary (latest CRR, churn rate, files written).
+    """
+    from churnkit.exceptions import SchemaError
+    from churnkit.retention import retention_report
+
+    ds = dataset if dataset is not None else load_dataset(config, tables)
+    if ds.label is not None:
+        raise SchemaError(
+            "Retention analytics needs dates (signup/end dates or timestamped activity); "
+            "snapshot data has neither. Use an event-mode configuration."
+        )
+    cust = ds.customers
+    ret = config.retention
+    groups = by if by is not None else (ret.by or (["segment"] if "segment" in cust else []))
+    unknown = [g for g in groups if g not in cust]
+    if unknown:
+        raise SchemaError(
+            f"retention.by names column(s) {unknown} that the customers table lacks; "
+            f"available: {sorted(c for c in cust.columns if c != 'customer_id')}."
+        )
+    events = None
+    amount = None
+    if config.labels.definition == "inactivity":
+        names = config.labels.activity_tables or list(ds.events)
+        if ret.amount is not None and not any(ret.amount in ds.events[n] for n in names):
+            raise SchemaError(
+                f"retention.amount: no activity table has a column {ret.amount!r}."
+            )
+        keep = ["customer_id", "timestamp"] + ([ret.amount] if ret.amount else [])
+        events = pd.concat(
+            [ds.events[n].reindex(columns=keep) for n in names], ignore_index=True
+        )
+        amount = ret.amount
+    start = ret.start
+    if start is None and ds.events:
+        first = min(df["timestamp"].min() for df in ds.events.values() if len(df))
+        start = first.to_period(period or ret.period).start_time
+    return retention_report(
+        cust if events is None or groups else None, start=start, end=ds.end - pd.Timedelta(days=1),
+        out_dir=out_dir, period=period or ret.period, by=groups or None, events=events,
+        value_col="value" if "value" in cust and events is None else None,
+        wallet_col="wallet_share" if "wallet_share" in cust and events is None else None,
+        amount_col=amount, margin=ret.margin, discount_rate=ret.discount_rate,
+        title=f"Retention: {config.name}",
+    )

@@ -1,6 +1,5 @@
 """The same pipeline on real public data: CDNOW (inactivity churn, cutoff schedule)."""
 
-import pytest
 import yaml
 
 import churnkit as ck

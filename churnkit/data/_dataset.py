@@ -349,7 +349,8 @@ def load_dataset(config: Config, tables: Mapping[str, pd.DataFrame] | None = Non
         label_text = frame[snap.label].astype("string").str.strip().str.lower()
         positives = {str(v).strip().lower() for v in snap.positive}
         missing_label = label_text.isna()
-        rejects.add("snapshot", missing_label & frame.index.isin(customers.index), frame, None, snap.label, None, "missing label; row dropped")
+        kept = missing_label & frame.index.isin(customers.index)
+        rejects.add("snapshot", kept, frame, None, snap.label, None, "missing label; row dropped")
         customers = customers[~missing_label.loc[customers.index].to_numpy()]
         label = label_text.loc[customers.index].isin(positives).astype(bool).rename("label")
         customers = customers.reset_index(drop=True)

@@ -49,7 +49,7 @@ def read_table(
     encoding: str | None = None,
     names: list[str] | None = None,
 ) -> pd.DataFrame:
-    """Read one table as strings (CSV) or native types (Parquet).
+    r"""Read one table as strings (CSV) or native types (Parquet).
 
     CSV files are read with every column as text, so that parsing (dates,
     numbers, ids) happens in one place with row-level error reporting.

@@ -28,9 +28,9 @@ def _spine(n_customers=40, cutoffs=("2024-01-01", "2024-06-01", "2024-09-15")):
 
 
 def _fit(events, spine, **kw):
-    params = dict(table="contacts", kind="contacts", windows=(30, 90, 365), top_k=3,
-                  columns={"topic": "categorical", "direction": "categorical",
-                           "resolved": "boolean", "minutes": "numeric"})
+    params = {"table": "contacts", "kind": "contacts", "windows": (30, 90, 365), "top_k": 3,
+                  "columns": {"topic": "categorical", "direction": "categorical",
+                           "resolved": "boolean", "minutes": "numeric"}}
     params.update(kw)
     return EventFeatures(events, **params).fit(spine)
 

@@ -1,0 +1,108 @@
+"""The command line on the sample CRM: exit codes, outputs and messages."""
+
+import json
+import subprocess
+import sys
+
+import openpyxl
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from churnkit.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    result = runner.invoke(app, ["demo", "--out", str(out), "--customers", "1200", "--seed", "1",
+                                 "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return out, json.loads(result.stdout)
+
+
+def test_demo_writes_every_output(demo):
+    out, summary = demo
+    for name in ("config.yaml", "scores.csv", "rejects.csv", "at_risk.csv", "at_risk.xlsx",
+                 "model/manifest.json", "model/model.txt", "model/model.joblib",
+                 "data/customers.csv", "data/contacts.csv", "at_risk/index.html"):
+        assert (out / name).is_file(), name
+    assert summary["validation_roc_auc"] >= 0.75
+    scores = pd.read_csv(out / "scores.csv", dtype={"customer_id": str})
+    assert summary["scored"] == len(scores)
+    at_risk = pd.read_csv(out / "at_risk.csv")
+    assert at_risk["value_at_risk"].is_monotonic_decreasing
+    book = openpyxl.load_workbook(out / "at_risk.xlsx", read_only=True)
+    assert len(book.sheetnames) == at_risk["account_manager"].nunique()
+
+
+def test_train_score_report_round_trip(demo, tmp_path):
+    out, _ = demo
+    cfg = str(out / "config.yaml")
+    r = runner.invoke(app, ["train", "--config", cfg, "--out", str(tmp_path / "m")])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["score", "--config", cfg, "--model", str(tmp_path / "m"),
+                            "--out", str(tmp_path / "s.csv"), "--as-of", "2025-12-01",
+                            "--format", "json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["as_of"] == "2025-12-01"
+    assert (tmp_path / "rejects.csv").is_file()
+    r = runner.invoke(app, ["report", "--scores", str(tmp_path / "s.csv"),
+                            "--out", str(tmp_path / "lists"), "--min-band", "medium"])
+    assert r.exit_code == 0, r.output
+    lists = pd.read_csv(tmp_path / "lists" / "at_risk.csv")
+    assert set(lists["risk_band"]) <= {"high", "medium"}
+
+
+def test_tampered_model_makes_score_exit_1_with_integrity_message(demo, tmp_path):
+    out, _ = demo
+    import shutil
+
+    shutil.copytree(out / "model", tmp_path / "m")
+    target = tmp_path / "m" / "model.joblib"
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    target.write_bytes(bytes(data))
+    r = runner.invoke(app, ["score", "--config", str(out / "config.yaml"),
+                            "--model", str(tmp_path / "m"), "--out", str(tmp_path / "s.csv")])
+    assert r.exit_code == 1
+    assert "failed its integrity check" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert not (tmp_path / "s.csv").exists()
+
+
+def test_config_error_exits_1_without_traceback(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("data: {customers: {path: x.csv}}\nlabels: {horizon_days: -5, cutoffs: [2024-01-01]}\n")
+    r = runner.invoke(app, ["validate", "--config", str(bad)])
+    assert r.exit_code == 1
+    assert "labels -> horizon_days" in r.stderr
+    assert "Traceback" not in r.stderr
+    r = runner.invoke(app, ["--debug", "validate", "--config", str(bad)])
+    assert r.exit_code == 1
+    assert "Traceback" in r.stderr
+
+
+def test_validate_reports_rejects(demo, tmp_path):
+    out, _ = demo
+    contacts = pd.read_csv(out / "data" / "contacts.csv")
+    contacts.loc[:4, "timestamp"] = "31/02/2025 nonsense"
+    (tmp_path / "data").mkdir()
+    for f in (out / "data").glob("*.csv"):
+        (tmp_path / "data" / f.name).write_bytes(f.read_bytes())
+    contacts.to_csv(tmp_path / "data" / "contacts.csv", index=False)
+    (tmp_path / "config.yaml").write_text((out / "config.yaml").read_text())
+    r = runner.invoke(app, ["validate", "--config", str(tmp_path / "config.yaml"),
+                            "--rejects", str(tmp_path / "rej.csv")])
+    assert r.exit_code == 0, r.output
+    rej = pd.read_csv(tmp_path / "rej.csv")
+    assert (rej["reason"].str.contains("unparseable timestamp")).sum() == 5
+    assert "5 row(s) of contacts" in r.stderr
+
+
+def test_usage_error_exits_2():
+    r = subprocess.run([sys.executable, "-m", "churnkit", "score"], capture_output=True, text=True)
+    assert r.returncode == 2
+    assert "Missing option" in r.stderr
