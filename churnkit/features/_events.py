@@ -32,7 +32,7 @@ _DEFAULT_ROLES = {
     "contacts": ("direction", "resolved", "topic", "channel"),
     "feedback": ("score", "survey"),
 }
-_BAD_NAME_CHARS = str.maketrans({c: "_" for c in '[]{}",:'})
+_BAD_NAME_CHARS = str.maketrans(dict.fromkeys('[]{}",:', "_"))
 
 
 def check_spine(X: Any, where: str) -> pd.DataFrame:
@@ -92,7 +92,7 @@ def _derive(events: pd.DataFrame, kind: str, columns: dict[str, str], roles: dic
             derived["detractor"] = (nps <= 6).astype("float64").where(nps.notna())
             derived["passive"] = nps.between(7, 8).astype("float64").where(nps.notna())
             derived["promoter"] = (nps >= 9).astype("float64").where(nps.notna())
-    for name, series in derived.items():
+    for name, _series in derived.items():
         types.setdefault(name, "boolean")
     if derived:
         ev = ev.assign(**derived)
