@@ -106,3 +106,20 @@ def test_usage_error_exits_2():
     r = subprocess.run([sys.executable, "-m", "churnkit", "score"], capture_output=True, text=True)
     assert r.returncode == 2
     assert "Missing option" in r.stderr
+
+
+def test_retention_command_writes_report_and_tables(demo, tmp_path):
+    out, _ = demo
+    assert (out / "retention" / "retention.html").is_file()  # part of the demo
+    r = runner.invoke(app, ["retention", "--config", str(out / "config.yaml"), "--period", "Q",
+                            "--by", "product", "--out", str(tmp_path), "--format", "json"])
+    assert r.exit_code == 0, r.output
+    summary = json.loads(r.stdout)
+    assert summary["period"] == "Q"
+    crr = pd.read_csv(tmp_path / "crr_by_segment.csv")
+    assert "product" in crr.columns
+    assert ((crr["E"] - crr["N"]) / crr["S"] * 100).round(6).equals(crr["crr"].round(6))
+    r = runner.invoke(app, ["retention", "--config", str(out / "config.yaml"), "--by", "colour",
+                            "--out", str(tmp_path)])
+    assert r.exit_code == 1
+    assert "retention.by names column(s) ['colour']" in r.stderr

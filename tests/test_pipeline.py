@@ -97,3 +97,11 @@ def test_scoring_as_of_an_earlier_date_uses_only_earlier_data(trained, crm_confi
     s = ck.score(cfg, trained.model, as_of="2025-06-01").scores
     assert (s["as_of"] == "2025-06-01").all()
     assert len(s) > 0
+
+
+def test_same_data_and_seed_give_identical_scores_files(trained, crm_config, tmp_path):
+    _, cfg = crm_config
+    again = ck.train(cfg)
+    a = ck.pipeline.write_table(ck.score(cfg, trained.model).scores, tmp_path / "a.csv")
+    b = ck.pipeline.write_table(ck.score(cfg, again.model).scores, tmp_path / "b.csv")
+    assert a.read_bytes() == b.read_bytes()
