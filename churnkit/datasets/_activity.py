@@ -24,8 +24,14 @@ if TYPE_CHECKING:
     from churnkit.datasets._simulate import Simulation
 
 __all__ = [
+    "CHANNELS",
     "DAY",
+    "DIRECTIONS",
     "HOUR",
+    "KINDS",
+    "NEVER",
+    "SURVEYS",
+    "TOPICS",
     "Buffer",
     "day_in",
     "draw_billing",
@@ -41,8 +47,13 @@ DAY = 86_400
 HOUR = 3_600
 NEVER = -(10**9)  # "no such month" for month-valued state
 
-_PHONE, _EMAIL, _CHAT, _TICKET, _VISIT = range(5)
-_BILLING, _TECHNICAL, _ONBOARDING, _ACCOUNT, _COMPLAINT, _RENEWAL, _CHECK_IN = range(7)
+CHANNELS = ("phone", "email", "chat", "ticket", "visit")
+DIRECTIONS = ("inbound", "outbound")
+TOPICS = ("billing", "technical", "onboarding", "account", "complaint", "renewal", "check-in")
+SURVEYS = ("nps", "csat")
+KINDS = ("invoice", "credit")
+_VISIT = CHANNELS.index("visit")
+_BILLING, _TECHNICAL, _ONBOARDING, _ACCOUNT, _COMPLAINT, _RENEWAL, _CHECK_IN = range(len(TOPICS))
 
 _ROUTINE_RATE = np.array([0.22, 0.3, 0.45])  # routine inbound contacts per month, by segment
 _CHECK_IN_CHANNEL_P = np.array(

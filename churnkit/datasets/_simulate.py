@@ -25,8 +25,13 @@ import numpy as np
 
 from churnkit.datasets import _vocab
 from churnkit.datasets._activity import (
+    CHANNELS,
     DAY,
+    DIRECTIONS,
+    KINDS,
     NEVER,
+    SURVEYS,
+    TOPICS,
     Buffer,
     day_in,
     draw_billing,
@@ -38,17 +43,24 @@ from churnkit.datasets._activity import (
     pick_rows,
 )
 
-__all__ = ["CAUSES", "CHANNELS", "DIRECTIONS", "KINDS", "SURVEYS", "TOPICS", "Simulation"]
+__all__ = [
+    "CAUSES",
+    "CHANNELS",
+    "CONTRACTS",
+    "DIRECTIONS",
+    "KINDS",
+    "PRODUCTS",
+    "REGIONS",
+    "SEGMENTS",
+    "SURVEYS",
+    "TOPICS",
+    "Simulation",
+]
 
 SEGMENTS = ("SMB", "Mid-Market", "Enterprise")
 PRODUCTS = ("Starter", "Professional", "Premium")
 REGIONS = ("North", "South", "East", "West")
 CONTRACTS = ("monthly", "annual")
-CHANNELS = ("phone", "email", "chat", "ticket", "visit")
-DIRECTIONS = ("inbound", "outbound")
-TOPICS = ("billing", "technical", "onboarding", "account", "complaint", "renewal", "check-in")
-SURVEYS = ("nps", "csat")
-KINDS = ("invoice", "credit")
 CAUSES = (
     "other",
     "unresolved_complaints",
