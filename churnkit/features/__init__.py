@@ -3,5 +3,13 @@
 from churnkit.features._build import FeatureSet, build_features
 from churnkit.features._events import NUMERIC_AGGS, EventFeatures
 from churnkit.features._static import StaticFeatures
+from churnkit.features._text import TextFeatures
 
-__all__ = ["NUMERIC_AGGS", "EventFeatures", "FeatureSet", "StaticFeatures", "build_features"]
+__all__ = [
+    "NUMERIC_AGGS",
+    "EventFeatures",
+    "FeatureSet",
+    "StaticFeatures",
+    "TextFeatures",
+    "build_features",
+]

@@ -1,4 +1,8 @@
-"""All features of a dataset at once: one transformer per event table plus static features."""
+"""All features of a dataset at once: one transformer per event table plus static features.
+
+Event tables whose config says ``text: true`` also get a :class:`TextFeatures` over
+their ``text`` columns; other text columns are ignored.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import pandas as pd
 from churnkit.data import Dataset
 from churnkit.features._events import EventFeatures, check_spine
 from churnkit.features._static import StaticFeatures
+from churnkit.features._text import TextFeatures
 
 __all__ = ["FeatureSet", "build_features"]
 
@@ -35,7 +40,10 @@ class FeatureSet:
         self.top_k = top_k
 
     def fit(self, dataset: Dataset, spine: pd.DataFrame) -> FeatureSet:
-        """Fit one :class:`EventFeatures` per event table and one :class:`StaticFeatures`."""
+        """Fit one :class:`EventFeatures` per event table and one :class:`StaticFeatures`.
+
+        Tables loaded with ``text: true`` also get a :class:`TextFeatures`.
+        """
         check_spine(spine, "FeatureSet.fit")
         self.static_ = StaticFeatures(dataset.customers, attributes=dataset.attributes).fit(spine)
         self.events_: dict[str, EventFeatures] = {}
@@ -45,8 +53,16 @@ class FeatureSet:
                 events, table=name, kind=spec.kind, columns=spec.columns, roles=spec.roles,
                 aggregations=spec.aggregations or None, windows=self.windows, top_k=self.top_k,
             ).fit(spine)
+        self.texts_: dict[str, TextFeatures] = {}
+        for name, events in dataset.events.items():
+            spec = dataset.specs[name]
+            text_cols = [c for c, t in spec.columns.items() if t == "text"]
+            if getattr(spec, "text", False) and text_cols:
+                self.texts_[name] = TextFeatures(
+                    events, table=name, columns=text_cols, windows=self.windows,
+                ).fit(spine)
         self.feature_names_ = list(self.static_.get_feature_names_out())
-        for f in self.events_.values():
+        for f in [*self.events_.values(), *self.texts_.values()]:
             self.feature_names_ += list(f.get_feature_names_out())
         self.categorical_features_ = [
             f"static__{c}" for c, k in self.static_.types_.items() if k == "categorical"
@@ -67,6 +83,8 @@ class FeatureSet:
                     f"Tables given: {sorted(dataset.events)}. Add it to data.events."
                 )
             parts.append(f.set_params(events=events).transform(spine))
+        for name, t in getattr(self, "texts_", {}).items():
+            parts.append(t.set_params(events=dataset.events[name]).transform(spine))
         out = pd.concat(parts, axis=1)
         self._release()
         return out
@@ -80,6 +98,8 @@ class FeatureSet:
         self.static_.set_params(customers=None)
         for f in self.events_.values():
             f.set_params(events=None)
+        for t in getattr(self, "texts_", {}).values():
+            t.set_params(events=None)
 
     def without_data(self) -> FeatureSet:
         """A copy holding only the fitted state (no tables), for saving with a model."""

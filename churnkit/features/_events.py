@@ -53,6 +53,40 @@ def check_spine(X: Any, where: str) -> pd.DataFrame:
     return X
 
 
+def _factorize(values: pd.Series, *, strip: bool = True) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes (-1 for missing) and the distinct values as stripped strings.
+
+    Works on the few distinct values instead of every row, so text columns of
+    tens of millions of rows cost one hashing pass.
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy()
+        uniques = values.cat.categories
+    else:
+        codes, uniques = pd.factorize(values, sort=False)
+    if not strip:
+        return codes, pd.Index(uniques)
+    names = pd.Index([str(u).strip() for u in uniques], dtype=object)
+    return codes, names
+
+
+def _level_codes(values: pd.Series, levels: list[str], other: bool) -> np.ndarray:
+    """Codes of ``values`` among ``levels``; unknown values → ``len(levels)`` if ``other``."""
+    codes, names = _factorize(values)
+    mapping = pd.Index(levels, dtype=object).get_indexer(names).astype(np.int32)
+    if other:
+        mapping[mapping < 0] = len(levels)
+    mapping = np.append(mapping, np.int32(-1))  # code -1 (missing) → -1
+    return mapping[codes]
+
+
+def _text_flag(values: pd.Series, test: Any) -> pd.Series:
+    """Float 1/0 per row of ``test(lowercased distinct value)``; NaN where missing."""
+    codes, names = _factorize(values)
+    flags = np.array([float(test(n.lower())) for n in names] + [np.nan])
+    return pd.Series(flags[codes], index=values.index)
+
+
 def _clean(value: object) -> str:
     return str(value).translate(_BAD_NAME_CHARS)
 
@@ -65,26 +99,30 @@ def _derive(events: pd.DataFrame, kind: str, columns: dict[str, str], roles: dic
     derived: dict[str, pd.Series] = {}
     if kind == "contacts":
         if "direction" in roles:
-            d = ev[roles["direction"]].astype("string").str.lower()
-            derived["inbound"] = d.str.startswith("in").astype("float64").where(d.notna())
-            derived["outbound"] = d.str.startswith("out").astype("float64").where(d.notna())
+            d = ev[roles["direction"]]
+            derived["inbound"] = _text_flag(d, lambda v: v.startswith("in"))
+            derived["outbound"] = _text_flag(d, lambda v: v.startswith("out"))
         if "resolved" in roles:
             derived["unresolved"] = 1.0 - ev[roles["resolved"]].astype("float64")
         if "topic" in roles:
-            t = ev[roles["topic"]].astype("string").str.lower()
-            derived["complaint"] = t.str.contains("complain").astype("float64").where(t.notna())
+            derived["complaint"] = _text_flag(ev[roles["topic"]], lambda v: "complain" in v)
     elif kind == "feedback" and "score" in roles:
         score = ev[roles["score"]].astype("float64")
         derived["answered"] = score.notna().astype("float64")
         derived["unanswered"] = score.isna().astype("float64")
         nps = score
         if "survey" in roles:
-            survey = ev[roles["survey"]].astype("string").str.lower().str.strip()
-            for name in sorted(survey.dropna().unique()):
+            codes, names = _factorize(ev[roles["survey"]])
+            lowered = [n.lower() for n in names]
+            for name in sorted(set(lowered)):
                 key = _clean(name).replace(" ", "_")
-                derived[key] = score.where(survey == name)
+                hit = np.isin(codes, [i for i, n in enumerate(lowered) if n == name])
+                derived[key] = score.where(hit)
                 types[key] = "numeric"
-            nps = score.where(survey == "nps")
+                if name == "nps":
+                    nps = score.where(hit)
+            if "nps" not in lowered:
+                nps = score.iloc[:0].reindex(score.index)
             types.pop(roles["score"], None)
         if nps_classes is None:
             nps_classes = bool(nps.notna().any() and nps.max() > 5)
@@ -243,8 +281,11 @@ class EventFeatures(TransformerMixin, BaseEstimator):
         for col, kind in types.items():
             if kind != "categorical":
                 continue
-            counts = past[col].astype("string").value_counts()
-            counts = counts.sort_index(kind="stable").sort_values(ascending=False, kind="stable")
+            codes, names = _factorize(past[col])
+            tally = np.bincount(codes[codes >= 0], minlength=len(names))
+            counts = pd.Series(tally, index=names).groupby(level=0).sum()
+            counts = counts[counts > 0].sort_index(kind="stable").sort_values(
+                ascending=False, kind="stable")
             self.categories_[col] = [str(v) for v in counts.index[: int(self.top_k)]]
             self.other_[col] = len(counts) > int(self.top_k)
         default = _DEFAULT_AGGS.get(self.kind, _DEFAULT_AGGS["events"])
@@ -301,7 +342,7 @@ class EventFeatures(TransformerMixin, BaseEstimator):
         X = check_spine(X, f"EventFeatures(table={self.table!r}).transform")
         ev = self._events()
         ev, _ = _derive(ev, self.kind, {}, self.roles_, nps_classes="detractor" in self.types_)
-        codes, uniques = pd.factorize(ev["customer_id"], sort=False)
+        codes, uniques = _factorize(ev["customer_id"], strip=False)
         ts = ev["timestamp"].to_numpy("datetime64[ns]").astype(np.int64)
         order = None
         if len(codes) > 1 and (np.any(np.diff(codes) < 0) or not _sorted_within(codes, ts)):
@@ -325,12 +366,8 @@ class EventFeatures(TransformerMixin, BaseEstimator):
         total = 0
         for c, col in enumerate(cat_cols):
             levels = self.categories_[col]
-            values = ev[col].astype("string") if col in ev else pd.Series(pd.NA, index=ev.index)
-            code = pd.Index(levels, dtype=object).get_indexer(
-                values.astype(object).to_numpy()).astype(np.int32)
-            if self.other_[col]:
-                code[(code < 0) & values.notna().to_numpy()] = len(levels)
-            cat_codes[:, c] = take(code)
+            if col in ev:
+                cat_codes[:, c] = take(_level_codes(ev[col], levels, self.other_[col]))
             offsets[c] = total
             total += len(levels) + int(self.other_[col])
         num_cols = list(self.aggs_)
@@ -387,8 +424,10 @@ class EventFeatures(TransformerMixin, BaseEstimator):
                     true, nonnull = boo[:, j, b, 0], boo[:, j, b, 1]
                     blocks += [true, np.where(nonnull > 0, true / np.maximum(nonnull, 1), np.nan)]
                 blocks.append(boo_days[:, b])
-        data = np.column_stack(blocks).astype(np.float32) if blocks else np.empty((len(index), 0))
-        return pd.DataFrame(data, index=index, columns=list(self.feature_names_out_))
+        data = np.empty((len(blocks), len(index)), dtype=np.float32)
+        for i, block in enumerate(blocks):
+            data[i] = block
+        return pd.DataFrame(data.T, index=index, columns=list(self.feature_names_out_), copy=False)
 
     def __sklearn_tags__(self):  # noqa: D105
         tags = super().__sklearn_tags__()

@@ -10,7 +10,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from churnkit.exceptions import NotFittedError, SchemaError
-from churnkit.features._events import _clean, check_spine
+from churnkit.features._events import _clean, _level_codes, check_spine
 
 __all__ = ["StaticFeatures"]
 
@@ -92,13 +92,15 @@ class StaticFeatures(TransformerMixin, BaseEstimator):
             out["static__tenure_days"] = np.where(found, tenure, np.nan).astype(np.float32)
         for col, kind in self.types_.items():
             name = f"static__{_clean(col)}"
-            values = cust[col].to_numpy()[take] if col in cust else np.full(len(X), np.nan)
             if kind == "categorical":
-                series = pd.Series(values, index=X.index, dtype=object).where(found)
-                series = series.map(lambda v: v if v is None or pd.isna(v) else str(v))
                 cats = pd.Index(self.categories_[col], dtype=object)
-                out[name] = pd.Categorical.from_codes(cats.get_indexer(series.to_numpy()), cats)
+                codes = np.full(len(X), -1, dtype=np.int32)
+                if col in cust:
+                    codes = _level_codes(cust[col], self.categories_[col], other=False)[take]
+                    codes = np.where(found, codes, -1)
+                out[name] = pd.Categorical.from_codes(codes, cats)
             else:
+                values = cust[col].to_numpy()[take] if col in cust else np.full(len(X), np.nan)
                 num = pd.to_numeric(pd.Series(values, index=X.index), errors="coerce")
                 out[name] = num.where(found).to_numpy(dtype=np.float32, na_value=np.nan)
         return pd.DataFrame(out, index=X.index, columns=list(self.feature_names_out_))
