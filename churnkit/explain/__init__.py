@@ -14,6 +14,7 @@ from churnkit.explain._reasons import (
     load_reasons,
     top_reasons,
 )
+from churnkit.explain._treeshap import TreeExplainer, UnsupportedModelError
 
 __all__ = [
     "EXPECTED_COLUMN",
@@ -21,6 +22,8 @@ __all__ = [
     "ReasonConfig",
     "ReasonGroup",
     "ReasonTemplate",
+    "TreeExplainer",
+    "UnsupportedModelError",
     "explanations_long",
     "global_importance",
     "group_contributions",

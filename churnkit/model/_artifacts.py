@@ -83,7 +83,7 @@ def save_model(model: Any, path: str | Path, **extra: Any) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
         joblib.dump(model, tmp / "model.joblib", compress=3)
-        model.booster_.save_model(str(tmp / "model.txt"), num_iteration=model.best_iteration_)
+        model.booster_.save_model(str(tmp / "model.txt"))
         fs = getattr(model, "feature_set_", None)
         manifest = {
             "format_version": FORMAT_VERSION,

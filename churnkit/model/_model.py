@@ -185,6 +185,11 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
         )
         self.best_iteration_ = int(self.booster_.best_iteration or self.n_estimators)
+        # keep only the trees up to the best iteration: every consumer (predict, the native
+        # text model, the TreeSHAP explainer) then sees the same model
+        self.booster_ = lgb.Booster(
+            model_str=self.booster_.model_to_string(num_iteration=self.best_iteration_)
+        )
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         self.categories_ = {
             c: list(X[c].cat.categories) for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)
@@ -234,9 +239,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         return X[list(self.feature_names_in_)]
 
     def _raw_proba(self, X: pd.DataFrame) -> np.ndarray:
-        return np.asarray(
-            self.booster_.predict(X, num_iteration=self.best_iteration_, num_threads=self.n_jobs)
-        )
+        return np.asarray(self.booster_.predict(X, num_threads=self.n_jobs))
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Calibrated churn probabilities, shape ``(n, 2)`` (column 1 = churn)."""
@@ -248,15 +251,35 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         """``True`` where the churn probability is at least 0.5."""
         return self.predict_proba(X)[:, 1] >= 0.5
 
-    def explain(self, X: pd.DataFrame) -> pd.DataFrame:
+    def explain(self, X: pd.DataFrame, *, method: str = "fast") -> pd.DataFrame:
         """Exact TreeSHAP contributions (log-odds) per feature, plus ``(expected)``.
 
         Rows sum to the model's raw log-odds score before calibration.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Features, as from the model's feature set.
+        method : {"fast", "lightgbm"}, default "fast"
+            ``fast``: churnkit's compiled TreeSHAP (:class:`churnkit.explain.TreeExplainer`),
+            about 100x faster; ``lightgbm``: ``Booster.predict(pred_contrib=True)``.
+            Both are exact and agree to about 1e-12.
         """
         X = self._check(X)
-        contrib = self.booster_.predict(
-            X, num_iteration=self.best_iteration_, pred_contrib=True, num_threads=self.n_jobs
-        )
+        if method == "fast":
+            explainer = getattr(self, "_explainer", None)
+            if explainer is None:
+                from churnkit.explain import TreeExplainer
+
+                explainer = self._explainer = TreeExplainer(self.booster_, n_threads=self.n_jobs)
+            contrib = explainer.shap_values(X)
+        elif method == "lightgbm":
+            contrib = self.booster_.predict(X, pred_contrib=True, num_threads=self.n_jobs)
+        else:
+            raise ValueError(
+                "The 'method' parameter of ChurnModel.explain must be 'fast' or 'lightgbm'. "
+                f"Got {method!r} instead."
+            )
         return pd.DataFrame(
             contrib, index=X.index, columns=[*self.feature_names_in_, "(expected)"]
         )
@@ -265,8 +288,13 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         """LightGBM gain importance per feature, descending."""
         if not hasattr(self, "booster_"):
             raise NotFittedError("No booster found. Call 'fit' first.")
-        gain = self.booster_.feature_importance("gain", iteration=self.best_iteration_)
+        gain = self.booster_.feature_importance("gain")
         return pd.Series(gain, index=self.feature_names_in_).sort_values(ascending=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.pop("_explainer", None)  # rebuilt on first use
+        return state
 
     def save(self, path: Any, **manifest: Any) -> Any:
         """Save to a folder; see :func:`churnkit.model.save_model`."""

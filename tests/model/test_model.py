@@ -102,7 +102,7 @@ def test_explain_contributions_sum_to_the_raw_score(telco):
     spine = ck.pipeline.training_frame(cfg, ds)[["customer_id", "cutoff"]].head(200)
     X = result.model.feature_set_.transform(ds, spine)
     contrib = result.model.explain(X)
-    raw = result.model.booster_.predict(X, raw_score=True, num_iteration=result.model.best_iteration_)
+    raw = result.model.booster_.predict(X, raw_score=True)
     np.testing.assert_allclose(contrib.sum(axis=1), raw, atol=1e-9)
     assert contrib.columns[-1] == "(expected)"
 
@@ -136,3 +136,15 @@ def test_missing_feature_at_scoring_is_named(telco):
     _, result = telco
     with pytest.raises(SchemaError, match="missing, e.g."):
         result.model.predict_proba(pd.DataFrame({"nope": [1.0]}))
+
+
+def test_fast_explainer_equals_lightgbm_pred_contrib(telco):
+    cfg, result = telco
+    ds = ck.load_dataset(cfg)
+    spine = ck.pipeline.training_frame(cfg, ds)[["customer_id", "cutoff"]].head(500)
+    X = result.model.feature_set_.transform(ds, spine)
+    fast = result.model.explain(X)
+    slow = result.model.explain(X, method="lightgbm")
+    np.testing.assert_allclose(fast.to_numpy(), slow.to_numpy(), atol=1e-9)
+    with pytest.raises(ValueError, match="'method' parameter of ChurnModel.explain"):
+        result.model.explain(X, method="magic")
