@@ -26,6 +26,7 @@ __all__ = [
     "ScoreResult",
     "TrainResult",
     "model_from_config",
+    "score_dataset",
     "score",
     "training_frame",
     "train",
@@ -161,13 +162,29 @@ def score(
         ``scores``: ``customer_id, as_of, churn_probability, risk_band,
         value_at_risk, model_version``.
     """
+    progress("Loading and validating tables")
+    dataset = load_dataset(config, tables)
+    return score_dataset(config, model, dataset, as_of=as_of, progress=progress)
+
+
+def score_dataset(
+    config: Config,
+    model: ChurnModel,
+    dataset: Dataset,
+    *,
+    as_of: str | pd.Timestamp | None = None,
+    progress: Progress = _noop,
+) -> ScoreResult:
+    """Score the customers of an already validated dataset (see :func:`score`).
+
+    This is the unit of work of every engine: the local engine calls it once, the
+    Dask engine once per partition of customers (with ``as_of`` fixed up front).
+    """
     fs: FeatureSet | None = getattr(model, "feature_set_", None)
     if fs is None:
         raise ModelError(
             "This model has no feature set: train it with churnkit.train (or 'churnkit train')."
         )
-    progress("Loading and validating tables")
-    dataset = load_dataset(config, tables)
     when = pd.Timestamp(as_of) if as_of is not None else dataset.end
     cust = dataset.customers
     if dataset.label is not None:
@@ -179,7 +196,7 @@ def score(
             activity_tables=lab.activity_tables or None,
         )
     inactive = cust.loc[~active, ["customer_id"]].assign(
-        table="customers", row=np.flatnonzero(~active), column="", value=None,
+        table="customers", row=None, column="", value=None,
         reason=_inactive_reason(config, when),
     )
     spine = pd.DataFrame(
