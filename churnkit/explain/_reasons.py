@@ -1,44 +1,22 @@
 """Grouped, worded churn reasons from SHAP contributions.
 
-``configs/reasons.yaml`` lists reason groups in order. Each group claims the
-features whose names match one of its ``patterns`` (case-insensitive
-``fnmatch`` globs); the first group that matches a feature wins. Contributions
-are summed per group, and each customer's largest *positive* groups become
-that customer's reasons, worded with the customer's own values through the
-group's ``template`` list (tried in order; the group label is the last resort).
-A feature that no group claims becomes a reason of its own, worded from its
-name and value, e.g. ``static__Contract = "Month-to-month"`` gives
-``"Contract: Month-to-month"``.
-
-Template fields
----------------
-``{feature_name:spec}``
-    The customer's value of that feature, formatted with ``spec``.
-``{abs(feature_name):spec}``
-    Its absolute value (for wording like "fell by 12" under ``when: x < 0``).
-``{feature_name|singular|plural}``
-    ``singular`` if the value is 1, else ``plural``.
-``{feature}``, ``{value}``, ``{label}``
-    The group's largest contributor for this customer (humanised name and
-    value) and the group label.
-
-A template with ``top_feature`` globs is used only for customers whose largest
-contributor in the group matches one of them.
-
-A template is skipped for a customer when a field is missing or NaN, or when
-one of its ``when`` conditions (``operand op operand`` with ``op`` among
-``< <= > >= == !=``; operands are feature names, ``abs(name)``, numbers or
-quoted strings) is false.
+``configs/reasons.yaml`` lists reason groups in order; each claims features by
+name (``fnmatch`` globs, case-insensitive), optionally under conditions on the
+customer's values (``"transactions__amount__change* if > 0"``). For each
+customer a feature's contribution goes to the first group whose pattern
+matches it and whose conditions hold for that customer; a missing value never
+satisfies a condition, and without ``X`` no condition holds (conditional
+patterns are skipped). A feature no group claims is a reason of its own
+(``static__Contract`` gives ``"Contract: Month-to-month"``). Contributions are
+summed per group, and each customer's largest *positive* groups are worded
+with the customer's own values through the group's templates (see
+:mod:`churnkit.explain._wording`); the group label is the last resort.
 """
 
 from __future__ import annotations
 
 import difflib
-import fnmatch
-import functools
-import math
 import re
-import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,14 +29,23 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, mo
 
 from churnkit._resources import builtin_config
 from churnkit.exceptions import ConfigError, SchemaError
+from churnkit.explain._wording import (
+    Columns,
+    RowConditions,
+    glob_regex,
+    humanize_feature,
+    parse_condition,
+    parse_template,
+    word_rows,
+)
 
 __all__ = [
     "EXPECTED_COLUMN",
     "GlobalImportance",
     "ReasonConfig",
     "ReasonGroup",
+    "ReasonPattern",
     "ReasonTemplate",
-    "explanations_long",
     "global_importance",
     "group_contributions",
     "humanize_feature",
@@ -67,13 +54,9 @@ __all__ = [
 ]
 
 EXPECTED_COLUMN = "(expected)"
-_SPECIAL_FIELDS = frozenset({"feature", "value", "label"})
 _ID_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
-_COND_RE = re.compile(r"^\s*(?P<left>.+?)\s*(?P<op><=|>=|==|!=|<|>)\s*(?P<right>.+?)\s*$")
-_OPS = {
-    "<": np.less, "<=": np.less_equal, ">": np.greater,
-    ">=": np.greater_equal, "==": np.equal, "!=": np.not_equal,
-}
+_IF_RE = re.compile(r"\s+if\s+")
+_AND_RE = re.compile(r"\s+and\s+")
 
 
 # ----------------------------------------------------------------------------- config plumbing
@@ -83,11 +66,17 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     _scalar_key: ClassVar[str | None] = None
 
+    @classmethod
+    def _coerce(cls, data: Any) -> Any:
+        """Turn a scalar into a mapping (``{_scalar_key: data}``) before validation."""
+        if cls._scalar_key is not None and isinstance(data, str):
+            return {cls._scalar_key: data}
+        return data
+
     @model_validator(mode="before")
     @classmethod
     def _check_keys(cls, data: Any) -> Any:
-        if cls._scalar_key is not None and isinstance(data, str):
-            return {cls._scalar_key: data}
+        data = cls._coerce(data)
         if isinstance(data, Mapping):
             allowed = list(cls.model_fields)
             unknown = [key for key in data if key not in allowed]
@@ -142,81 +131,11 @@ def load_yaml_model(path: str | Path | None, model: type[BaseModel], default: st
         raise ConfigError(format_validation_error(exc, where)) from None
 
 
-# ----------------------------------------------------------------------------- template parsing
-class _Field(NamedTuple):
-    kind: str  # "feature" | "abs" | "plural" | "special"
-    name: str
-    spec: str
-    singular: str = ""
-    plural: str = ""
+def _as_tuple(value: Any) -> Any:
+    return (value,) if isinstance(value, str) else value
 
 
-class _Operand(NamedTuple):
-    kind: str  # "feature" | "abs" | "number" | "string"
-    value: Any
-
-
-def _parse_ref(text: str) -> _Operand:
-    text = text.strip()
-    match = re.fullmatch(r"abs\((.+)\)", text)
-    if match:
-        return _Operand("abs", match.group(1).strip())
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
-        return _Operand("string", text[1:-1])
-    try:
-        return _Operand("number", float(text))
-    except ValueError:
-        pass
-    if not text or any(ch in text for ch in " {}()"):
-        raise ValueError(f"{text!r} is not a feature name, abs(feature), number or quoted string")
-    return _Operand("feature", text)
-
-
-@functools.lru_cache(maxsize=1024)
-def _parse_template(text: str) -> tuple[tuple[str, _Field | None], ...]:
-    parts: list[tuple[str, _Field | None]] = []
-    for literal, name, spec, conversion in string.Formatter().parse(text):
-        if name is None:
-            parts.append((literal, None))
-            continue
-        if conversion is not None:
-            raise ValueError(f"conversions such as '!{conversion}' are not supported in {{{name}}}")
-        if not name.strip():
-            raise ValueError("empty field {} (name a feature, e.g. {contacts__count__90d})")
-        if spec and "{" in spec:
-            raise ValueError(f"nested fields are not supported in {{{name}:{spec}}}")
-        if "|" in name:
-            pieces = name.split("|")
-            if len(pieces) != 3:
-                raise ValueError(f"{{{name}}}: plural fields read {{feature|singular|plural}}")
-            field = _Field("plural", pieces[0].strip(), spec, pieces[1], pieces[2])
-        elif name in _SPECIAL_FIELDS:
-            field = _Field("special", name, spec)
-        else:
-            ref = _parse_ref(name)
-            if ref.kind not in ("feature", "abs"):
-                raise ValueError(f"{{{name}}} must name a feature")
-            field = _Field(ref.kind, ref.value, spec)
-        parts.append((literal, field))
-    return tuple(parts)
-
-
-@functools.lru_cache(maxsize=1024)
-def _parse_condition(text: str) -> tuple[_Operand, str, _Operand]:
-    match = _COND_RE.match(text)
-    if not match:
-        raise ValueError(f"{text!r} must read 'operand op operand', e.g. 'x__count__90d > 0'")
-    try:
-        left, right = _parse_ref(match["left"]), _parse_ref(match["right"])
-    except ValueError as exc:
-        raise ValueError(
-            f"{text!r} must read 'operand op operand', e.g. 'x__count__90d > 0': {exc}"
-        ) from None
-    if "string" in (left.kind, right.kind) and match["op"] not in ("==", "!="):
-        raise ValueError(f"{text!r}: strings can only be compared with == or !=")
-    return left, match["op"], right
-
-
+# ----------------------------------------------------------------------------- config models
 class ReasonTemplate(StrictModel):
     """One wording of a reason, used when its fields exist and ``when`` holds."""
 
@@ -229,20 +148,75 @@ class ReasonTemplate(StrictModel):
     @field_validator("when", "top_feature", mode="before")
     @classmethod
     def _as_list(cls, value: Any) -> Any:
-        return (value,) if isinstance(value, str) else value
+        return _as_tuple(value)
 
     @field_validator("text")
     @classmethod
     def _text_parses(cls, value: str) -> str:
-        _parse_template(value)
+        parse_template(value)
         return value
 
     @field_validator("when")
     @classmethod
     def _when_parses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for cond in value:
-            _parse_condition(cond)
+            parse_condition(cond)
         return value
+
+
+class ReasonPattern(StrictModel):
+    """Globs on feature names, optionally conditional on the customer's values.
+
+    Written as a string, ``"glob"`` or ``"glob if cond and cond"``, or as a
+    mapping ``{pattern: glob or [globs], when: cond or [conds]}``. A condition
+    is ``op value`` about the matched feature itself (``"> 0"``) or ``operand
+    op operand`` naming other features (``"static__tenure_days < 180"``); all
+    must hold.
+    """
+
+    pattern: tuple[str, ...]
+    when: tuple[str, ...] = ()
+
+    @classmethod
+    def _coerce(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            glob, *conds = _IF_RE.split(data.strip(), maxsplit=1)
+            return {"pattern": glob, "when": _AND_RE.split(conds[0]) if conds else ()}
+        if not isinstance(data, Mapping):
+            raise ValueError(
+                "input should be a valid string (a glob such as 'usage__*' or "
+                f"'x__change* if > 0') or a mapping {{pattern: ..., when: ...}}, got {data!r}"
+            )
+        return data
+
+    @field_validator("pattern", "when", mode="before")
+    @classmethod
+    def _as_list(cls, value: Any) -> Any:
+        return _as_tuple(value)
+
+    @field_validator("pattern")
+    @classmethod
+    def _globs_ok(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("needs at least one glob, e.g. 'usage__*'")
+        for glob in value:
+            if not glob.strip() or re.search(r"\sif(\s|$)", glob.strip()):
+                raise ValueError(
+                    f"{glob!r} is not a glob; write e.g. 'usage__*' or 'usage__* if > 0' "
+                    "(in the mapping form, conditions go in 'when')"
+                )
+        return tuple(glob.strip() for glob in value)
+
+    @field_validator("when")
+    @classmethod
+    def _when_parses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for cond in value:
+            parse_condition(cond, allow_self=True)
+        return value
+
+    def matches(self, feature: str) -> bool:
+        """Whether ``feature``'s name matches one of the globs (conditions aside)."""
+        return glob_regex(self.pattern).match(feature) is not None
 
 
 class ReasonGroup(StrictModel):
@@ -250,7 +224,7 @@ class ReasonGroup(StrictModel):
 
     id: str
     label: str
-    patterns: tuple[str, ...]
+    patterns: tuple[ReasonPattern, ...]
     template: tuple[ReasonTemplate, ...]
 
     @field_validator("id")
@@ -278,13 +252,11 @@ class ReasonGroup(StrictModel):
         return [value] if isinstance(value, str | Mapping) else value
 
     def matches(self, feature: str) -> bool:
-        """Whether ``feature`` matches one of the group's patterns (case-insensitive)."""
-        return _glob_regex(self.patterns).match(feature) is not None
+        """Whether ``feature`` matches one of the group's globs (conditions aside)."""
+        return any(p.matches(feature) for p in self.patterns)
 
 
-@functools.lru_cache(maxsize=256)
-def _glob_regex(patterns: tuple[str, ...]) -> re.Pattern[str]:
-    return re.compile("|".join(fnmatch.translate(p) for p in patterns), re.IGNORECASE)
+Chain = tuple[tuple[str | None, tuple[str, ...]], ...]
 
 
 class ReasonConfig(StrictModel):
@@ -307,9 +279,28 @@ class ReasonConfig(StrictModel):
         """Reason ids in configuration order."""
         return [group.id for group in self.reasons]
 
+    def chain(self, feature: str) -> Chain:
+        """The ``(reason id, conditions)`` a feature may belong to, in the order they are tried.
+
+        The last entry has no conditions; its id is ``None`` when no group
+        claims the feature unconditionally (it is then a reason of its own).
+        """
+        out: list[tuple[str | None, tuple[str, ...]]] = []
+        for group in self.reasons:
+            for pat in group.patterns:
+                if pat.matches(feature):
+                    out.append((group.id, pat.when))
+                    if not pat.when:
+                        return tuple(out)
+        return (*out, (None, ()))
+
     def assign(self, features: Sequence[str]) -> dict[str, str | None]:
-        """Map each feature to the id of the first group that claims it (or ``None``)."""
-        return {f: next((g.id for g in self.reasons if g.matches(f)), None) for f in features}
+        """Map each feature to the first group that claims it unconditionally (or ``None``).
+
+        This is the grouping when feature values are unknown; use
+        :func:`churnkit.explain.feature_reasons` for the grouping of each customer.
+        """
+        return {f: self.chain(f)[-1][0] for f in features}
 
 
 def load_reasons(path: str | Path | None = None) -> ReasonConfig:
@@ -343,137 +334,105 @@ def _as_config(reasons: ReasonConfig | str | Path | None) -> ReasonConfig:
     return reasons if isinstance(reasons, ReasonConfig) else load_reasons(reasons)
 
 
-# ----------------------------------------------------------------------------- humanising
-_AGG_WORDS = {
-    "sum": "Total", "mean": "Average", "min": "Lowest", "max": "Highest",
-    "last": "Latest", "first": "First", "change": "Change in",
-}
-
-
-def _words(name: str) -> str:
-    if name.lower().endswith("_days") and len(name) > 5:
-        return f"{_words(name[:-5])} (days)"
-    name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).replace("_", " ")
-    words = [w if (w.isupper() and len(w) > 1) else w.lower() for w in name.split()]
-    text = " ".join(words)
-    return text[:1].upper() + text[1:]
-
-
-def _one(table: str) -> str:
-    return table[:-1] if table.endswith("s") and not table.endswith("ss") else table
-
-
-def humanize_feature(name: str) -> str:
-    """Turn a structured feature name into words.
-
-    Examples
-    --------
-    >>> humanize_feature("static__Contract")
-    'Contract'
-    >>> humanize_feature("contacts__topic=billing__count__90d")
-    'Contacts with topic billing (last 90 days)'
-    >>> humanize_feature("usage__logins__sum__30d")
-    'Total logins (usage, last 30 days)'
-    """
-    parts = name.split("__")
-    if len(parts) < 2:
-        return _words(name)
-    table, rest = parts[0], parts[1:]
-    if table == "static":
-        return _words("__".join(rest))
-    window = None
-    if re.fullmatch(r"\d+d", rest[-1]):
-        window, rest = rest[-1][:-1], rest[:-1]
-    within = f"last {window} days" if window else "all time"
-    t = table.replace("_", " ")
-    if rest == ["count"]:
-        return f"{_words(t)} ({within})"
-    if rest == ["count", "trend"]:
-        return f"Change in {t} vs the previous {window} days"
-    if rest in (["days_since_last"], ["days_since_first"]):
-        return f"Days since the {rest[0].rsplit('_', 1)[1]} {_one(t)}"
-    if len(rest) == 2 and "=" in rest[0] and rest[1] == "count":
-        col, value = rest[0].split("=", 1)
-        return f"{_words(t)} with {col.replace('_', ' ')} {value} ({within})"
-    if len(rest) == 2:
-        col, agg = rest[0].replace("_", " "), rest[1]
-        if agg == "count":
-            return f"{_words(col)} {t} ({within})"
-        if agg == "share":
-            return f"Share of {col} {t} ({within})"
-        if agg == "days_since_last":
-            return f"Days since the last {col} {_one(t)}"
-        if agg in _AGG_WORDS:
-            return f"{_AGG_WORDS[agg]} {col} ({t}, {within})"
-    return _words(name.replace("__", " "))
-
-
-def _fmt(value: Any, spec: str, feature: str = "") -> str | None:
-    """Format one value; ``None`` if it is missing or does not fit ``spec``."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if spec:
-        try:
-            return format(value, spec)
-        except (ValueError, TypeError):
-            return None
-    if isinstance(value, bool | np.bool_):
-        return "yes" if value else "no"
-    if isinstance(value, int | float | np.number):
-        if "__share__" in feature:
-            return f"{float(value):.0%}"
-        if float(value).is_integer():
-            return f"{float(value):,.0f}"
-        return f"{float(value):,.2f}".rstrip("0").rstrip(".")
-    return str(value)
-
-
 # ----------------------------------------------------------------------------- grouping
 class _Grouping(NamedTuple):
     ids: list[str]
     labels: list[str]
     groups: list[ReasonGroup | None]  # None: an unclaimed feature, its own reason
-    members: list[np.ndarray]  # feature positions per group
     features: list[str]
     values: np.ndarray  # n x m contributions (features only)
+    fixed: np.ndarray  # column of each feature, -1 if it depends on the customer's values
+    chains: dict[int, tuple[tuple[int, tuple[str, ...]], ...]]  # feature -> (column, conds)
+    members: list[np.ndarray]  # features that can count towards each column
 
 
-def _grouping(contrib: pd.DataFrame, cfg: ReasonConfig) -> _Grouping:
+def feature_columns(contrib: pd.DataFrame) -> list[str]:
+    """The feature columns of a SHAP frame (all but ``"(expected)"``)."""
     if not isinstance(contrib, pd.DataFrame):
         raise SchemaError(f"contrib must be a DataFrame of SHAP values, got {type(contrib)}.")
-    features = [str(c) for c in contrib.columns if c != EXPECTED_COLUMN]
+    return [str(c) for c in contrib.columns if c != EXPECTED_COLUMN]
+
+
+def _grouping(features: list[str], values: np.ndarray, cfg: ReasonConfig) -> _Grouping:
+    chains = {f: cfg.chain(f) for f in features}
+    used = {gid for chain in chains.values() for gid, _ in chain}
+    groups: list[ReasonGroup | None] = [g for g in cfg.reasons if g.id in used]
+    ids = [g.id for g in groups if g is not None]
+    labels = [g.label for g in groups if g is not None]
+    for f in features:
+        if chains[f][-1][0] is None:
+            ids.append(f)
+            labels.append(humanize_feature(f))
+            groups.append(None)
+    column = {gid: i for i, gid in enumerate(ids)}
+    fixed = np.full(len(features), -1, dtype=np.intp)
+    conditional: dict[int, tuple[tuple[int, tuple[str, ...]], ...]] = {}
+    members: list[list[int]] = [[] for _ in ids]
+    for j, f in enumerate(features):
+        entries = tuple((column[f if gid is None else gid], conds) for gid, conds in chains[f])
+        if len(entries) == 1:
+            fixed[j] = entries[0][0]
+        else:
+            conditional[j] = entries
+        for col in dict.fromkeys(col for col, _ in entries):
+            members[col].append(j)
+    return _Grouping(ids, labels, groups, features, values, fixed, conditional,
+                     [np.asarray(m, dtype=np.intp) for m in members])
+
+
+def _from_contrib(contrib: pd.DataFrame, cfg: ReasonConfig) -> _Grouping:
+    features = feature_columns(contrib)
     values = contrib[features].to_numpy(dtype=float)
     if np.isnan(values).any():
         bad = contrib.index[np.isnan(values).any(axis=1)][:5].tolist()
         raise SchemaError(f"contrib has NaN contributions at rows {bad}; recompute SHAP values.")
-    assigned = cfg.assign(features)
-    ids, labels, groups, members = [], [], [], []
-    for group in cfg.reasons:
-        pos = [i for i, f in enumerate(features) if assigned[f] == group.id]
-        if pos:
-            ids.append(group.id)
-            labels.append(group.label)
-            groups.append(group)
-            members.append(np.asarray(pos))
-    for i, feature in enumerate(features):
-        if assigned[feature] is None:
-            ids.append(feature)
-            labels.append(humanize_feature(feature))
-            groups.append(None)
-            members.append(np.asarray([i]))
-    return _Grouping(ids, labels, groups, members, features, values)
+    return _grouping(features, values, cfg)
 
 
-def _grouped_matrix(grp: _Grouping) -> np.ndarray:
-    if not grp.members:
-        return np.zeros((len(grp.values), 0))
-    order = np.concatenate(grp.members)
-    starts = np.cumsum([0] + [len(m) for m in grp.members[:-1]])
-    return np.add.reduceat(grp.values[:, order], starts, axis=1)
+def _winners(grp: _Grouping, j: int, cond: RowConditions) -> list[tuple[int, np.ndarray]]:
+    """Where each entry of feature ``j``'s chain is the one that claims it."""
+    remaining = np.ones(cond.n, dtype=bool)
+    out = []
+    for col, conds in grp.chains[j]:
+        held = remaining & cond.holds(conds, grp.features[j]) if conds else remaining
+        out.append((col, held))
+        remaining = remaining & ~held
+    return out
+
+
+def _grouped_matrix(grp: _Grouping, cond: RowConditions) -> np.ndarray:
+    n = len(grp.values)
+    out = np.zeros((n, len(grp.ids)))
+    pos = np.flatnonzero(grp.fixed >= 0)
+    if len(pos):
+        order = pos[np.argsort(grp.fixed[pos], kind="stable")]
+        col = grp.fixed[order]
+        starts = np.flatnonzero(np.r_[True, col[1:] != col[:-1]])
+        out[:, col[starts]] = np.add.reduceat(grp.values[:, order], starts, axis=1)
+    for j in grp.chains:
+        column = np.ascontiguousarray(grp.values[:, j])
+        for c, held in _winners(grp, j, cond):
+            out[:, c] += np.where(held, column, 0.0)
+    return out
+
+
+def check_aligned(contrib: pd.DataFrame, X: pd.DataFrame) -> None:
+    """Refuse feature values that are not those the contributions were computed from."""
+    if not isinstance(X, pd.DataFrame):
+        raise SchemaError(f"X must be a DataFrame of feature values, got {type(X).__name__}.")
+    if not contrib.index.equals(X.index):
+        raise SchemaError(
+            f"contrib and X must have the same index in the same order ({len(contrib)} vs "
+            f"{len(X)} rows; first labels {contrib.index[:3].tolist()} vs {X.index[:3].tolist()}). "
+            "Pass the SHAP values computed from this X."
+        )
 
 
 def group_contributions(
-    contrib: pd.DataFrame, reasons: ReasonConfig | str | Path | None = None
+    contrib: pd.DataFrame,
+    reasons: ReasonConfig | str | Path | None = None,
+    *,
+    X: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Sum SHAP contributions per reason group.
 
@@ -483,163 +442,58 @@ def group_contributions(
         SHAP values, one column per feature (``"(expected)"`` is ignored).
     reasons : ReasonConfig, path or None
         Reason groups; ``None`` uses the built-in ``configs/reasons.yaml``.
+    X : DataFrame, optional
+        The feature values, same index as ``contrib``, for patterns with
+        conditions. Without it no condition holds: conditional patterns are
+        skipped.
 
     Returns
     -------
     DataFrame
-        Same index as ``contrib``; one column per group that claims at least
-        one feature (configuration order), then one per unclaimed feature.
+        Same index as ``contrib``; one column per group that can claim at
+        least one feature (configuration order), then one per feature that
+        no group claims unconditionally. Rows sum to the sum of the features'
+        contributions.
     """
-    grp = _grouping(contrib, _as_config(reasons))
-    return pd.DataFrame(_grouped_matrix(grp), index=contrib.index, columns=grp.ids)
+    if X is not None:
+        check_aligned(contrib, X)
+    grp = _from_contrib(contrib, _as_config(reasons))
+    cond = RowConditions(X, slice(None), len(contrib))
+    return pd.DataFrame(_grouped_matrix(grp, cond), index=contrib.index, columns=grp.ids)
 
 
 def _top_k(grouped: np.ndarray, k: int, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's ``k`` largest columns (ties: first column first) and whether they pass."""
     n, g = grouped.shape
     top = np.zeros((n, k), dtype=np.intp)
     valid = np.zeros((n, k), dtype=bool)
-    keff = min(k, g)
-    if keff == 0:
-        return top, valid
-    step = max(1, 4_000_000 // g)
-    for start in range(0, n, step):
-        block = grouped[start:start + step]
-        if keff < g:
-            cand = np.argpartition(-block, keff - 1, axis=1)[:, :keff]
-        else:
-            cand = np.tile(np.arange(g), (len(block), 1))
-        vals = np.take_along_axis(block, cand, axis=1)
-        order = np.lexsort((cand, -vals), axis=1)
-        top[start:start + step, :keff] = np.take_along_axis(cand, order, axis=1)
-        valid[start:start + step, :keff] = np.take_along_axis(vals, order, axis=1) > threshold
+    step = max(1, 4_000_000 // max(g, 1))
+    for start in range(0, n if g else 0, step):
+        block = -grouped[start:start + step]
+        best = np.argsort(block, axis=1, kind="stable")[:, :k]
+        top[start:start + step, :best.shape[1]] = best
+        valid[start:start + step, :best.shape[1]] = (
+            -np.take_along_axis(block, best, axis=1) > threshold)
     return top, valid
 
 
-class _Columns:
-    """Feature values of selected rows, resolving names case-insensitively."""
-
-    def __init__(self, X: pd.DataFrame) -> None:
-        self.X = X
-        self.lower = {str(c).lower(): c for c in X.columns}
-
-    def get(self, name: str, rows: np.ndarray) -> np.ndarray | None:
-        col = name if name in self.X.columns else self.lower.get(name.lower())
-        if col is None:
-            return None
-        series = self.X[col]
-        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
-            return series.to_numpy(dtype=float, na_value=np.nan)[rows]
-        return series.to_numpy(dtype=object, na_value=None)[rows]
-
-
-def _operand(op: _Operand, cols: _Columns, rows: np.ndarray) -> np.ndarray | None:
-    if op.kind in ("number", "string"):
-        return np.full(len(rows), op.value, dtype=float if op.kind == "number" else object)
-    vals = cols.get(op.value, rows)
-    if vals is not None and op.kind == "abs":
-        return np.abs(vals) if vals.dtype == float else None
-    return vals
-
-
-def _condition(text: str, cols: _Columns, rows: np.ndarray) -> np.ndarray | None:
-    left, op, right = _parse_condition(text)
-    a, b = _operand(left, cols, rows), _operand(right, cols, rows)
-    if a is None or b is None:
-        return None
-    ok = ~(pd.isna(a) | pd.isna(b))
-    if a.dtype != b.dtype and op not in ("==", "!="):
-        return None
-    with np.errstate(invalid="ignore"):
-        result = _OPS[op](a, b) if a.dtype == b.dtype else _OPS[op](a.astype(object), b)
-    return ok & np.asarray(result, dtype=bool)
-
-
-def _render(
-    template: ReasonTemplate, cols: _Columns, rows: np.ndarray, special: Mapping[str, np.ndarray]
-) -> np.ndarray | None:
-    """Word ``template`` for ``rows``; cells that cannot be worded are ``None``."""
-    ok = np.ones(len(rows), dtype=bool)
-    if template.top_feature:
-        regex = _glob_regex(template.top_feature)
-        for name in np.unique(special["top"]):
-            if regex.match(name) is None:
-                ok[special["top"] == name] = False
-    for cond in template.when:
-        held = _condition(cond, cols, rows)
-        if held is None:
-            return None
-        ok &= held
-    pieces: list[list[str | None] | str] = []
-    for literal, field in _parse_template(template.text):
-        pieces.append(literal)
-        if field is None:
-            continue
-        if field.kind == "special":
-            vals = special[field.name]
-            if field.name == "value" and field.spec:
-                vals = special["raw"]
-        else:
-            vals = cols.get(field.name, rows)
-            if vals is None or (field.kind == "abs" and vals.dtype != float):
-                return None
-            if field.kind == "abs":
-                vals = np.abs(vals)
-        if field.kind == "plural":
-            texts = [None if v is None or v != v else (field.singular if v == 1 else field.plural)
-                     for v in vals]
-        elif field.kind == "special" and not (field.name == "value" and field.spec):
-            texts = list(vals)
-        else:
-            texts = [_fmt(v, field.spec, field.name) for v in vals]
-        ok &= np.array([t is not None for t in texts], dtype=bool)
-        pieces.append(texts)
-    out = np.full(len(rows), None, dtype=object)
-    for i in np.flatnonzero(ok):
-        out[i] = "".join(p if isinstance(p, str) else p[i] for p in pieces)  # type: ignore[misc]
-    return out
-
-
 def _word_group(
-    grp: _Grouping, g: int, rows: np.ndarray, cols: _Columns, fallback: ReasonTemplate
+    grp: _Grouping, g: int, rows: np.ndarray, X: pd.DataFrame, cols: Columns,
+    fallback: ReasonTemplate,
 ) -> np.ndarray:
     members = grp.members[g]
-    best = members[np.argmax(grp.values[np.ix_(rows, members)], axis=1)]
-    raw = np.full(len(rows), None, dtype=object)
-    shown = np.full(len(rows), None, dtype=object)
-    for pos in np.unique(best):
-        sel = best == pos
-        vals = cols.get(grp.features[pos], rows[sel])
-        if vals is not None:
-            raw[sel] = vals
-            shown[sel] = [_fmt(v, "", grp.features[pos]) for v in vals]
-    names = np.asarray(grp.features, dtype=object)
-    words = np.empty(len(names), dtype=object)
-    words[np.unique(best)] = [humanize_feature(names[p]) for p in np.unique(best)]
-    special = {
-        "feature": words[best], "top": names[best], "value": shown, "raw": raw,
-        "label": np.full(len(rows), grp.labels[g], dtype=object),
-    }
+    vals = grp.values[np.ix_(rows, members)]
+    cond = RowConditions(X, rows, len(rows))
+    for k, j in enumerate(members):
+        if j in grp.chains:
+            mine = np.zeros(len(rows), dtype=bool)
+            for col, held in _winners(grp, int(j), cond):
+                mine |= held & (col == g)
+            vals[~mine, k] = -np.inf
+    best = members[np.argmax(vals, axis=1)]
     group = grp.groups[g]
     templates = group.template if group is not None else (fallback,)
-    out = np.full(len(rows), None, dtype=object)
-    for template in templates:
-        todo = np.flatnonzero(pd.isna(out))
-        if not len(todo):
-            break
-        worded = _render(template, cols, rows[todo], {k: v[todo] for k, v in special.items()})
-        if worded is not None:
-            out[todo] = worded
-    out[pd.isna(out)] = grp.labels[g]
-    return out
-
-
-def _check_aligned(contrib: pd.DataFrame, X: pd.DataFrame) -> None:
-    if not contrib.index.equals(X.index):
-        raise SchemaError(
-            f"contrib and X must have the same index in the same order ({len(contrib)} vs "
-            f"{len(X)} rows; first labels {contrib.index[:3].tolist()} vs {X.index[:3].tolist()}). "
-            "Pass the SHAP values computed from this X."
-        )
+    return word_rows(templates, grp.labels[g], grp.features, best, cols, rows)
 
 
 def top_reasons(
@@ -657,7 +511,8 @@ def top_reasons(
     contrib : DataFrame
         SHAP values (log-odds), features as columns, same index as ``X``.
     X : DataFrame
-        The feature values the contributions were computed from.
+        The feature values the contributions were computed from; they also
+        decide conditional group membership.
     reasons : ReasonConfig, path or None
         Reason groups; ``None`` uses the built-in ``configs/reasons.yaml``.
     k : int, default 3
@@ -674,18 +529,19 @@ def top_reasons(
     """
     if not isinstance(k, int) or isinstance(k, bool) or k < 1:
         raise ValueError(f"The 'k' parameter of top_reasons must be an int >= 1. Got {k!r}.")
-    _check_aligned(contrib, X)
-    grp = _grouping(contrib, _as_config(reasons))
-    top, valid = _top_k(_grouped_matrix(grp), k, min_contribution)
+    check_aligned(contrib, X)
+    grp = _from_contrib(contrib, _as_config(reasons))
+    top, valid = _top_k(_grouped_matrix(grp, RowConditions(X, slice(None), len(X))), k,
+                        min_contribution)
     texts = np.full(top.shape, None, dtype=object)
     ids = np.full(top.shape, None, dtype=object)
     rows, slots = np.nonzero(valid)
     chosen = top[rows, slots]
     ids[rows, slots] = np.asarray(grp.ids, dtype=object)[chosen]
-    cols, fallback = _Columns(X), ReasonTemplate(text="{feature}: {value}")
+    cols, fallback = Columns(X), ReasonTemplate(text="{feature}: {value}")
     for g in np.unique(chosen):
         sel = chosen == g
-        texts[rows[sel], slots[sel]] = _word_group(grp, int(g), rows[sel], cols, fallback)
+        texts[rows[sel], slots[sel]] = _word_group(grp, int(g), rows[sel], X, cols, fallback)
     data = {f"reason_{i + 1}": texts[:, i] for i in range(k)}
     data |= {f"reason_{i + 1}_id": ids[:, i] for i in range(k)}
     return pd.DataFrame(data, index=X.index).astype("str")
@@ -702,93 +558,47 @@ class GlobalImportance:
 
 
 def global_importance(
-    contrib: pd.DataFrame, reasons: ReasonConfig | str | Path | None = None
+    contrib: pd.DataFrame,
+    reasons: ReasonConfig | str | Path | None = None,
+    *,
+    X: pd.DataFrame | None = None,
 ) -> GlobalImportance:
     """Rank features and reason groups by mean absolute contribution.
 
     A group's importance is the mean of ``|sum of its features' SHAP values|``
     per customer, so features pushing in opposite directions partly cancel.
-    Both tables are sorted by importance, largest first.
+    With ``X``, conditional patterns apply customer by customer (see
+    :func:`group_contributions`); a feature's ``reason_id`` is then the group
+    that receives most of its absolute contribution, and a group's
+    ``n_features`` counts the features that count towards it for at least one
+    customer. Both tables are sorted by importance, largest first.
     """
-    grp = _grouping(contrib, _as_config(reasons))
+    if X is not None:
+        check_aligned(contrib, X)
+    grp = _from_contrib(contrib, _as_config(reasons))
+    cond = RowConditions(X, slice(None), len(contrib))
     owner = np.empty(len(grp.features), dtype=object)
-    for gid, members in zip(grp.ids, grp.members, strict=True):
-        owner[members] = gid
+    owner[grp.fixed >= 0] = np.asarray(grp.ids, dtype=object)[grp.fixed[grp.fixed >= 0]]
+    n_features = np.bincount(grp.fixed[grp.fixed >= 0], minlength=len(grp.ids))
+    size = np.abs(grp.values)
+    for j in grp.chains:
+        shares = [(size[held, j].sum(), held.any(), col) for col, held in _winners(grp, j, cond)]
+        owner[j] = grp.ids[max(shares, key=lambda s: (s[0], s[1]))[2]]
+        for _, anywhere, col in shares:
+            n_features[col] += int(anywhere)
     features = pd.DataFrame(
-        {"reason_id": owner, "mean_abs_contribution": np.abs(grp.values).mean(axis=0)},
+        {"reason_id": owner, "mean_abs_contribution": size.mean(axis=0)},
         index=pd.Index(grp.features, name="feature"),
     ).astype({"reason_id": "str"})
     groups = pd.DataFrame(
         {
             "label": grp.labels,
-            "mean_abs_contribution": np.abs(_grouped_matrix(grp)).mean(axis=0),
-            "n_features": [len(m) for m in grp.members],
+            "mean_abs_contribution": np.abs(_grouped_matrix(grp, cond)).mean(axis=0),
+            "n_features": n_features,
         },
         index=pd.Index(grp.ids, name="reason_id"),
     ).astype({"label": "str"})
     return GlobalImportance(
         features.sort_values("mean_abs_contribution", ascending=False, kind="stable"),
         groups.sort_values("mean_abs_contribution", ascending=False, kind="stable"),
-    )
-
-
-def explanations_long(
-    contrib: pd.DataFrame,
-    X: pd.DataFrame,
-    ids: Sequence[Any] | pd.Series | np.ndarray | None = None,
-    *,
-    top_n: int | None = None,
-) -> pd.DataFrame:
-    """Explanations in long format: one row per customer and feature.
-
-    Parameters
-    ----------
-    contrib, X : DataFrame
-        SHAP values and feature values, same index.
-    ids : array-like, optional
-        Customer ids in row order (default: the index).
-    top_n : int, optional
-        Keep only each customer's ``top_n`` features by absolute contribution.
-
-    Returns
-    -------
-    DataFrame
-        ``customer_id, feature, value, contribution`` ordered by customer (row
-        order) then absolute contribution, largest first. ``value`` is text
-        (numbers written with up to 10 significant digits, categories as is)
-        so one column holds numeric and categorical features alike.
-    """
-    _check_aligned(contrib, X)
-    features = [str(c) for c in contrib.columns if c != EXPECTED_COLUMN]
-    values = contrib[features].to_numpy(dtype=float)
-    ids_arr = np.asarray(contrib.index if ids is None else ids, dtype=object)
-    if len(ids_arr) != len(values):
-        raise SchemaError(f"ids has {len(ids_arr)} entries but contrib has {len(values)} rows.")
-    n, m = values.shape
-    keep = m if top_n is None else max(0, min(int(top_n), m))
-    order = np.zeros((n, keep), dtype=np.intp)
-    step = max(1, 4_000_000 // max(m, 1))
-    for start in range(0, n, step):
-        size = -np.abs(values[start:start + step])
-        cand = np.argpartition(size, keep - 1, axis=1)[:, :keep] if 0 < keep < m else (
-            np.tile(np.arange(m), (len(size), 1))[:, :keep]
-        )
-        ranked = np.lexsort((cand, np.take_along_axis(size, cand, axis=1)), axis=1)
-        order[start:start + step] = np.take_along_axis(cand, ranked, axis=1)
-    rows = np.repeat(np.arange(n), keep)
-    feat = order.ravel()
-    text = np.full(len(rows), None, dtype=object)
-    cols = _Columns(X)
-    for pos in np.unique(feat):
-        sel = feat == pos
-        vals = cols.get(features[pos], rows[sel])
-        if vals is not None:
-            text[sel] = [_fmt(v, ".10g" if isinstance(v, float) else "") for v in vals]
-    return pd.DataFrame(
-        {
-            "customer_id": ids_arr[rows],
-            "feature": pd.array(np.asarray(features, dtype=object)[feat], dtype="str"),
-            "value": pd.array(text, dtype="str"),
-            "contribution": values[rows, feat],
-        }
     )

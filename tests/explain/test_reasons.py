@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fnmatch
+import re
 import textwrap
 from pathlib import Path
 
@@ -11,17 +13,17 @@ import pandas as pd
 import pytest
 
 from churnkit.exceptions import ConfigError, SchemaError
+from churnkit.explain._customer import explanations_long, feature_reasons
 from churnkit.explain._plots import plot_beeswarm, plot_global_reasons, plot_waterfall
 from churnkit.explain._reasons import (
     EXPECTED_COLUMN,
     ReasonConfig,
-    explanations_long,
     global_importance,
     group_contributions,
-    humanize_feature,
     load_reasons,
     top_reasons,
 )
+from churnkit.explain._wording import format_value, humanize_feature
 
 DRIVERS = {"unresolved_complaints", "low_satisfaction"}
 
@@ -87,13 +89,13 @@ def write(tmp_path: Path, text: str) -> Path:
 # ----------------------------------------------------------------------------- grouping
 def test_grouped_sums_equal_feature_sums(fitted, reasons):
     X, contrib, _ = fitted
-    grouped = group_contributions(contrib, reasons)
+    grouped = group_contributions(contrib, reasons, X=X)
     features = contrib.drop(columns=EXPECTED_COLUMN)
     np.testing.assert_allclose(grouped.sum(axis=1), features.sum(axis=1), rtol=1e-10, atol=1e-10)
-    owner = reasons.assign(list(features.columns))
+    owner = feature_reasons(X, reasons, features=list(features.columns))
     for gid in grouped.columns:
-        members = [f for f, g in owner.items() if g == gid] or [gid]  # unclaimed: its own reason
-        np.testing.assert_allclose(grouped[gid], features[members].sum(axis=1), atol=1e-12)
+        mine = features.where(owner.to_numpy() == gid, 0.0).sum(axis=1)
+        np.testing.assert_allclose(grouped[gid], mine, atol=1e-12)
     assert grouped.index.equals(X.index)
     assert list(grouped.columns[:2]) == ["unresolved_complaints", "low_satisfaction"]
 
@@ -123,7 +125,7 @@ def test_top_reason_of_high_risk_rows_is_a_planted_driver(fitted, reasons):
 
 def test_reasons_are_positive_and_ordered(fitted, reasons):
     X, contrib, _ = fitted
-    grouped = group_contributions(contrib, reasons)
+    grouped = group_contributions(contrib, reasons, X=X)
     top = top_reasons(contrib, X, reasons, k=3)
     assert list(top.columns) == [
         "reason_1", "reason_2", "reason_3", "reason_1_id", "reason_2_id", "reason_3_id",
@@ -159,14 +161,14 @@ def test_unresolved_template_uses_the_rows_own_values(fitted, reasons):
     assert top.loc[one, "reason_1"] == "1 unresolved contact in the last 90 days"
 
 
-def test_nps_template_and_condition(fitted, reasons):
+def test_score_template_and_condition(fitted, reasons):
     X, contrib, _ = fitted
     top = top_reasons(contrib, X, reasons)
     first, last = X["feedback__score__first__365d"], X["feedback__score__last__365d"]
     low = top["reason_1_id"] == "low_satisfaction"
     fell = top.index[low & (last < first)][0]
     assert top.loc[fell, "reason_1"] == (
-        f"NPS fell from {first[fell]:.0f} to {last[fell]:.0f} in the last year"
+        f"Survey score fell from {first[fell]:.0f} to {last[fell]:.0f} in the last year"
     )
     # The 'fell' wording needs last < first; otherwise the next template is used.
     flat = top.index[low & (last >= first)][0]
@@ -302,7 +304,15 @@ def test_top_feature_picks_the_wording_of_the_strongest_feature():
     [
         ("static__Contract", "Contract"),
         ("static__MonthlyCharges", "Monthly charges"),
-        ("contacts__topic=billing__count__90d", "Contacts with topic billing (last 90 days)"),
+        ("contacts__topic=billing__count__90d", "Contacts about billing (last 90 days)"),
+        ("contacts__channel=visit__count__30d", "Contacts by visit (last 30 days)"),
+        ("contacts__direction=outbound__count__365d", "Outbound contacts (last 365 days)"),
+        ("transactions__kind=credit__count__90d", "Credit transactions (last 90 days)"),
+        ("feedback__nps__last__365d", "Latest NPS score (last 365 days)"),
+        ("feedback__csat__change__90d", "Change in CSAT score (last 90 days)"),
+        ("contacts__duration_min__mean__365d", "Average duration (minutes, contacts, last 365 days)"),
+        ("usage__logins__trend__90d", "Change in total logins vs the previous 90 days (usage)"),
+        ("static__tenure_days", "Tenure (days)"),
         ("contacts__count__trend__30d", "Change in contacts vs the previous 30 days"),
         ("usage__logins__sum__30d", "Total logins (usage, last 30 days)"),
         ("feedback__detractor__count__365d", "Detractor feedback (last 365 days)"),
@@ -438,3 +448,297 @@ def test_plots_return_axes(fitted, reasons):
     assert labels[0] == f"{X.shape[1] - 5} other features"
     total = sum(p.get_width() for p in ax.patches)
     assert total == pytest.approx(contrib.loc[row].drop(EXPECTED_COLUMN).sum())
+
+
+# ----------------------------------------------------------------------------- conditional membership
+CONDITIONAL = {
+    "reasons": [
+        {"id": "young", "label": "Young", "template": [], "patterns": [
+            {"pattern": ["usage__*", "transactions__*"], "when": "static__tenure_days < 180"},
+            "static__tenure_days if < 180",
+        ]},
+        {"id": "price", "label": "Price", "template": [], "patterns": [
+            "transactions__amount__change* if > 0",
+            "usage__logins__sum* if > 50 and static__plan == 'pro'",
+            "usage__logins__change* if not_a_feature > 0",
+        ]},
+        {"id": "usage", "label": "Usage", "template": [], "patterns": ["usage__*", "transactions__*"]},
+        {"id": "plan", "label": "Plan", "template": [], "patterns": [
+            "static__plan if != 'basic'",
+            {"pattern": "static__tenure*", "when": [">= abs(usage__logins__change__90d)", "<= 2000"]},
+        ]},
+    ]
+}
+
+
+def _conditional_data(n: int = 300, seed: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+
+    def holes(values: np.ndarray, share: float = 0.15) -> np.ndarray:
+        values = values.astype(float)
+        values[rng.random(n) < share] = np.nan
+        return values
+
+    X = pd.DataFrame(
+        {
+            "usage__logins__change__90d": holes(rng.normal(0, 100, n).round()),
+            "usage__logins__sum__90d": holes(rng.integers(0, 100, n)),
+            "transactions__amount__change__365d": holes(rng.normal(0, 20, n).round(2)),
+            "static__tenure_days": holes(rng.integers(0, 3000, n)),
+            "static__plan": pd.Categorical(rng.choice(["basic", "pro", None], n)),
+            "other__x": rng.normal(size=n),
+        },
+        index=pd.Index([f"c{i}" for i in range(n)], name="customer_id"),
+    )
+    contrib = pd.DataFrame(rng.normal(0, 0.5, (n, X.shape[1])), index=X.index, columns=X.columns)
+    return X, contrib.assign(**{EXPECTED_COLUMN: -2.0})
+
+
+_REF_OPS = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal,
+            "==": lambda a, b: a == b, "!=": lambda a, b: a != b}
+
+
+def _ref_value(token: str, row: pd.Series, own: str):
+    token = token.strip()
+    if not token:
+        return row[own]
+    if token[0] in "'\"":
+        return token[1:-1]
+    if token.startswith("abs("):
+        return abs(row.get(token[4:-1], np.nan))
+    try:
+        return float(token)
+    except ValueError:
+        return row.get(token, np.nan)
+
+
+def _ref_holds(cond: str, row: pd.Series, own: str | None) -> bool:
+    """One condition on one row, evaluated in plain Python; a missing operand is false."""
+    left, op, right = re.match(r"^\s*(.*?)\s*(<=|>=|==|!=|<|>)\s*(.+?)\s*$", cond).groups()
+    a, b = _ref_value(left, row, own), _ref_value(right, row, own)
+    if pd.isna(a) or pd.isna(b):
+        return False
+    return bool(_REF_OPS[op](a, b))
+
+
+def _ref_owner(cfg: dict, row: pd.Series | None, feature: str) -> str:
+    """The reason ``feature`` counts towards for one row (``None``: values unknown)."""
+    for group in cfg["reasons"]:
+        for pat in group["patterns"]:
+            if isinstance(pat, str):
+                glob, _, conds = pat.partition(" if ")
+                globs, when = [glob], conds.split(" and ") if conds else []
+            else:
+                globs = [pat["pattern"]] if isinstance(pat["pattern"], str) else pat["pattern"]
+                when = [pat["when"]] if isinstance(pat["when"], str) else pat["when"]
+            if not any(fnmatch.fnmatch(feature.lower(), g.lower()) for g in globs):
+                continue
+            if all(row is not None and _ref_holds(c, row, feature) for c in when):
+                return group["id"]
+    return feature
+
+
+def test_conditional_membership_equals_a_row_by_row_loop():
+    X, contrib = _conditional_data()
+    cfg = ReasonConfig.model_validate(CONDITIONAL)
+    owners = pd.DataFrame(
+        [[_ref_owner(CONDITIONAL, row, f) for f in X.columns] for _, row in X.iterrows()],
+        index=X.index, columns=X.columns,
+    )
+    pd.testing.assert_frame_equal(feature_reasons(X, cfg), owners.astype("str"))
+    grouped = group_contributions(contrib, cfg, X=X)
+    features = contrib.drop(columns=EXPECTED_COLUMN)
+    expected = {gid: features.where(owners == gid, 0.0).sum(axis=1) for gid in grouped.columns}
+    pd.testing.assert_frame_equal(grouped, pd.DataFrame(expected), atol=1e-12)
+    # every id seen in the loop has its column, and each column is used somewhere
+    assert set(np.unique(owners)) <= set(grouped.columns)
+    assert {"young", "price", "usage", "plan", "static__plan", "static__tenure_days",
+            "other__x"} == set(grouped.columns)
+    # the conditions do split features between reasons
+    assert owners["transactions__amount__change__365d"].nunique() == 3
+    top = top_reasons(contrib, X, cfg, k=2)
+    best = grouped.to_numpy().argmax(axis=1)
+    positive = grouped.to_numpy().max(axis=1) > 0
+    assert (top["reason_1_id"][positive] == grouped.columns[best][positive]).all()
+
+
+def test_without_values_conditional_patterns_are_skipped():
+    X, contrib = _conditional_data()
+    cfg = ReasonConfig.model_validate(CONDITIONAL)
+    owners = {f: _ref_owner(CONDITIONAL, None, f) for f in X.columns}
+    assert cfg.assign(list(X.columns)) == {f: None if g == f else g for f, g in owners.items()}
+    assert owners["usage__logins__sum__90d"] == "usage"
+    assert owners["static__plan"] == "static__plan"
+    grouped = group_contributions(contrib, cfg)
+    features = contrib.drop(columns=EXPECTED_COLUMN)
+    for gid in grouped.columns:
+        members = [f for f, g in owners.items() if g == gid]
+        np.testing.assert_allclose(grouped[gid], features[members].sum(axis=1), atol=1e-12)
+    assert (grouped["young"] == 0).all()
+    imp = global_importance(contrib, cfg)
+    assert imp.features.loc["transactions__amount__change__365d", "reason_id"] == "usage"
+    with_x = global_importance(contrib, cfg, X=X)
+    assert with_x.reasons.loc["young", "n_features"] == 4
+    np.testing.assert_allclose(with_x.reasons.loc["price", "mean_abs_contribution"],
+                               group_contributions(contrib, cfg, X=X)["price"].abs().mean())
+
+
+def test_missing_values_never_satisfy_a_condition():
+    cfg = ReasonConfig.model_validate({"reasons": [
+        {"id": "up", "label": "Up", "template": [], "patterns": ["x__change if != 0"]},
+        {"id": "any", "label": "Any", "template": [], "patterns": ["x__*"]},
+    ]})
+    X = pd.DataFrame({"x__change": [1.0, 0.0, np.nan]})
+    contrib = pd.DataFrame({"x__change": [0.5, 0.5, 0.5]})
+    assert feature_reasons(X, cfg)["x__change"].tolist() == ["up", "any", "any"]
+    assert top_reasons(contrib, X, cfg, k=1)["reason_1_id"].tolist() == ["up", "any", "any"]
+
+
+def test_string_and_mapping_patterns_are_the_same():
+    a = ReasonConfig.model_validate({"reasons": [{"id": "a", "label": "A", "template": [],
+                                                  "patterns": ["x__* if > 0 and y < 3"]}]})
+    b = ReasonConfig.model_validate({"reasons": [{"id": "a", "label": "A", "template": [],
+                                                  "patterns": [{"pattern": "x__*",
+                                                                "when": ["> 0", "y < 3"]}]}]})
+    assert a == b
+    assert a.reasons[0].patterns[0].when == ("> 0", "y < 3")
+    assert a.chain("x__v") == (("a", ("> 0", "y < 3")), (None, ()))
+    assert a.chain("z") == ((None, ()),)
+
+
+def test_mismatched_values_are_refused():
+    X, contrib = _conditional_data()
+    cfg = ReasonConfig.model_validate(CONDITIONAL)
+    with pytest.raises(SchemaError, match="same index"):
+        group_contributions(contrib, cfg, X=X.iloc[1:])
+    with pytest.raises(SchemaError, match="X must be a DataFrame"):
+        global_importance(contrib, cfg, X=X.to_numpy())
+
+
+# ----------------------------------------------------------------------------- built-in reasons
+def _one_reason(values: dict, contributions: dict, k: int = 1) -> pd.DataFrame:
+    n = len(next(iter(values.values())))
+    X = pd.DataFrame(values, index=pd.RangeIndex(n))
+    contrib = pd.DataFrame({c: contributions.get(c, [0.0] * n) for c in X.columns}, index=X.index)
+    return top_reasons(contrib, X, load_reasons(), k=k)
+
+
+def test_invoice_up_is_price_and_down_is_falling_spend():
+    top = _one_reason(
+        {"transactions__amount__change__365d": [50.0, -50.0, np.nan],
+         "transactions__amount__last__365d": [350.0, 250.0, 300.0],
+         "static__tenure_days": [900.0, 900.0, 900.0]},
+        {"transactions__amount__change__365d": [0.8, 0.8, 0.8]},
+    )
+    assert top["reason_1_id"].tolist() == ["billing_price", "falling_usage", "falling_usage"]
+    assert top.loc[0, "reason_1"] == "Invoice up by 50 over the last year, to 350"
+    assert top.loc[1, "reason_1"] == "Invoice down by 50 over the last year, to 250"
+
+
+def test_young_customers_low_activity_is_early_life():
+    values = {
+        "static__tenure_days": [45.2, 45.2, 900.0, np.nan],
+        "usage__logins__mean__90d": [3.0, 3.0, 3.0, 3.0],
+        "contacts__topic=onboarding__count__365d": [1.0, 0.0, 0.0, 0.0],
+        "contacts__outbound__days_since_last": [40.0, 40.0, 40.0, 40.0],
+    }
+    top = _one_reason(values, {"usage__logins__mean__90d": [0.9] * 4,
+                               "contacts__outbound__days_since_last": [0.4] * 4}, k=2)
+    assert top["reason_1_id"].tolist() == ["early_life", "early_life", "falling_usage",
+                                          "falling_usage"]
+    assert top.loc[0, "reason_1"] == "New customer: 45 days since signing up, 1 onboarding contact"
+    assert top.loc[1, "reason_1"] == "New customer: 45 days since signing up, no onboarding contact"
+    assert top.loc[2, "reason_2_id"] == "fading_relationship"
+    # tenure itself: early life while young, length of relationship afterwards
+    owner = feature_reasons(pd.DataFrame({"static__tenure_days": [45.0, 900.0]}), load_reasons())
+    assert owner["static__tenure_days"].tolist() == ["early_life", "tenure"]
+
+
+def test_no_contact_at_all_is_not_an_unresolved_complaint():
+    top = _one_reason(
+        {"contacts__resolved__share__90d": [0.5, np.nan],
+         "contacts__unresolved__count__90d": [1.0, 0.0],
+         "contacts__days_since_last": [20.0, 130.4],
+         "static__tenure_days": [900.0, 900.0]},
+        {"contacts__resolved__share__90d": [0.7, 0.7]},
+    )
+    assert top["reason_1_id"].tolist() == ["unresolved_complaints", "fading_relationship"]
+    assert top["reason_1"].tolist() == ["1 unresolved contact in the last 90 days",
+                                        "No contact at all for 130 days"]
+
+
+def test_nps_and_csat_wording():
+    values = {
+        "feedback__nps__first__365d": [9.0, 4.0, np.nan],
+        "feedback__nps__last__365d": [3.0, 4.0, np.nan],
+        "feedback__detractor__days_since_last": [20.0, 124.48, np.nan],
+        "feedback__csat__first__365d": [np.nan, np.nan, 5.0],
+        "feedback__csat__last__365d": [np.nan, np.nan, 2.0],
+        "feedback__csat__min__365d": [np.nan, np.nan, 2.0],
+    }
+    top = _one_reason(values, {"feedback__detractor__days_since_last": [0.6, 0.6, 0.0],
+                               "feedback__csat__last__365d": [0.0, 0.0, 0.6]})
+    assert top["reason_1"].tolist() == [
+        "NPS fell from 9 to 3 in the last year",
+        "Detractor: last NPS answer 4 out of 10",
+        "CSAT fell from 5 to 2 in the last year",
+    ]
+
+
+def test_fallback_values_are_formatted_for_people():
+    cfg = ReasonConfig.model_validate({"reasons": [
+        {"id": "a", "label": "A", "patterns": ["x"], "template": []}]})
+    X = pd.DataFrame({
+        "feedback__detractor__days_since_last": [124.48],
+        "contacts__duration_min__mean__365d": [15.28],
+        "usage__minutes__change__365d": [-1425.6],
+        "contacts__unresolved__share__90d": [0.25],
+    })
+    contrib = pd.DataFrame([[0.4, 0.3, 0.2, 0.1]], columns=X.columns)
+    top = top_reasons(contrib, X, cfg, k=4)
+    assert top.iloc[0, :4].tolist() == [
+        "Days since the last detractor feedback: 124",
+        "Average duration (minutes, contacts, last 365 days): 15",
+        "Change in minutes (usage, last 365 days): -1,426",
+        "Share of unresolved contacts (last 90 days): 25%",
+    ]
+    # missing values say what they mean
+    top = top_reasons(contrib, X.iloc[:, [0, 1, 2, 3]] * np.nan, cfg, k=4)
+    assert top.iloc[0, :4].tolist() == [
+        "Days since the last detractor feedback: never",
+        "Average duration (minutes, contacts, last 365 days): none in that period",
+        "Change in minutes (usage, last 365 days): none in that period",
+        "Share of unresolved contacts (last 90 days): none in that period",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "feature", "text"),
+    [
+        (124.48, "feedback__detractor__days_since_last", "124"),
+        (45.7, "static__tenure_days", "46"),
+        (3.0, "contacts__unresolved__count__90d", "3"),
+        (-2.0, "contacts__count__trend__90d", "-2"),
+        (2.0, "contacts__count__trend__90d", "+2"),
+        (0.0, "usage__logins__change__90d", "0"),
+        (0.4321, "static__wallet_share", "43%"),
+        (0.5, "feedback__promoter__share__90d", "50%"),
+        (7.25, "feedback__nps__mean__90d", "7.2"),
+        (9.0, "feedback__nps__last__365d", "9"),
+        (-1425.6, "usage__minutes__change__365d", "-1,426"),
+        (15.28, "contacts__duration_min__mean__365d", "15"),
+        (99.65, "static__MonthlyCharges", "99.65"),
+        (2500.0, "static__value", "2,500"),
+        (1234.56, "transactions__amount__sum__90d", "1,235"),
+        (3.456, "static__ratio", "3.5"),
+        (0.01234, "static__ratio", "0.012"),
+        (True, "static__flag", "yes"),
+        ("Month-to-month", "static__Contract", "Month-to-month"),
+        (np.nan, "static__value", None),
+        (None, "static__value", None),
+        (3.14159, "x", "3.142"),
+    ],
+)
+def test_format_value(value, feature, text):
+    spec = ".3f" if feature == "x" else ""
+    assert format_value(value, feature, spec) == text

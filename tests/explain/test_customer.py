@@ -1,0 +1,157 @@
+"""One customer's explanation, on a model trained through the pipeline on the sample CRM."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+import churnkit as ck
+from churnkit._resources import builtin_config
+from churnkit.datasets import make_crm
+from churnkit.exceptions import SchemaError
+from churnkit.explain import (
+    EXPECTED_COLUMN,
+    CustomerExplanation,
+    customer_features,
+    explain_customer,
+    feature_reasons,
+    load_reasons,
+    top_reasons,
+    write_customer_explanation,
+)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("customer")
+    make_crm(600, seed=4).write(root / "data", format="parquet")
+    config = yaml.safe_load(builtin_config("default.yaml").read_text(encoding="utf-8"))
+    for table in [config["data"]["customers"], *config["data"]["events"].values()]:
+        table["path"] = table["path"].replace(".csv", ".parquet")
+    config["model"].update(n_estimators=60, learning_rate=0.2, n_jobs=1)
+    (root / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    cfg = ck.load_config(root / "config.yaml")
+    result = ck.train(cfg)
+    return result.model, result.dataset
+
+
+@pytest.fixture(scope="module")
+def risky(trained):
+    """Features of the customer with the highest churn probability at the end of the data."""
+    model, ds = trained
+    spine = pd.DataFrame({"customer_id": ds.customers["customer_id"].to_numpy(),
+                          "cutoff": ds.end.to_datetime64()})
+    X = model.feature_set_.transform(ds, spine)
+    X.index = pd.Index(spine["customer_id"], name="customer_id")
+    X = X[ds.customers["end_date"].isna().to_numpy()]
+    best = int(np.argmax(model.predict_proba(X)[:, 1]))
+    return X.iloc[[best]]
+
+
+def test_contributions_add_up_to_the_score(trained, risky):
+    model, _ = trained
+    expl = explain_customer(model, risky)
+    assert isinstance(expl, CustomerExplanation)
+    assert expl.customer_id == risky.index[0]
+    assert expl.probability == pytest.approx(model.predict_proba(risky)[0, 1])
+    raw = model.booster_.predict(risky[list(model.feature_names_in_)], raw_score=True)[0]
+    assert expl.raw_score == pytest.approx(raw, abs=1e-9)
+    assert expl.expected_value + expl.table["contribution"].sum() == pytest.approx(raw, abs=1e-9)
+    assert expl.contributions[EXPECTED_COLUMN] == pytest.approx(expl.expected_value)
+
+
+def test_table_is_long_sorted_and_worded(trained, risky):
+    model, _ = trained
+    expl = explain_customer(model, risky)
+    table = expl.table
+    assert list(table.columns) == ["feature", "description", "value", "contribution", "reason_id"]
+    assert sorted(table["feature"]) == sorted(model.feature_names_in_)
+    size = table["contribution"].abs().to_numpy()
+    assert (np.diff(size) <= 0).all()
+    row = table.set_index("feature")
+    tenure = risky["static__tenure_days"].iloc[0]
+    assert row.loc["static__tenure_days", "value"] == f"{tenure:,.0f}"
+    assert row.loc["static__tenure_days", "description"] == "Tenure (days)"
+    owners = feature_reasons(risky, load_reasons()).iloc[0]
+    assert (row["reason_id"] == owners[row.index]).all()
+
+
+def test_reasons_match_top_reasons(trained, risky):
+    model, _ = trained
+    expl = explain_customer(model, risky, k=3)
+    contrib = model.explain(risky)
+    top = top_reasons(contrib, risky[list(model.feature_names_in_)], load_reasons(), k=3).iloc[0]
+    n = len(expl.reasons)
+    assert 1 <= n <= 3
+    assert expl.reasons["reason"].tolist() == [top[f"reason_{i}"] for i in range(1, n + 1)]
+    assert expl.reasons["reason_id"].tolist() == [top[f"reason_{i}_id"] for i in range(1, n + 1)]
+    assert (expl.reasons["contribution"] > 0).all()
+    assert (np.diff(expl.reasons["contribution"]) <= 0).all()
+    mine = expl.table.groupby("reason_id")["contribution"].sum()
+    np.testing.assert_allclose(expl.reasons["contribution"], mine[expl.reasons["reason_id"]])
+
+
+def test_waterfall_and_summary(trained, risky):
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    model, _ = trained
+    expl = explain_customer(model, risky, max_features=6)
+    ax = Figure().add_subplot()
+    assert expl.plot(ax=ax) is ax
+    assert isinstance(ax, Axes)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert len(labels) == 7
+    assert labels[0] == f"{len(expl.table) - 6} other features"
+    first = expl.table.iloc[0]
+    assert labels[-1] == f"{first['description']} = {first['value']}"
+    text = expl.to_markdown()
+    assert f"# Customer {expl.customer_id}" in text
+    assert text.count("\n| ") == 6 + 1  # header and six features
+    for reason in expl.reasons["reason"]:
+        assert reason in text
+
+
+def test_written_files(trained, risky, tmp_path):
+    model, _ = trained
+    expl = explain_customer(model, risky)
+    paths = write_customer_explanation(expl, tmp_path / "out")
+    assert set(paths) == {"waterfall", "table", "summary"}
+    assert paths["waterfall"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    table = pd.read_csv(paths["table"])
+    assert len(table) == len(expl.table)
+    assert table["feature"].tolist() == expl.table["feature"].tolist()
+    page = paths["summary"].read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>")
+    assert "data:image/png;base64," in page
+    assert "<script" not in page
+    assert "http" not in page
+    for reason in expl.reasons["reason"]:
+        assert reason.replace("'", "&#x27;") in page
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
+        p.name for p in paths.values())
+
+
+def test_customer_features_by_id_and_date(trained, risky):
+    model, ds = trained
+    cid = risky.index[0]
+    X = customer_features(model, ds, cid)
+    pd.testing.assert_frame_equal(X, risky)
+    earlier = customer_features(model, ds, cid, as_of=ds.end - pd.Timedelta(days=30))
+    assert earlier["static__tenure_days"].iloc[0] == pytest.approx(
+        X["static__tenure_days"].iloc[0] - 30)
+    with pytest.raises(SchemaError, match=r"no customer 'C0001' among 600\. Did you mean"):
+        customer_features(model, ds, "C0001")
+
+
+def test_bad_inputs_are_refused(trained, risky):
+    model, _ = trained
+    both = pd.concat([risky, risky])
+    with pytest.raises(SchemaError, match="exactly one row .* got 2 rows"):
+        explain_customer(model, both)
+    with pytest.raises(SchemaError, match="got Series"):
+        explain_customer(model, risky.iloc[0])
+    with pytest.raises(ValueError, match="'max_features' parameter of explain_customer"):
+        explain_customer(model, risky, max_features=0)
