@@ -207,6 +207,46 @@ def report(
         _print_summary(f"At-risk lists → {out_dir}", summary, fmt)
 
 
+@app.command()
+def explain(
+    config: ConfigOpt,
+    model: Annotated[Path, typer.Option(help="Model folder written by 'churnkit train'.")],
+    customer: Annotated[str, typer.Option(help="The customer id to explain.")],
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Write waterfall PNG, CSV, HTML.")] = None,
+    as_of: Annotated[str | None, typer.Option(help="Explain as of this date (default: end of data).")] = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Explain one customer's score: top reasons and a SHAP waterfall."""
+    from churnkit import load_config, load_dataset, load_model
+    from churnkit.explain import (
+        customer_features,
+        explain_customer,
+        load_reasons,
+        write_customer_explanation,
+    )
+
+    with _errors():
+        cfg = load_config(config)
+        fitted = load_model(model)
+        with _steps() as progress:
+            progress("Loading and validating tables")
+            ds = load_dataset(cfg)
+            progress(f"Explaining customer {customer}")
+            X = customer_features(fitted, ds, customer, as_of=as_of)
+            expl = explain_customer(fitted, X, reasons=load_reasons(cfg.resolve(cfg.scoring.reasons)))
+            paths = write_customer_explanation(expl, out_dir) if out_dir is not None else {}
+        if fmt is Format.json:
+            out.print_json(json.dumps({
+                "customer_id": customer, "churn_probability": expl.probability,
+                "reasons": expl.reasons["reason"].tolist(), "files": {k: str(v) for k, v in paths.items()},
+                "contributions": expl.table.head(10).to_dict(orient="records"),
+            }, default=str))
+            return
+        out.print(expl.to_markdown(), markup=False)
+        for name, path in paths.items():
+            err.print(f"{name}: {path}")
+
+
 class Period(StrEnum):
     """Retention period."""
 

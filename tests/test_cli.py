@@ -123,3 +123,23 @@ def test_retention_command_writes_report_and_tables(demo, tmp_path):
                             "--out", str(tmp_path)])
     assert r.exit_code == 1
     assert "retention.by names column(s) ['colour']" in r.stderr
+
+
+def test_explain_one_customer(demo, tmp_path):
+    out, _ = demo
+    scores = pd.read_csv(out / "scores.csv", dtype={"customer_id": str})
+    top = scores.sort_values("churn_probability").iloc[-1]
+    r = runner.invoke(app, ["explain", "--config", str(out / "config.yaml"), "--model",
+                            str(out / "model"), "--customer", top["customer_id"], "--out",
+                            str(tmp_path), "--format", "json"])
+    assert r.exit_code == 0, r.output
+    got = json.loads(r.stdout)
+    assert abs(got["churn_probability"] - top["churn_probability"]) < 1e-6
+    assert got["reasons"][0] == top["reason_1"]
+    assert set(got["files"]) == {"waterfall", "table", "summary"}
+    png = tmp_path / f"customer_{top['customer_id'].lower()}.png"
+    assert png.stat().st_size > 5000
+    r = runner.invoke(app, ["explain", "--config", str(out / "config.yaml"), "--model",
+                            str(out / "model"), "--customer", "NOPE"])
+    assert r.exit_code == 1
+    assert "NOPE" in r.stderr

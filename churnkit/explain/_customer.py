@@ -305,7 +305,7 @@ def write_customer_explanation(
     stem = f"customer_{slugify(str(expl.customer_id), fallback='unknown')}"
     ax = expl.plot()
     buffer = io.BytesIO()
-    ax.figure.savefig(buffer, format="png", dpi=110)
+    ax.figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     png = buffer.getvalue()
     paths = {"waterfall": out / f"{stem}.png", "table": out / f"{stem}.csv",
              "summary": out / f"{stem}.html"}
