@@ -105,3 +105,14 @@ def test_same_data_and_seed_give_identical_scores_files(trained, crm_config, tmp
     a = ck.pipeline.write_table(ck.score(cfg, trained.model).scores, tmp_path / "a.csv")
     b = ck.pipeline.write_table(ck.score(cfg, again.model).scores, tmp_path / "b.csv")
     assert a.read_bytes() == b.read_bytes()
+
+
+def test_scoring_data_missing_a_trained_column_is_a_clear_error(trained, crm_config):
+    crm, cfg = crm_config
+    tables = {"customers": crm.customers, **crm.event_tables}
+    tables["contacts"] = tables["contacts"].drop(columns=["topic"])
+    with pytest.raises(ck.SchemaError, match=r"Table 'contacts' has no column\(s\) \['topic'\]"):
+        ck.score(cfg, trained.model, tables=tables)
+    tables = {"customers": crm.customers.drop(columns=["region"]), **crm.event_tables}
+    with pytest.raises(ck.SchemaError, match=r"Table 'customers' lacks column\(s\) \['region'\]"):
+        ck.score(cfg, trained.model, tables=tables)

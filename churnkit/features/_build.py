@@ -61,6 +61,13 @@ class FeatureSet:
                 self.texts_[name] = TextFeatures(
                     events, table=name, columns=text_cols, windows=self.windows,
                 ).fit(spine)
+        # the raw columns each table must bring when the fitted set is applied to new data
+        self.columns_ = {
+            name: sorted(c for c, t in spec.columns.items()
+                         if t in {"categorical", "numeric", "boolean"} and c in dataset.events[name])
+            for name, spec in dataset.specs.items()
+        }
+        self.columns_["customers"] = sorted(self.static_.types_)
         self.feature_names_ = list(self.static_.get_feature_names_out())
         for f in [*self.events_.values(), *self.texts_.values()]:
             self.feature_names_ += list(f.get_feature_names_out())
@@ -72,6 +79,7 @@ class FeatureSet:
     def transform(self, dataset: Dataset, spine: pd.DataFrame) -> pd.DataFrame:
         """Features of each spine row (``customer_id``, ``cutoff``) from ``dataset``."""
         check_spine(spine, "FeatureSet.transform")
+        self._check_columns(dataset)
         parts = [self.static_.set_params(customers=dataset.customers).transform(spine)]
         for name, f in self.events_.items():
             events = dataset.events.get(name)
@@ -88,6 +96,22 @@ class FeatureSet:
         out = pd.concat(parts, axis=1)
         self._release()
         return out
+
+    def _check_columns(self, dataset: Dataset) -> None:
+        """Fail clearly when a table lacks columns the model was trained with."""
+        from churnkit.exceptions import SchemaError
+
+        for name, needed in getattr(self, "columns_", {}).items():
+            table = dataset.customers if name == "customers" else dataset.events.get(name)
+            if table is None:
+                continue
+            missing = [c for c in needed if c not in table.columns]
+            if missing:
+                raise SchemaError(
+                    f"Table {name!r} lacks column(s) {missing} that the model was trained with. "
+                    f"Available columns: {sorted(map(str, table.columns))}. Export the table with "
+                    "the same columns as for training (or retrain the model without them)."
+                )
 
     def fit_transform(self, dataset: Dataset, spine: pd.DataFrame) -> pd.DataFrame:
         """Fit, then transform the same rows."""
