@@ -20,12 +20,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from churnkit.exceptions import ConfigError
 
 __all__ = [
+    "CampaignConfig",
     "ColumnType",
     "Config",
+    "CustomerJoin",
     "CustomersTable",
     "CutoffSchedule",
     "DataConfig",
+    "EvaluationConfig",
     "EventTable",
+    "JoinColumn",
+    "Lookup",
     "FeatureConfig",
     "LabelConfig",
     "ModelConfig",
@@ -38,6 +43,7 @@ __all__ = [
 
 ColumnType = Literal["categorical", "numeric", "boolean", "text", "datetime"]
 EventKind = Literal["events", "contacts", "feedback", "transactions", "usage"]
+JoinAgg = Literal["first", "last", "min", "max", "sum", "mean", "count", "nunique"]
 
 
 class _Model(BaseModel):
@@ -57,6 +63,92 @@ class _Table(_Model):
     """Column names for a CSV file without a header row."""
 
 
+class JoinColumn(_Model):
+    """One customer column computed from the rows of a joined table."""
+
+    column: str
+    """Column of the joined table."""
+    agg: JoinAgg = "first"
+    """How the rows of one customer are combined: ``first``/``last`` (in file order, or by
+    the join's ``order_by``), ``min``, ``max``, ``sum``, ``mean``, ``count``, ``nunique``."""
+    type: ColumnType | None = None
+    """Type of ``column``; inferred when omitted (dates are recognised)."""
+
+
+class CustomerJoin(_Table):
+    """Customer columns taken from another table with several rows per customer.
+
+    Example: the latest churn date per account from a churn-events table, or the
+    monthly revenue of an account's open subscriptions::
+
+        joins:
+          - path: churn_events.csv
+            key: account_id
+            columns: {last_churn: {column: churn_date, agg: max}}
+          - path: subscriptions.csv
+            key: account_id
+            where: {end_date: [null]}          # open subscriptions only
+            columns: {mrr: {column: mrr_amount, agg: sum}}
+
+    The new columns can then be mapped to roles (``end_date: last_churn``) or used
+    as attributes like any column of the customers file.
+    """
+
+    name: str | None = None
+    """Table name in messages and in ``load_dataset(tables=...)``; default: the file stem."""
+    key: str
+    """Column of this table holding the customer id."""
+    columns: dict[str, JoinColumn | str]
+    """New customer column -> its source (a plain column name means ``agg: first``)."""
+    where: dict[str, list[str | int | float | bool | None]] = Field(default_factory=dict)
+    """Keep only rows whose column value is one of the listed values (``null`` = missing)."""
+    order_by: str | None = None
+    """Column ordering the rows for ``first``/``last`` (parsed as a date, else a number)."""
+
+    @field_validator("columns")
+    @classmethod
+    def _some_columns(cls, columns: dict[str, JoinColumn | str]) -> dict[str, JoinColumn | str]:
+        if not columns:
+            raise ValueError("list at least one column to take from the joined table")
+        return columns
+
+    def column_specs(self) -> dict[str, JoinColumn]:
+        """``columns`` with plain names expanded to :class:`JoinColumn`."""
+        return {
+            new: JoinColumn(column=src) if isinstance(src, str) else src
+            for new, src in self.columns.items()
+        }
+
+    @property
+    def table_name(self) -> str:
+        """Name used in messages and as the key of ``load_dataset(tables=...)``."""
+        return self.name or (Path(self.path).stem if self.path else "join")
+
+
+class Lookup(_Table):
+    """Maps the id column of an event table to customer ids through another table.
+
+    Usage rows keyed by ``subscription_id`` reach their account through the
+    subscriptions table: ``{path: subscriptions.csv, key: subscription_id,
+    customer_id: account_id}``. A list of lookups is applied in turn (reviews →
+    orders → customers).
+    """
+
+    name: str | None = None
+    """Table name in messages and in ``load_dataset(tables=...)``; default: the file stem."""
+    key: str
+    """Column of this table matching the event table's id (or the previous lookup's result)."""
+    customer_id: str
+    """Column of this table holding the id to map to (the customer id after the last lookup)."""
+    columns: list[str] = Field(default_factory=list)
+    """Further columns brought into the event table (e.g. the order's timestamp)."""
+
+    @property
+    def table_name(self) -> str:
+        """Name used in messages and as the key of ``load_dataset(tables=...)``."""
+        return self.name or (Path(self.path).stem if self.path else "lookup")
+
+
 class CustomersTable(_Table):
     """The customers table: one row per customer."""
 
@@ -74,6 +166,25 @@ class CustomersTable(_Table):
     """Further static columns and their types; columns not listed here are inferred."""
     exclude: list[str] = Field(default_factory=list)
     """Columns never used as features (free text, personal data, leaky columns)."""
+    joins: list[CustomerJoin] = Field(default_factory=list)
+    """Customer columns computed from other tables (applied before the roles are read)."""
+    churned: str | None = None
+    """Boolean column: the customer has left for good (e.g. a current churn flag). Where it
+    is false the end date is ignored (the customer came back after an earlier churn);
+    where it is true but no end date is known the customer counts as active."""
+
+    @model_validator(mode="after")
+    def _unique_join_columns(self) -> CustomersTable:
+        seen: dict[str, str] = {}
+        for join in self.joins:
+            for new in join.columns:
+                if new in seen:
+                    raise ValueError(
+                        f"joins: column {new!r} is made by two joins ({seen[new]!r} and "
+                        f"{join.table_name!r}); give one of them another name"
+                    )
+                seen[new] = join.table_name
+        return self
 
 
 class EventTable(_Table):
@@ -90,6 +201,16 @@ class EventTable(_Table):
     """Numeric aggregations per column, overriding the kind's defaults."""
     exclude: list[str] = Field(default_factory=list)
     """Columns never aggregated."""
+    lookup: list[Lookup] = Field(default_factory=list)
+    """Reach the customer through other tables: ``customer_id`` then names this table's key
+    column (e.g. ``subscription_id``), mapped by each lookup in turn."""
+    text: bool = False
+    """Build text features (character n-gram TF-IDF → SVD) from the ``text`` columns."""
+
+    @field_validator("lookup", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, dict) else value
 
     @field_validator("roles")
     @classmethod
@@ -214,7 +335,7 @@ class ModelConfig(_Model):
 
     n_estimators: int = Field(1000, ge=1)
     learning_rate: float = Field(0.05, gt=0, le=1)
-    num_leaves: int = Field(31, ge=2)
+    num_leaves: int = Field(15, ge=2)
     max_depth: int = -1
     min_child_samples: int = Field(40, ge=1)
     subsample: float = Field(0.8, gt=0, le=1)
@@ -222,7 +343,7 @@ class ModelConfig(_Model):
     reg_lambda: float = Field(1.0, ge=0)
     class_weight: Literal["balanced"] | None = None
     early_stopping_rounds: int = Field(50, ge=1)
-    calibration: Literal["isotonic", "sigmoid", "none"] = "isotonic"
+    calibration: Literal["isotonic", "sigmoid", "none"] = "sigmoid"
     validation_fraction: float = Field(0.2, gt=0, lt=1)
     """Snapshot mode only: stratified hold-out share (event mode validates out of time)."""
     seed: int = 0
@@ -272,6 +393,42 @@ class RetentionConfig(_Model):
     """Monthly discount rate for customer lifetime value."""
 
 
+class CampaignConfig(_Model):
+    """A retention campaign, for the profit curve and EMP (Verbraken et al., 2013).
+
+    Contacting a customer costs ``contact_cost``; a contacted churner accepts the
+    offer with probability ``acceptance_rate``, stays and is worth its customer
+    value minus ``offer_cost``; a contacted non-churner takes the offer anyway
+    (it costs ``offer_cost``). Customer value = the customers' ``value`` role x
+    ``scoring.value_horizon_months`` where the data has one, else ``customer_value``.
+    """
+
+    contact_cost: float = Field(1.0, ge=0)
+    offer_cost: float = Field(10.0, ge=0)
+    acceptance_rate: float = Field(0.3, ge=0, le=1)
+    customer_value: float = Field(200.0, gt=0)
+    """Customer (lifetime) value used when the data has no value column."""
+    acceptance_beta: tuple[float, float] = (6.0, 14.0)
+    """EMP: Beta(a, b) distribution of the acceptance rate (default mean 0.3)."""
+
+    @field_validator("acceptance_beta")
+    @classmethod
+    def _positive(cls, ab: tuple[float, float]) -> tuple[float, float]:
+        if min(ab) <= 0:
+            raise ValueError("both Beta parameters must be > 0")
+        return ab
+
+
+class EvaluationConfig(_Model):
+    """How :func:`churnkit.evaluate.backtest` evaluates a configuration."""
+
+    folds: int = Field(5, ge=2)
+    """Snapshot mode: stratified K-fold cross-validation."""
+    test_cutoffs: int = Field(3, ge=1)
+    """Event mode: the newest cutoffs each tested once, training on older ones."""
+    campaign: CampaignConfig = Field(default_factory=CampaignConfig)
+
+
 class Config(_Model):
     """A whole churnkit configuration."""
 
@@ -281,6 +438,7 @@ class Config(_Model):
     features: FeatureConfig = Field(default_factory=FeatureConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
+    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     base_dir: Path = Path()
     """Folder that relative table paths are resolved against (the config file's folder)."""

@@ -1,4 +1,11 @@
-"""Data layer: read, parse and validate input tables; quarantine bad rows."""
+"""Data layer: read, parse and validate input tables; quarantine bad rows.
+
+Besides the customers table and the event tables, a configuration can link
+tables: an event table keyed by another id reaches the customers through
+``lookup`` tables (usage by subscription → subscriptions → account), and
+``customers.joins`` compute customer columns from tables with several rows per
+customer (the latest churn date, the revenue of open subscriptions).
+"""
 
 from churnkit.data._dataset import REJECT_COLUMNS, Dataset, EventSpec, load_dataset
 from churnkit.data._io import read_table

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from churnkit.config import Config, CustomersTable, EventTable, SnapshotTable
-from churnkit.data._io import read_table
+from churnkit.data._links import apply_joins, apply_lookups, require_columns, source_table
 from churnkit.data._parse import (
     infer_type,
     parse_bool,
@@ -48,6 +48,8 @@ class EventSpec:
     columns: dict[str, str]
     roles: dict[str, str]
     aggregations: dict[str, list[str]] = field(default_factory=dict)
+    text: bool = False
+    """Whether text features are built from the table's ``text`` columns."""
 
 
 @dataclass
@@ -138,14 +140,7 @@ class _Rejects:
         return out[REJECT_COLUMNS]
 
 
-def _require(frame: pd.DataFrame, table: str, columns: list[str], key: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise SchemaError(
-            f"Table {table!r} has no column(s) {missing}. Available columns: "
-            f"{list(map(str, frame.columns))}. Fix the column names under data.{key} "
-            "in the config, or rename the columns in the file."
-        )
+_require = require_columns
 
 
 def _parse_typed(
@@ -166,19 +161,8 @@ def _parse_typed(
 
 
 def _source(cfg: Config, spec: Any, name: str, tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    if name in tables:
-        frame = tables[name]
-        if not isinstance(frame, pd.DataFrame):
-            raise SchemaError(f"Table {name!r} must be a pandas DataFrame, got {type(frame)}.")
-        return frame.reset_index(drop=True)
-    path = cfg.resolve(spec.path)
-    if path is None:
-        raise SchemaError(
-            f"Table {name!r} has no 'path' in the config and no DataFrame was given. "
-            f"Set data.{name}.path or pass tables={{{name!r}: df}}."
-        )
-    return read_table(path, table=name, format=spec.format, sep=spec.sep, encoding=spec.encoding,
-                      names=spec.names)
+    key = name if name in {"customers", "snapshot"} else f"events.{name}"
+    return source_table(cfg, spec, name, tables, key=key)
 
 
 def _load_customers(
@@ -187,7 +171,8 @@ def _load_customers(
     id_col = spec.customer_id
     roles = {r: getattr(spec, r, None) for r in CUSTOMER_ROLES}
     roles = {r: c for r, c in roles.items() if c is not None}
-    needed = [c for c in [id_col, *roles.values()] if c is not None]
+    churned = getattr(spec, "churned", None)
+    needed = [c for c in [id_col, *roles.values(), churned] if c is not None]
     _require(frame, name, needed, name)
     if frame.empty:
         raise SchemaError(f"Table {name!r} has no rows. Check the export.")
@@ -201,6 +186,10 @@ def _load_customers(
     out = pd.DataFrame({"customer_id": ids}, index=frame.index)
     for role, col in roles.items():
         out[role] = _parse_typed(frame, name, col, _ROLE_TYPES[role], rejects, ids)
+    if churned is not None and "end_date" in out:
+        # a churn date of a customer who came back (flag false) is not an end
+        gone = _parse_typed(frame, name, churned, "boolean", rejects, ids)
+        out["end_date"] = out["end_date"].where(gone == 1.0)
     if "end_date" in out and "signup_date" in out:
         bad = out["end_date"].notna() & out["signup_date"].notna() & (
             out["end_date"] < out["signup_date"]
@@ -214,7 +203,7 @@ def _load_customers(
                     "wallet share outside [0, 1]; set to missing")
         out.loc[bad, "wallet_share"] = np.nan
 
-    used = {id_col, *roles.values(), *spec.exclude}
+    used = {id_col, *roles.values(), *spec.exclude, churned}
     if isinstance(spec, SnapshotTable):
         used.add(spec.label)
     declared = dict(getattr(spec, "attributes", {}) or getattr(spec, "columns", {}))
@@ -243,15 +232,20 @@ def _load_customers(
 
 def _load_events(
     frame: pd.DataFrame, spec: EventTable, name: str, known: pd.Index, rejects: _Rejects,
-    end: pd.Timestamp | None,
+    end: pd.Timestamp | None, config: Config, tables: Mapping[str, pd.DataFrame],
 ) -> tuple[pd.DataFrame, EventSpec]:
-    _require(frame, name, [spec.customer_id, spec.timestamp], f"events.{name}")
-    missing_cols = [c for c in [*spec.columns, *spec.roles.values()] if c not in frame.columns]
-    if missing_cols:
-        _require(frame, name, missing_cols, f"events.{name}")
+    _require(frame, name, [spec.customer_id], f"events.{name}")
     ids, missing_id = parse_ids(frame[spec.customer_id])
     rejects.add(name, missing_id, frame, None, spec.customer_id, None,
                 "missing customer id; row dropped")
+    if spec.lookup:
+        frame, ids, unlinked = apply_lookups(frame, ids, missing_id, spec, name, config, tables,
+                                             rejects)
+        missing_id = missing_id | unlinked
+    _require(frame, name, [spec.timestamp], f"events.{name}")
+    missing_cols = [c for c in [*spec.columns, *spec.roles.values()] if c not in frame.columns]
+    if missing_cols:
+        _require(frame, name, missing_cols, f"events.{name}")
     ts, bad_ts = parse_dates(frame[spec.timestamp])
     rejects.add(name, bad_ts, frame, ids, spec.timestamp, frame[spec.timestamp],
                 "unparseable timestamp; row dropped (use ISO 8601, e.g. 2024-03-31T14:05:00)")
@@ -295,7 +289,8 @@ def _load_events(
         out.loc[bad, col] = np.nan
     out = out[~drop.to_numpy()]
     out = out.sort_values(["customer_id", "timestamp"], kind="stable").reset_index(drop=True)
-    return out, EventSpec(name, spec.kind, types, dict(spec.roles), dict(spec.aggregations))
+    return out, EventSpec(name, spec.kind, types, dict(spec.roles), dict(spec.aggregations),
+                          text=spec.text)
 
 
 def _customers_from_events(
@@ -304,8 +299,13 @@ def _customers_from_events(
     """A customers table derived from an event table: its ids and first-event dates."""
     spec = config.data.events[name]
     frame = _source(config, spec, name, tables)
-    _require(frame, name, [spec.customer_id, spec.timestamp], f"events.{name}")
+    _require(frame, name, [spec.customer_id], f"events.{name}")
     ids, missing = parse_ids(frame[spec.customer_id])
+    if spec.lookup:  # rows that cannot be linked are reported when the table itself loads
+        frame, ids, unlinked = apply_lookups(frame, ids, missing, spec, name, config, tables,
+                                             _Rejects())
+        missing = missing | unlinked
+    _require(frame, name, [spec.timestamp], f"events.{name}")
     ts, _ = parse_dates(frame[spec.timestamp])
     keep = ~missing.to_numpy()
     first = pd.Series(ts.to_numpy()[keep]).groupby(ids.to_numpy()[keep], sort=True).min()
@@ -367,6 +367,7 @@ def load_dataset(config: Config, tables: Mapping[str, pd.DataFrame] | None = Non
         )
     else:
         frame = _source(config, cust_spec, "customers", tables)
+    frame = apply_joins(frame, cust_spec, config, tables, rejects)
     customers, attributes = _load_customers(frame, cust_spec, "customers", rejects)
     customers = customers.reset_index(drop=True)
     known = pd.Index(customers["customer_id"])
@@ -374,7 +375,8 @@ def load_dataset(config: Config, tables: Mapping[str, pd.DataFrame] | None = Non
     specs: dict[str, EventSpec] = {}
     for name, spec in data.events.items():
         ev_frame = _source(config, spec, name, tables)
-        events[name], specs[name] = _load_events(ev_frame, spec, name, known, rejects, end)
+        events[name], specs[name] = _load_events(ev_frame, spec, name, known, rejects, end,
+                                                 config, tables)
     if end is None:
         stamps = [df["timestamp"].max() for df in events.values() if len(df)]
         stamps += [customers[c].max() for c in ("signup_date", "end_date") if c in customers]

@@ -92,7 +92,7 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         distinct (``infer_type`` says ``text``).
     windows : sequence of int, default (30, 90, 365)
         Window lengths in days.
-    n_components : int, default 6
+    n_components : int, default 8
         SVD components per text column (fewer when the training text is tiny).
     ngram_range : tuple of int, default (2, 4)
         Character n-gram lengths.
@@ -130,7 +130,7 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         table: str = "events",
         columns: Sequence[str] | None = None,
         windows: Sequence[int] = (30, 90, 365),
-        n_components: int = 6,
+        n_components: int = 8,
         ngram_range: tuple[int, int] = (2, 4),
         max_features: int = 20000,
         min_df: int = 2,
@@ -271,7 +271,7 @@ class TextFeatures(TransformerMixin, BaseEstimator):
 
     def _names(self) -> list[str]:
         t = self.table
-        windows = self.inner_.windows_
+        windows = sorted({int(w) for w in self.windows})
         names: list[str] = []
         for col in self.columns_:
             c = _clean(col)

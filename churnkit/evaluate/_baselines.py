@@ -1,0 +1,234 @@
+"""Baselines a churn model must beat, fitted on the same folds as the model.
+
+- :class:`RuleBaseline`: what a team without a model would do. In event mode,
+  *days since the last activity* (higher = riskier). Otherwise, or when the
+  features have no recency, a one-feature rule on the single column with the
+  best training ROC-AUC (a categorical column scores each level by its training
+  churn rate, e.g. the contract type; a numeric column is used as it is, in
+  the direction that ranks best). A one-variable logistic fit turns the score
+  into a probability, so log loss and Brier are comparable too.
+- :func:`logistic_baseline`: a regularised logistic regression on the model's
+  own features (median imputation, standardisation, one-hot categoricals).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+
+from churnkit.exceptions import NotFittedError
+
+__all__ = ["RuleBaseline", "logistic_baseline"]
+
+_MISSING = "(missing)"
+_OTHER = "(other)"
+
+
+def _is_categorical(s: pd.Series) -> bool:
+    return isinstance(s.dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(s)
+
+
+def _as_text(frame: pd.DataFrame) -> np.ndarray:
+    """Categorical columns as object strings, missing as ``(missing)``."""
+    return np.column_stack([
+        frame[c].astype(object).where(frame[c].notna(), _MISSING).astype(str).to_numpy(dtype=object)
+        for c in frame.columns
+    ]) if frame.shape[1] else np.empty((len(frame), 0), dtype=object)
+
+
+class RuleBaseline:
+    """A one-feature rule: recency of activity, or the best single column.
+
+    Parameters
+    ----------
+    recency_columns : sequence of str, optional
+        ``{table}__days_since_last`` columns of the activity tables. When any is
+        present in ``X``, the rule scores each row by the days since its most
+        recent activity (no activity at all = riskiest): over all these tables,
+        or over the single table whose recency ranks the training rows best
+        (tables with a fixed schedule, such as monthly usage summaries, say
+        little about recency).
+    min_level_share : float, default 0.01
+        Categorical levels rarer than this share of training rows are pooled
+        into ``(other)`` so that near-unique columns cannot win by memorising.
+
+    Attributes
+    ----------
+    feature_ : str
+        The column(s) the rule uses.
+    description_ : str
+        The rule in words.
+    train_auc_ : float
+        Its ROC-AUC on the training rows.
+    """
+
+    def __init__(self, *, recency_columns: Sequence[str] = (), min_level_share: float = 0.01
+                 ) -> None:
+        self.recency_columns = tuple(recency_columns)
+        self.min_level_share = min_level_share
+
+    def fit(self, X: pd.DataFrame, y: Any) -> RuleBaseline:
+        """Pick the rule's column on the training rows and fit the probability map."""
+        y = np.asarray(y, dtype=bool)
+        recency = [c for c in self.recency_columns if c in X.columns]
+        if recency:
+            self.kind_ = "recency"
+            self._pick_recency(X, y, recency)
+        else:
+            self.kind_ = "column"
+            self._pick(X, y)
+        score = self._score(X)
+        self.train_auc_ = float(roc_auc_score(y, score)) if len(np.unique(y)) == 2 else np.nan
+        self.logit_ = LogisticRegression().fit(self._standard(score, fit=True), y)
+        return self
+
+    def _pick_recency(self, X: pd.DataFrame, y: np.ndarray, recency: list[str]) -> None:
+        """Days since the last activity: of all activity tables, or of the one ranking best."""
+        days = X[recency].to_numpy(dtype=float)
+        finite = days[np.isfinite(days)]
+        self.fill_ = float(finite.max() + 1.0) if finite.size else 3650.0
+        candidates = [recency] + ([[c] for c in recency] if len(recency) > 1 else [])
+        best: tuple[float, list[str]] = (-1.0, recency)
+        for cols in candidates:
+            self.columns_ = cols
+            score = self._score(X)
+            two = len(np.unique(y)) == 2 and len(np.unique(score)) > 1
+            auc = roc_auc_score(y, score) if two else 0.5
+            if auc > best[0] + 1e-9:
+                best = (auc, cols)
+        self.columns_ = best[1]
+        self.feature_ = ", ".join(self.columns_)
+        tables = sorted({c.split("__")[0] for c in self.columns_})
+        self.description_ = f"days since the last activity ({', '.join(tables)})"
+
+    def _pick(self, X: pd.DataFrame, y: np.ndarray) -> None:
+        best: tuple[float, str, Any] = (-1.0, "", None)
+        for col in X.columns:
+            s = X[col]
+            if _is_categorical(s):
+                rates = self._level_rates(s, y)
+                score = self._map_levels(s, rates)
+                info: Any = rates
+            else:
+                values = s.to_numpy(dtype=float)
+                if not np.isfinite(values).any():
+                    continue
+                median = float(np.nanmedian(values))
+                score = np.where(np.isfinite(values), values, median)
+                info = median
+            if len(np.unique(score)) < 2 or len(np.unique(y)) < 2:
+                continue
+            auc = roc_auc_score(y, score)
+            sign = 1.0
+            if not _is_categorical(s) and auc < 0.5:
+                auc, sign = 1 - auc, -1.0
+            if auc > best[0]:
+                best = (auc, str(col), (info, sign))
+        if best[2] is None:
+            raise ValueError("No feature varies in the training rows; the rule has nothing to use.")
+        self.feature_ = best[1]
+        self.columns_ = [best[1]]
+        info, self.sign_ = best[2]
+        if isinstance(info, pd.Series):
+            self.rates_ = info
+            top = info.drop([_OTHER], errors="ignore").idxmax()
+            self.description_ = f"churn rate by {best[1]} (riskiest: {top})"
+        else:
+            self.median_ = info
+            self.description_ = f"{best[1]} ({'higher' if self.sign_ > 0 else 'lower'} = riskier)"
+
+    def _level_rates(self, s: pd.Series, y: np.ndarray) -> pd.Series:
+        text = pd.Series(_as_text(s.to_frame())[:, 0], index=s.index)
+        counts = text.value_counts()
+        rare = counts.index[counts < max(1.0, self.min_level_share * len(s))]
+        text = text.where(~text.isin(rare), _OTHER)
+        prior = y.mean()
+        stats = pd.DataFrame({"level": text.to_numpy(), "y": y}).groupby("level")["y"].agg(
+            ["sum", "count"])
+        rates = (stats["sum"] + 10 * prior) / (stats["count"] + 10)  # shrunk towards the mean
+        if _OTHER not in rates.index:
+            rates[_OTHER] = prior
+        return rates
+
+    @staticmethod
+    def _map_levels(s: pd.Series, rates: pd.Series) -> np.ndarray:
+        text = pd.Series(_as_text(s.to_frame())[:, 0], index=s.index)
+        return text.map(rates).fillna(rates[_OTHER]).to_numpy(dtype=float)
+
+    def _score(self, X: pd.DataFrame) -> np.ndarray:
+        if self.kind_ == "recency":
+            days = X[self.columns_].to_numpy(dtype=float)
+            days = np.where(np.isfinite(days), days, self.fill_)
+            return np.log1p(np.maximum(days.min(axis=1), 0.0))
+        s = X[self.feature_]
+        if hasattr(self, "rates_"):
+            return self._map_levels(s, self.rates_)
+        values = s.to_numpy(dtype=float)
+        return self.sign_ * np.where(np.isfinite(values), values, self.median_)
+
+    def _standard(self, score: np.ndarray, *, fit: bool = False) -> np.ndarray:
+        if fit:
+            self.center_ = float(score.mean())
+            self.scale_ = float(score.std()) or 1.0
+        return ((score - self.center_) / self.scale_).reshape(-1, 1)
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """Churn probabilities ``(n, 2)`` from the rule's score (same ranking as the rule)."""
+        if not hasattr(self, "logit_"):
+            raise NotFittedError("This RuleBaseline is not fitted yet. Call 'fit' first.")
+        score = self._score(X)
+        p = self.logit_.predict_proba(self._standard(score))[:, 1]
+        if self.logit_.coef_[0, 0] <= 0:  # keep the rule's ranking even if the fit disagrees
+            p = 1 / (1 + np.exp(-(score - self.center_) / self.scale_))
+        return np.column_stack([1 - p, p])
+
+
+def logistic_baseline(X: pd.DataFrame, *, C: float = 1.0, max_iter: int = 2000) -> Pipeline:
+    """An unfitted logistic regression pipeline for the columns of ``X``.
+
+    Numeric columns: median imputation (all-missing columns become 0) and
+    standardisation; categorical columns: missing as its own level, one-hot
+    encoding (levels under 1% of rows pooled, unseen levels ignored).
+    """
+    cat = [c for c in X.columns if _is_categorical(X[c])]
+    num = [c for c in X.columns if c not in set(cat)]
+    steps = []
+    if num:
+        steps.append(("num", Pipeline([
+            ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+            ("scale", StandardScaler()),
+        ]), num))
+    if cat:
+        steps.append(("cat", Pipeline([
+            ("text", FunctionTransformer(_as_text, feature_names_out="one-to-one")),
+            ("onehot", OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=0.01,
+                                     sparse_output=False)),
+        ]), cat))
+    return Pipeline([
+        ("prepare", ColumnTransformer(steps, remainder="drop")),
+        ("logistic", LogisticRegression(C=C, max_iter=max_iter)),
+    ])
+
+
+def fit_logistic(X: pd.DataFrame, y: Any) -> tuple[Pipeline, bool]:
+    """Fit :func:`logistic_baseline`; also say whether the solver converged."""
+    model = logistic_baseline(X)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        model.fit(X, np.asarray(y, dtype=bool))
+    converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    for w in caught:  # anything else is not ours to hide
+        if not issubclass(w.category, ConvergenceWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return model, converged

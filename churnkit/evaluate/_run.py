@@ -1,0 +1,109 @@
+"""One call from a configuration to an evaluation on disk (the ``churnkit evaluate`` command)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from churnkit._atomic import atomic_path
+from churnkit.config import Config, load_config
+from churnkit.evaluate._backtest import BASELINES, HEADLINE, backtest
+from churnkit.evaluate._report import write_model_report
+
+__all__ = ["comparison_rows", "run_evaluation"]
+
+_ROWS = (*HEADLINE, "lift_at_5", "lift_at_20", "emp", "profit_best", "profit_best_depth")
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False, lineterminator="\n")
+
+
+def run_evaluation(
+    config: str | Path | Config,
+    *,
+    cv: int | None = None,
+    out_dir: str | Path | None = None,
+    tables: Mapping[str, pd.DataFrame] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Backtest a configuration and optionally write its files.
+
+    Parameters
+    ----------
+    config : path-like or Config
+        A YAML configuration file or a loaded configuration.
+    cv : int, optional
+        Snapshot mode: number of folds; event mode: number of newest cutoffs tested.
+        Default: the config's ``evaluation`` section (5 folds / 3 cutoffs).
+    out_dir : path-like, optional
+        Writes ``metrics.json``, ``predictions.csv``, ``folds.csv`` and
+        ``model_report.html`` (with global reasons from the newest fold's model).
+    tables : mapping of str to DataFrame, optional
+        In-memory tables replacing the config's files.
+    progress : callable, optional
+        Called with a short description before each step.
+
+    Returns
+    -------
+    dict
+        ``config``, ``mode``, then the metrics of :meth:`EvaluationResult.to_json`
+        (``roc_auc, pr_auc, log_loss, brier, top_decile_lift, baseline, n,
+        positive_rate``...), the baseline rules, and ``files`` when written.
+    """
+    cfg = config if isinstance(config, Config) else load_config(config)
+    result = backtest(cfg, tables=tables, n_folds=cv, progress=progress)
+    summary: dict[str, Any] = {"config": cfg.name, "mode": result.mode}
+    summary.update(json.loads(result.to_json()))
+    summary["rules"] = list(dict.fromkeys(result.rules))
+    if out_dir is not None:
+        if progress is not None:
+            progress("Writing the evaluation files and the model report")
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        metrics = out / "metrics.json"
+        with atomic_path(metrics) as tmp:
+            tmp.write_text(result.to_json() + "\n", encoding="utf-8")
+        _write_csv(result.predictions, out / "predictions.csv")
+        folds = result.folds.copy()
+        for col in ("train_cutoffs", "validation_cutoffs"):
+            if col in folds:
+                folds[col] = folds[col].map(" ".join)
+        _write_csv(folds, out / "folds.csv")
+        report = write_model_report(result, out, model=result.last_model)
+        summary["files"] = {"metrics": str(metrics), "predictions": str(out / "predictions.csv"),
+                            "folds": str(out / "folds.csv"), "report": str(report)}
+    return summary
+
+
+def _cell(key: str, value: Any) -> str:
+    if value is None:
+        return "–"
+    if key.endswith("depth"):
+        return f"{value:.1%}"
+    if key.startswith(("emp", "profit")):
+        return f"{value:,.0f}"
+    return f"{value:.4f}"
+
+
+def comparison_rows(summary: Mapping[str, Any]) -> list[list[str]]:
+    """Rows ``[metric, model, rule, logistic]`` of formatted figures, for a printed table.
+
+    Examples
+    --------
+    >>> s = {"roc_auc": 0.8, "baseline": {"rule": {"roc_auc": 0.7}, "logistic": {}}}
+    >>> comparison_rows(s)
+    [['roc_auc', '0.8000', '0.7000', '–']]
+    """
+    rows = []
+    for key in _ROWS:
+        if key not in summary:
+            continue
+        base = [summary["baseline"].get(b, {}).get(key) for b in BASELINES]
+        rows.append([key, _cell(key, summary[key]), *(_cell(key, v) for v in base)])
+    return rows

@@ -1,0 +1,144 @@
+"""Backtests: folds never see the test period; baselines on the same folds; JSON shape."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from _evaluate_data import END, event_config_dict
+
+from churnkit import ConfigError
+from churnkit.config import config_from_dict
+from churnkit.evaluate import backtest
+
+
+@pytest.fixture(scope="module")
+def event_result(event_tables):
+    return backtest(config_from_dict(event_config_dict()), tables=event_tables)
+
+
+def test_training_labels_end_by_each_test_cutoff(event_result):
+    folds = event_result.folds
+    assert folds["test_cutoff"].dt.strftime("%Y-%m-%d").tolist() == [
+        "2024-10-01", "2024-11-01", "2024-12-01"]  # the newest cutoffs with a 60-day horizon
+    horizon = pd.Timedelta(days=60)
+    for row in folds.itertuples():
+        train = pd.to_datetime(row.train_cutoffs)
+        assert (train + horizon <= row.test_cutoff).all()
+        assert row.last_label_end <= row.test_cutoff
+        # the cutoff one month before overlaps the test period and is left out
+        assert row.test_cutoff - pd.DateOffset(months=1) not in set(train)
+        assert train.max() == row.test_cutoff - pd.DateOffset(months=2)
+        # early stopping and calibration on the newest training cutoffs
+        assert row.validation_cutoffs == row.train_cutoffs[-2:]
+    assert folds["n_train"].is_monotonic_increasing
+
+
+def _poison(tables, at):
+    """Rewrite everything dated at or after ``at``: events shuffled, end dates moved."""
+    rng = np.random.default_rng(1)
+    out = {}
+    for name, col in (("logins", "day"), ("tickets", "opened")):
+        ev = tables[name]
+        late = ev[col] >= at
+        future = ev[late].copy()
+        span = (END - at).days
+        future[col] = at + pd.to_timedelta(rng.integers(0, span, len(future)), "D")
+        extra = future.sample(frac=1.0, random_state=2)  # and as many made-up events again
+        extra[col] = at + pd.to_timedelta(rng.integers(0, span, len(extra)), "D")
+        if name == "tickets":
+            extra["topic"] = "complaint"
+        out[name] = pd.concat([ev[~late], future, extra], ignore_index=True)
+    cust = tables["customers"].copy()
+    ended = pd.to_datetime(cust["ended"])
+    late = ended >= at
+    stays = cust["customer"].isin(cust.loc[late, "customer"].iloc[::2])
+    cust.loc[late & stays, "ended"] = None  # half the late churners now never leave
+    fresh = ~late & ended.isna()
+    moved = at + pd.to_timedelta(rng.integers(0, 400, fresh.sum()), "D")
+    cust.loc[fresh, "ended"] = moved.strftime("%Y-%m-%d")  # the others leave after all
+    out["customers"] = cust
+    return out
+
+
+def test_poisoning_data_at_or_after_a_test_cutoff_leaves_its_predictions_unchanged(
+    event_tables, event_result
+):
+    at = event_result.folds["test_cutoff"].iloc[0]
+    poisoned = backtest(config_from_dict(event_config_dict()), tables=_poison(event_tables, at))
+    before = event_result.predictions
+    after = poisoned.predictions
+    first = before["fold"] == 1
+    # the test labels did change ...
+    assert (before.loc[first, "label"].to_numpy() != after.loc[after["fold"] == 1, "label"]
+            .to_numpy()).sum() > 20
+    # ... but not one prediction of the first fold
+    for col in ("customer_id", "cutoff", "model", "rule", "logistic"):
+        pd.testing.assert_series_equal(
+            before.loc[first, col].reset_index(drop=True),
+            after.loc[after["fold"] == 1, col].reset_index(drop=True),
+        )
+    # later folds train on the poisoned period, so they do change (the poison is real)
+    both = before[before["fold"] == 3].merge(after[after["fold"] == 3],
+                                              on=["customer_id", "cutoff"])
+    assert len(both) > 100
+    assert not np.allclose(both["model_x"], both["model_y"])
+
+
+def test_baselines_are_scored_on_the_same_rows(event_result):
+    pred = event_result.predictions
+    assert list(pred.columns) == ["customer_id", "cutoff", "fold", "label", "value", "model",
+                                  "rule", "logistic"]
+    assert pred.groupby("fold")["cutoff"].nunique().eq(1).all()
+    assert not pred.duplicated(["customer_id", "cutoff"]).any()
+    for col in ("model", "rule", "logistic"):
+        assert pred[col].between(0, 1).all()
+    m = event_result.metrics
+    # the planted signal (fading logins, complaints) is learnable; recency alone is weaker
+    assert m["roc_auc"] > 0.8
+    assert m["roc_auc"] > m["baseline"]["rule"]["roc_auc"]
+    assert set(event_result.rules) == {"days since the last activity (logins)"}
+    assert m["improvement"]["rule"]["roc_auc"] == pytest.approx(
+        m["roc_auc"] - m["baseline"]["rule"]["roc_auc"])
+    assert (pred["value"] == pred["value"].round()).all()  # mrr x 12 months
+
+
+def test_json_has_exactly_the_documented_keys(event_result):
+    data = json.loads(event_result.to_json())
+    required = {"roc_auc", "pr_auc", "log_loss", "brier", "top_decile_lift", "baseline", "n",
+                "positive_rate"}
+    assert required <= set(data)
+    assert set(data["baseline"]) == {"rule", "logistic"}
+    for scorer in data["baseline"].values():
+        assert {"roc_auc", "pr_auc", "log_loss", "brier", "top_decile_lift"} <= set(scorer)
+    assert data["n"] == len(event_result.predictions)
+    assert data["positive_rate"] == pytest.approx(event_result.predictions["label"].mean())
+    assert list(data)[:5] == ["roc_auc", "pr_auc", "log_loss", "brier", "top_decile_lift"]
+
+
+def test_snapshot_cross_validation_predicts_every_row_once(snapshot_frame, snapshot_config_dict):
+    cfg = config_from_dict(snapshot_config_dict)
+    result = backtest(cfg, tables={"snapshot": snapshot_frame}, n_folds=4)
+    pred = result.predictions
+    assert len(pred) == len(snapshot_frame)
+    assert sorted(pred["customer_id"]) == sorted(snapshot_frame["id"])
+    assert pred["fold"].value_counts().sort_index().tolist() == [150] * 4
+    # stratified: every fold has the overall churn rate within one customer
+    rate = (snapshot_frame["churned"] == "Yes").mean()
+    assert (result.folds["positive_rate"] - rate).abs().max() <= 1 / 150
+    assert result.mode == "snapshot"
+    # the rule finds the planted contract effect on the training folds
+    assert set(result.rules) == {"churn rate by static__contract (riskiest: monthly)"}
+    assert result.metrics["roc_auc"] > 0.7
+    np.testing.assert_allclose(pred["value"], snapshot_frame.set_index("id").loc[
+        pred["customer_id"], "charges"].to_numpy() * 12)
+
+
+def test_too_few_training_cutoffs_is_a_config_error(event_tables):
+    raw = event_config_dict()
+    raw["labels"]["cutoffs"] = {"start": "2024-06-01", "every": "MS"}
+    # cutoffs 2024-06-01 .. 2024-12-01; at 2024-09-01 only June and July have ended horizons
+    with pytest.raises(ConfigError, match=r"test cutoff 2024-09-01: only 2 earlier cutoff\(s\)"):
+        backtest(config_from_dict(raw), tables=event_tables, n_folds=4)
+    with pytest.raises(ConfigError, match="only 7 cutoffs"):
+        backtest(config_from_dict(raw), tables=event_tables, n_folds=8)

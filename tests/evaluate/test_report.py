@@ -1,0 +1,112 @@
+"""The model report is one self-contained, escaped HTML page; run_evaluation writes files."""
+
+import base64
+import json
+import re
+
+import pandas as pd
+import pytest
+from matplotlib.axes import Axes
+
+from churnkit import SchemaError
+from churnkit.config import config_from_dict
+from churnkit.evaluate import (
+    backtest,
+    comparison_rows,
+    plot_calibration,
+    plot_gains,
+    plot_pr,
+    plot_profit,
+    plot_roc,
+    run_evaluation,
+    write_model_report,
+)
+
+
+@pytest.fixture(scope="module")
+def snapshot_result(snapshot_frame):
+    from _evaluate_data import FAST_MODEL
+
+    cfg = config_from_dict({
+        "name": "snap <b>&</b> test",
+        "data": {"snapshot": {"customer_id": "id", "label": "churned", "positive": ["Yes"]}},
+        "model": FAST_MODEL,
+    })
+    return backtest(cfg, tables={"snapshot": snapshot_frame}, n_folds=3)
+
+
+def test_report_is_self_contained_and_escaped(snapshot_result, tmp_path):
+    path = write_model_report(snapshot_result, tmp_path, model=snapshot_result.last_model)
+    assert path == tmp_path / "model_report.html"
+    html = path.read_text(encoding="utf-8")
+    images = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
+    assert len(images) == 6  # ROC, PR, gains, calibration, profit, global reasons
+    assert all(base64.b64decode(i).startswith(b"\x89PNG") for i in images)
+    assert not re.search(r"""(src|href)=["'](?!data:)""", html)  # no external asset
+    assert "<script" not in html
+    assert "<link" not in html
+    assert "@import" not in html
+    assert "snap &lt;b&gt;&amp;&lt;/b&gt; test" in html
+    assert "<b>&</b>" not in html
+    for heading in ("Model against baselines", "Folds", "Calibration by decile",
+                    "Retention campaign", "Global reasons"):
+        assert heading in html
+    assert "static__contract" in html  # the planted driver is among the global reasons
+    assert [p.name for p in tmp_path.iterdir()] == ["model_report.html"]  # no temp file left
+
+
+def test_report_without_model_has_no_reasons_and_foreign_model_is_refused(snapshot_result,
+                                                                            tmp_path):
+    html = write_model_report(snapshot_result, tmp_path).read_text()
+    assert "Global reasons" not in html
+    model = snapshot_result.last_model
+    sample = snapshot_result.features_sample
+    snapshot_result.features_sample = sample.drop(columns=["static__tenure"])
+    try:
+        with pytest.raises(SchemaError, match=r"needs 1 feature\(s\).*static__tenure"):
+            write_model_report(snapshot_result, tmp_path, model=model)
+    finally:
+        snapshot_result.features_sample = sample
+
+
+def test_plots_take_an_axes_and_return_it(snapshot_result):
+    from matplotlib.figure import Figure
+
+    pred = snapshot_result.predictions
+    y = pred["label"]
+    scores = {"model": pred["model"], "rule": pred["rule"]}
+    fig = Figure()
+    axes = fig.subplots(1, 5)
+    returned = [plot_roc(y, scores, ax=axes[0]), plot_pr(y, scores, ax=axes[1]),
+                plot_gains(y, scores, ax=axes[2]), plot_calibration(y, pred["model"], ax=axes[3]),
+                plot_profit(y, scores, ax=axes[4])]
+    assert returned == list(axes)
+    assert isinstance(plot_roc(y, scores), Axes)  # a new figure without pyplot
+    assert "model (AUC" in axes[0].get_legend().get_texts()[0].get_text()
+
+
+def test_run_evaluation_writes_metrics_predictions_folds_and_report(tmp_path, snapshot_frame):
+    from _evaluate_data import FAST_MODEL
+
+    cfg_path = tmp_path / "config.yaml"
+    snapshot_frame.to_csv(tmp_path / "snap.csv", index=False)
+    cfg_path.write_text(
+        "name: snap\ndata:\n  snapshot: {path: snap.csv, customer_id: id, label: churned,"
+        " positive: ['Yes']}\n"
+        f"model: {json.dumps(FAST_MODEL)}\nevaluation: {{folds: 3}}\n"
+    )
+    summary = run_evaluation(cfg_path, out_dir=tmp_path / "out")
+    assert summary["mode"] == "snapshot"
+    assert summary["folds"] == 3
+    assert set(summary["files"]) == {"metrics", "predictions", "folds", "report"}
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert metrics["roc_auc"] == pytest.approx(summary["roc_auc"])
+    assert set(metrics["baseline"]) == {"rule", "logistic"}
+    pred = pd.read_csv(tmp_path / "out" / "predictions.csv")
+    assert len(pred) == len(snapshot_frame)
+    assert len(pd.read_csv(tmp_path / "out" / "folds.csv")) == 3
+    rows = comparison_rows(summary)
+    assert rows[0][0] == "roc_auc"
+    assert len(rows[0]) == 4
+    assert float(rows[0][1]) == pytest.approx(summary["roc_auc"], abs=1e-4)
+    assert run_evaluation(cfg_path, cv=2)["folds"] == 2
