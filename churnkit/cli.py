@@ -247,6 +247,42 @@ def explain(
             err.print(f"{name}: {path}")
 
 
+@app.command()
+def evaluate(
+    config: ConfigOpt,
+    cv: Annotated[int | None, typer.Option(
+        "--cv", min=1,
+        help="Snapshot data: number of folds (default 5). Event data: number of newest "
+             "cutoffs tested out of time (default 3).")] = None,
+    fmt: FormatOpt = Format.table,
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", help="Write metrics.json, predictions.csv, folds.csv and model_report.html "
+                      "to this folder.")] = None,
+) -> None:
+    """Backtest a configuration against a one-feature rule and a logistic regression."""
+    from churnkit.evaluate import comparison_rows, run_evaluation
+
+    with _errors():
+        with _steps() as progress:
+            summary = run_evaluation(config, cv=cv, out_dir=out_dir, progress=progress)
+        if fmt is Format.json:
+            out.print_json(json.dumps(summary, default=str))
+            return
+        kind = "cross-validation" if summary["mode"] == "snapshot" else "out-of-time backtest"
+        table = Table(title=f"{config}: {kind}, {int(summary['folds'])} folds, "
+                            f"{int(summary['n']):,} test rows, churn rate "
+                            f"{summary['positive_rate']:.1%}", title_justify="left")
+        table.add_column("metric", style="bold")
+        for name in ("model", "rule", "logistic"):
+            table.add_column(name, justify="right")
+        for row in comparison_rows(summary):
+            table.add_row(*row)
+        out.print(table)
+        err.print(f"rule: {escape('; '.join(summary['rules']))}")
+        if out_dir is not None:
+            err.print(f"Wrote {escape(summary['files']['report'])}")
+
+
 class Period(StrEnum):
     """Retention period."""
 

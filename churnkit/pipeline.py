@@ -119,7 +119,11 @@ def train(
     X = fs.fit_transform(dataset, spine)
     progress(f"Training LightGBM on {X.shape[1]} features")
     model = model_from_config(config)
-    model.fit(X, labels["label"], cutoffs=labels["cutoff"] if dataset.label is None else None)
+    if dataset.label is None:
+        model.fit(X, labels["label"], cutoffs=labels["cutoff"],
+                  horizon_days=config.labels.horizon_days)
+    else:
+        model.fit(X, labels["label"])
     model.feature_set_ = fs.without_data()
     model.config_ = config.model_dump(mode="json", exclude={"base_dir"})
     cut = labels["cutoff"]

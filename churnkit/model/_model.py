@@ -52,7 +52,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         LightGBM parameters.
     early_stopping_rounds : int, default 50
         Stop when validation log loss has not improved for this many rounds.
-    calibration : {"isotonic", "sigmoid", "none"}, default "isotonic"
+    calibration : {"sigmoid", "isotonic", "none"}, default "sigmoid"
         Calibration of the probabilities on the validation rows.
     validation_cutoffs : int, default 2
         Number of newest cutoffs held out.
@@ -78,7 +78,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         *,
         n_estimators: int = 1000,
         learning_rate: float = 0.05,
-        num_leaves: int = 31,
+        num_leaves: int = 15,
         max_depth: int = -1,
         min_child_samples: int = 40,
         subsample: float = 0.8,
@@ -86,7 +86,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         reg_lambda: float = 1.0,
         class_weight: str | None = None,
         early_stopping_rounds: int = 50,
-        calibration: str = "isotonic",
+        calibration: str = "sigmoid",
         validation_cutoffs: int = 2,
         validation_fraction: float = 0.2,
         random_state: int = 0,
@@ -108,7 +108,9 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    def _split(self, y: np.ndarray, cutoffs: pd.Series | None) -> tuple[np.ndarray, np.ndarray]:
+    def _split(
+        self, y: np.ndarray, cutoffs: pd.Series | None, horizon_days: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         if cutoffs is not None:
             cut = pd.to_datetime(pd.Series(cutoffs)).to_numpy()
             unique = np.unique(cut)
@@ -120,7 +122,17 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
                 )
             first_valid = unique[-self.validation_cutoffs]
             valid = cut >= first_valid
-            return np.flatnonzero(~valid), np.flatnonzero(valid)
+            train = ~valid
+            if horizon_days is not None:
+                # purge: a training label must be fully observed before validation starts
+                train &= cut + np.timedelta64(int(horizon_days), "D") <= first_valid
+                if not train.any():
+                    raise ModelError(
+                        f"No training cutoff has its {horizon_days}-day horizon ending before the "
+                        f"first validation cutoff {pd.Timestamp(first_valid).date()}. Start the "
+                        "cutoff schedule earlier or shorten the horizon."
+                    )
+            return np.flatnonzero(train), np.flatnonzero(valid)
         idx = np.arange(len(y))
         stratify = y if np.bincount(y.astype(int)).min() >= 2 else None
         tr, va = train_test_split(
@@ -129,7 +141,10 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         )
         return np.sort(tr), np.sort(va)
 
-    def fit(self, X: pd.DataFrame, y: Any, *, cutoffs: pd.Series | None = None) -> ChurnModel:
+    def fit(
+        self, X: pd.DataFrame, y: Any, *, cutoffs: pd.Series | None = None,
+        horizon_days: int | None = None,
+    ) -> ChurnModel:
         """Train on the older rows, early-stop and calibrate on the held-out ones.
 
         Parameters
@@ -140,6 +155,10 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             Churn labels.
         cutoffs : Series of datetime, optional
             Each row's cutoff; enables out-of-time validation.
+        horizon_days : int, optional
+            The label horizon. With it, training rows whose horizon runs past the first
+            validation cutoff are left out, so no training label looks at the
+            validation period.
         """
         if not isinstance(X, pd.DataFrame):
             raise SchemaError(f"ChurnModel.fit expects X as a DataFrame, got {type(X).__name__}.")
@@ -153,7 +172,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
                 f"{'churned' if y.all() else 'retained'}). A model needs both: widen the cutoff "
                 "schedule or the horizon, or check the churn definition."
             )
-        tr, va = self._split(y, cutoffs)
+        tr, va = self._split(y, cutoffs, horizon_days)
         if len(np.unique(y[tr])) < 2 or len(np.unique(y[va])) < 2:
             raise ModelError(
                 f"The training part ({len(tr)} rows, {int(y[tr].sum())} churners) or the "
