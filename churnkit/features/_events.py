@@ -16,7 +16,18 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from churnkit.exceptions import NotFittedError, SchemaError
-from churnkit.features._kernel import aggregate_events
+from churnkit.features._kernel import (
+    OP_COPY,
+    OP_RATIO,
+    OP_SUB,
+    ScratchLayout,
+    aggregate_events,
+    nanoseconds,
+    readonly,
+    segments,
+    stack_rows,
+    zero_one,
+)
 
 __all__ = ["NUMERIC_AGGS", "EventFeatures", "check_spine"]
 
@@ -57,7 +68,7 @@ def _factorize(values: pd.Series, *, strip: bool = True) -> tuple[np.ndarray, pd
     """Integer codes (-1 for missing) and the distinct values as stripped strings.
 
     Works on the few distinct values instead of every row, so text columns of
-    tens of millions of rows cost one hashing pass.
+    tens of millions of rows cost one hashing pass (none for ``category`` columns).
     """
     if isinstance(values.dtype, pd.CategoricalDtype):
         codes = values.cat.codes.to_numpy()
@@ -70,21 +81,39 @@ def _factorize(values: pd.Series, *, strip: bool = True) -> tuple[np.ndarray, pd
     return codes, names
 
 
+class _Codes:
+    """Factorised columns of one event table, each column factorised at most once."""
+
+    def __init__(self, events: pd.DataFrame) -> None:
+        self.events = events
+        self.done: dict[str, tuple[np.ndarray, pd.Index]] = {}
+
+    def __call__(self, col: str) -> tuple[np.ndarray, pd.Index]:
+        if col not in self.done:
+            self.done[col] = _factorize(self.events[col])
+        return self.done[col]
+
+
+def _level_mapping(names: pd.Index, levels: list[str], other: bool, dtype: Any = np.int32
+                   ) -> np.ndarray:
+    """Level code of each distinct value, then -1 for the missing code -1."""
+    mapping = pd.Index(levels, dtype=object).get_indexer(names).astype(dtype)
+    if other:
+        mapping[mapping < 0] = len(levels)
+    return np.append(mapping, np.array(-1, dtype=dtype))
+
+
 def _level_codes(values: pd.Series, levels: list[str], other: bool) -> np.ndarray:
     """Codes of ``values`` among ``levels``; unknown values → ``len(levels)`` if ``other``."""
     codes, names = _factorize(values)
-    mapping = pd.Index(levels, dtype=object).get_indexer(names).astype(np.int32)
-    if other:
-        mapping[mapping < 0] = len(levels)
-    mapping = np.append(mapping, np.int32(-1))  # code -1 (missing) → -1
-    return mapping[codes]
+    return _level_mapping(names, levels, other)[codes]
 
 
-def _text_flag(values: pd.Series, test: Any) -> pd.Series:
-    """Float 1/0 per row of ``test(lowercased distinct value)``; NaN where missing."""
-    codes, names = _factorize(values)
-    flags = np.array([float(test(n.lower())) for n in names] + [np.nan])
-    return pd.Series(flags[codes], index=values.index)
+def _text_flag(coded: tuple[np.ndarray, pd.Index], test: Any) -> np.ndarray:
+    """1/0 per row of ``test(lowercased distinct value)``; NaN where missing (float32: exact)."""
+    codes, names = coded
+    flags = np.array([float(test(n.lower())) for n in names] + [np.nan], dtype=np.float32)
+    return flags[codes]
 
 
 def _clean(value: object) -> str:
@@ -92,49 +121,56 @@ def _clean(value: object) -> str:
 
 
 def _derive(events: pd.DataFrame, kind: str, columns: dict[str, str], roles: dict[str, str],
-            nps_classes: bool | None = None) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Add the kind-specific derived columns (booleans such as ``unresolved``)."""
+            nps_classes: bool | None = None, codes: _Codes | None = None,
+            ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """The kind-specific derived columns (booleans such as ``unresolved``) and all types.
+
+    Returns the derived columns as float64 arrays aligned with ``events`` (NaN
+    missing) and the column types with the derived columns added.
+    """
     ev = events
+    coded = codes if codes is not None else _Codes(ev)
     types = dict(columns)
-    derived: dict[str, pd.Series] = {}
+    derived: dict[str, np.ndarray] = {}
     if kind == "contacts":
         if "direction" in roles:
-            d = ev[roles["direction"]]
+            d = coded(roles["direction"])
             derived["inbound"] = _text_flag(d, lambda v: v.startswith("in"))
             derived["outbound"] = _text_flag(d, lambda v: v.startswith("out"))
         if "resolved" in roles:
-            derived["unresolved"] = 1.0 - ev[roles["resolved"]].astype("float64")
+            derived["unresolved"] = 1.0 - ev[roles["resolved"]].astype("float64").to_numpy()
         if "topic" in roles:
-            derived["complaint"] = _text_flag(ev[roles["topic"]], lambda v: "complain" in v)
+            derived["complaint"] = _text_flag(coded(roles["topic"]), lambda v: "complain" in v)
     elif kind == "feedback" and "score" in roles:
-        score = ev[roles["score"]].astype("float64")
-        derived["answered"] = score.notna().astype("float64")
-        derived["unanswered"] = score.isna().astype("float64")
+        score = ev[roles["score"]].astype("float64").to_numpy()
+        missing = np.isnan(score)
+        derived["answered"] = (~missing).astype(np.float64)
+        derived["unanswered"] = missing.astype(np.float64)
         nps = score
         if "survey" in roles:
-            codes, names = _factorize(ev[roles["survey"]])
+            survey, names = coded(roles["survey"])
             lowered = [n.lower() for n in names]
             for name in sorted(set(lowered)):
                 key = _clean(name).replace(" ", "_")
-                hit = np.isin(codes, [i for i, n in enumerate(lowered) if n == name])
-                derived[key] = score.where(hit)
+                hit = np.isin(survey, [i for i, n in enumerate(lowered) if n == name])
+                derived[key] = np.where(hit, score, np.nan)
                 types[key] = "numeric"
                 if name == "nps":
-                    nps = score.where(hit)
+                    nps = derived[key]
             if "nps" not in lowered:
-                nps = score.iloc[:0].reindex(score.index)
+                nps = np.full(len(score), np.nan)
             types.pop(roles["score"], None)
+        answered = ~np.isnan(nps)
         if nps_classes is None:
-            nps_classes = bool(nps.notna().any() and nps.max() > 5)
+            nps_classes = bool(answered.any() and np.max(nps[answered]) > 5)
         if nps_classes:
-            derived["detractor"] = (nps <= 6).astype("float64").where(nps.notna())
-            derived["passive"] = nps.between(7, 8).astype("float64").where(nps.notna())
-            derived["promoter"] = (nps >= 9).astype("float64").where(nps.notna())
-    for name, _series in derived.items():
+            derived["detractor"] = np.where(answered, (nps <= 6).astype(np.float64), np.nan)
+            derived["passive"] = np.where(answered, ((nps >= 7) & (nps <= 8)).astype(np.float64),
+                                          np.nan)
+            derived["promoter"] = np.where(answered, (nps >= 9).astype(np.float64), np.nan)
+    for name in derived:
         types.setdefault(name, "boolean")
-    if derived:
-        ev = ev.assign(**derived)
-    return ev, types
+    return derived, types
 
 
 class EventFeatures(TransformerMixin, BaseEstimator):
@@ -270,9 +306,10 @@ class EventFeatures(TransformerMixin, BaseEstimator):
         ev = self._events()
         roles = self._resolved_roles(ev)
         types = self._column_types(ev)
-        ev, types = _derive(ev, self.kind, types, roles)
+        coded = _Codes(ev)
+        derived, types = _derive(ev, self.kind, types, roles, codes=coded)
         latest = X["cutoff"].max()
-        past = ev[ev["timestamp"] < latest] if pd.notna(latest) else ev.iloc[:0]
+        past = (ev["timestamp"] < latest).to_numpy() if pd.notna(latest) else np.zeros(len(ev), bool)
         self.roles_ = roles
         self.types_ = types
         self.windows_ = windows
@@ -281,8 +318,9 @@ class EventFeatures(TransformerMixin, BaseEstimator):
         for col, kind in types.items():
             if kind != "categorical":
                 continue
-            codes, names = _factorize(past[col])
-            tally = np.bincount(codes[codes >= 0], minlength=len(names))
+            codes, names = (
+                _factorize(pd.Series(derived[col])) if col in derived else coded(col))
+            tally = np.bincount(codes[(codes >= 0) & past], minlength=len(names))
             counts = pd.Series(tally, index=names).groupby(level=0).sum()
             counts = counts[counts > 0].sort_index(kind="stable").sort_values(
                 ascending=False, kind="stable")
@@ -341,93 +379,87 @@ class EventFeatures(TransformerMixin, BaseEstimator):
         self._check_fitted()
         X = check_spine(X, f"EventFeatures(table={self.table!r}).transform")
         ev = self._events()
-        ev, _ = _derive(ev, self.kind, {}, self.roles_, nps_classes="detractor" in self.types_)
-        codes, uniques = _factorize(ev["customer_id"], strip=False)
-        ts = ev["timestamp"].to_numpy("datetime64[ns]").astype(np.int64)
-        order = None
-        if len(codes) > 1 and (np.any(np.diff(codes) < 0) or not _sorted_within(codes, ts)):
-            order = np.lexsort((ts, codes))
-            codes, ts = codes[order], ts[order]
-        n_cust = len(uniques)
-        starts = np.searchsorted(codes, np.arange(n_cust), side="left")
-        stops = np.searchsorted(codes, np.arange(n_cust), side="right")
-        row_code = pd.Index(uniques).get_indexer(X["customer_id"].to_numpy())
-        has = row_code >= 0
-        seg_lo = np.where(has, starts[np.maximum(row_code, 0)], 0).astype(np.int64)
-        seg_hi = np.where(has, stops[np.maximum(row_code, 0)], 0).astype(np.int64)
-        cut = X["cutoff"].to_numpy("datetime64[ns]").astype(np.int64)
+        coded = _Codes(ev)
+        derived, _ = _derive(ev, self.kind, {}, self.roles_,
+                             nps_classes="detractor" in self.types_, codes=coded)
+        ts = nanoseconds(ev["timestamp"])
+        order, ts, lo, hi, keys = segments(ev["customer_id"], ts)
+        pos = keys.get_indexer(X["customer_id"].to_numpy()) if len(keys) else np.full(len(X), -1)
+        has = pos >= 0
+        at = np.maximum(pos, 0)
+        seg_lo = np.where(has, lo[at], 0).astype(np.int64) if len(keys) else np.zeros(len(X), np.int64)
+        seg_hi = np.where(has, hi[at], 0).astype(np.int64) if len(keys) else np.zeros(len(X), np.int64)
+        cut = X["cutoff"].to_numpy("datetime64[ns]").view(np.int64)
 
-        def take(values: np.ndarray) -> np.ndarray:
-            return values if order is None else values[order]
+        def column(col: str) -> np.ndarray:
+            return derived[col] if col in derived else _col(ev, col)
 
         cat_cols = list(self.categories_)
-        cat_codes = np.full((len(ev), len(cat_cols)), -1, dtype=np.int32)
-        offsets = np.zeros(len(cat_cols), dtype=np.int64)
-        total = 0
+        widths = [len(self.categories_[c]) + int(self.other_[c]) for c in cat_cols]
+        code_type = np.int8 if max(widths, default=0) < 127 else np.int32
+        cat_codes = np.empty((len(cat_cols), len(ev)), dtype=code_type)
         for c, col in enumerate(cat_cols):
-            levels = self.categories_[col]
-            if col in ev:
-                cat_codes[:, c] = take(_level_codes(ev[col], levels, self.other_[col]))
-            offsets[c] = total
-            total += len(levels) + int(self.other_[col])
-        num_cols = list(self.aggs_)
-        num = np.column_stack(
-            [take(_col(ev, c)) for c in num_cols]
-        ) if num_cols else np.empty((len(ev), 0))
-        bool_cols = self._bools()
-        boolv = np.column_stack(
-            [take(_col(ev, c)) for c in bool_cols]
-        ) if bool_cols else np.empty((len(ev), 0))
-
-        n, n_w = len(X), len(self.windows_)
-        win = np.asarray(self.windows_, dtype=np.int64) * 86_400 * 10**9
-        out_count = np.zeros((n, n_w))
-        out_prev = np.zeros((n, n_w))
-        out_days = np.zeros((n, 2))
-        out_cat = np.zeros((n, n_w, total))
-        out_num = np.zeros((n, n_w, len(num_cols), 7))
-        out_bool = np.zeros((n, n_w, len(bool_cols), 2))
-        out_bool_days = np.zeros((n, len(bool_cols)))
+            if col not in ev and col not in derived:
+                cat_codes[c] = -1
+                continue
+            codes, names = _factorize(pd.Series(derived[col])) if col in derived else coded(col)
+            mapping = _level_mapping(names, self.categories_[col], self.other_[col], code_type)
+            np.take(mapping, codes if order is None else codes[order], out=cat_codes[c])
+        offsets = np.cumsum([0, *widths[:-1]], dtype=np.int64) if widths else np.zeros(0, np.int64)
+        num = stack_rows([column(c) for c in self.aggs_], order, len(ev), np.float64)
+        bools = [column(c) for c in self._bools()]
+        exact = all(zero_one(b) for b in bools)  # 1/0/NaN are exact in float32
+        boolv = stack_rows(bools, order, len(ev), np.float32 if exact else np.float64)
+        layout = ScratchLayout(len(self.windows_), sum(widths), len(self.aggs_), len(bools))
+        op, arg_a, arg_b = self._plan(layout, offsets)
+        out = np.empty((len(op), len(X)), dtype=np.float32)
         aggregate_events(
-            np.ascontiguousarray(ts), seg_lo, seg_hi, cut, win,
-            np.ascontiguousarray(cat_codes), offsets,
-            np.ascontiguousarray(num, dtype=np.float64), np.ascontiguousarray(boolv, dtype=np.float64),
-            out_count, out_prev, out_days, out_cat, out_num, out_bool, out_bool_days,
+            readonly(ts), seg_lo, seg_hi, cut, np.asarray(self.windows_, np.int64) * _DAY_NS,
+            readonly(cat_codes), offsets, layout.n_levels, readonly(num), readonly(boolv),
+            op, arg_a, arg_b, out,
         )
-        return self._assemble(X.index, out_count, out_prev, out_days, out_cat, out_num,
-                              out_bool, out_bool_days, offsets)
+        return pd.DataFrame(out.T, index=X.index, columns=list(self.feature_names_out_),
+                            copy=False)
 
-    def _assemble(self, index: pd.Index, count: np.ndarray, prev: np.ndarray, days: np.ndarray,
-                  cat: np.ndarray, num: np.ndarray, boo: np.ndarray, boo_days: np.ndarray,
-                  offsets: np.ndarray) -> pd.DataFrame:
-        blocks: list[np.ndarray] = []
-        for j in range(len(self.windows_)):
-            blocks += [count[:, j], count[:, j] - prev[:, j]]
-        blocks += [days[:, 0], days[:, 1]]
+    def _plan(self, layout: ScratchLayout, offsets: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """How each output feature, in the order of the names, is made from the scratch vector."""
+        plan: list[tuple[int, int, int]] = []
+        n_w = len(self.windows_)
+        for j in range(n_w):
+            plan += [(OP_COPY, layout.count(j), 0),
+                     (OP_SUB, layout.count(j), layout.count_prev(j))]
+        plan += [(OP_COPY, layout.days_since(0), 0), (OP_COPY, layout.days_since(1), 0)]
         for c, col in enumerate(self.categories_):
             width = len(self.categories_[col]) + int(self.other_[col])
-            for j in range(len(self.windows_)):
-                blocks += [cat[:, j, offsets[c] + v] for v in range(width)]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            for k, aggs in enumerate(self.aggs_.values()):
-                for j in range(len(self.windows_)):
-                    s = num[:, j, k]
-                    stat = {
-                        "count": s[:, 0], "sum": s[:, 1], "min": s[:, 2], "max": s[:, 3],
-                        "first": s[:, 4], "last": s[:, 5],
-                        "mean": np.where(s[:, 0] > 0, s[:, 1] / np.maximum(s[:, 0], 1), np.nan),
-                        "change": s[:, 5] - s[:, 4], "trend": s[:, 1] - s[:, 6],
-                    }
-                    blocks += [stat[a] for a in aggs]
-            for b in range(len(self._bools())):
-                for j in range(len(self.windows_)):
-                    true, nonnull = boo[:, j, b, 0], boo[:, j, b, 1]
-                    blocks += [true, np.where(nonnull > 0, true / np.maximum(nonnull, 1), np.nan)]
-                blocks.append(boo_days[:, b])
-        data = np.empty((len(blocks), len(index)), dtype=np.float32)
-        for i, block in enumerate(blocks):
-            data[i] = block
-        return pd.DataFrame(data.T, index=index, columns=list(self.feature_names_out_), copy=False)
+            for j in range(n_w):
+                plan += [(OP_COPY, layout.level(j, int(offsets[c]) + v), 0) for v in range(width)]
+        for k, aggs in enumerate(self.aggs_.values()):
+            for j in range(n_w):
+                def stat(name: str, j: int = j, k: int = k) -> int:
+                    return layout.stat(j, k, name)
+
+                how = {
+                    "count": (OP_COPY, stat("count"), 0), "sum": (OP_COPY, stat("sum"), 0),
+                    "min": (OP_COPY, stat("min"), 0), "max": (OP_COPY, stat("max"), 0),
+                    "first": (OP_COPY, stat("first"), 0), "last": (OP_COPY, stat("last"), 0),
+                    "mean": (OP_RATIO, stat("sum"), stat("count")),
+                    "change": (OP_SUB, stat("last"), stat("first")),
+                    "trend": (OP_SUB, stat("sum"), stat("prev_sum")),
+                }
+                plan += [how[a] for a in aggs]
+        for b in range(len(self._bools())):
+            for j in range(n_w):
+                plan += [(OP_COPY, layout.true_count(j, b), 0),
+                         (OP_RATIO, layout.true_count(j, b), layout.nonnull_count(j, b))]
+            plan.append((OP_COPY, layout.days_since_true(b), 0))
+        if len(plan) != len(self.feature_names_out_):
+            raise NotFittedError(
+                f"EventFeatures(table={self.table!r}) was fitted by another churnkit version "
+                "(its feature list does not match this version's). Fit it again."
+            )
+        arr = np.asarray(plan, dtype=np.int64).reshape(-1, 3)
+        return arr[:, 0].copy(), arr[:, 1].copy(), arr[:, 2].copy()
 
     def __sklearn_tags__(self):  # noqa: D105
         tags = super().__sklearn_tags__()
@@ -435,6 +467,9 @@ class EventFeatures(TransformerMixin, BaseEstimator):
         tags.input_tags.dataframe = True
         tags.requires_fit = True
         return tags
+
+
+_DAY_NS = 86_400 * 10**9
 
 
 def _dedupe(names: list[str]) -> list[str]:
@@ -451,9 +486,6 @@ def _dedupe(names: list[str]) -> list[str]:
 def _col(ev: pd.DataFrame, col: str) -> np.ndarray:
     if col not in ev:
         return np.full(len(ev), np.nan)
+    if ev[col].dtype == np.float64:  # no copy
+        return ev[col].to_numpy()
     return pd.to_numeric(ev[col], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-
-
-def _sorted_within(codes: np.ndarray, ts: np.ndarray) -> bool:
-    same = codes[1:] == codes[:-1]
-    return bool(np.all(ts[1:][same] >= ts[:-1][same]))

@@ -1,0 +1,306 @@
+"""Time and peak memory of every step of churnkit on the sample CRM at scale.
+
+Usage::
+
+    python benchmarks/bench_scale.py --customers 100000
+    python benchmarks/bench_scale.py --customers 1000000 --repeat 3 --workdir /tmp/ck1m --keep
+
+Generates ``make_crm(customers)`` as Parquet files in a work folder, then
+measures, each in fresh processes so that peak memory belongs to the step:
+
+- ``generate``: make_crm and writing the Parquet files (once);
+- ``load`` / ``features`` / ``score`` / ``explain`` / ``lists``: in one process that
+  loads and validates the tables once, then repeats each step (features at one
+  cutoff for every active customer, LightGBM probabilities, exact TreeSHAP for every
+  scored customer, at-risk lists per account manager); a sampling thread records the
+  peak RSS during each step;
+- ``training frame`` and ``train``: labels and features over 6 monthly cutoffs for
+  up to 100,000 customers (a hash sample at larger sizes), and fitting the model;
+- ``score job``: ``churnkit score`` followed by ``churnkit report`` (load, validate,
+  features, score, explain, lists) from the Parquet files, as the CLI runs them;
+- ``chunked job``: the same with :func:`churnkit.scoring.score_chunked` (8 chunks).
+
+``--explain at_risk`` writes a config that explains only medium and high risk
+customers (``scoring.explain``), which is what the at-risk lists show.
+
+Times are medians of ``--repeat`` runs; the load average before and after each
+step is printed, since other jobs on the machine slow the figures down.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve()
+
+
+def _rss_gib() -> float:
+    resident = Path("/proc/self/statm").read_text().split()[1]
+    return int(resident) * os.sysconf("SC_PAGE_SIZE") / 2**30
+
+
+def _peak_gib(who: int = resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss / 2**20
+
+
+class _Sampler:
+    """Peak RSS of this process during a block (sampled every 5 ms)."""
+
+    def __init__(self) -> None:
+        self.peak = 0.0
+        self._stop = threading.Event()
+
+    def __enter__(self) -> _Sampler:
+        self.peak = _rss_gib()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.005):
+            self.peak = max(self.peak, _rss_gib())
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, _rss_gib())
+
+
+def _timed(fn: Callable[[], Any], repeat: int) -> tuple[list[float], float, Any]:
+    times, peak, result = [], 0.0, None
+    for _ in range(repeat):
+        with _Sampler() as s:
+            start = time.perf_counter()
+            result = fn()
+            times.append(time.perf_counter() - start)
+        peak = max(peak, s.peak)
+    return times, peak, result
+
+
+def _emit(step: str, times: list[float], peak: float, **extra: Any) -> None:
+    print("RESULT " + json.dumps({"step": step, "times": times, "peak_gib": peak,
+                                  "load": os.getloadavg()[0], **extra}), flush=True)
+
+
+# -- steps, each run in a child process ---------------------------------------------------
+def step_generate(work: Path, customers: int, explain: str) -> None:
+    from churnkit._resources import builtin_config
+    from churnkit.datasets import make_crm
+
+    start = time.perf_counter()
+    crm = make_crm(customers, seed=0)
+    crm.write(work / "data", format="parquet")
+    rows = {name: len(frame) for name, frame in crm.tables.items()}
+    text = builtin_config("default.yaml").read_text().replace(".csv", ".parquet")
+    (work / "config.yaml").write_text(text.replace("explain: all", f"explain: {explain}"))
+    _emit("generate", [time.perf_counter() - start], _peak_gib(), rows=rows)
+
+
+def step_train(work: Path, repeat: int) -> None:
+    import numpy as np
+    import pandas as pd
+
+    import churnkit as ck
+    from churnkit.features import FeatureSet
+    from churnkit.labels import make_labels
+    from churnkit.pipeline import model_from_config
+    from churnkit.scoring import partition_of
+
+    cfg = ck.load_config(work / "config.yaml")
+    ds = ck.load_dataset(cfg)
+    n = len(ds.customers)
+    if n > 100_000:  # a hash sample of about 100,000 customers
+        keep = partition_of(ds.customers["customer_id"], -(-n // 100_000)) == 0
+        ids = set(ds.customers.loc[keep, "customer_id"])
+        ds.customers = ds.customers[keep].reset_index(drop=True)
+        ds.events = {k: e[e["customer_id"].isin(ids)].reset_index(drop=True)
+                     for k, e in ds.events.items()}
+    cutoffs = pd.date_range(end=ds.end - pd.DateOffset(days=cfg.labels.horizon_days), periods=6,
+                            freq="MS")
+
+    def frame() -> tuple[pd.DataFrame, pd.DataFrame]:
+        labels = make_labels(ds, cutoffs, horizon_days=cfg.labels.horizon_days)
+        X = FeatureSet(windows=cfg.features.windows, top_k=cfg.features.top_k).fit_transform(
+            ds, labels[["customer_id", "cutoff"]])
+        return labels, X
+
+    times, peak, (labels, X) = _timed(frame, repeat)
+    _emit("training frame", times, peak, rows=len(X), customers=len(ds.customers),
+          features=X.shape[1])
+
+    def fit() -> Any:
+        model = model_from_config(cfg)
+        model.fit(X, labels["label"], cutoffs=labels["cutoff"])
+        return model
+
+    times, peak, model = _timed(fit, repeat)
+    fs = FeatureSet(windows=cfg.features.windows, top_k=cfg.features.top_k).fit(
+        ds, labels[["customer_id", "cutoff"]])
+    model.feature_set_ = fs.without_data()
+    model.config_ = cfg.model_dump(mode="json", exclude={"base_dir"})
+    model.training_ = {"mode": "events", "rows": len(labels), "data_end": str(ds.end.date())}
+    model.save(work / "model", config=model.config_, training=model.training_)
+    _emit("train", times, peak, trees=int(model.best_iteration_),
+          roc_auc=round(float(model.metrics_.get("roc_auc", np.nan)), 4))
+
+
+def step_pipeline(work: Path, repeat: int) -> None:
+    import churnkit as ck
+    from churnkit.actions import at_risk_from_scores
+    from churnkit.pipeline import score_dataset
+    from churnkit.report import write_at_risk_lists
+
+    cfg = ck.load_config(work / "config.yaml")
+    model = ck.load_model(work / "model")
+    times, peak, ds = _timed(lambda: ck.load_dataset(cfg), 1)
+    dtypes = {c: str(t) for c, t in ds.events["contacts"].dtypes.items()}
+    _emit("load", times, peak, events=sum(map(len, ds.events.values())),
+          contacts_dtypes={c: t[:20] for c, t in dtypes.items()})
+    spine = ds.customers.loc[ck.labels.active_mask(ds, ds.end), ["customer_id"]].assign(
+        cutoff=ds.end).reset_index(drop=True)
+    fs = model.feature_set_
+    times, peak, X = _timed(lambda: fs.transform(ds, spine), repeat)
+    _emit("features", times, peak, rows=len(X), features=X.shape[1])
+    times, peak, _ = _timed(lambda: model.predict_proba(X), repeat)
+    _emit("score", times, peak, rows=len(X))
+    # exact TreeSHAP of every customer takes minutes at 1M: once is enough there
+    times, peak, _ = _timed(lambda: model.explain(X), repeat if len(X) <= 200_000 else 1)
+    _emit("explain", times, peak, rows=len(X))
+    X = None  # free the features before the lists
+    scores = score_dataset(cfg, model, ds).scores
+    ds = None
+
+    def lists() -> int:
+        out = Path(tempfile.mkdtemp(dir=work))
+        try:
+            at_risk = at_risk_from_scores(scores, min_band="medium")
+            write_at_risk_lists(at_risk, out, currency="€")
+            return len(at_risk)
+        finally:
+            shutil.rmtree(out)
+
+    times, peak, listed = _timed(lists, repeat)
+    _emit("lists", times, peak, listed=listed)
+
+
+def step_job(work: Path, chunked: bool) -> None:
+    """One run of the whole score job; its peak memory is that of the child processes."""
+    out = Path(tempfile.mkdtemp(dir=work))
+    start = time.perf_counter()
+    try:
+        if chunked:
+            code = ("import churnkit as ck; from churnkit.pipeline import write_table; "
+                    "from churnkit.scoring import score_chunked; "
+                    f"cfg = ck.load_config({str(work / 'config.yaml')!r}); "
+                    f"r = score_chunked(cfg, ck.load_model({str(work / 'model')!r}), n_chunks=8); "
+                    f"write_table(r.scores, {str(out / 'scores.parquet')!r}); "
+                    f"write_table(r.rejects, {str(out / 'rejects.parquet')!r})")
+            subprocess.run([sys.executable, "-c", code], check=True)
+        else:
+            subprocess.run([sys.executable, "-m", "churnkit", "score", "--config",
+                            str(work / "config.yaml"), "--model", str(work / "model"),
+                            "--out", str(out / "scores.parquet")], check=True,
+                           stdout=subprocess.DEVNULL)
+        subprocess.run([sys.executable, "-m", "churnkit", "report", "--scores",
+                        str(out / "scores.parquet"), "--out", str(out / "lists"),
+                        "--min-band", "medium", "--currency", "€"], check=True,
+                       stdout=subprocess.DEVNULL)
+        elapsed = time.perf_counter() - start
+    finally:
+        shutil.rmtree(out)
+    _emit("chunked job" if chunked else "score job", [elapsed],
+          _peak_gib(resource.RUSAGE_CHILDREN))
+
+
+# -- driver -------------------------------------------------------------------------------
+def _child(args: list[str]) -> list[dict[str, Any]]:
+    before = os.getloadavg()[0]
+    proc = subprocess.run([sys.executable, str(HERE), "--child", *args], check=True,
+                          capture_output=True, text=True)
+    out = [json.loads(line[7:]) for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
+    for r in out:
+        r["load_before"] = before
+    return out
+
+
+def _print(results: list[dict[str, Any]]) -> None:
+    print(f"{'step':<16}{'median s':>10}{'runs':>6}{'peak RSS GiB':>14}{'load':>12}  notes")
+    for r in results:
+        notes = {k: v for k, v in r.items()
+                 if k not in {"step", "times", "peak_gib", "load", "load_before"}}
+        print(f"{r['step']:<16}{statistics.median(r['times']):>10.1f}{len(r['times']):>6}"
+              f"{r['peak_gib']:>14.2f}{r['load_before']:>6.1f}/{r['load']:<5.1f}  "
+              f"{json.dumps(notes) if notes else ''}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--workdir", type=Path, default=None,
+                        help="folder for the data and model (default: a temporary folder)")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument("--steps", default="generate,train,pipeline,job,chunked",
+                        help="comma-separated subset of generate,train,pipeline,job,chunked")
+    parser.add_argument("--explain", choices=["all", "at_risk", "none"], default="all",
+                        help="scoring.explain of the generated config (default: all)")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        step, work, *rest = args.child
+        work = Path(work)
+        {"generate": lambda: step_generate(work, int(rest[0]), rest[1]),
+         "train": lambda: step_train(work, int(rest[0])),
+         "pipeline": lambda: step_pipeline(work, int(rest[0])),
+         "job": lambda: step_job(work, chunked=False),
+         "chunked": lambda: step_job(work, chunked=True)}[step]()
+        return
+
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="churnkit-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    steps = args.steps.split(",")
+    print(f"churnkit scale benchmark: {args.customers:,} customers, {os.cpu_count()} cores, "
+          f"repeat {args.repeat}, work folder {work}", flush=True)
+    results: list[dict[str, Any]] = []
+    try:
+        if "generate" in steps:
+            results += _child(["generate", str(work), str(args.customers), args.explain])
+            _print(results[-1:])
+        if "train" in steps:
+            results += _child(["train", str(work), str(min(args.repeat, 1 if args.customers
+                                                             > 100_000 else args.repeat))])
+            _print(results[-2:])
+        if "pipeline" in steps:
+            got = _child(["pipeline", str(work), str(args.repeat)])
+            results += got
+            _print(got)
+        for name in ("job", "chunked"):
+            if name in steps:
+                runs = [_child([name, str(work)])[0] for _ in range(args.repeat)]
+                merged = {**runs[-1], "times": [r["times"][0] for r in runs],
+                          "peak_gib": max(r["peak_gib"] for r in runs),
+                          "load_before": runs[0]["load_before"]}
+                results.append(merged)
+                _print([merged])
+        print("\nsummary")
+        _print(results)
+    finally:
+        if not args.keep and args.workdir is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

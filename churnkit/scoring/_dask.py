@@ -1,0 +1,337 @@
+"""Score and train on a Dask cluster, a partition of customers per task.
+
+The tables are read lazily with :mod:`dask.dataframe` (CSV or Parquet). Every
+input partition is split by a stable hash of the customer id (see
+:mod:`churnkit.scoring._partition`), so all rows of a customer, in the
+customers table and in every event table, meet in the same partition, in
+their file order. Each partition then runs exactly the code of the local
+engine: :func:`churnkit.load_dataset` on its tables, and
+:func:`churnkit.pipeline.score_dataset` with the end of the data computed
+over all partitions first. The model is sent to each worker once.
+
+numba's parallel kernels use GNU OpenMP here, which is not fork-safe: worker
+processes must be spawned (distributed's default; :func:`score_dask` sets it
+for the clusters it starts).
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from churnkit.config import Config
+from churnkit.data import load_dataset
+from churnkit.exceptions import SchemaError
+from churnkit.scoring._partition import (
+    FAR_END,
+    check_partitionable,
+    csv_options,
+    data_end,
+    dataset_stamp,
+    fix_reject_rows,
+    partition_of,
+    pin_types,
+    with_end,
+)
+
+__all__ = ["read_partitioned", "score_dask", "scheduler_client"]
+
+Progress = Callable[[str], None]
+_ROW, _SRC = "__churnkit_row", "__churnkit_source"
+
+
+def _noop(_: str) -> None:
+    return None
+
+
+@contextmanager
+def scheduler_client(scheduler: Any = None, *, n_workers: int | None = None) -> Iterator[Any]:
+    """A :class:`distributed.Client` for ``scheduler``.
+
+    ``None``: the current client if there is one, else a local cluster of
+    spawned worker processes (closed on exit); a string: the address of a
+    running scheduler (``tcp://host:8786``); a ``Client``: used as is.
+    """
+    import dask
+    from distributed import Client, LocalCluster, get_client
+
+    if isinstance(scheduler, Client):
+        yield scheduler
+        return
+    if isinstance(scheduler, str):
+        with Client(scheduler) as client:
+            yield client
+        return
+    if scheduler is not None:
+        raise ValueError(
+            "The 'scheduler' parameter must be None, a scheduler address such as "
+            f"'tcp://10.0.0.5:8786' or a distributed.Client. Got {scheduler!r} instead."
+        )
+    try:
+        yield get_client()
+        return
+    except ValueError:  # no client yet: start a local cluster
+        pass
+    with dask.config.set({"distributed.worker.multiprocessing-method": "spawn"}), LocalCluster(
+        n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None,
+    ) as cluster, Client(cluster) as client:
+        yield client
+
+
+def _read_lazy(config: Config, spec: Any, name: str, csv_blocksize: Any) -> Any:
+    """One table as a lazy Dask DataFrame, read as :func:`churnkit.data.read_table` reads it."""
+    import dask.dataframe as dd
+
+    path = config.resolve(spec.path)
+    key = "customers" if name == "customers" else f"events.{name}"
+    if path is None:
+        raise SchemaError(f"Table {name!r} has no 'path' in the config. Set data.{key}.path.")
+    fmt = spec.format or ("parquet" if path.suffix.lower() in {".parquet", ".pq"} else "csv")
+    if fmt == "parquet":
+        if not path.is_file():
+            raise SchemaError(f"Table {name!r}: file {str(path)!r} does not exist. Check its 'path'.")
+        return dd.read_parquet(str(path))
+    options, header = csv_options(path, spec, name)
+    frame = dd.read_csv(str(path), blocksize=csv_blocksize, **options)
+    if header is not None and len(header) == len(frame.columns):
+        frame = frame.rename(columns=dict(zip(frame.columns, header, strict=True)))
+    return frame
+
+
+def _default_strings(frame: pd.DataFrame) -> pd.DataFrame:
+    """String columns in pandas' default ``str`` dtype (Dask may hand out ``string[pyarrow]``)."""
+    for col in frame.columns:
+        dtype = frame[col].dtype
+        if isinstance(dtype, pd.StringDtype) and dtype != pd.StringDtype(na_value=np.nan):
+            frame[col] = frame[col].astype("str")
+    return frame
+
+
+def _split(frame: pd.DataFrame, id_col: str, n: int, source: int) -> tuple[Any, ...]:
+    """Split input partition ``source`` into ``n`` pieces by customer; the last output is its length."""
+    frame = _default_strings(frame.reset_index(drop=True))
+    part = (partition_of(frame[id_col], n) if id_col in frame
+            else np.zeros(len(frame), dtype=np.int64))
+    frame[_ROW] = np.arange(len(frame), dtype=np.int64)
+    frame[_SRC] = np.int64(source)
+    order = np.argsort(part, kind="stable")
+    bounds = np.searchsorted(part[order], np.arange(n + 1))
+    pieces = [frame.iloc[order[bounds[k]:bounds[k + 1]]] for k in range(n)]
+    return (*pieces, len(frame))
+
+
+def read_partitioned(client: Any, config: Config, n: int, *, csv_blocksize: Any = None
+                     ) -> tuple[list[dict[str, list[Any]]], dict[str, list[Any]]]:
+    """Futures of each partition's pieces of every table, and of each input partition's length.
+
+    Returns ``(pieces, lengths)``: ``pieces[k][table]`` lists the futures of
+    partition ``k``'s rows of ``table``, one per input partition in file order;
+    ``lengths[table]`` the futures of the input partitions' row counts.
+    """
+    import dask
+
+    assert config.data.customers is not None  # checked by check_partitionable
+    specs = {"customers": config.data.customers, **config.data.events}
+    pieces: list[dict[str, list[Any]]] = [{} for _ in range(n)]
+    lengths: dict[str, list[Any]] = {}
+    for name, spec in specs.items():
+        frame = _read_lazy(config, spec, name, csv_blocksize)
+        outs = [dask.delayed(_split, nout=n + 1, pure=True)(p, spec.customer_id, n, i)
+                for i, p in enumerate(frame.to_delayed())]
+        flat = client.compute([out[j] for out in outs for j in range(n + 1)])
+        for i in range(len(outs)):
+            row = flat[i * (n + 1):(i + 1) * (n + 1)]
+            for k in range(n):
+                pieces[k].setdefault(name, []).append(row[k])
+            lengths.setdefault(name, []).append(row[n])
+    # a partition without customers would hold only rejected events: they join the first
+    # partition that has customers (loading needs a non-empty customers table)
+    sizes = client.gather([[client.submit(len, p) for p in unit["customers"]] for unit in pieces])
+    filled = [k for k in range(n) if sum(sizes[k])]
+    if filled:
+        for k in range(n):
+            if not sum(sizes[k]) and k != filled[0]:
+                for name, futures in pieces[k].items():
+                    if name != "customers":
+                        pieces[filled[0]][name] += futures
+                pieces[k] = {}
+    return pieces, lengths
+
+
+def _load_unit(config: Config, pieces: dict[str, list[pd.DataFrame]]) -> tuple[Any, ...]:
+    """Load and validate one partition; keep where each row came from."""
+    tables, origin = {}, {}
+    for name, parts in pieces.items():
+        frame = pd.concat(parts, ignore_index=True)
+        source = frame.pop(_SRC).to_numpy(dtype=np.int64)
+        origin[name] = (source, frame.pop(_ROW).to_numpy(dtype=np.int64))
+        tables[name] = frame
+    dataset = load_dataset(config, tables)
+    return dataset, dataset_stamp(dataset), origin
+
+
+def _arrow_table(frame: pd.DataFrame) -> Any:
+    """The frame as an Arrow table; all-missing object columns typed as strings."""
+    import pyarrow as pa
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    fields = [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f
+              for f in table.schema]
+    return table.cast(pa.schema(fields, metadata=table.schema.metadata))
+
+
+def _write_part(frame: pd.DataFrame, path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from churnkit._atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        pq.write_table(_arrow_table(frame), tmp)
+
+
+def _score_unit(unit: tuple[Any, ...], config: Config, model: Any, when: pd.Timestamp,
+                offsets: dict[str, np.ndarray], out_dir: str, k: int) -> dict[str, Any]:
+    """Score one loaded partition and write its scores and rejects parts."""
+    from churnkit.pipeline import score_dataset
+
+    _limit_threads()
+    dataset, _, origin = unit
+    result = score_dataset(config, model, dataset, as_of=when)
+    rows = {name: offsets[name][src] + pos for name, (src, pos) in origin.items()}
+    rejects = fix_reject_rows(result.rejects, rows)
+    rejects["row"] = rejects["row"].astype("Int64")
+    name = f"part-{k:05d}.parquet"
+    folder = Path(out_dir)
+    if len(result.scores):
+        _write_part(result.scores, folder / "scores" / name)
+    if len(rejects):
+        _write_part(rejects, folder / "rejects" / name)
+    return {
+        "scored": len(result.scores), "rejected_rows": len(dataset.rejects),
+        "not_active": result.summary["not_active"], "rejects": len(rejects),
+        "risk_bands": result.summary["risk_bands"],
+        "value_at_risk": float(np.nansum(result.scores["value_at_risk"])) if len(result.scores)
+        else 0.0,
+    }
+
+
+def _limit_threads() -> None:
+    """Let numba use as many threads as the worker has (not every core of the machine)."""
+    try:
+        import numba
+        from distributed import get_worker
+
+        numba.set_num_threads(max(1, min(get_worker().state.nthreads, numba.config.NUMBA_NUM_THREADS)))
+    except (ImportError, ValueError):  # not on a worker
+        pass
+
+
+def score_dask(
+    config: Config,
+    model: Any,
+    *,
+    out_dir: str | Path,
+    as_of: str | pd.Timestamp | None = None,
+    scheduler: Any = None,
+    npartitions: int | None = None,
+    csv_blocksize: Any = None,
+    progress: Progress = _noop,
+) -> dict[str, Any]:
+    """Score every customer active at ``as_of`` on a Dask cluster.
+
+    Parameters
+    ----------
+    config : Config
+        The configuration; its tables are read from their files (CSV or Parquet).
+    model : ChurnModel
+        A model trained by :func:`churnkit.train` (or :func:`train_dask`).
+    out_dir : path-like
+        Output folder: ``scores/part-*.parquet``, ``rejects/part-*.parquet``
+        (each part written atomically) and ``summary.json`` (written last).
+    as_of : str or Timestamp, optional
+        Score date; default the end of all the data, as :func:`churnkit.score` finds it.
+    scheduler : None, str or distributed.Client
+        ``None``: the current client, else a local cluster started for the run;
+        a scheduler address such as ``"tcp://10.0.0.5:8786"``; or a ``Client``.
+    npartitions : int, optional
+        Partitions of customers; default twice the cluster's worker threads.
+    csv_blocksize : str or int, optional
+        Read CSV files in blocks of this size (e.g. ``"64MB"``) in parallel.
+        Default ``None`` reads each CSV file as one partition, which is safe
+        for quoted fields that contain line breaks.
+    progress : callable, optional
+        Called with a short description before each step.
+
+    Returns
+    -------
+    dict
+        The summary also written to ``summary.json``: ``as_of``, ``scored``,
+        ``rejected_rows``, ``not_active``, ``risk_bands``, ``value_at_risk``,
+        ``model_version``, ``partitions`` and the part files.
+
+    Raises
+    ------
+    ConfigError
+        For configurations whose tables cannot be split by customer id up front
+        (snapshot mode, lookups, joins, customers from events).
+    """
+    from churnkit._atomic import atomic_path
+
+    check_partitionable(config, "Dask")
+    if npartitions is not None and (not isinstance(npartitions, int) or npartitions < 1):
+        raise ValueError(f"The 'npartitions' parameter of score_dask must be an int >= 1. "
+                         f"Got {npartitions!r} instead.")
+    config = pin_types(config, model)
+    load_config = with_end(config, config.data.end or FAR_END)
+    out = Path(out_dir)
+    for sub in ("scores", "rejects"):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+        for old in (out / sub).glob("part-*.parquet"):
+            old.unlink()
+    with scheduler_client(scheduler) as client:
+        threads = sum(client.nthreads().values()) or 1
+        n = npartitions or 2 * threads
+        progress(f"Splitting the tables into {n} partitions of customers")
+        pieces, lengths = read_partitioned(client, config, n, csv_blocksize=csv_blocksize)
+        model_future = client.scatter(model, broadcast=True, hash=False)
+        progress("Loading and validating each partition")
+        used = [k for k in range(n) if pieces[k]]
+        units = [client.submit(_load_unit, load_config, pieces[k], pure=False) for k in used]
+        stamps = client.gather([client.submit(operator.itemgetter(1), u) for u in units])
+        end = data_end(config, stamps)
+        when = pd.Timestamp(as_of) if as_of is not None else end
+        offsets = {name: np.cumsum([0, *client.gather(futs)[:-1]], dtype=np.int64)
+                   for name, futs in lengths.items()}
+        progress(f"Scoring {n} partitions")
+        parts = client.gather([
+            client.submit(_score_unit, unit, config, model_future, when, offsets, str(out), k,
+                          pure=False)
+            for unit, k in zip(units, used, strict=True)])
+        del units
+    bands: dict[str, int] = {}
+    for p in parts:
+        for band, count in p["risk_bands"].items():
+            bands[band] = bands.get(band, 0) + int(count)
+    summary = {
+        "as_of": when.date().isoformat(),
+        "scored": sum(p["scored"] for p in parts),
+        "rejected_rows": sum(p["rejected_rows"] for p in parts),
+        "not_active": sum(p["not_active"] for p in parts),
+        "risk_bands": dict(sorted(bands.items(), key=lambda kv: -kv[1])),
+        "value_at_risk": float(sum(p["value_at_risk"] for p in parts)),
+        "model_version": model.version_,
+        "engine": "dask",
+        "partitions": n,
+        "scores": sorted(str(p) for p in (out / "scores").glob("part-*.parquet")),
+        "rejects": sorted(str(p) for p in (out / "rejects").glob("part-*.parquet")),
+    }
+    with atomic_path(out / "summary.json") as tmp:
+        tmp.write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
+    return summary

@@ -1,0 +1,266 @@
+"""Train the churn model on a Dask cluster with ``lightgbm.dask``.
+
+The data are split by customer as for scoring (:mod:`churnkit.scoring._dask`).
+One partition, a random sample of the customers, fixes the column types and
+fits the :class:`~churnkit.features.FeatureSet` (category levels, text
+models); the fitted set goes to every worker, which builds the training rows
+(customer x cutoff) of its partitions. ``lightgbm.dask.DaskLGBMClassifier``
+trains on them; the best number of trees is chosen on the out-of-time
+validation cutoffs, as early stopping would choose it, from the validation
+loss after each tree computed over all partitions; the probabilities are then
+calibrated on the validation rows as :class:`~churnkit.model.ChurnModel` does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import operator
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from churnkit.config import Config
+from churnkit.exceptions import ModelError
+from churnkit.scoring._dask import _load_unit, read_partitioned, scheduler_client
+from churnkit.scoring._partition import FAR_END, check_partitionable, data_end, with_end
+
+__all__ = ["DaskTrainResult", "train_dask"]
+
+Progress = Callable[[str], None]
+_LABEL, _CUTOFF = "__churnkit_label", "__churnkit_cutoff"
+
+
+def _noop(_: str) -> None:
+    return None
+
+
+@dataclasses.dataclass
+class DaskTrainResult:
+    """What :func:`train_dask` produced: the fitted model and a summary."""
+
+    model: Any
+    summary: dict[str, Any]
+
+
+def _learned_types(unit: tuple[Any, ...]) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """Column types a loaded partition inferred: customer attributes and event columns."""
+    dataset = unit[0]
+    return dict(dataset.attributes), {n: dict(s.columns) for n, s in dataset.specs.items()}
+
+
+def _pinned(config: Config, attributes: dict[str, str], columns: dict[str, dict[str, str]]
+            ) -> Config:
+    data = config.data
+    assert data.customers is not None
+    cust = data.customers.model_copy(
+        update={"attributes": {**attributes, **data.customers.attributes}})
+    events = {n: s.model_copy(update={"columns": {**columns.get(n, {}), **s.columns}})
+              for n, s in data.events.items()}
+    return config.model_copy(update={"data": data.model_copy(
+        update={"customers": cust, "events": events})})
+
+
+def _labelled(unit: tuple[Any, ...], config: Config, end: pd.Timestamp) -> tuple[Any, pd.DataFrame]:
+    from churnkit.pipeline import training_frame
+
+    dataset = dataclasses.replace(unit[0], end=end)
+    return dataset, training_frame(config, dataset)
+
+
+def _fit_features(labelled: tuple[Any, pd.DataFrame], windows: list[int], top_k: int) -> Any:
+    from churnkit.features import FeatureSet
+
+    dataset, labels = labelled
+    return FeatureSet(windows=windows, top_k=top_k).fit(
+        dataset, labels[["customer_id", "cutoff"]]).without_data()
+
+
+def _rows(labelled: tuple[Any, pd.DataFrame], fs: Any) -> pd.DataFrame:
+    """The training rows of one partition: features, label and cutoff."""
+    dataset, labels = labelled
+    X = fs.transform(dataset, labels[["customer_id", "cutoff"]])
+    fs._release()
+    return X.assign(**{_LABEL: labels["label"].to_numpy(dtype=np.int64),
+                       _CUTOFF: labels["cutoff"].to_numpy()})
+
+
+def _validation_loss(part: pd.DataFrame, booster_str: str, first_valid: Any, block: int = 64
+                     ) -> np.ndarray:
+    """Sum of the log loss after each tree over one partition's validation rows."""
+    import lightgbm as lgb
+
+    rows = part[part[_CUTOFF] >= first_valid]
+    booster = lgb.Booster(model_str=booster_str)
+    n_trees = booster.num_trees()
+    out = np.zeros(n_trees)
+    if not len(rows):
+        return out
+    y = rows[_LABEL].to_numpy(dtype=float)
+    X = rows.drop(columns=[_LABEL, _CUTOFF])
+    leaves = booster.trees_to_dataframe()
+    leaves = leaves[leaves["left_child"].isna()]
+    value = {(t, int(str(i).split("-L")[1])): v
+             for t, i, v in zip(leaves["tree_index"], leaves["node_index"], leaves["value"],
+                                strict=True)}
+    raw = np.zeros(len(rows))
+    for start in range(0, n_trees, block):
+        count = min(block, n_trees - start)
+        idx = booster.predict(X, pred_leaf=True, start_iteration=start, num_iteration=count)
+        idx = np.asarray(idx).reshape(len(rows), count)
+        for j in range(count):
+            table = np.array([value.get((start + j, leaf), 0.0) for leaf in range(idx[:, j].max() + 1)])
+            raw = raw + table[idx[:, j]]
+            p = np.clip(1.0 / (1.0 + np.exp(-raw)), 1e-15, 1 - 1e-15)
+            out[start + j] = -np.sum(y * np.log(p) + (1 - y) * np.log(1 - p))
+    return out
+
+
+def _raw_valid(part: pd.DataFrame, booster_str: str, first_valid: Any) -> pd.DataFrame:
+    import lightgbm as lgb
+
+    rows = part[part[_CUTOFF] >= first_valid]
+    booster = lgb.Booster(model_str=booster_str)
+    p = booster.predict(rows.drop(columns=[_LABEL, _CUTOFF])) if len(rows) else np.empty(0)
+    return pd.DataFrame({"p": p, "y": rows[_LABEL].to_numpy()})
+
+
+def _best_iteration(loss: np.ndarray, patience: int) -> int:
+    """The tree count early stopping picks: best loss until ``patience`` trees without a gain."""
+    best, best_at = np.inf, 0
+    for i, value in enumerate(loss):
+        if value < best:
+            best, best_at = value, i
+        elif i - best_at >= patience:
+            break
+    return best_at + 1
+
+
+def train_dask(
+    config: Config,
+    *,
+    scheduler: Any = None,
+    npartitions: int | None = None,
+    csv_blocksize: Any = None,
+    progress: Progress = _noop,
+) -> DaskTrainResult:
+    """Label the customers, build features per partition and train with ``lightgbm.dask``.
+
+    Parameters
+    ----------
+    config : Config
+        The configuration (event mode; no lookups, joins or customers from events).
+    scheduler, npartitions, csv_blocksize
+        As for :func:`score_dask`.
+    progress : callable, optional
+        Called with a short description before each step.
+
+    Returns
+    -------
+    DaskTrainResult
+        ``model``: a :class:`~churnkit.model.ChurnModel` that :func:`churnkit.score`,
+        :func:`score_dask` and ``ChurnModel.save`` accept.
+    """
+    import dask.dataframe as dd
+    import lightgbm as lgb
+    from lightgbm.dask import DaskLGBMClassifier
+
+    from churnkit.model import classification_metrics
+    from churnkit.pipeline import model_from_config
+
+    check_partitionable(config, "Dask")
+    if config.labels.definition == "column":
+        raise ModelError("train_dask trains on event data; snapshot labels need the local engine.")
+    load = with_end(config, config.data.end or FAR_END)
+    with scheduler_client(scheduler) as client:
+        n = npartitions or 2 * (sum(client.nthreads().values()) or 1)
+        progress(f"Splitting the tables into {n} partitions of customers")
+        pieces, _ = read_partitioned(client, config, n, csv_blocksize=csv_blocksize)
+        # the first partition (a random sample of customers) fixes the column types
+        used = [k for k in range(n) if pieces[k]]
+        first = client.submit(_load_unit, load, pieces[used[0]], pure=False)
+        attributes, columns = client.submit(_learned_types, first).result()
+        load = _pinned(load, attributes, columns)
+        units = [first] + [client.submit(_load_unit, load, pieces[k], pure=False)
+                           for k in used[1:]]
+        stamps = client.gather([client.submit(operator.itemgetter(1), u) for u in units])
+        end = data_end(config, stamps)
+        progress("Labelling customers at each cutoff")
+        labelled = [client.submit(_labelled, u, config, end, pure=False) for u in units]
+        del units, first
+        fs = client.submit(_fit_features, labelled[0], list(config.features.windows),
+                           config.features.top_k, pure=False)
+        progress("Building features per partition")
+        rows = [client.submit(_rows, lab, fs, pure=False) for lab in labelled]
+        del labelled
+        frame = dd.from_delayed(rows, meta=client.submit(lambda r: r.iloc[:0], rows[0]).result())
+        cutoffs = np.unique(np.concatenate(client.gather(
+            [client.submit(lambda r: r[_CUTOFF].unique(), r) for r in rows])))
+        m = config.model
+        k = config.labels.validation_cutoffs
+        if len(cutoffs) <= k:
+            raise ModelError(
+                f"Out-of-time validation needs more than validation_cutoffs={k} cutoffs; the "
+                f"training frame has {len(cutoffs)}. Add cutoffs or lower labels.validation_cutoffs.")
+        first_valid = cutoffs[-k]
+        train = frame[frame[_CUTOFF] < first_valid]
+        X, y = train.drop(columns=[_LABEL, _CUTOFF]), train[_LABEL]
+        positive = float(y.mean().compute())
+        overall = float(frame[_LABEL].mean().compute())
+        weight = None
+        if m.class_weight == "balanced":
+            weight = y.map_partitions(lambda s: np.where(s == 1, 0.5 / positive, 0.5 / (1 - positive)),
+                                      meta=(None, "f8"))
+        progress(f"Training LightGBM on {len(X.columns)} features")
+        clf = DaskLGBMClassifier(
+            client=client, objective="binary", n_estimators=m.n_estimators,
+            learning_rate=m.learning_rate, num_leaves=m.num_leaves, max_depth=m.max_depth,
+            min_child_samples=m.min_child_samples, subsample=m.subsample,
+            subsample_freq=1 if m.subsample < 1 else 0, colsample_bytree=m.colsample_bytree,
+            reg_lambda=m.reg_lambda, random_state=m.seed, deterministic=True,
+            force_col_wise=True, verbosity=-1,
+        )
+        with warnings.catch_warnings():
+            # lightgbm.dask passes the estimator's n_jobs on and then drops it (each worker
+            # uses its own threads); the warning it gives about that is noise
+            warnings.filterwarnings("ignore", message="Parameter n_jobs will be ignored",
+                                    category=UserWarning)
+            clf.fit(X, y, sample_weight=weight)
+        booster_str = clf.booster_.model_to_string()
+        progress("Choosing the number of trees on the validation cutoffs")
+        loss = np.sum(client.gather([client.submit(_validation_loss, r, booster_str, first_valid)
+                                     for r in rows]), axis=0)
+        best = _best_iteration(loss, m.early_stopping_rounds)
+        booster = lgb.Booster(model_str=clf.booster_.model_to_string(num_iteration=best))
+        valid = pd.concat(client.gather([client.submit(_raw_valid, r, booster.model_to_string(),
+                                                       first_valid) for r in rows]))
+        n_rows = int(frame.map_partitions(len).compute().sum())
+        feature_set = fs.result()
+    model = model_from_config(config)
+    model.booster_ = booster
+    model.best_iteration_ = best
+    model.feature_names_in_ = np.asarray(X.columns, dtype=object)
+    model.categories_ = {c: list(X._meta[c].cat.categories) for c in X.columns
+                         if isinstance(X._meta[c].dtype, pd.CategoricalDtype)}
+    model.classes_ = np.array([False, True])
+    raw, yv = valid["p"].to_numpy(), valid["y"].to_numpy().astype(bool)
+    model.calibrator_ = model._calibrate(raw, yv)
+    model.metrics_ = classification_metrics(yv, model._apply_calibration(raw))
+    model.metrics_["raw_roc_auc"] = classification_metrics(yv, raw).get("roc_auc", np.nan)
+    model.metrics_.update(n_train=float(n_rows - len(valid)), best_iteration=float(best))
+    model.version_ = hashlib.sha256(booster.model_to_string().encode()).hexdigest()[:12]
+    model.feature_set_ = feature_set
+    model.config_ = config.model_dump(mode="json", exclude={"base_dir"})
+    model.training_ = {
+        "mode": "events", "rows": n_rows, "positive_rate": overall,
+        "first_cutoff": str(pd.Timestamp(cutoffs[0]).date()),
+        "last_cutoff": str(pd.Timestamp(cutoffs[-1]).date()), "n_cutoffs": len(cutoffs),
+        "data_end": str(end.date()), "engine": "dask", "partitions": n,
+    }
+    summary = {**model.training_, "features": len(model.feature_names_in_),
+               "validation": {k: round(v, 4) for k, v in model.metrics_.items()},
+               "model_version": model.version_}
+    return DaskTrainResult(model, summary)

@@ -1,0 +1,253 @@
+"""Customers split into partitions by a stable hash of their id, for per-partition engines.
+
+Every engine that scores customers a partition at a time (the chunked local
+engine, the Dask engine) relies on the same rules, kept here:
+
+- a row belongs to partition ``hash(normalised customer id) % n``, where the id
+  is normalised exactly as :func:`churnkit.load_dataset` does (``" 123.0"`` is
+  ``"123"``) and hashed with a fixed key, so a customer's row in the customers
+  table and all its events land in the same partition, in every process and run;
+  rows without an id go to partition 0, so that each is reported exactly once;
+- the end of the data is the one :func:`churnkit.load_dataset` would find on
+  all the data (the day after the newest kept event or customer date), computed
+  before any partition is scored and given to every partition;
+- column types are pinned to those the model was trained with, so that no
+  partition infers a different type from its own sample of the data.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+from collections import Counter
+from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from churnkit.config import Config
+from churnkit.data import Dataset
+from churnkit.data._io import _ENCODINGS, _sniff_delimiter
+from churnkit.data._parse import parse_ids
+from churnkit.exceptions import ConfigError, SchemaError
+
+__all__ = [
+    "FAR_END",
+    "NA_VALUES",
+    "check_partitionable",
+    "csv_options",
+    "data_end",
+    "dataset_stamp",
+    "fix_reject_rows",
+    "name_columns",
+    "normalised_ids",
+    "partition_of",
+    "pin_types",
+    "with_end",
+]
+
+#: ``data.end`` given to each partition while the real end is not known yet: far
+#: enough that no event is dropped as late, so the partition loads exactly as if
+#: ``data.end`` were unset.
+FAR_END = date(2262, 1, 1)
+#: Strings read as missing in CSV files, as :func:`churnkit.data.read_table` reads them.
+NA_VALUES = ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "None"]
+_HASH_KEY = "churnkit-part-v1"  # 16 bytes: the siphash key of the partition hash
+
+
+def check_partitionable(config: Config, engine: str) -> None:
+    """Raise :class:`ConfigError` for data that cannot be split by customer id up front.
+
+    Snapshot tables, customers derived from events, lookups (event rows keyed by
+    another id) and joins (customer columns computed from other tables) need
+    whole tables; score such data with the local engine.
+    """
+    data = config.data
+    problem = None
+    if data.snapshot is not None:
+        problem = "snapshot data (a single table) is small enough for the local engine"
+    elif data.customers is not None and data.customers.from_events is not None:
+        problem = "customers.from_events derives the customers from a whole event table"
+    elif data.customers is not None and data.customers.joins:
+        problem = "customers.joins computes customer columns from whole tables"
+    else:
+        linked = [name for name, spec in data.events.items() if spec.lookup]
+        if linked:
+            problem = (f"event table(s) {linked} reach the customers through lookups, so "
+                       "their rows cannot be split by customer before the lookup")
+    if problem is not None:
+        raise ConfigError(
+            f"The {engine} engine splits every table by customer id before loading it, "
+            f"which this configuration does not allow: {problem}. Score it with the local "
+            "engine (churnkit.score / 'churnkit score' without --engine)."
+        )
+
+
+def normalised_ids(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of each row into the distinct normalised ids, and those ids (object).
+
+    Ids are normalised by :func:`churnkit.data._parse.parse_ids` on the distinct raw
+    values only; missing ids get code -1.
+    """
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    parsed, missing = parse_ids(pd.Series(uniques))
+    ids = parsed.to_numpy(dtype=object)
+    level, distinct = pd.factorize(np.where(missing.to_numpy(), None, ids))
+    return np.append(level, -1)[codes], np.asarray(distinct, dtype=object)
+
+
+def partition_of(raw: pd.Series, n: int) -> np.ndarray:
+    """Partition number (``0 .. n-1``) of each row from its raw customer id.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> p = partition_of(pd.Series(["C1", " C1", "C2", None]), 4)
+    >>> bool(p[0] == p[1]), int(p[3])
+    (True, 0)
+    """
+    codes, ids = normalised_ids(raw)
+    if not len(ids):
+        return np.zeros(len(raw), dtype=np.int64)
+    hashed = pd.util.hash_pandas_object(pd.Series(ids, dtype=object), index=False,
+                                        hash_key=_HASH_KEY).to_numpy()
+    part = (hashed % np.uint64(n)).astype(np.int64)
+    return np.append(part, 0)[codes]
+
+
+def with_end(config: Config, end: date | pd.Timestamp | None) -> Config:
+    """A copy of ``config`` with ``data.end`` replaced."""
+    value = pd.Timestamp(end).date() if end is not None else None
+    return config.model_copy(update={"data": config.data.model_copy(update={"end": value})})
+
+
+def dataset_stamp(dataset: Dataset) -> pd.Timestamp | None:
+    """The newest event timestamp or customer date of a loaded dataset (None if none)."""
+    stamps = [df["timestamp"].max() for df in dataset.events.values() if len(df)]
+    stamps += [dataset.customers[c].max() for c in ("signup_date", "end_date")
+               if c in dataset.customers]
+    stamps = [s for s in stamps if pd.notna(s)]
+    return pd.Timestamp(max(stamps)) if stamps else None
+
+
+def data_end(config: Config, stamps: Iterable[pd.Timestamp | None]) -> pd.Timestamp:
+    """The end of the data as :func:`churnkit.load_dataset` finds it on all partitions.
+
+    ``data.end`` when the config sets it, else the day after the newest of
+    ``stamps`` (the newest kept event or customer date of each partition).
+    """
+    if config.data.end is not None:
+        return pd.Timestamp(config.data.end)
+    known = [pd.Timestamp(s) for s in stamps if s is not None and pd.notna(s)]
+    if not known:
+        raise SchemaError(
+            "Cannot tell where the data ends: no event timestamps and no customer dates. "
+            "Set data.end in the config."
+        )
+    return max(known).normalize() + pd.Timedelta(days=1)
+
+
+def pin_types(config: Config, model: Any) -> Config:
+    """Declare every column type the model was trained with that the config leaves open.
+
+    Undeclared columns have their type inferred from the data; a partition would
+    infer it from its own rows and could disagree with another partition (or
+    with training). Declared types win.
+    """
+    fs = getattr(model, "feature_set_", None)
+    if fs is None or config.data.customers is None:
+        return config
+    data = config.data
+    cust = data.customers
+    trained = dict(getattr(fs.static_, "attributes", None) or {})
+    attributes = {**{c: t for c, t in trained.items() if c not in cust.exclude},
+                  **cust.attributes}
+    events = {}
+    for name, spec in data.events.items():
+        f = fs.events_.get(name)
+        learned = dict(getattr(f, "columns", None) or {}) if f is not None else {}
+        keep = {c: t for c, t in learned.items()
+                if c not in spec.exclude and c not in (spec.customer_id, spec.timestamp)
+                and t in {"categorical", "numeric", "boolean", "text"}}
+        events[name] = spec.model_copy(update={"columns": {**keep, **spec.columns}})
+    return config.model_copy(update={"data": data.model_copy(update={
+        "customers": cust.model_copy(update={"attributes": attributes}), "events": events})})
+
+
+def _encoding(path: Path, given: str | None) -> str:
+    """The encoding :func:`churnkit.data.read_table` would pick, found by streaming the file."""
+    if given is not None:
+        return given
+    for enc in _ENCODINGS:
+        decoder = codecs.getincrementaldecoder(enc)()
+        try:
+            with path.open("rb") as fh:
+                while block := fh.read(1 << 24):
+                    decoder.decode(block)
+                decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            continue
+        return enc
+    raise SchemaError(f"{path}: cannot decode the file; set the table's 'encoding' key.")
+
+
+def csv_options(path: Path, spec: Any, table: str) -> tuple[dict[str, Any], list[str] | None]:
+    """Keyword arguments for ``pandas.read_csv`` that read ``path`` as ``read_table`` does.
+
+    Returns the options and the header names to set on each chunk (stripped of
+    spaces, as ``read_table`` does), or None when the file has no header row.
+    """
+    if not path.is_file():
+        raise SchemaError(f"Table {table!r}: file {str(path)!r} does not exist. Check its 'path'.")
+    encoding = _encoding(path, spec.encoding)
+    with path.open(encoding=encoding, newline="") as fh:
+        header_line = fh.readline().rstrip("\r\n")
+    if not header_line.strip():
+        raise SchemaError(
+            f"Table {table!r}: file {path} is empty. Export the table again with a header row."
+        )
+    delimiter = spec.sep or _sniff_delimiter(header_line)
+    if spec.names is not None:
+        header: list[str] | None = None
+    elif delimiter == r"\s+":
+        header = header_line.split()
+    else:
+        header = [h.strip() for h in next(csv.reader([header_line], delimiter=delimiter))]
+    dup = sorted(name for name, n in Counter(header or spec.names or []).items() if n > 1)
+    if dup:
+        raise SchemaError(
+            f"Table {table!r}: file {path} has duplicate column name(s) {dup}. "
+            "Rename them so each column name is unique."
+        )
+    options = {
+        "sep": delimiter, "dtype": str, "keep_default_na": False, "na_values": NA_VALUES,
+        "skipinitialspace": True, "encoding": encoding,
+        "header": None if spec.names is not None else 0, "names": spec.names,
+        "engine": "python" if delimiter == r"\s+" else "c",
+    }
+    return options, header
+
+
+def name_columns(frame: pd.DataFrame, header: list[str] | None) -> pd.DataFrame:
+    """Set the stripped header names on a chunk read with :func:`csv_options`."""
+    if header is not None and len(header) == len(frame.columns):
+        frame.columns = header
+    return frame
+
+
+def fix_reject_rows(rejects: pd.DataFrame, rows: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Turn the row numbers of a partition's tables back into the rows of the source files."""
+    if not len(rejects):
+        return rejects
+    rejects = rejects.copy()
+    row = rejects["row"].to_numpy(dtype=object).copy()
+    table = rejects["table"].to_numpy(dtype=object)
+    for name, source_rows in rows.items():
+        hit = (table == name) & pd.notna(row)
+        if hit.any():
+            row[hit] = source_rows[row[hit].astype(np.int64)]
+    rejects["row"] = row
+    return rejects
