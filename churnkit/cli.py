@@ -141,14 +141,32 @@ def train(config: ConfigOpt,
         _print_summary(f"Trained {cfg.name} → {out_dir}", result.summary, fmt)
 
 
+class Engine(StrEnum):
+    """Where scoring runs."""
+
+    local = "local"
+    chunked = "chunked"
+    dask = "dask"
+
+
 @app.command()
 def score(config: ConfigOpt,
           model: Annotated[Path, typer.Option(help="Model folder written by 'churnkit train'.")],
-          out_file: Annotated[Path, typer.Option("--out", help="Scores file (.csv or .parquet).")],
+          out_file: Annotated[Path, typer.Option(
+              "--out", help="Scores file (.csv or .parquet); with --engine dask, a folder.")],
           as_of: Annotated[
               str | None, typer.Option(help="Score as of this date (default: end of data).")
           ] = None,
           rejects: Annotated[Path | None, typer.Option(help="Rejects file (default: beside --out).")] = None,
+          engine: Annotated[Engine, typer.Option(
+              help="local: all tables in memory; chunked: a chunk of customers at a time; "
+                   "dask: on a Dask cluster (part files under --out).")] = Engine.local,
+          scheduler: Annotated[str | None, typer.Option(
+              help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: a local "
+                   "cluster).")] = None,
+          partitions: Annotated[int | None, typer.Option(
+              min=1, help="Partitions of customers (dask; default 2 per worker thread) or "
+                          "chunks (chunked; default 8).")] = None,
           fmt: FormatOpt = Format.table) -> None:
     """Score every active customer as of a date."""
     from churnkit import load_config, load_model
@@ -158,8 +176,24 @@ def score(config: ConfigOpt,
     with _errors():
         cfg = load_config(config)
         fitted = load_model(model)
+        if engine is Engine.dask:
+            from churnkit.scoring import score_dask
+
+            with _steps() as progress:
+                summary = score_dask(cfg, fitted, out_dir=out_file, as_of=as_of,
+                                     scheduler=scheduler, npartitions=partitions,
+                                     progress=progress)
+            shown = {k: v for k, v in summary.items() if k not in {"scores", "rejects"}}
+            _print_summary(f"Scored → {out_file}", {**shown, "parts": len(summary["scores"])}, fmt)
+            return
         with _steps() as progress:
-            result = score_job(cfg, fitted, as_of=as_of, progress=progress)
+            if engine is Engine.chunked:
+                from churnkit.scoring import score_chunked
+
+                result = score_chunked(cfg, fitted, as_of=as_of, n_chunks=partitions or 8,
+                                       progress=progress)
+            else:
+                result = score_job(cfg, fitted, as_of=as_of, progress=progress)
             progress("Writing outputs")
             write_table(result.scores, out_file)
             rej = rejects or out_file.with_name(f"rejects{out_file.suffix}")
@@ -172,6 +206,8 @@ def _read_scores(path: Path) -> Any:
 
     from churnkit.exceptions import SchemaError
 
+    if path.is_dir():  # the scores/ folder of part files written by --engine dask
+        return pd.read_parquet(path)
     if not path.is_file():
         raise SchemaError(f"Scores file {str(path)!r} does not exist. Write one with 'churnkit score'.")
     if path.suffix.lower() in {".parquet", ".pq"}:

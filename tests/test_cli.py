@@ -143,3 +143,34 @@ def test_explain_one_customer(demo, tmp_path):
                             str(out / "model"), "--customer", "NOPE"])
     assert r.exit_code == 1
     assert "NOPE" in r.stderr
+
+
+def test_score_engines_give_the_local_scores(demo, tmp_path):
+    """--engine chunked and --engine dask (a local cluster) score every customer as the local engine."""
+    out, _ = demo
+    cfg, model = str(out / "config.yaml"), str(out / "model")
+    base = ["score", "--config", cfg, "--model", model, "--as-of", "2025-12-01", "--format", "json"]
+    r = runner.invoke(app, [*base, "--out", str(tmp_path / "local.parquet")])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, [*base, "--out", str(tmp_path / "chunked.parquet"), "--engine", "chunked",
+                            "--partitions", "3"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, [*base, "--out", str(tmp_path / "dask"), "--engine", "dask",
+                            "--partitions", "4"])
+    assert r.exit_code == 0, r.output
+    summary = json.loads(r.stdout)
+    assert summary["engine"] == "dask" and summary["partitions"] == 4
+    assert (tmp_path / "dask" / "summary.json").is_file()
+    local = pd.read_parquet(tmp_path / "local.parquet").set_index("customer_id").sort_index()
+    assert summary["scored"] == len(local)
+    for other in (pd.read_parquet(tmp_path / "chunked.parquet"),
+                  pd.read_parquet(tmp_path / "dask" / "scores")):
+        other = other.set_index("customer_id").sort_index()
+        assert other.index.equals(local.index)
+        assert (other["churn_probability"] - local["churn_probability"]).abs().max() <= 1e-9
+        assert other["reason_1"].equals(local["reason_1"])
+    r = runner.invoke(app, ["report", "--scores", str(tmp_path / "dask" / "scores"),
+                            "--out", str(tmp_path / "lists"), "--min-band", "medium"])
+    assert r.exit_code == 0, r.output
+    lists = pd.read_csv(tmp_path / "lists" / "at_risk.csv")
+    assert len(lists) == local["risk_band"].isin(["high", "medium"]).sum()

@@ -66,7 +66,9 @@ class Dataset:
         Static attribute column → type (``categorical``, ``numeric``, ``boolean``).
     events : dict of DataFrame
         Event tables with ``customer_id``, ``timestamp`` and their typed columns,
-        sorted by customer and time.
+        sorted by customer and time. ``customer_id`` is a ``category`` whose
+        categories are the sorted ids of ``customers`` (the same for every table);
+        categorical columns are ``category`` too.
     specs : dict of EventSpec
         Kind, column types and roles of each event table.
     end : Timestamp
@@ -124,9 +126,9 @@ class _Rejects:
                 {
                     "table": table,
                     "row": frame.index.to_numpy()[idx],
-                    "customer_id": (ids.to_numpy()[idx] if ids is not None else None),
+                    "customer_id": (_objects(ids.iloc[idx]) if ids is not None else None),
                     "column": column,
-                    "value": (raw.astype(object).to_numpy()[idx] if raw is not None else None),
+                    "value": (raw.iloc[idx].astype(object).to_numpy() if raw is not None else None),
                     "reason": reason,
                 }
             )
@@ -143,12 +145,55 @@ class _Rejects:
 _require = require_columns
 
 
+def _objects(values: pd.Series) -> np.ndarray:
+    """Values as an object array with None for missing (ids may be a ``category``)."""
+    out = values.to_numpy(dtype=object)
+    return np.where(pd.isna(out), None, out)
+
+
+def _distinct(raw: pd.Series) -> tuple[np.ndarray, pd.Series] | None:
+    """Codes (-1 missing) and distinct values of a text or category column, else None.
+
+    Parsing the few distinct values of a column of tens of millions of rows,
+    then broadcasting the results, costs one hashing pass instead of a Python
+    string per row.
+    """
+    if not (raw.dtype == object or pd.api.types.is_string_dtype(raw.dtype)
+            or isinstance(raw.dtype, pd.CategoricalDtype)):
+        return None
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    return codes, pd.Series(uniques)
+
+
 def _parse_typed(
-    frame: pd.DataFrame, table: str, col: str, kind: str, rejects: _Rejects, ids: pd.Series | None
+    frame: pd.DataFrame, table: str, col: str, kind: str, rejects: _Rejects,
+    ids: pd.Series | None, *, category: bool = False,
 ) -> pd.Series:
-    """Parse one column by type; unparseable values become missing and are reported."""
+    """Parse one column by type; unparseable values become missing and are reported.
+
+    Categorical, text and boolean text columns are parsed by distinct value;
+    categorical columns come back as pandas ``category`` when ``category`` is
+    true, else as object strings.
+    """
     raw = frame[col]
-    if kind == "numeric":
+    distinct = _distinct(raw) if kind not in ("numeric", "datetime") else None
+    if distinct is not None:
+        codes, uniques = distinct
+        if kind == "boolean":
+            values, bad_u = parse_bool(uniques)
+            parsed = pd.Series(np.append(values.to_numpy(), np.nan)[codes], index=raw.index)
+        else:
+            values, bad_u = parse_categorical(uniques)
+            if category and kind == "categorical":
+                level, levels = pd.factorize(values.to_numpy(dtype=object))
+                cat = pd.Categorical.from_codes(
+                    np.append(level, -1)[codes], categories=pd.Index(levels, dtype=object))
+                parsed = pd.Series(cat, index=raw.index)
+            else:
+                parsed = pd.Series(np.append(values.to_numpy(dtype=object), None)[codes],
+                                   index=raw.index, dtype=object)
+        bad = pd.Series(np.append(bad_u.to_numpy(dtype=bool), False)[codes], index=raw.index)
+    elif kind == "numeric":
         parsed, bad = parse_numeric(raw)
     elif kind == "boolean":
         parsed, bad = parse_bool(raw)
@@ -158,6 +203,21 @@ def _parse_typed(
         parsed, bad = parse_categorical(raw)
     rejects.add(table, bad, frame, ids, col, raw, f"unparseable {kind} value; set to missing")
     return parsed
+
+
+def _event_ids(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """:func:`parse_ids` by distinct value: ids as a ``category`` column, and the missing mask."""
+    distinct = _distinct(raw)
+    if distinct is None:
+        ids, missing = parse_ids(raw)
+        return ids, missing
+    codes, uniques = distinct
+    parsed, _ = parse_ids(uniques)
+    level, levels = pd.factorize(parsed.to_numpy(dtype=object))
+    row = np.append(level, -1)[codes]
+    ids = pd.Series(pd.Categorical.from_codes(row, categories=pd.Index(levels, dtype=object)),
+                    index=raw.index)
+    return ids, pd.Series(row < 0, index=raw.index)
 
 
 def _source(cfg: Config, spec: Any, name: str, tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
@@ -233,12 +293,14 @@ def _load_customers(
 def _load_events(
     frame: pd.DataFrame, spec: EventTable, name: str, known: pd.Index, rejects: _Rejects,
     end: pd.Timestamp | None, config: Config, tables: Mapping[str, pd.DataFrame],
+    id_type: pd.CategoricalDtype,
 ) -> tuple[pd.DataFrame, EventSpec]:
     _require(frame, name, [spec.customer_id], f"events.{name}")
-    ids, missing_id = parse_ids(frame[spec.customer_id])
+    ids, missing_id = _event_ids(frame[spec.customer_id])
     rejects.add(name, missing_id, frame, None, spec.customer_id, None,
                 "missing customer id; row dropped")
     if spec.lookup:
+        ids = ids.astype(object).where(~missing_id, None)
         frame, ids, unlinked = apply_lookups(frame, ids, missing_id, spec, name, config, tables,
                                              rejects)
         missing_id = missing_id | unlinked
@@ -263,7 +325,14 @@ def _load_events(
 
     used = {spec.customer_id, spec.timestamp, *spec.exclude}
     types: dict[str, str] = {}
-    out = pd.DataFrame({"customer_id": ids, "timestamp": ts}, index=frame.index)
+    # customer ids as codes into the sorted ids of the customers table, shared by all tables
+    if isinstance(ids.dtype, pd.CategoricalDtype):
+        pos = id_type.categories.get_indexer(ids.cat.categories)
+        code = np.append(pos, -1)[ids.cat.codes.to_numpy()]
+    else:
+        code = id_type.categories.get_indexer(ids)
+    customer = pd.Categorical.from_codes(code, dtype=id_type)
+    out = pd.DataFrame({"customer_id": customer, "timestamp": ts}, index=frame.index)
     role_types = {"duration": "numeric", "score": "numeric", "resolved": "boolean"}
     role_of = {col: role for role, col in spec.roles.items()}
     for col in frame.columns:
@@ -275,7 +344,7 @@ def _load_events(
         if kind == "datetime":
             continue
         types[col] = kind
-        out[col] = _parse_typed(frame, name, col, kind, rejects, ids)
+        out[col] = _parse_typed(frame, name, col, kind, rejects, ids, category=True)
     if "duration" in spec.roles:
         col = spec.roles["duration"]
         neg = out[col] < 0
@@ -287,8 +356,11 @@ def _load_events(
         rejects.add(name, bad, frame, ids, col, frame[col],
                     "score outside 0-10 (NPS) / 1-5 (CSAT); set to missing")
         out.loc[bad, col] = np.nan
-    out = out[~drop.to_numpy()]
-    out = out.sort_values(["customer_id", "timestamp"], kind="stable").reset_index(drop=True)
+    keep = ~drop.to_numpy()
+    out = out[keep]
+    # sorted by customer id, then time (stable): the order of sort_values on the ids
+    order = np.lexsort((out["timestamp"].to_numpy("datetime64[ns]").view(np.int64), code[keep]))
+    out = out.take(order).reset_index(drop=True)
     return out, EventSpec(name, spec.kind, types, dict(spec.roles), dict(spec.aggregations),
                           text=spec.text)
 
@@ -371,12 +443,14 @@ def load_dataset(config: Config, tables: Mapping[str, pd.DataFrame] | None = Non
     customers, attributes = _load_customers(frame, cust_spec, "customers", rejects)
     customers = customers.reset_index(drop=True)
     known = pd.Index(customers["customer_id"])
+    # event tables hold customer ids as a category over the sorted customer ids
+    id_type = pd.CategoricalDtype(known.sort_values())
     events: dict[str, pd.DataFrame] = {}
     specs: dict[str, EventSpec] = {}
     for name, spec in data.events.items():
         ev_frame = _source(config, spec, name, tables)
         events[name], specs[name] = _load_events(ev_frame, spec, name, known, rejects, end,
-                                                 config, tables)
+                                                 config, tables, id_type)
     if end is None:
         stamps = [df["timestamp"].max() for df in events.values() if len(df)]
         stamps += [customers[c].max() for c in ("signup_date", "end_date") if c in customers]
