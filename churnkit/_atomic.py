@@ -28,7 +28,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes owner-only files; use the usual mode
+    Path(tmp).chmod(0o666 & ~_umask())  # mkstemp makes owner-only files; use the usual mode
     try:
         yield Path(tmp)
         os.replace(tmp, path)

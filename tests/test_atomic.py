@@ -1,6 +1,5 @@
 """Outputs are replaced atomically: a run killed mid-way leaves the previous file intact."""
 
-import os
 import signal
 import subprocess
 import sys
@@ -42,7 +41,7 @@ def test_killed_writer_leaves_a_complete_file(tmp_path):
     frame = pd.read_csv(target)
     assert len(frame) in (2, 400_000)
     assert checks == 3
-    leftovers = [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+    leftovers = [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
     assert len(leftovers) <= 1  # at most the interrupted temporary file, never the target
 
 

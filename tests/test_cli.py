@@ -159,7 +159,8 @@ def test_score_engines_give_the_local_scores(demo, tmp_path):
                             "--partitions", "4"])
     assert r.exit_code == 0, r.output
     summary = json.loads(r.stdout)
-    assert summary["engine"] == "dask" and summary["partitions"] == 4
+    assert summary["engine"] == "dask"
+    assert summary["partitions"] == 4
     assert (tmp_path / "dask" / "summary.json").is_file()
     local = pd.read_parquet(tmp_path / "local.parquet").set_index("customer_id").sort_index()
     assert summary["scored"] == len(local)
