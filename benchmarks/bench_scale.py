@@ -8,7 +8,11 @@ Usage::
 Generates ``make_crm(customers)`` as Parquet files in a work folder, then
 measures, each in fresh processes so that peak memory belongs to the step:
 
-- ``generate``: make_crm and writing the Parquet files (once);
+- ``generate``: make_crm and writing the Parquet files (once). make_crm draws
+  about 14 contacts and 1.6 feedback rows per customer; the contacts and
+  feedback are padded to 20 and 3 per customer (the volumes of the scale
+  targets: 20M contacts and 3M feedback rows at 1M customers) with copies of
+  random rows of the same customers moved up to 30 days earlier;
 - ``load`` / ``features`` / ``score`` / ``explain`` / ``lists``: in one process that
   loads and validates the tables once, then repeats each step (features at one
   cutoff for every active customer, LightGBM probabilities, exact TreeSHAP for every
@@ -30,6 +34,7 @@ step is printed, since other jobs on the machine slow the figures down.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import resource
@@ -96,12 +101,37 @@ def _emit(step: str, times: list[float], peak: float, **extra: Any) -> None:
 
 
 # -- steps, each run in a child process ---------------------------------------------------
-def step_generate(work: Path, customers: int, explain: str) -> None:
+def _pad(table: Any, customers: Any, rows: int, seed: int) -> Any:
+    """``table`` grown to ``rows`` rows with copies of random rows, each moved 0-30 days earlier.
+
+    A copy keeps its customer and stays on or after the customer's signup date,
+    so the padded table is as valid as the original; it only has more rows.
+    """
+    import numpy as np
+    import pandas as pd
+
+    extra = rows - len(table)
+    if extra <= 0:
+        return table
+    rng = np.random.default_rng(seed)
+    copies = table.iloc[rng.integers(0, len(table), extra)].reset_index(drop=True)
+    signup = pd.Series(customers["signup_date"].to_numpy(), index=customers["customer_id"])
+    earliest = signup.reindex(copies["customer_id"]).to_numpy()
+    moved = copies["timestamp"] - pd.to_timedelta(rng.uniform(0, 30, extra), unit="D")
+    copies["timestamp"] = np.maximum(moved.to_numpy(), earliest)
+    return pd.concat([table, copies], ignore_index=True).sort_values(
+        ["customer_id", "timestamp"], kind="stable", ignore_index=True)
+
+
+def step_generate(work: Path, customers: int, explain: str, per_customer: dict[str, float]) -> None:
     from churnkit._resources import builtin_config
     from churnkit.datasets import make_crm
 
     start = time.perf_counter()
     crm = make_crm(customers, seed=0)
+    crm = dataclasses.replace(crm, **{
+        name: _pad(getattr(crm, name), crm.customers, int(rate * customers), k)
+        for k, (name, rate) in enumerate(per_customer.items())})
     crm.write(work / "data", format="parquet")
     rows = {name: len(frame) for name, frame in crm.tables.items()}
     text = builtin_config("default.yaml").read_text().replace(".csv", ".parquet")
@@ -167,7 +197,7 @@ def step_pipeline(work: Path, repeat: int) -> None:
     model = ck.load_model(work / "model")
     times, peak, ds = _timed(lambda: ck.load_dataset(cfg), 1)
     dtypes = {c: str(t) for c, t in ds.events["contacts"].dtypes.items()}
-    _emit("load", times, peak, events=sum(map(len, ds.events.values())),
+    _emit("load", times, peak, events=sum(map(len, ds.events.values())), rejects=len(ds.rejects),
           contacts_dtypes={c: t[:20] for c, t in dtypes.items()})
     spine = ds.customers.loc[ck.labels.active_mask(ds, ds.end), ["customer_id"]].assign(
         cutoff=ds.end).reset_index(drop=True)
@@ -257,12 +287,17 @@ def main(argv: list[str] | None = None) -> None:
                         help="comma-separated subset of generate,train,pipeline,job,chunked")
     parser.add_argument("--explain", choices=["all", "at_risk", "none"], default="all",
                         help="scoring.explain of the generated config (default: all)")
+    parser.add_argument("--contacts-per-customer", type=float, default=20.0,
+                        help="pad the contacts to this many rows per customer (default 20, the "
+                             "scale target's 20M contacts at 1M customers; 0: as generated)")
+    parser.add_argument("--feedback-per-customer", type=float, default=3.0,
+                        help="pad the feedback likewise (default 3: 3M rows at 1M customers)")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         step, work, *rest = args.child
         work = Path(work)
-        {"generate": lambda: step_generate(work, int(rest[0]), rest[1]),
+        {"generate": lambda: step_generate(work, int(rest[0]), rest[1], json.loads(rest[2])),
          "train": lambda: step_train(work, int(rest[0])),
          "pipeline": lambda: step_pipeline(work, int(rest[0])),
          "job": lambda: step_job(work, chunked=False),
@@ -277,7 +312,9 @@ def main(argv: list[str] | None = None) -> None:
     results: list[dict[str, Any]] = []
     try:
         if "generate" in steps:
-            results += _child(["generate", str(work), str(args.customers), args.explain])
+            pad = {"contacts": args.contacts_per_customer, "feedback": args.feedback_per_customer}
+            results += _child(["generate", str(work), str(args.customers), args.explain,
+                               json.dumps(pad)])
             _print(results[-1:])
         if "train" in steps:
             results += _child(["train", str(work), str(min(args.repeat, 1 if args.customers

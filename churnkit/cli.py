@@ -7,11 +7,12 @@ traceback only with ``--debug``), 2 usage error.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -69,15 +70,38 @@ def _errors() -> Iterator[None]:
 
 @contextmanager
 def _steps() -> Iterator[Callable[[str], None]]:
-    """A status line on stderr that each pipeline step updates."""
+    """A status line on stderr that each pipeline step updates.
+
+    While the steps run, whatever libraries print (LightGBM, Dask workers
+    started meanwhile) goes to stderr too, so that stdout carries only the
+    summary, e.g. the JSON of ``--format json``.
+    """
     start = time.perf_counter()
-    with err.status("Starting") as status:
+    with _stdout_to_stderr(), err.status("Starting") as status:
 
         def progress(message: str) -> None:
             err.log(f"{message}…") if _STATE["debug"] else None
             status.update(f"{message}…  [dim]{time.perf_counter() - start:.0f}s[/]")
 
         yield progress
+
+
+@contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """Send this process's stdout, and that of the processes it starts, to stderr."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+        os.dup2(2, 1)
+    except OSError:  # no usable file descriptors (an embedding host): Python-level only
+        saved = None
+    try:
+        with redirect_stdout(sys.stderr):
+            yield
+    finally:
+        if saved is not None:
+            os.dup2(saved, 1)
+            os.close(saved)
 
 
 def _print_summary(title: str, summary: dict[str, Any], fmt: Format) -> None:
@@ -124,9 +148,34 @@ def validate(config: ConfigOpt, fmt: FormatOpt = Format.table,
                 err.print(f"[yellow]{n:,} row(s) of {table}[/]: {escape(reason)}")
 
 
+class Engine(StrEnum):
+    """Where scoring runs."""
+
+    local = "local"
+    chunked = "chunked"
+    dask = "dask"
+
+
+class TrainEngine(StrEnum):
+    """Where training runs."""
+
+    local = "local"
+    dask = "dask"
+
+
+SchedulerOpt = Annotated[str | None, typer.Option(
+    help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: a local cluster).")]
+
+
 @app.command()
 def train(config: ConfigOpt,
           out_dir: Annotated[Path, typer.Option("--out", help="Model folder to write.")],
+          engine: Annotated[TrainEngine, typer.Option(
+              help="local: in memory; dask: features per partition of customers and "
+                   "lightgbm.dask on a Dask cluster.")] = TrainEngine.local,
+          scheduler: SchedulerOpt = None,
+          partitions: Annotated[int | None, typer.Option(
+              min=1, help="Partitions of customers (dask; default 2 per worker thread).")] = None,
           fmt: FormatOpt = Format.table) -> None:
     """Train a churn model and save it with its manifest."""
     from churnkit import load_config
@@ -135,18 +184,16 @@ def train(config: ConfigOpt,
     with _errors():
         cfg = load_config(config)
         with _steps() as progress:
-            result = train_job(cfg, progress=progress)
+            if engine is TrainEngine.dask:
+                from churnkit.scoring import train_dask
+
+                result = train_dask(cfg, scheduler=scheduler, npartitions=partitions,
+                                    progress=progress)
+            else:
+                result = train_job(cfg, progress=progress)
             progress("Saving the model")
             result.model.save(out_dir, config=result.model.config_, training=result.model.training_)
         _print_summary(f"Trained {cfg.name} → {out_dir}", result.summary, fmt)
-
-
-class Engine(StrEnum):
-    """Where scoring runs."""
-
-    local = "local"
-    chunked = "chunked"
-    dask = "dask"
 
 
 @app.command()
@@ -161,9 +208,7 @@ def score(config: ConfigOpt,
           engine: Annotated[Engine, typer.Option(
               help="local: all tables in memory; chunked: a chunk of customers at a time; "
                    "dask: on a Dask cluster (part files under --out).")] = Engine.local,
-          scheduler: Annotated[str | None, typer.Option(
-              help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: a local "
-                   "cluster).")] = None,
+          scheduler: SchedulerOpt = None,
           partitions: Annotated[int | None, typer.Option(
               min=1, help="Partitions of customers (dask; default 2 per worker thread) or "
                           "chunks (chunked; default 8).")] = None,

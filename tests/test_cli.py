@@ -175,3 +175,27 @@ def test_score_engines_give_the_local_scores(demo, tmp_path):
     assert r.exit_code == 0, r.output
     lists = pd.read_csv(tmp_path / "lists" / "at_risk.csv")
     assert len(lists) == local["risk_band"].isin(["high", "medium"]).sum()
+
+
+def test_train_on_dask_writes_a_model_that_scores(demo, tmp_path):
+    out, _ = demo
+    cfg = tmp_path / "config.yaml"
+    text = (out / "config.yaml").read_text().replace("n_estimators: 1000", "n_estimators: 60")
+    cfg.write_text(text.replace("learning_rate: 0.05", "learning_rate: 0.1").replace(
+        "path: data/", f"path: {out / 'data'}/"))
+    # a subprocess, so that what LightGBM's training network prints on the workers is seen
+    r = subprocess.run([sys.executable, "-m", "churnkit", "train", "--config", str(cfg), "--out",
+                        str(tmp_path / "m"), "--engine", "dask", "--partitions", "2", "--format",
+                        "json"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)  # stdout holds the summary only
+    assert summary["engine"] == "dask"
+    assert summary["validation"]["roc_auc"] >= 0.75
+    assert (tmp_path / "m" / "manifest.json").is_file()
+    r = runner.invoke(app, ["score", "--config", str(cfg), "--model", str(tmp_path / "m"),
+                            "--out", str(tmp_path / "s.csv")])
+    assert r.exit_code == 0, r.output
+    scores = pd.read_csv(tmp_path / "s.csv")
+    assert scores["churn_probability"].between(0, 1).all()
+    r = runner.invoke(app, ["train", "--config", str(cfg), "--out", str(tmp_path / "x"), "--engine", "chunked"])
+    assert r.exit_code == 2
