@@ -173,6 +173,27 @@ def _derive(events: pd.DataFrame, kind: str, columns: dict[str, str], roles: dic
     return derived, types
 
 
+def checked_events(builder: Any) -> pd.DataFrame:
+    """The ``events`` of a feature builder, checked: a DataFrame with an id and a datetime stamp."""
+    ev, table = builder.events, builder.table
+    if not isinstance(ev, pd.DataFrame):
+        raise SchemaError(
+            f"{type(builder).__name__}(table={table!r}) has no event table: pass events=DataFrame "
+            "(or set_params(events=...) before transform)."
+        )
+    missing = [c for c in ("customer_id", "timestamp") if c not in ev.columns]
+    if missing:
+        raise SchemaError(
+            f"Event table {table!r} has no column(s) {missing}. Available columns: {list(ev.columns)}."
+        )
+    if not pd.api.types.is_datetime64_any_dtype(ev["timestamp"]):
+        raise SchemaError(
+            f"{table}.timestamp must be datetime64 (got {ev['timestamp'].dtype}); "
+            "load tables with churnkit.load_dataset or parse them with pd.to_datetime."
+        )
+    return ev
+
+
 class EventFeatures(TransformerMixin, BaseEstimator):
     """Aggregate one event table into point-in-time features per customer and cutoff.
 
@@ -248,24 +269,7 @@ class EventFeatures(TransformerMixin, BaseEstimator):
 
     # -- helpers ---------------------------------------------------------------------------
     def _events(self) -> pd.DataFrame:
-        ev = self.events
-        if not isinstance(ev, pd.DataFrame):
-            raise SchemaError(
-                f"EventFeatures(table={self.table!r}) has no event table: pass events=DataFrame "
-                "(or set_params(events=...) before transform)."
-            )
-        missing = [c for c in ("customer_id", "timestamp") if c not in ev.columns]
-        if missing:
-            raise SchemaError(
-                f"Event table {self.table!r} has no column(s) {missing}. "
-                f"Available columns: {list(ev.columns)}."
-            )
-        if not pd.api.types.is_datetime64_any_dtype(ev["timestamp"]):
-            raise SchemaError(
-                f"{self.table}.timestamp must be datetime64 (got {ev['timestamp'].dtype}); "
-                "load tables with churnkit.load_dataset or parse them with pd.to_datetime."
-            )
-        return ev
+        return checked_events(self)
 
     def _resolved_roles(self, ev: pd.DataFrame) -> dict[str, str]:
         roles = dict(self.roles or {})

@@ -25,7 +25,7 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from churnkit.exceptions import NotFittedError, SchemaError
-from churnkit.features._events import EventFeatures, _clean, check_spine
+from churnkit.features._events import EventFeatures, _clean, check_spine, checked_events
 
 __all__ = ["COMPLAINT_WORDS", "TextFeatures"]
 
@@ -147,24 +147,7 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         self.random_state = random_state
 
     def _events(self) -> pd.DataFrame:
-        ev = self.events
-        if not isinstance(ev, pd.DataFrame):
-            raise SchemaError(
-                f"TextFeatures(table={self.table!r}) has no event table: pass events=DataFrame "
-                "(or set_params(events=...) before transform)."
-            )
-        missing = [c for c in ("customer_id", "timestamp") if c not in ev.columns]
-        if missing:
-            raise SchemaError(
-                f"Event table {self.table!r} has no column(s) {missing}. "
-                f"Available columns: {list(ev.columns)}."
-            )
-        if not pd.api.types.is_datetime64_any_dtype(ev["timestamp"]):
-            raise SchemaError(
-                f"{self.table}.timestamp must be datetime64 (got {ev['timestamp'].dtype}); "
-                "load tables with churnkit.load_dataset or parse them with pd.to_datetime."
-            )
-        return ev
+        return checked_events(self)
 
     def _text_columns(self, ev: pd.DataFrame) -> list[str]:
         if self.columns is not None:
