@@ -199,3 +199,15 @@ def test_train_on_dask_writes_a_model_that_scores(demo, tmp_path):
     assert scores["churn_probability"].between(0, 1).all()
     r = runner.invoke(app, ["train", "--config", str(cfg), "--out", str(tmp_path / "x"), "--engine", "chunked"])
     assert r.exit_code == 2
+
+
+def test_dask_engine_without_dask_says_how_to_install(demo, tmp_path):
+    out, _ = demo
+    code = ("import runpy, sys; sys.modules['distributed'] = None; "  # as if it were not installed
+            "runpy.run_module('churnkit', run_name='__main__')")
+    r = subprocess.run([sys.executable, "-c", code, "score", "--config", str(out / "config.yaml"),
+                        "--model", str(out / "model"), "--out", str(tmp_path / "s"), "--engine", "dask"],
+                       capture_output=True, text=True)
+    assert r.returncode == 1
+    assert "pip install 'churnkit[dask]'" in r.stderr
+    assert "Traceback" not in r.stderr

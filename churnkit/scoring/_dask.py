@@ -28,7 +28,7 @@ import pandas as pd
 
 from churnkit.config import Config
 from churnkit.data import load_dataset
-from churnkit.exceptions import SchemaError
+from churnkit.exceptions import ConfigError, SchemaError
 from churnkit.scoring._partition import (
     FAR_END,
     check_partitionable,
@@ -49,6 +49,18 @@ _ROW, _SRC = "__churnkit_row", "__churnkit_source"
 
 def _noop(_: str) -> None:
     return None
+
+
+def require_dask(engine: str = "Dask engine") -> None:
+    """Stop with the install command when Dask's packages are missing."""
+    try:
+        import dask.dataframe  # noqa: F401
+        import distributed  # noqa: F401
+    except ImportError as exc:
+        raise ConfigError(
+            f"The {engine} needs dask and distributed ({exc}). Install them with: "
+            "pip install 'churnkit[dask]' (the same versions on every worker)."
+        ) from None
 
 
 @contextmanager
@@ -284,6 +296,7 @@ def score_dask(
     """
     from churnkit._atomic import atomic_path
 
+    require_dask()
     check_partitionable(config, "Dask")
     if npartitions is not None and (not isinstance(npartitions, int) or npartitions < 1):
         raise ValueError(f"The 'npartitions' parameter of score_dask must be an int >= 1. "

@@ -25,7 +25,7 @@ import pandas as pd
 
 from churnkit.config import Config
 from churnkit.exceptions import ModelError
-from churnkit.scoring._dask import _load_unit, read_partitioned, scheduler_client
+from churnkit.scoring._dask import _load_unit, read_partitioned, require_dask, scheduler_client
 from churnkit.scoring._partition import FAR_END, check_partitionable, data_end, with_end
 
 __all__ = ["DaskTrainResult", "train_dask"]
@@ -164,6 +164,7 @@ def train_dask(
         ``model``: a :class:`~churnkit.model.ChurnModel` that :func:`churnkit.score`,
         :func:`score_dask` and ``ChurnModel.save`` accept.
     """
+    require_dask("Dask training engine")
     import dask.dataframe as dd
     import lightgbm as lgb
     from lightgbm.dask import DaskLGBMClassifier
