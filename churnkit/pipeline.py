@@ -207,6 +207,8 @@ def score_dataset(
         {"customer_id": cust["customer_id"].to_numpy()[active],
          "cutoff": np.full(int(active.sum()), when.to_datetime64())}
     )
+    dataset = _numeric_as_trained(fs, dataset)
+    unseen = _unseen_categories(fs, dataset, spine, when)
     progress(f"Building features for {len(spine):,} customers")
     X = fs.transform(dataset, spine)
     progress("Scoring")
@@ -236,16 +238,88 @@ def score_dataset(
     rejects = pd.concat(
         [dataset.rejects, inactive[REJECT_COLUMNS]], ignore_index=True
     ) if len(inactive) else dataset.rejects
+    rejects = rejects.reset_index(drop=True)
     summary = {
         "as_of": when.date().isoformat(),
         "scored": len(scores),
         "rejected_rows": len(dataset.rejects),
         "not_active": int((~active).sum()),
+        "unseen_categories": unseen,
         "risk_bands": scores["risk_band"].value_counts().to_dict(),
         "value_at_risk": float(np.nansum(scores["value_at_risk"])),
         "model_version": model.version_,
     }
     return ScoreResult(scores, rejects, X, dataset, summary, contrib)
+
+
+def _numeric_as_trained(fs: FeatureSet, dataset: Dataset) -> Dataset:
+    """Parse customer columns the model was trained on as numbers but that arrive as text.
+
+    The data layer infers an undeclared column's type from its values, so a
+    column that was numeric in training may load as text (e.g. "12 EUR",
+    "n/a"). Its values are parsed as numbers; those that are no number are set
+    to missing and listed in the rejects.
+    """
+    from dataclasses import replace
+
+    from churnkit.data._parse import parse_numeric
+
+    cust = dataset.customers
+    text = [c for c, k in fs.static_.types_.items()
+            if k in {"numeric", "boolean"} and c in cust and not pd.api.types.is_numeric_dtype(cust[c])]
+    if not text:
+        return dataset
+    cust = cust.copy()
+    parts = [dataset.rejects]
+    for col in text:
+        raw = cust[col].astype(object)
+        cust[col], bad = parse_numeric(raw.where(raw.notna(), None))
+        if bad.any():
+            parts.append(pd.DataFrame({
+                "table": "customers", "row": None, "customer_id": cust.loc[bad, "customer_id"],
+                "column": col, "value": raw[bad].astype(str),
+                "reason": "text in a column the model was trained on as numbers; set to missing",
+            })[REJECT_COLUMNS])
+    rejects = pd.concat(parts, ignore_index=True) if len(parts) > 1 else dataset.rejects
+    return replace(dataset, customers=cust, rejects=rejects)
+
+
+def _unseen_categories(fs: FeatureSet, dataset: Dataset, spine: pd.DataFrame, when: pd.Timestamp
+                       ) -> dict[str, int]:
+    """Rows per ``table.column`` whose category value the model never saw in training.
+
+    Static columns count the scored customers; event columns count the event rows
+    before ``when``. An event column that lumps its rarer values into ``(other)``
+    counts unseen values only when its transformer kept every value seen (``seen_``).
+    """
+    out = {f"customers.{c}": n
+           for c, n in fs.static_.set_params(customers=dataset.customers)
+           .unseen_categories(spine).items()}
+    fs.static_.set_params(customers=None)
+    for name, f in fs.events_.items():
+        ev = dataset.events.get(name)
+        if ev is None or not len(ev):
+            continue
+        before = (ev["timestamp"] < when).to_numpy()
+        seen = getattr(f, "seen_", {}) or {}
+        for col, levels in f.categories_.items():
+            if col not in ev:
+                continue
+            if col in seen:
+                known = {str(v) for v in seen[col]}
+            elif not f.other_.get(col, False):
+                known = {str(v) for v in levels}
+            else:
+                continue
+            values = ev[col]
+            cats = (values.cat.categories if isinstance(values.dtype, pd.CategoricalDtype)
+                    else pd.Index(values.dropna().unique()))
+            new = [v for v in cats if str(v).strip() not in known]
+            if new:
+                n = int((values.isin(new).to_numpy() & before).sum())
+                if n:
+                    out[f"{name}.{col}"] = n
+    return out
 
 
 def _explain(config: Config, model: ChurnModel, X: pd.DataFrame, scores: pd.DataFrame

@@ -146,19 +146,32 @@ def test_explain_one_customer(demo, tmp_path):
 
 
 def test_score_engines_give_the_local_scores(demo, tmp_path):
-    """--engine chunked and --engine dask (a local cluster) score every customer as the local engine."""
+    """--engine chunked and --engine dask (a local cluster) score every customer as the local engine.
+
+    Some contacts arrive with a channel the model never saw: every engine counts them alike.
+    """
     out, _ = demo
-    cfg, model = str(out / "config.yaml"), str(out / "model")
+    import shutil
+
+    shutil.copytree(out / "data", tmp_path / "data")
+    contacts = pd.read_csv(tmp_path / "data" / "contacts.csv")
+    new = contacts.index[pd.to_datetime(contacts["timestamp"]) < "2025-12-01"][::50]
+    contacts.loc[new, "channel"] = "carrier pigeon"
+    contacts.to_csv(tmp_path / "data" / "contacts.csv", index=False)
+    (tmp_path / "config.yaml").write_text((out / "config.yaml").read_text())
+    cfg, model = str(tmp_path / "config.yaml"), str(out / "model")
     base = ["score", "--config", cfg, "--model", model, "--as-of", "2025-12-01", "--format", "json"]
-    r = runner.invoke(app, [*base, "--out", str(tmp_path / "local.parquet")])
-    assert r.exit_code == 0, r.output
-    r = runner.invoke(app, [*base, "--out", str(tmp_path / "chunked.parquet"), "--engine", "chunked",
-                            "--partitions", "3"])
-    assert r.exit_code == 0, r.output
-    r = runner.invoke(app, [*base, "--out", str(tmp_path / "dask"), "--engine", "dask",
-                            "--partitions", "4"])
-    assert r.exit_code == 0, r.output
-    summary = json.loads(r.stdout)
+    summaries = []
+    for args in (["--out", str(tmp_path / "local.parquet")],
+                 ["--out", str(tmp_path / "chunked.parquet"), "--engine", "chunked", "--partitions", "3"],
+                 ["--out", str(tmp_path / "dask"), "--engine", "dask", "--partitions", "4"]):
+        r = runner.invoke(app, [*base, *args])
+        assert r.exit_code == 0, r.output
+        summaries.append(json.loads(r.stdout))
+    assert summaries[0]["unseen_categories"] == {"contacts.channel": len(new)}
+    assert summaries[1]["unseen_categories"] == summaries[0]["unseen_categories"]
+    assert summaries[2]["unseen_categories"] == summaries[0]["unseen_categories"]
+    summary = summaries[2]
     assert summary["engine"] == "dask"
     assert summary["partitions"] == 4
     assert (tmp_path / "dask" / "summary.json").is_file()

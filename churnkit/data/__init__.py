@@ -7,7 +7,14 @@ tables: an event table keyed by another id reaches the customers through
 customer (the latest churn date, the revenue of open subscriptions).
 """
 
-from churnkit.data._dataset import REJECT_COLUMNS, Dataset, EventSpec, load_dataset
+from churnkit.data._dataset import (
+    REJECT_COLUMNS,
+    Dataset,
+    EventSpec,
+    load_dataset,
+    rejected_customers,
+)
 from churnkit.data._io import read_table
 
-__all__ = ["REJECT_COLUMNS", "Dataset", "EventSpec", "load_dataset", "read_table"]
+__all__ = ["REJECT_COLUMNS", "Dataset", "EventSpec", "load_dataset", "read_table",
+           "rejected_customers"]

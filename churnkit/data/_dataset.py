@@ -24,11 +24,11 @@ from churnkit.data._parse import (
     parse_ids,
     parse_numeric,
 )
+from churnkit.data._rejects import REJECT_COLUMNS, Rejects, rejected_customers
 from churnkit.exceptions import SchemaError
 
-__all__ = ["REJECT_COLUMNS", "Dataset", "EventSpec", "load_dataset"]
+__all__ = ["REJECT_COLUMNS", "Dataset", "EventSpec", "load_dataset", "rejected_customers"]
 
-REJECT_COLUMNS = ["table", "row", "customer_id", "column", "value", "reason"]
 CUSTOMER_ROLES = (
     "signup_date", "end_date", "segment", "product", "account_manager", "value", "wallet_share"
 )
@@ -102,53 +102,7 @@ class Dataset:
         }
 
 
-class _Rejects:
-    """Collects rejected rows across tables."""
-
-    def __init__(self) -> None:
-        self.parts: list[pd.DataFrame] = []
-
-    def add(
-        self,
-        table: str,
-        mask: pd.Series,
-        frame: pd.DataFrame,
-        ids: pd.Series | None,
-        column: str,
-        raw: pd.Series | None,
-        reason: str,
-    ) -> None:
-        if not mask.any():
-            return
-        idx = np.flatnonzero(mask.to_numpy())
-        self.parts.append(
-            pd.DataFrame(
-                {
-                    "table": table,
-                    "row": frame.index.to_numpy()[idx],
-                    "customer_id": (_objects(ids.iloc[idx]) if ids is not None else None),
-                    "column": column,
-                    "value": (raw.iloc[idx].astype(object).to_numpy() if raw is not None else None),
-                    "reason": reason,
-                }
-            )
-        )
-
-    def frame(self) -> pd.DataFrame:
-        if not self.parts:
-            return pd.DataFrame(columns=REJECT_COLUMNS)
-        out = pd.concat(self.parts, ignore_index=True)
-        out["value"] = out["value"].astype(object).map(lambda v: None if pd.isna(v) else str(v))
-        return out[REJECT_COLUMNS]
-
-
 _require = require_columns
-
-
-def _objects(values: pd.Series) -> np.ndarray:
-    """Values as an object array with None for missing (ids may be a ``category``)."""
-    out = values.to_numpy(dtype=object)
-    return np.where(pd.isna(out), None, out)
 
 
 def _distinct(raw: pd.Series) -> tuple[np.ndarray, pd.Series] | None:
@@ -166,7 +120,7 @@ def _distinct(raw: pd.Series) -> tuple[np.ndarray, pd.Series] | None:
 
 
 def _parse_typed(
-    frame: pd.DataFrame, table: str, col: str, kind: str, rejects: _Rejects,
+    frame: pd.DataFrame, table: str, col: str, kind: str, rejects: Rejects,
     ids: pd.Series | None, *, category: bool = False,
 ) -> pd.Series:
     """Parse one column by type; unparseable values become missing and are reported.
@@ -222,11 +176,71 @@ def _event_ids(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 def _source(cfg: Config, spec: Any, name: str, tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     key = name if name in {"customers", "snapshot"} else f"events.{name}"
-    return source_table(cfg, spec, name, tables, key=key)
+    frame = source_table(cfg, spec, name, tables, key=key)
+    dup = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
+    if dup:
+        raise SchemaError(
+            f"Table {name!r} has duplicate column name(s) {dup}. "
+            "Rename them so each column name is unique."
+        )
+    return frame
+
+
+def _bad_lines(frame: pd.DataFrame, name: str, id_col: str | None, rejects: Rejects) -> None:
+    """Report the CSV lines whose number of fields differs from the header's (see read_table)."""
+    bad = frame.attrs.get("bad_lines") or []
+    if not bad:
+        return
+    header = [h.strip() for h in frame.attrs.get("header", [])]
+    at = header.index(id_col) if id_col in header else None
+    rows = pd.Index([r for r, _ in bad], dtype=np.int64)
+    raw = pd.Series([f[at] if at is not None and at < len(f) else None for _, f in bad],
+                    index=rows, dtype=object)
+    ids, _ = parse_ids(raw)
+    line = pd.Series([",".join(f) for _, f in bad], index=rows, dtype=object)
+    reason = np.array([
+        f"line has {len(f)} fields but the header has {len(header)}; row dropped (quote fields "
+        "that contain the delimiter, e.g. \"1,234.5\", or set the table's 'sep' key)"
+        for _, f in bad
+    ], dtype=object)
+    rejects.add(name, pd.Series(True, index=rows), pd.DataFrame(index=rows), ids, "", line,
+                reason, drop=True)
+
+
+def _conflicts(out: pd.DataFrame, dup: pd.Series, raw_names: Mapping[str, str]
+               ) -> tuple[pd.Series, pd.Series]:
+    """Rows of customers whose duplicate rows disagree, and a reason per row naming the columns."""
+    block = out[dup.to_numpy()]
+    key = block["customer_id"].astype(object)
+    text = block.drop(columns="customer_id").astype(object).where(block.notna(), None).astype(str)
+    differs = text.groupby(key.to_numpy(), sort=False).nunique(dropna=False).gt(1)
+    bad_ids = differs.index[differs.any(axis=1).to_numpy()]
+    conflicting = out["customer_id"].isin(bad_ids) & dup
+    columns = differs.loc[bad_ids].apply(
+        lambda r: ", ".join(raw_names.get(c, c) for c in r.index[r.to_numpy()]), axis=1)
+    n_rows = key.value_counts()
+    reason = pd.Series("", index=out.index, dtype=object)
+    where = conflicting.to_numpy()
+    cid = out.loc[where, "customer_id"].astype(object)
+    reason[where] = [
+        f"customer appears in {n_rows[c]} rows with conflicting values ({columns[c]}); "
+        "all its rows dropped (keep one row per customer)" for c in cid
+    ]
+    return conflicting, reason
+
+
+def _clash(table: str, col: str, key: str, *, declared: bool) -> None:
+    """A column named like a canonical column: an error if declared, else left out."""
+    if declared:
+        raise SchemaError(
+            f"Table {table!r}: column {col!r} has the name of a column churnkit makes itself "
+            f"(customer_id, timestamp or a role such as segment or value). Rename it in the file, "
+            f"or remove it from data.{key} in the config."
+        )
 
 
 def _load_customers(
-    frame: pd.DataFrame, spec: CustomersTable | SnapshotTable, name: str, rejects: _Rejects
+    frame: pd.DataFrame, spec: CustomersTable | SnapshotTable, name: str, rejects: Rejects
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     id_col = spec.customer_id
     roles = {r: getattr(spec, r, None) for r in CUSTOMER_ROLES}
@@ -234,15 +248,22 @@ def _load_customers(
     churned = getattr(spec, "churned", None)
     needed = [c for c in [id_col, *roles.values(), churned] if c is not None]
     _require(frame, name, needed, name)
-    if frame.empty:
-        raise SchemaError(f"Table {name!r} has no rows. Check the export.")
+    if frame.empty and not frame.attrs.get("bad_lines"):
+        where = f" (file {frame.attrs['path']})" if "path" in frame.attrs else ""
+        raise SchemaError(
+            f"Table {name!r}{where} has no rows, only a header. Export the table again with its "
+            "rows, or point the config at the right file."
+        )
+    _bad_lines(frame, name, id_col, rejects)
 
     if id_col is None:
-        ids = pd.Series([str(i) for i in range(len(frame))], index=frame.index, dtype=object)
+        ids = pd.Series([str(i) for i in frame.index], index=frame.index, dtype=object)
         missing = pd.Series(False, index=frame.index)
     else:
         ids, missing = parse_ids(frame[id_col])
-    rejects.add(name, missing, frame, None, id_col or "", None, "missing customer id; row dropped")
+    rejects.add(name, missing, frame, None, id_col or "", None, "missing customer id; row dropped",
+                drop=True)
+    drop = missing.copy()
     out = pd.DataFrame({"customer_id": ids}, index=frame.index)
     for role, col in roles.items():
         out[role] = _parse_typed(frame, name, col, _ROLE_TYPES[role], rejects, ids)
@@ -254,9 +275,10 @@ def _load_customers(
         bad = out["end_date"].notna() & out["signup_date"].notna() & (
             out["end_date"] < out["signup_date"]
         )
-        rejects.add(name, bad, frame, ids, roles["end_date"], frame[roles["end_date"]],
-                    "end date before signup date; row dropped")
-        missing = missing | bad
+        rejects.add(name, bad & ~drop, frame, ids, roles["end_date"], frame[roles["end_date"]],
+                    f"end date before the signup date ({roles['signup_date']}); row dropped",
+                    drop=True)
+        drop = drop | bad
     if "wallet_share" in out:
         bad = out["wallet_share"].notna() & ~out["wallet_share"].between(0, 1)
         rejects.add(name, bad, frame, ids, roles["wallet_share"], frame[roles["wallet_share"]],
@@ -271,34 +293,49 @@ def _load_customers(
     for col in frame.columns:
         if col in used:
             continue
+        if col in out.columns:
+            _clash(name, col, name, declared=col in declared)
+            continue
         kind = declared.get(col) or infer_type(frame[col])
         if kind in {"text", "datetime"}:
             continue
         attributes[col] = kind
         out[col] = _parse_typed(frame, name, col, kind, rejects, ids)
 
-    # duplicates: identical rows collapse; conflicting rows reject the customer
-    dup = out["customer_id"].duplicated(keep=False) & ~missing
+    # duplicates among the kept rows: identical rows collapse; conflicting rows drop the customer
+    kept_ids = out["customer_id"].where(~drop)
+    dup = kept_ids.duplicated(keep=False) & ~drop
+    extra = pd.Series(False, index=out.index)
     if dup.any():
-        block = out[dup].astype(str)
-        conflicting_ids = block.groupby(out.loc[dup, "customer_id"]).nunique().gt(1).any(axis=1)
-        conflicting = out["customer_id"].isin(conflicting_ids[conflicting_ids].index) & dup
+        raw_names = {**roles, **{c: c for c in attributes}}
+        conflicting, reason = _conflicts(out, dup, raw_names)
         rejects.add(name, conflicting, frame, ids, id_col or "", frame[id_col] if id_col else None,
-                    "customer appears in several rows with conflicting values; all rows dropped")
-        identical_extra = dup & ~conflicting & out["customer_id"].duplicated(keep="first")
-        missing = missing | conflicting | identical_extra
-    return out[~missing.to_numpy()], attributes
+                    reason.to_numpy(), drop=True)
+        extra = dup & ~conflicting & kept_ids.where(~conflicting).duplicated(keep="first")
+        rejects.add(name, extra, frame, ids, id_col or "", frame[id_col] if id_col else None,
+                    "same customer id and values as an earlier row; this copy ignored "
+                    "(the customer is kept)", drop=True)
+        drop = drop | conflicting | extra
+    # a customer with a row set aside and other rows: which row is right is unknown
+    gone = out["customer_id"].where(drop & ~missing & ~extra).dropna().unique()
+    orphan = ~drop & out["customer_id"].isin(gone)
+    rejects.add(name, orphan, frame, ids, id_col or "", frame[id_col] if id_col else None,
+                "another row of this customer was rejected (see its reject line); row dropped",
+                drop=True)
+    drop = drop | orphan
+    return out[~drop.to_numpy()], attributes
 
 
 def _load_events(
-    frame: pd.DataFrame, spec: EventTable, name: str, known: pd.Index, rejects: _Rejects,
+    frame: pd.DataFrame, spec: EventTable, name: str, known: pd.Index, rejects: Rejects,
     end: pd.Timestamp | None, config: Config, tables: Mapping[str, pd.DataFrame],
-    id_type: pd.CategoricalDtype,
+    id_type: pd.CategoricalDtype, rejected: set[Any] | None = None,
 ) -> tuple[pd.DataFrame, EventSpec]:
     _require(frame, name, [spec.customer_id], f"events.{name}")
+    _bad_lines(frame, name, spec.customer_id if not spec.lookup else None, rejects)
     ids, missing_id = _event_ids(frame[spec.customer_id])
     rejects.add(name, missing_id, frame, None, spec.customer_id, None,
-                "missing customer id; row dropped")
+                "missing customer id; row dropped", drop=True)
     if spec.lookup:
         ids = ids.astype(object).where(~missing_id, None)
         frame, ids, unlinked = apply_lookups(frame, ids, missing_id, spec, name, config, tables,
@@ -310,17 +347,28 @@ def _load_events(
         _require(frame, name, missing_cols, f"events.{name}")
     ts, bad_ts = parse_dates(frame[spec.timestamp])
     rejects.add(name, bad_ts, frame, ids, spec.timestamp, frame[spec.timestamp],
-                "unparseable timestamp; row dropped (use ISO 8601, e.g. 2024-03-31T14:05:00)")
-    no_ts = ts.isna() & ~bad_ts & ~missing_id
-    rejects.add(name, no_ts, frame, ids, spec.timestamp, None, "missing timestamp; row dropped")
+                "unparseable timestamp; row dropped (use ISO 8601, e.g. 2024-03-31T14:05:00)",
+                drop=True)
+    no_ts = ts.isna() & ~bad_ts
+    rejects.add(name, no_ts, frame, ids, spec.timestamp, None, "missing timestamp; row dropped",
+                drop=True)
     unknown = ~missing_id & ~ids.isin(known)
-    rejects.add(name, unknown, frame, ids, spec.customer_id, frame[spec.customer_id],
-                "event of a customer not in the customers table; row dropped")
+    if unknown.any():
+        gone = pd.Index(list(rejected)) if rejected else pd.Index([], dtype=object)
+        was_rejected = unknown & ids.isin(gone)
+        rejects.add(name, was_rejected, frame, ids, spec.customer_id, frame[spec.customer_id],
+                    "event of a customer whose customers row was rejected (see that reject); "
+                    "row dropped", drop=True)
+        rejects.add(name, unknown & ~was_rejected, frame, ids, spec.customer_id,
+                    frame[spec.customer_id],
+                    "event of a customer not in the customers table; row dropped (add the "
+                    "customer to the customers table, or fix the id)", drop=True)
     drop = missing_id | ts.isna() | unknown
     if end is not None:
         late = ~drop & (ts >= end)
         rejects.add(name, late, frame, ids, spec.timestamp, frame[spec.timestamp],
-                    f"event dated on or after the end of the data ({end.date()}); row dropped")
+                    f"event dated on or after the end of the data ({end.date()}, data.end); "
+                    "row dropped", drop=True)
         drop = drop | late
 
     used = {spec.customer_id, spec.timestamp, *spec.exclude}
@@ -338,6 +386,9 @@ def _load_events(
     for col in frame.columns:
         if col in used:
             continue
+        if col in out.columns:
+            _clash(name, col, f"events.{name}", declared=col in spec.columns)
+            continue
         kind = spec.columns.get(col) or role_types.get(role_of.get(col, "")) or (
             "categorical" if col in role_of else infer_type(frame[col])
         )
@@ -345,12 +396,12 @@ def _load_events(
             continue
         types[col] = kind
         out[col] = _parse_typed(frame, name, col, kind, rejects, ids, category=True)
-    if "duration" in spec.roles:
+    if "duration" in spec.roles and types.get(spec.roles["duration"]) == "numeric":
         col = spec.roles["duration"]
         neg = out[col] < 0
         rejects.add(name, neg, frame, ids, col, frame[col], "negative duration; set to missing")
         out.loc[neg, col] = np.nan
-    if "score" in spec.roles:
+    if "score" in spec.roles and types.get(spec.roles["score"]) == "numeric":
         col = spec.roles["score"]
         bad = out[col].notna() & ~out[col].between(0, 10)
         rejects.add(name, bad, frame, ids, col, frame[col],
@@ -375,7 +426,7 @@ def _customers_from_events(
     ids, missing = parse_ids(frame[spec.customer_id])
     if spec.lookup:  # rows that cannot be linked are reported when the table itself loads
         frame, ids, unlinked = apply_lookups(frame, ids, missing, spec, name, config, tables,
-                                             _Rejects())
+                                             Rejects())
         missing = missing | unlinked
     _require(frame, name, [spec.timestamp], f"events.{name}")
     ts, _ = parse_dates(frame[spec.timestamp])
@@ -410,7 +461,7 @@ def load_dataset(config: Config, tables: Mapping[str, pd.DataFrame] | None = Non
         to ``Dataset.rejects`` instead.
     """
     tables = dict(tables or {})
-    rejects = _Rejects()
+    rejects = Rejects()
     data = config.data
     end = pd.Timestamp(data.end) if data.end is not None else None
     if data.snapshot is not None:
@@ -422,7 +473,8 @@ def load_dataset(config: Config, tables: Mapping[str, pd.DataFrame] | None = Non
         positives = {str(v).strip().lower() for v in snap.positive}
         missing_label = label_text.isna()
         kept = missing_label & frame.index.isin(customers.index)
-        rejects.add("snapshot", kept, frame, None, snap.label, None, "missing label; row dropped")
+        rejects.add("snapshot", kept, frame, None, snap.label, None, "missing label; row dropped",
+                    drop=True)
         customers = customers[~missing_label.loc[customers.index].to_numpy()]
         label = label_text.loc[customers.index].isin(positives).astype(bool).rename("label")
         customers = customers.reset_index(drop=True)
@@ -432,25 +484,41 @@ def load_dataset(config: Config, tables: Mapping[str, pd.DataFrame] | None = Non
 
     assert data.customers is not None  # guaranteed by DataConfig validation
     cust_spec = data.customers
-    if cust_spec.from_events is not None:
-        frame = _customers_from_events(config, cust_spec.from_events, tables)
-        cust_spec = cust_spec.model_copy(
-            update={"signup_date": cust_spec.signup_date or "signup_date"}
-        )
-    else:
-        frame = _source(config, cust_spec, "customers", tables)
-    frame = apply_joins(frame, cust_spec, config, tables, rejects)
-    customers, attributes = _load_customers(frame, cust_spec, "customers", rejects)
+    # table-level problems of every table are collected and reported together
+    problems: list[str] = []
+    try:
+        if cust_spec.from_events is not None:
+            frame = _customers_from_events(config, cust_spec.from_events, tables)
+            cust_spec = cust_spec.model_copy(
+                update={"signup_date": cust_spec.signup_date or "signup_date"}
+            )
+        else:
+            frame = _source(config, cust_spec, "customers", tables)
+        frame = apply_joins(frame, cust_spec, config, tables, rejects)
+        customers, attributes = _load_customers(frame, cust_spec, "customers", rejects)
+    except SchemaError as exc:
+        problems.append(str(exc))
+        customers, attributes = pd.DataFrame({"customer_id": pd.Series(dtype=object)}), {}
     customers = customers.reset_index(drop=True)
     known = pd.Index(customers["customer_id"])
+    rejected = rejects.dropped_ids("customers")
     # event tables hold customer ids as a category over the sorted customer ids
     id_type = pd.CategoricalDtype(known.sort_values())
     events: dict[str, pd.DataFrame] = {}
     specs: dict[str, EventSpec] = {}
     for name, spec in data.events.items():
-        ev_frame = _source(config, spec, name, tables)
-        events[name], specs[name] = _load_events(ev_frame, spec, name, known, rejects, end,
-                                                 config, tables, id_type)
+        try:
+            ev_frame = _source(config, spec, name, tables)
+            events[name], specs[name] = _load_events(ev_frame, spec, name, known, rejects, end,
+                                                     config, tables, id_type, rejected)
+        except SchemaError as exc:
+            problems.append(str(exc))
+    if len(problems) == 1:
+        raise SchemaError(problems[0])
+    if problems:
+        raise SchemaError(
+            f"{len(problems)} tables cannot be loaded:\n" + "\n".join(f"- {p}" for p in problems)
+        )
     if end is None:
         stamps = [df["timestamp"].max() for df in events.values() if len(df)]
         stamps += [customers[c].max() for c in ("signup_date", "end_date") if c in customers]

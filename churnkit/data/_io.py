@@ -7,6 +7,7 @@ import io
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from churnkit.exceptions import SchemaError
@@ -15,15 +16,33 @@ __all__ = ["read_table"]
 
 _ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
 _DELIMITERS = (",", ";", "\t", "|")
+NA_VALUES = ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "None"]
+_SIGNATURES = {
+    b"PK\x03\x04": "a ZIP archive (an Excel .xlsx workbook?). Save the sheet as CSV (UTF-8)",
+    b"\xd0\xcf\x11\xe0": "an old Excel .xls workbook. Save the sheet as CSV (UTF-8)",
+    b"PAR1": "a Parquet file. Set the table's 'format: parquet' or name the file *.parquet",
+}
 
 
-def _decode(raw: bytes, path: Path, encoding: str | None) -> tuple[str, str]:
+def _decode(raw: bytes, path: Path, encoding: str | None, table: str) -> tuple[str, str]:
+    if encoding is None:
+        for magic, what in _SIGNATURES.items():
+            if raw.startswith(magic):
+                raise SchemaError(f"Table {table!r}: file {path} is {what}.")
+        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+            encoding = "utf-16"
+        elif b"\x00" in raw[:4096]:
+            raise SchemaError(
+                f"Table {table!r}: file {path} holds NUL bytes: it is a binary file or a UTF-16/32 "
+                "text without a byte-order mark. Export it as CSV in UTF-8, or set the table's "
+                "'encoding' key (e.g. 'utf-16-le')."
+            )
     if encoding is not None:
         try:
             return raw.decode(encoding), encoding
         except (UnicodeDecodeError, LookupError) as exc:
             raise SchemaError(
-                f"{path}: cannot decode the file as {encoding!r} ({exc}). "
+                f"Table {table!r}: cannot decode file {path} as {encoding!r} ({exc}). "
                 "Set the table's 'encoding' key to the file's real encoding, e.g. 'cp1252'."
             ) from None
     for enc in _ENCODINGS:
@@ -31,7 +50,9 @@ def _decode(raw: bytes, path: Path, encoding: str | None) -> tuple[str, str]:
             return raw.decode(enc), enc
         except UnicodeDecodeError:
             continue
-    raise SchemaError(f"{path}: cannot decode the file; set the table's 'encoding' key.")
+    raise SchemaError(  # pragma: no cover - latin-1 decodes any bytes
+        f"Table {table!r}: cannot decode file {path}; set the table's 'encoding' key."
+    )
 
 
 def _sniff_delimiter(header: str) -> str:
@@ -87,13 +108,15 @@ def read_table(
         return _check_columns(frame, list(frame.columns), path, table)
 
     raw = path.read_bytes()
-    text, _ = _decode(raw, path, encoding)
+    text, _ = _decode(raw, path, encoding, table)
     if not text.strip():
         raise SchemaError(
             f"Table {table!r}: file {path} is empty. Export the table again with a header row."
         )
     header_line = text.split("\n", 1)[0].rstrip("\r")
     delimiter = sep or _sniff_delimiter(header_line)
+    if text.count('"') % 2 and delimiter != r"\s+":
+        _open_quote(text, delimiter, path, table)
     if names is not None:
         header = list(names)
     elif delimiter == r"\s+":
@@ -106,18 +129,85 @@ def read_table(
             sep=delimiter,
             dtype=str,
             keep_default_na=False,
-            na_values=["", "NA", "N/A", "NaN", "nan", "null", "NULL", "None"],
+            na_values=NA_VALUES,
             skipinitialspace=True,
             header=None if names is not None else 0,
             names=names,
             engine="python" if delimiter == r"\s+" else "c",
         )
-    except (pd.errors.ParserError, ValueError) as exc:
+    except pd.errors.ParserError as exc:
+        if names is not None or delimiter == r"\s+":
+            raise SchemaError(
+                f"Table {table!r}: cannot parse {path} as CSV with delimiter {delimiter!r}: {exc}. "
+                "Set the table's 'sep' key (e.g. ';' or '\\t') if the file uses another delimiter."
+            ) from None
+        frame = _read_ragged(text, delimiter, path, table)
+    except ValueError as exc:
         raise SchemaError(
             f"Table {table!r}: cannot parse {path} as CSV with delimiter {delimiter!r}: {exc}. "
             "Set the table's 'sep' key (e.g. ';' or '\\t') if the file uses another delimiter."
         ) from None
-    return _check_columns(frame, [h.strip() for h in header], path, table)
+    frame = _check_columns(frame, [h.strip() for h in header], path, table)
+    frame.attrs["path"] = str(path)
+    return frame
+
+
+def _open_quote(text: str, delimiter: str, path: Path, table: str) -> None:
+    """Raise for a quoted field that is never closed (an odd number of quote characters).
+
+    Such a field swallows every later line into one value, so the rows after it
+    would be lost without a trace.
+    """
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=True)
+    start = 1
+    try:
+        for _ in reader:
+            start = reader.line_num + 1
+    except csv.Error:
+        pass
+    raise SchemaError(
+        f"Table {table!r}: file {path}, line {start}: a quoted field is never closed, so every "
+        "later line would be read into it. Fix the quotes in the export (a quote inside a "
+        'field is written as two quotes: "he said ""no""").'
+    )
+
+
+def _read_ragged(text: str, delimiter: str, path: Path, table: str) -> pd.DataFrame:
+    """Read a CSV whose rows do not all have the header's number of fields.
+
+    The rows that do are kept (indexed by their data-row number, so row labels
+    still point into the file); the others are listed in ``attrs["bad_lines"]``
+    as ``(row, fields)`` for the rejects table. A quoted field left open (which
+    swallows every later line) is a table-level error instead.
+    """
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=True)
+    header = next(reader)
+    width = len(header)
+    good: list[list[str]] = []
+    index: list[int] = []
+    bad: list[tuple[int, list[str]]] = []
+    row = 0
+    for record in reader:
+        if not record:  # blank line: skipped, as pandas does
+            continue
+        if len(record) == width:
+            good.append(record)
+            index.append(row)
+        else:
+            if any("\n" in field for field in record):
+                raise SchemaError(
+                    f"Table {table!r}: file {path}, data row {row}: a quoted field is never closed "
+                    f"(it runs over {sum(f.count(chr(10)) for f in record)} line breaks). Fix the "
+                    "quotes in the export (a quote inside a field is written as two quotes)."
+                )
+            bad.append((row, record))
+        row += 1
+    frame = pd.DataFrame(good, columns=range(width), index=pd.Index(index, dtype=np.int64),
+                         dtype=object)
+    frame = frame.where(~frame.isin(NA_VALUES), np.nan)
+    frame.attrs["bad_lines"] = bad
+    frame.attrs["header"] = header
+    return frame
 
 
 def _check_columns(frame: pd.DataFrame, header: list[str], path: Path, table: str) -> pd.DataFrame:

@@ -34,7 +34,7 @@ from churnkit.data._parse import (
 from churnkit.exceptions import SchemaError
 
 if TYPE_CHECKING:
-    from churnkit.data._dataset import _Rejects
+    from churnkit.data._rejects import Rejects
 
 __all__ = ["apply_joins", "apply_lookups", "require_columns", "source_table"]
 
@@ -43,8 +43,9 @@ def require_columns(frame: pd.DataFrame, table: str, columns: list[str], key: st
     """Raise a :class:`SchemaError` naming the missing columns and the config key to fix."""
     missing = [c for c in dict.fromkeys(columns) if c not in frame.columns]
     if missing:
+        where = f" (file {frame.attrs['path']})" if "path" in frame.attrs else ""
         raise SchemaError(
-            f"Table {table!r} has no column(s) {missing}. Available columns: "
+            f"Table {table!r} has no column(s) {missing}{where}. Available columns: "
             f"{list(map(str, frame.columns))}. Fix the column names under data.{key} "
             "in the config, or rename the columns in the file."
         )
@@ -77,7 +78,7 @@ def apply_lookups(
     name: str,
     cfg: Config,
     tables: Mapping[str, pd.DataFrame],
-    rejects: _Rejects,
+    rejects: Rejects,
 ) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
     """Map the ids of event table ``name`` to customer ids through ``spec.lookup`` in turn.
 
@@ -109,11 +110,11 @@ def apply_lookups(
         is_amb = active & ids.isin(ambiguous)
         rejects.add(name, is_amb, frame, ids, lk.key, ids,
                     f"{lk.key} maps to several {lk.customer_id} values in lookup table "
-                    f"{lk.table_name!r}; row dropped")
+                    f"{lk.table_name!r}; row dropped", drop=True)
         mapped = ids.map(first)
         absent = active & ~is_amb & mapped.isna()
         rejects.add(name, absent, frame, ids, lk.key, ids,
-                    f"{lk.key} not found in lookup table {lk.table_name!r}; row dropped")
+                    f"{lk.key} not found in lookup table {lk.table_name!r}; row dropped", drop=True)
         for col in lk.columns:
             values = pd.Series(table[col].to_numpy()[ok], index=pairs["key"].to_numpy())
             values = values[~values.index.duplicated(keep="first")]
@@ -185,7 +186,7 @@ def apply_joins(
     spec: CustomersTable,
     cfg: Config,
     tables: Mapping[str, pd.DataFrame],
-    rejects: _Rejects,
+    rejects: Rejects,
 ) -> pd.DataFrame:
     """Add the customer columns computed by ``spec.joins`` to the customers ``frame``.
 

@@ -21,6 +21,13 @@ __all__ = [
 ]
 
 _THOUSANDS = re.compile(r"^[-+]?\d{1,3}(,\d{3})+(\.\d+)?$")
+# a currency sign or code around a number: "€ 99", "12 EUR", "$1,200.50", "-12.5 USD"
+_CURRENCY = re.compile(
+    r"^\s*(?:[$€£¥]|(?:EUR|USD|GBP|CHF|JPY)\b)?\s*([-+]?[\d.,]+)\s*(?:[$€£¥]|EUR|USD|GBP|CHF|JPY)?\s*$",
+    re.IGNORECASE,
+)
+# written-out "no value" markers read as missing rather than as bad numbers
+_MISSING = {"-", "--", "?", "n/a", "na", "n.a.", "none", "null", "nan", "missing", "#n/a", "#na"}
 _TRUE = {"true", "t", "yes", "y", "1", "1.0"}
 _FALSE = {"false", "f", "no", "n", "0", "0.0"}
 
@@ -67,20 +74,30 @@ def parse_dates(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     compact = vals.str.fullmatch(r"\d{8}")
     parsed = pd.Series(pd.NaT, index=vals.index, dtype="datetime64[ns, UTC]")
     if compact.any():
-        parsed[compact] = pd.to_datetime(
+        parsed[compact] = _ns(pd.to_datetime(
             vals[compact], format="%Y%m%d", errors="coerce", utc=True
-        )
+        ))
     rest = vals[~compact]
     if len(rest):
-        parsed[~compact] = pd.to_datetime(rest, format="ISO8601", errors="coerce", utc=True)
+        parsed[~compact] = _ns(pd.to_datetime(rest, format="ISO8601", errors="coerce", utc=True))
         retry = parsed.isna() & ~compact
         if retry.any():
-            parsed[retry] = pd.to_datetime(
+            parsed[retry] = _ns(pd.to_datetime(
                 vals[retry], format="mixed", errors="coerce", utc=True
-            )
+            ))
     out[present] = parsed.dt.tz_localize(None).astype("datetime64[ns]")
     bad = present & out.isna()
     return out, bad
+
+
+_FIRST_NS = pd.Timestamp("1678-01-01", tz="UTC")
+_LAST_NS = pd.Timestamp("2261-12-31", tz="UTC")
+
+
+def _ns(parsed: pd.Series) -> pd.Series:
+    """UTC timestamps in nanoseconds; dates outside 1678-2261 (e.g. ``0001-01-01``) → missing."""
+    inside = (parsed >= _FIRST_NS) & (parsed <= _LAST_NS)
+    return parsed.where(inside).astype("datetime64[ns, UTC]")
 
 
 def parse_numeric(s: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -89,10 +106,25 @@ def parse_numeric(s: pd.Series) -> tuple[pd.Series, pd.Series]:
         return s.astype("float64"), pd.Series(False, index=s.index)
     if pd.api.types.is_numeric_dtype(s):
         return s.astype("float64"), pd.Series(False, index=s.index)
-    text = _as_text(s)
-    cleaned = text.where(~text.str.match(_THOUSANDS, na=False), text.str.replace(",", "", regex=False))
-    out = pd.to_numeric(cleaned, errors="coerce").astype("float64")
-    bad = text.notna() & out.isna()
+    text = _as_text(s.astype(object).where(s.notna(), None)).astype(object)
+    present = text.notna()
+    out = pd.to_numeric(text.where(present, np.nan), errors="coerce").astype("float64")
+    retry = present & out.isna()
+    if retry.any():
+        vals = text[retry].astype(str)
+        marker = vals.str.lower().isin(_MISSING).to_numpy()
+        present[retry[retry].index[marker]] = False
+        retry[retry[retry].index[marker]] = False
+        vals = vals[~marker]
+    if retry.any():
+        # "1,234.5" (thousands separators) and currency signs or codes
+        unit = vals.str.extract(_CURRENCY, expand=False)
+        vals = unit.where(unit.notna(), vals)
+        vals = vals.where(~vals.str.match(_THOUSANDS, na=False),
+                          vals.str.replace(",", "", regex=False))
+        out[retry] = pd.to_numeric(vals, errors="coerce").astype("float64")
+    out = out.where(~np.isinf(out.to_numpy(dtype="float64", na_value=np.nan)))
+    bad = present & out.isna()
     return out, bad
 
 

@@ -46,6 +46,9 @@ _DEFAULT_ROLES = {
 _BAD_NAME_CHARS = str.maketrans(dict.fromkeys('[]{}",:', "_"))
 
 
+_MAX_SEEN = 10_000  # distinct values remembered per categorical column
+
+
 def check_spine(X: Any, where: str) -> pd.DataFrame:
     """Validate the snapshot frame ``X``: a DataFrame with ``customer_id`` and ``cutoff``."""
     if not isinstance(X, pd.DataFrame):
@@ -233,6 +236,9 @@ class EventFeatures(TransformerMixin, BaseEstimator):
     feature_names_out_ : ndarray of str
     categories_ : dict of str to list
         Kept values of each categorical column.
+    seen_ : dict of str to list
+        Every value of each categorical column before the latest cutoff (up to
+        10,000), to count values never seen in training when scoring.
 
     Examples
     --------
@@ -319,6 +325,7 @@ class EventFeatures(TransformerMixin, BaseEstimator):
         self.windows_ = windows
         self.categories_: dict[str, list[str]] = {}
         self.other_: dict[str, bool] = {}
+        self.seen_: dict[str, list[str]] = {}
         for col, kind in types.items():
             if kind != "categorical":
                 continue
@@ -330,6 +337,8 @@ class EventFeatures(TransformerMixin, BaseEstimator):
                 ascending=False, kind="stable")
             self.categories_[col] = [str(v) for v in counts.index[: int(self.top_k)]]
             self.other_[col] = len(counts) > int(self.top_k)
+            if len(counts) <= _MAX_SEEN:
+                self.seen_[col] = sorted(str(v) for v in counts.index)
         default = _DEFAULT_AGGS.get(self.kind, _DEFAULT_AGGS["events"])
         self.aggs_ = {
             col: tuple((self.aggregations or {}).get(col, default))

@@ -14,6 +14,8 @@ from churnkit.features._events import _clean, _level_codes, check_spine
 
 __all__ = ["StaticFeatures"]
 
+_F32_MAX = float(np.finfo(np.float32).max)  # larger magnitudes are clipped, not overflowed
+_MAX_SEEN = 10_000  # distinct values remembered per column to tell unseen values at scoring
 _ROLE_FEATURES = {"segment": "categorical", "product": "categorical", "value": "numeric",
                   "wallet_share": "numeric"}
 
@@ -60,11 +62,14 @@ class StaticFeatures(TransformerMixin, BaseEstimator):
         self.types_ = types
         self.tenure_ = "signup_date" in cust
         self.categories_: dict[str, list[Any]] = {}
+        self.seen_: dict[str, list[str]] = {}
         for col, kind in types.items():
             if kind == "categorical":
-                counts = cust[col].dropna().astype(str).value_counts()
+                counts = cust[col].dropna().astype(str).str.strip().value_counts()
                 counts = counts.sort_index(kind="stable").sort_values(ascending=False, kind="stable")
                 self.categories_[col] = sorted(counts.index[: self.max_categories].tolist())
+                if len(counts) <= _MAX_SEEN:
+                    self.seen_[col] = sorted(counts.index.tolist())
         names = ["static__tenure_days"] if self.tenure_ else []
         names += [f"static__{_clean(c)}" for c in types]
         self.feature_names_out_ = np.asarray(names, dtype=object)
@@ -102,8 +107,33 @@ class StaticFeatures(TransformerMixin, BaseEstimator):
             else:
                 values = cust[col].to_numpy()[take] if col in cust else np.full(len(X), np.nan)
                 num = pd.to_numeric(pd.Series(values, index=X.index), errors="coerce")
-                out[name] = num.where(found).to_numpy(dtype=np.float32, na_value=np.nan)
+                num = num.where(found).to_numpy(dtype=np.float64, na_value=np.nan)
+                out[name] = np.clip(num, -_F32_MAX, _F32_MAX).astype(np.float32)
         return pd.DataFrame(out, index=X.index, columns=list(self.feature_names_out_))
+
+    def unseen_categories(self, X: pd.DataFrame) -> dict[str, int]:
+        """Rows of ``X`` per categorical column whose value was never seen in ``fit``.
+
+        Such values are encoded as missing, like the rare values beyond
+        ``max_categories``. Columns with more than 10,000 distinct values at fit
+        time count the values outside the kept levels.
+        """
+        self.get_feature_names_out()
+        X = check_spine(X, "StaticFeatures.unseen_categories")
+        cust = self._customers()
+        pos = pd.Index(cust["customer_id"]).get_indexer(X["customer_id"].to_numpy())
+        take = pos[pos >= 0]
+        out: dict[str, int] = {}
+        for col in self.categories_:
+            if col not in cust:
+                continue
+            known = getattr(self, "seen_", {}).get(col, self.categories_[col])
+            codes = _level_codes(cust[col], list(known), other=False)[take]
+            present = cust[col].notna().to_numpy()[take]
+            n = int((present & (codes < 0)).sum())
+            if n:
+                out[col] = n
+        return out
 
     def __sklearn_tags__(self):  # noqa: D105
         tags = super().__sklearn_tags__()

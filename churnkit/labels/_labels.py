@@ -107,13 +107,15 @@ def active_mask(
 ) -> np.ndarray:
     """Boolean mask over ``dataset.customers``: who is a customer at ``cutoff``.
 
-    Contractual: signed up before the cutoff and not ended before it.
+    Contractual: signed up before the cutoff (or signup date unknown) and not ended before it.
     Inactivity: also at least one activity event in ``[cutoff - lookback, cutoff)``.
     """
     cust = dataset.customers
     mask = np.ones(len(cust), dtype=bool)
     if "signup_date" in cust:
-        mask &= (cust["signup_date"] < cutoff).fillna(True).to_numpy(dtype=bool)
+        # an unknown signup date (unparseable in the file) does not make a customer inactive
+        signup = cust["signup_date"]
+        mask &= ((signup < cutoff) | signup.isna()).to_numpy(dtype=bool)
     if "end_date" in cust:
         mask &= ~(cust["end_date"] < cutoff).fillna(False).to_numpy(dtype=bool)
     if definition == "inactivity":

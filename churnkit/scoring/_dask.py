@@ -31,6 +31,7 @@ from churnkit.data import load_dataset
 from churnkit.exceptions import ConfigError, SchemaError
 from churnkit.scoring._partition import (
     FAR_END,
+    add_counts,
     check_partitionable,
     csv_options,
     data_end,
@@ -226,8 +227,9 @@ def _score_unit(unit: tuple[Any, ...], config: Config, model: Any, when: pd.Time
     if len(rejects):
         _write_part(rejects, folder / "rejects" / name)
     return {
-        "scored": len(result.scores), "rejected_rows": len(dataset.rejects),
+        "scored": len(result.scores), "rejected_rows": result.summary["rejected_rows"],
         "not_active": result.summary["not_active"], "rejects": len(rejects),
+        "unseen_categories": result.summary["unseen_categories"],
         "risk_bands": result.summary["risk_bands"],
         "value_at_risk": float(np.nansum(result.scores["value_at_risk"])) if len(result.scores)
         else 0.0,
@@ -329,14 +331,16 @@ def score_dask(
             for unit, k in zip(units, used, strict=True)])
         del units
     bands: dict[str, int] = {}
+    unseen: dict[str, int] = {}
     for p in parts:
-        for band, count in p["risk_bands"].items():
-            bands[band] = bands.get(band, 0) + int(count)
+        add_counts(bands, p["risk_bands"])
+        add_counts(unseen, p["unseen_categories"])
     summary = {
         "as_of": when.date().isoformat(),
         "scored": sum(p["scored"] for p in parts),
         "rejected_rows": sum(p["rejected_rows"] for p in parts),
         "not_active": sum(p["not_active"] for p in parts),
+        "unseen_categories": dict(sorted(unseen.items())),
         "risk_bands": dict(sorted(bands.items(), key=lambda kv: -kv[1])),
         "value_at_risk": float(sum(p["value_at_risk"] for p in parts)),
         "model_version": model.version_,

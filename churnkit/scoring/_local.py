@@ -28,6 +28,7 @@ from churnkit.data._parse import parse_dates
 from churnkit.exceptions import SchemaError
 from churnkit.scoring._partition import (
     FAR_END,
+    add_counts,
     check_partitionable,
     csv_options,
     data_end,
@@ -221,6 +222,7 @@ def score_chunked(
         when = pd.Timestamp(as_of) if as_of is not None else end
 
         scores, rejects, data_rejects, not_active = [], [], 0, 0
+        unseen: dict[str, int] = {}
         for k in np.unique(remap):
             progress(f"Scoring chunk {k + 1} of {n_chunks}")
             rows = {"customers": np.flatnonzero(cust_part == k)}
@@ -229,9 +231,10 @@ def score_chunked(
                 tables[name], rows[name] = spill.read(name, k)
             dataset = load_dataset(load_config, tables)
             del tables
-            data_rejects += len(dataset.rejects)
             result = score_dataset(config, model, dataset, as_of=when)
+            data_rejects += result.summary["rejected_rows"]
             not_active += result.summary["not_active"]
+            add_counts(unseen, result.summary["unseen_categories"])
             scores.append(result.scores)
             rejects.append(fix_reject_rows(result.rejects, rows))
             del dataset, result
@@ -249,6 +252,7 @@ def score_chunked(
         "scored": len(out),
         "rejected_rows": data_rejects,
         "not_active": not_active,
+        "unseen_categories": dict(sorted(unseen.items())),
         "risk_bands": out["risk_band"].value_counts().to_dict(),
         "value_at_risk": float(np.nansum(out["value_at_risk"])) if len(out) else 0.0,
         "model_version": model.version_,

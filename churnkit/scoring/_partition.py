@@ -133,6 +133,13 @@ def dataset_stamp(dataset: Dataset) -> pd.Timestamp | None:
     return pd.Timestamp(max(stamps)) if stamps else None
 
 
+def add_counts(total: dict[str, int], part: dict[str, int]) -> dict[str, int]:
+    """``total`` with the counts of one partition added (e.g. ``unseen_categories``)."""
+    for key, n in part.items():
+        total[key] = total.get(key, 0) + int(n)
+    return total
+
+
 def data_end(config: Config, stamps: Iterable[pd.Timestamp | None]) -> pd.Timestamp:
     """The end of the data as :func:`churnkit.load_dataset` finds it on all partitions.
 

@@ -2,6 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import churnkit.data as ck_data
 from churnkit import SchemaError, load_dataset
 from churnkit.config import config_from_dict
 
@@ -64,9 +65,13 @@ def test_conflicting_duplicate_customer_is_rejected_identical_one_collapsed(
     cust.loc[5, "tier"] = "platinum"  # b conflicts, a is an identical copy
     ds = _load(tiny_config_dict, {**tiny_raw, "customers": cust})
     assert sorted(ds.customers["customer_id"]) == ["a", "c", "d"]
-    rej = ds.rejects[ds.rejects["table"] == "customers"]
-    assert set(rej["customer_id"]) == {"b"}
-    assert rej["reason"].str.contains("conflicting").all()
+    rej = ds.rejects[ds.rejects["table"] == "customers"].set_index("row")
+    # b: both rows dropped, naming the conflicting column; a: the copy is listed, a is kept
+    assert sorted(rej.index) == [1, 4, 5]
+    assert rej.loc[[1, 5], "customer_id"].tolist() == ["b", "b"]
+    assert rej.loc[[1, 5], "reason"].str.contains(r"conflicting values \(tier\)").all()
+    assert "customer is kept" in rej.loc[4, "reason"]
+    assert list(ck_data.rejected_customers(ds.rejects)) == ["b"]
 
 
 def test_missing_required_column_names_table_column_and_fix(tiny_config_dict, tiny_raw):
@@ -117,3 +122,19 @@ def test_snapshot_mode_reads_label_and_infers_types(tmp_path):
     assert ds.attributes == {"plan": "categorical", "charges": "numeric"}
     assert np.isnan(ds.customers.loc[1, "charges"])
     assert ds.rejects["reason"].str.contains("missing label").sum() == 1
+
+
+def test_a_dropped_row_gets_one_reject_line_and_kept_rows_their_value_lines(tiny_config_dict, tiny_raw):
+    contacts = pd.DataFrame(
+        {"cust": [None, "a", "a"], "when": ["garbage", "2024-01-02", "2024-01-03"],
+         "topic": ["x", "y", "z"], "direction": ["in", "in", "out"],
+         "resolved": ["maybe", "maybe", "yes"], "minutes": ["-3", "-3", "oops"]}
+    )
+    ds = _load(tiny_config_dict, {**tiny_raw, "contacts": contacts})
+    rej = ds.rejects[ds.rejects["table"] == "contacts"]
+    # row 0: no id, a bad date, a bad boolean and a negative duration -> one line, the first reason
+    assert rej.loc[rej["row"] == 0, "reason"].tolist() == ["missing customer id; row dropped"]
+    # kept rows list each value that was set to missing
+    assert sorted(rej.loc[rej["row"] == 1, "column"]) == ["minutes", "resolved"]
+    assert rej.loc[rej["row"] == 2, "reason"].tolist() == ["unparseable numeric value; set to missing"]
+    assert len(ds.events["contacts"]) == 2
