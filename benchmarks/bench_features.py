@@ -132,13 +132,17 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--data", type=Path, default=None, help="folder of the Parquet files")
+    parser.add_argument("--pandas-repeat", type=int, default=1,
+                        help="runs of the plain-pandas version (minutes each at 1M customers)")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="folder with config.yaml and data/ (e.g. a bench_scale.py --workdir)")
     parser.add_argument("--check", type=int, default=3000, help="customers checked vs pandas")
     args = parser.parse_args(argv)
 
     import churnkit as ck
     from churnkit._resources import builtin_config
     from churnkit.datasets import make_crm
+    from churnkit.features import feature_set
 
     folder = args.data or Path(f"/tmp/churnkit-bench-features-{args.customers}")
     if not (folder / "config.yaml").is_file():
@@ -153,7 +157,7 @@ def main(argv: list[str] | None = None) -> None:
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
     spine = ds.customers.loc[ck.labels.active_mask(ds, ds.end), ["customer_id"]].assign(
         cutoff=ds.end).reset_index(drop=True)
-    fs = ck.FeatureSet(windows=cfg.features.windows, top_k=cfg.features.top_k).fit(ds, spine)
+    fs = feature_set(cfg.features).fit(ds, spine)
 
     # correctness first: pandas equals churnkit on a sample of customers
     sample = spine.sample(n=min(args.check, len(spine)), random_state=0)
@@ -174,7 +178,7 @@ def main(argv: list[str] | None = None) -> None:
         ev = ds.events[name]
         f.set_params(events=ev)
         ck_s, _ = _median(lambda f=f: f.transform(spine), args.repeat)
-        pd_s, _ = _median(lambda f=f, ev=ev: pandas_features(f, ev, spine), args.repeat)
+        pd_s, _ = _median(lambda f=f, ev=ev: pandas_features(f, ev, spine), args.pandas_repeat)
         codes, uniques = pd.factorize(ev["customer_id"])
         fl_s, _ = _median(lambda f=f, ev=ev, c=codes, u=uniques: floor_pass(
             ev, c, len(u), f, ds.end), args.repeat)

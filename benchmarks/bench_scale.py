@@ -144,7 +144,7 @@ def step_train(work: Path, repeat: int) -> None:
     import pandas as pd
 
     import churnkit as ck
-    from churnkit.features import FeatureSet
+    from churnkit.features import feature_set
     from churnkit.labels import make_labels
     from churnkit.pipeline import model_from_config
     from churnkit.scoring import partition_of
@@ -163,7 +163,7 @@ def step_train(work: Path, repeat: int) -> None:
 
     def frame() -> tuple[pd.DataFrame, pd.DataFrame]:
         labels = make_labels(ds, cutoffs, horizon_days=cfg.labels.horizon_days)
-        X = FeatureSet(windows=cfg.features.windows, top_k=cfg.features.top_k).fit_transform(
+        X = feature_set(cfg.features).fit_transform(
             ds, labels[["customer_id", "cutoff"]])
         return labels, X
 
@@ -177,7 +177,7 @@ def step_train(work: Path, repeat: int) -> None:
         return model
 
     times, peak, model = _timed(fit, repeat)
-    fs = FeatureSet(windows=cfg.features.windows, top_k=cfg.features.top_k).fit(
+    fs = feature_set(cfg.features).fit(
         ds, labels[["customer_id", "cutoff"]])
     model.feature_set_ = fs.without_data()
     model.config_ = cfg.model_dump(mode="json", exclude={"base_dir"})

@@ -321,6 +321,8 @@ class FeatureConfig(_Model):
     windows: list[int] = Field(default_factory=lambda: [30, 90, 365])
     top_k: int = Field(10, ge=1)
     """Most frequent values per categorical event column; the rest count as ``other``."""
+    derived: bool = True
+    """Add events and totals per month of tenure and recency as a share of tenure."""
 
     @field_validator("windows")
     @classmethod
@@ -335,9 +337,9 @@ class ModelConfig(_Model):
 
     n_estimators: int = Field(1000, ge=1)
     learning_rate: float = Field(0.05, gt=0, le=1)
-    num_leaves: int = Field(15, ge=2)
+    num_leaves: int = Field(7, ge=2)
     max_depth: int = -1
-    min_child_samples: int = Field(40, ge=1)
+    min_child_samples: int = Field(80, ge=1)
     subsample: float = Field(0.8, gt=0, le=1)
     colsample_bytree: float = Field(0.8, gt=0, le=1)
     reg_lambda: float = Field(1.0, ge=0)

@@ -18,7 +18,7 @@ from churnkit.actions import risk_band, value_at_risk
 from churnkit.config import Config
 from churnkit.data import REJECT_COLUMNS, Dataset, load_dataset
 from churnkit.exceptions import ModelError
-from churnkit.features import FeatureSet
+from churnkit.features import FeatureSet, feature_set
 from churnkit.labels import active_mask, labels_from_config
 from churnkit.model import ChurnModel
 
@@ -115,7 +115,7 @@ def train(
     labels = training_frame(config, dataset)
     progress(f"Building features for {len(labels):,} rows")
     spine = labels[["customer_id", "cutoff"]]
-    fs = FeatureSet(windows=config.features.windows, top_k=config.features.top_k)
+    fs = feature_set(config.features)
     X = fs.fit_transform(dataset, spine)
     progress(f"Training LightGBM on {X.shape[1]} features")
     model = model_from_config(config)

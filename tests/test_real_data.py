@@ -58,6 +58,11 @@ def test_cdnow_backtest_at_1997_12_31_trains_only_on_finished_horizons(shared_da
     assert fold["train_cutoffs"] == ["1997-03-31", "1997-04-30", "1997-05-31", "1997-06-30"]
     assert fold["validation_cutoffs"] == ["1997-06-30"]
     assert fold["n_test"] == 23570
+    # trained on customers of at most 6 months, tested on ones of 9 to 12 months: the model
+    # also sees recency and purchase rates relative to each customer's age
+    names = set(result.last_model.feature_names_in_)
+    assert {"purchases__days_since_last__tenure_share", "purchases__count__monthly__90d",
+            "purchases__dollar_value__monthly__365d"} <= names
     m = result.metrics
     assert 0.72 < m["roc_auc"] < 0.85, m
     # recency alone is a strong rule on CDNOW

@@ -32,7 +32,7 @@ from churnkit.data import Dataset, load_dataset
 from churnkit.evaluate._baselines import RuleBaseline, fit_logistic
 from churnkit.evaluate._metrics import evaluation_metrics
 from churnkit.exceptions import ConfigError, ModelError
-from churnkit.features import FeatureSet
+from churnkit.features import feature_set
 
 __all__ = ["HEADLINE", "EvaluationResult", "backtest"]
 
@@ -245,7 +245,7 @@ def backtest(
                 else f"fold {f['fold']} of {k}")
         progress(f"Backtest {what}: features for {len(tr) + len(te):,} rows")
         spine = labels[["customer_id", "cutoff"]]
-        fs = FeatureSet(windows=config.features.windows, top_k=config.features.top_k)
+        fs = feature_set(config.features)
         X_train = fs.fit_transform(dataset, spine.iloc[tr])
         X_test = fs.transform(dataset, spine.iloc[te])
         y_train, y_test = y_all[tr], y_all[te]

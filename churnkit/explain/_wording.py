@@ -354,6 +354,8 @@ def format_value(value: Any, feature: str = "", spec: str = "") -> str | None:
     '15'
     >>> format_value(7.25, "feedback__nps__mean__90d")
     '7.2'
+    >>> format_value(0.5, "usage__count__monthly__90d")
+    '0.5'
     """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
@@ -374,6 +376,10 @@ def format_value(value: Any, feature: str = "", spec: str = "") -> str | None:
     sign = "+" if _SIGNED.search(name) and x != 0 else ""
     if "share" in parts or parts[-1].endswith("share"):
         return f"{x:{sign}.0%}"
+    if "monthly" in parts:  # rates per month: a fraction of an event matters
+        if _MONEY.search(name) and abs(x) < 1000:
+            return f"{x:{sign},.2f}"
+        return _strip(f"{x:{sign},.1f}") if abs(x) < 100 else f"{x:{sign},.0f}"
     if "days" in name or "__count" in name or name.endswith("tenure"):
         return f"{x:{sign},.0f}"
     if _SCORE.search(name):
@@ -444,6 +450,8 @@ def humanize_feature(name: str) -> str:
     'Total logins (usage, last 30 days)'
     >>> humanize_feature("feedback__nps__last__365d")
     'Latest NPS score (last 365 days)'
+    >>> humanize_feature("usage__logins__monthly__90d")
+    'Logins per month (usage, last 90 days)'
     """
     parts = name.split("__")
     if len(parts) < 2:
@@ -462,6 +470,10 @@ def humanize_feature(name: str) -> str:
         return f"Change in {t} vs the previous {window} days"
     if rest in (["days_since_last"], ["days_since_first"]):
         return f"Days since the {rest[0].rsplit('_', 1)[1]} {_one(t)}"
+    if rest == ["days_since_last", "tenure_share"]:
+        return f"Time since the last {_one(t)}, as a share of tenure"
+    if rest == ["count", "monthly"]:
+        return f"{_words(t)} per month ({within})"
     if len(rest) == 2 and "=" in rest[0] and rest[1] == "count":
         col, value = rest[0].split("=", 1)
         return _value_count(t, col.lower(), value, within)
@@ -478,6 +490,8 @@ def humanize_feature(name: str) -> str:
         if agg == "trend":
             detail = ", ".join(x for x in (unit, t) if x)
             return f"Change in total {words} vs the previous {window} days ({detail})"
+        if agg == "monthly":
+            return f"{words[:1].upper() + words[1:]} per month ({detail})"
         if agg in _AGG_WORDS:
             return f"{_AGG_WORDS[agg]} {words} ({detail})"
     return _words(name.replace("__", " "))

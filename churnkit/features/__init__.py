@@ -1,14 +1,17 @@
 """Point-in-time features: only data strictly before each cutoff is used."""
 
-from churnkit.features._build import FeatureSet, build_features
+from churnkit.features._build import FeatureSet, build_features, feature_set
+from churnkit.features._derived import DerivedFeatures
 from churnkit.features._events import NUMERIC_AGGS, EventFeatures
 from churnkit.features._static import StaticFeatures
 from churnkit.features._text import TextFeatures
 
 __all__ = [
     "NUMERIC_AGGS",
+    "DerivedFeatures",
     "EventFeatures",
     "FeatureSet",
+    "feature_set",
     "StaticFeatures",
     "TextFeatures",
     "build_features",

@@ -1,17 +1,21 @@
 """All features of a dataset at once: one transformer per event table plus static features.
 
 Event tables whose config says ``text: true`` also get a :class:`TextFeatures` over
-their ``text`` columns; other text columns are ignored.
+their ``text`` columns; other text columns are ignored. A last, cheap stage
+(:class:`DerivedFeatures`) adds tenure-normalised rates and recency shares
+computed from the event and static features.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 
 from churnkit.data import Dataset
+from churnkit.features._derived import DerivedFeatures
 from churnkit.features._events import EventFeatures, check_spine
 from churnkit.features._static import StaticFeatures
 from churnkit.features._text import TextFeatures
@@ -28,6 +32,9 @@ class FeatureSet:
         Window lengths in days for event features.
     top_k : int, default 10
         Category levels kept per categorical event column.
+    derived : bool, default True
+        Add the tenure-normalised features of :class:`DerivedFeatures` (events and
+        totals per month of tenure, recency as a share of tenure, trends of those rates).
 
     Examples
     --------
@@ -35,9 +42,11 @@ class FeatureSet:
     >>> from churnkit.features import FeatureSet
     """
 
-    def __init__(self, *, windows: Sequence[int] = (30, 90, 365), top_k: int = 10) -> None:
+    def __init__(self, *, windows: Sequence[int] = (30, 90, 365), top_k: int = 10,
+                 derived: bool = True) -> None:
         self.windows = tuple(windows)
         self.top_k = top_k
+        self.derived = derived
 
     def fit(self, dataset: Dataset, spine: pd.DataFrame) -> FeatureSet:
         """Fit one :class:`EventFeatures` per event table and one :class:`StaticFeatures`.
@@ -69,8 +78,17 @@ class FeatureSet:
         }
         self.columns_["customers"] = sorted(self.static_.types_)
         self.feature_names_ = list(self.static_.get_feature_names_out())
-        for f in [*self.events_.values(), *self.texts_.values()]:
+        for f in self.events_.values():
             self.feature_names_ += list(f.get_feature_names_out())
+        # derived from the static and event features (names only: fitting reads no values)
+        self.derived_: DerivedFeatures | None = None
+        if self.derived:
+            base = pd.DataFrame(columns=self.feature_names_, dtype="float32")
+            self.derived_ = DerivedFeatures(tables=list(self.events_), windows=self.windows).fit(base)
+        for t in self.texts_.values():
+            self.feature_names_ += list(t.get_feature_names_out())
+        if self.derived_ is not None:
+            self.feature_names_ += list(self.derived_.get_feature_names_out())
         self.categorical_features_ = [
             f"static__{c}" for c, k in self.static_.types_.items() if k == "categorical"
         ]
@@ -93,6 +111,11 @@ class FeatureSet:
             parts.append(f.set_params(events=events).transform(spine))
         for name, t in getattr(self, "texts_", {}).items():
             parts.append(t.set_params(events=dataset.events[name]).transform(spine))
+        derived = getattr(self, "derived_", None)  # absent in sets saved before this stage
+        if derived is not None:
+            needed = set(derived.input_features_)
+            inputs = {c: p[c] for p in parts for c in p.columns if c in needed}
+            parts.append(derived.transform(pd.DataFrame(inputs, index=spine.index)))
         out = pd.concat(parts, axis=1)
         self._release()
         return out
@@ -131,9 +154,14 @@ class FeatureSet:
         return copy.deepcopy(self)
 
 
+def feature_set(features: Any) -> FeatureSet:
+    """An unfitted :class:`FeatureSet` with the settings of a config's ``features`` section."""
+    return FeatureSet(windows=features.windows, top_k=features.top_k, derived=features.derived)
+
+
 def build_features(
     dataset: Dataset, spine: pd.DataFrame, *, windows: Sequence[int] = (30, 90, 365),
-    top_k: int = 10,
+    top_k: int = 10, derived: bool = True,
 ) -> pd.DataFrame:
     """Build every point-in-time feature for the rows of ``spine``.
 
@@ -143,7 +171,7 @@ def build_features(
         Validated tables.
     spine : DataFrame
         One row per (customer, cutoff): columns ``customer_id`` and ``cutoff``.
-    windows, top_k
+    windows, top_k, derived
         See :class:`FeatureSet`.
 
     Returns
@@ -151,4 +179,4 @@ def build_features(
     DataFrame
         Indexed like ``spine``; names such as ``contacts__topic=billing__count__90d``.
     """
-    return FeatureSet(windows=windows, top_k=top_k).fit_transform(dataset, spine)
+    return FeatureSet(windows=windows, top_k=top_k, derived=derived).fit_transform(dataset, spine)

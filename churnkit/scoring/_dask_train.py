@@ -71,11 +71,11 @@ def _labelled(unit: tuple[Any, ...], config: Config, end: pd.Timestamp) -> tuple
     return dataset, training_frame(config, dataset)
 
 
-def _fit_features(labelled: tuple[Any, pd.DataFrame], windows: list[int], top_k: int) -> Any:
-    from churnkit.features import FeatureSet
+def _fit_features(labelled: tuple[Any, pd.DataFrame], features: Any) -> Any:
+    from churnkit.features import feature_set
 
     dataset, labels = labelled
-    return FeatureSet(windows=windows, top_k=top_k).fit(
+    return feature_set(features).fit(
         dataset, labels[["customer_id", "cutoff"]]).without_data()
 
 
@@ -192,8 +192,7 @@ def train_dask(
         progress("Labelling customers at each cutoff")
         labelled = [client.submit(_labelled, u, config, end, pure=False) for u in units]
         del units, first
-        fs = client.submit(_fit_features, labelled[0], list(config.features.windows),
-                           config.features.top_k, pure=False)
+        fs = client.submit(_fit_features, labelled[0], config.features, pure=False)
         progress("Building features per partition")
         rows = [client.submit(_rows, lab, fs, pure=False) for lab in labelled]
         del labelled

@@ -318,6 +318,12 @@ def test_top_feature_picks_the_wording_of_the_strongest_feature():
         ("feedback__detractor__count__365d", "Detractor feedback (last 365 days)"),
         ("contacts__outbound__days_since_last", "Days since the last outbound contact"),
         ("transactions__days_since_first", "Days since the first transaction"),
+        ("usage__logins__monthly__90d", "Logins per month (usage, last 90 days)"),
+        ("purchases__count__monthly__30d", "Purchases per month (last 30 days)"),
+        ("contacts__duration_min__monthly__365d",
+         "Duration per month (minutes, contacts, last 365 days)"),
+        ("contacts__days_since_last__tenure_share",
+         "Time since the last contact, as a share of tenure"),
     ],
 )
 def test_humanize_feature(name, words):
@@ -737,6 +743,12 @@ def test_fallback_values_are_formatted_for_people():
         (np.nan, "static__value", None),
         (None, "static__value", None),
         (3.14159, "x", "3.142"),
+        (0.5, "usage__count__monthly__90d", "0.5"),
+        (0.04, "usage__count__monthly__365d", "0"),
+        (2.0, "contacts__count__monthly__30d", "2"),
+        (250.4, "usage__minutes__monthly__365d", "250"),
+        (12.345, "transactions__amount__monthly__90d", "12.35"),
+        (0.054, "contacts__days_since_last__tenure_share", "5%"),
     ],
 )
 def test_format_value(value, feature, text):
