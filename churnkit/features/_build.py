@@ -99,6 +99,7 @@ class FeatureSet:
         check_spine(spine, "FeatureSet.transform")
         self._check_columns(dataset)
         parts = [self.static_.set_params(customers=dataset.customers).transform(spine)]
+        coded = _coded_spine(spine, dataset)
         for name, f in self.events_.items():
             events = dataset.events.get(name)
             if events is None:
@@ -108,7 +109,7 @@ class FeatureSet:
                     f"The model was trained with event table {name!r}, which this data lacks. "
                     f"Tables given: {sorted(dataset.events)}. Add it to data.events."
                 )
-            parts.append(f.set_params(events=events).transform(spine))
+            parts.append(f.set_params(events=events).transform(coded))
         for name, t in getattr(self, "texts_", {}).items():
             parts.append(t.set_params(events=dataset.events[name]).transform(spine))
         derived = getattr(self, "derived_", None)  # absent in sets saved before this stage
@@ -152,6 +153,24 @@ class FeatureSet:
         """A copy holding only the fitted state (no tables), for saving with a model."""
         self._release()
         return copy.deepcopy(self)
+
+
+def _coded_spine(spine: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
+    """``spine`` with its ids in the category dtype the event tables share, when they share one.
+
+    :func:`churnkit.load_dataset` gives every event table's ``customer_id`` the
+    same category dtype; looking the spine's ids up once here spares each table
+    its own lookup of every id (:meth:`EventFeatures.transform` then reads codes).
+    """
+    dtypes = [ev["customer_id"].dtype for ev in dataset.events.values() if "customer_id" in ev]
+    if not dtypes or not isinstance(dtypes[0], pd.CategoricalDtype):
+        return spine
+    if any(d is not dtypes[0] for d in dtypes[1:]) or isinstance(spine["customer_id"].dtype,
+                                                                pd.CategoricalDtype):
+        return spine
+    codes = dtypes[0].categories.get_indexer(spine["customer_id"].to_numpy())  # -1: no events
+    ids = pd.Categorical.from_codes(codes, dtype=dtypes[0])
+    return spine.assign(customer_id=pd.Series(ids, index=spine.index))
 
 
 def feature_set(features: Any) -> FeatureSet:

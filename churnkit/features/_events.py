@@ -176,6 +176,15 @@ def _derive(events: pd.DataFrame, kind: str, columns: dict[str, str], roles: dic
     return derived, types
 
 
+def _positions(ids: pd.Series, keys: pd.Index) -> np.ndarray:
+    """Position of each id in ``keys`` (-1: none), from category codes when they index ``keys``."""
+    if not len(keys):
+        return np.full(len(ids), -1, dtype=np.intp)
+    if isinstance(ids.dtype, pd.CategoricalDtype) and ids.cat.categories is keys:
+        return ids.cat.codes.to_numpy().astype(np.intp)
+    return keys.get_indexer(ids.to_numpy())
+
+
 def checked_events(builder: Any) -> pd.DataFrame:
     """The ``events`` of a feature builder, checked: a DataFrame with an id and a datetime stamp."""
     ev, table = builder.events, builder.table
@@ -397,7 +406,7 @@ class EventFeatures(TransformerMixin, BaseEstimator):
                              nps_classes="detractor" in self.types_, codes=coded)
         ts = nanoseconds(ev["timestamp"])
         order, ts, lo, hi, keys = segments(ev["customer_id"], ts)
-        pos = keys.get_indexer(X["customer_id"].to_numpy()) if len(keys) else np.full(len(X), -1)
+        pos = _positions(X["customer_id"], keys)
         has = pos >= 0
         at = np.maximum(pos, 0)
         seg_lo = np.where(has, lo[at], 0).astype(np.int64) if len(keys) else np.zeros(len(X), np.int64)

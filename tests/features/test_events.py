@@ -176,3 +176,23 @@ def test_static_features_tenure_and_categories():
     assert isinstance(out["static__segment"].dtype, pd.CategoricalDtype)
     assert out["static__segment"].tolist()[:2] == ["x", "y"]
     assert pd.isna(out["static__segment"].iloc[2])
+
+
+def test_feature_set_reads_the_shared_category_codes_of_the_ids():
+    """FeatureSet looks the spine's ids up once in the events' shared category dtype: same features."""
+    import churnkit as ck
+    from churnkit._resources import builtin_config
+    from churnkit.datasets import make_crm
+    from churnkit.features import feature_set
+
+    cfg = ck.load_config(builtin_config("default.yaml"))
+    ds = ck.load_dataset(cfg, make_crm(300, seed=3).tables)
+    assert isinstance(ds.events["contacts"]["customer_id"].dtype, pd.CategoricalDtype)
+    spine = pd.DataFrame({"customer_id": [*ds.customers["customer_id"][::3], "UNKNOWN"],
+                          "cutoff": ds.end - pd.Timedelta(days=40)})
+    fs = feature_set(cfg.features).fit(ds, spine)
+    X = fs.transform(ds, spine)
+    for name, f in fs.events_.items():  # each table on its own, ids looked up as text
+        alone = f.set_params(events=ds.events[name]).transform(spine.astype({"customer_id": object}))
+        pd.testing.assert_frame_equal(X[alone.columns], alone)
+    assert X.loc[X.index[-1], "contacts__count__90d"] == 0
