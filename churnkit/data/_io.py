@@ -24,19 +24,29 @@ _SIGNATURES = {
 }
 
 
+def sniff_bytes(head: bytes, path: Path, table: str) -> str | None:
+    """From a file's first bytes: refuse what is no text table, or say it is UTF-16.
+
+    Returns ``"utf-16"`` for a UTF-16 byte-order mark, else None; raises for an
+    Excel workbook, a Parquet file, a ZIP archive or a binary file (NUL bytes).
+    """
+    for magic, what in _SIGNATURES.items():
+        if head.startswith(magic):
+            raise SchemaError(f"Table {table!r}: file {path} is {what}.")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    if b"\x00" in head[:4096]:
+        raise SchemaError(
+            f"Table {table!r}: file {path} holds NUL bytes: it is a binary file or a UTF-16/32 "
+            "text without a byte-order mark. Export it as CSV in UTF-8, or set the table's "
+            "'encoding' key (e.g. 'utf-16-le')."
+        )
+    return None
+
+
 def _decode(raw: bytes, path: Path, encoding: str | None, table: str) -> tuple[str, str]:
     if encoding is None:
-        for magic, what in _SIGNATURES.items():
-            if raw.startswith(magic):
-                raise SchemaError(f"Table {table!r}: file {path} is {what}.")
-        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-            encoding = "utf-16"
-        elif b"\x00" in raw[:4096]:
-            raise SchemaError(
-                f"Table {table!r}: file {path} holds NUL bytes: it is a binary file or a UTF-16/32 "
-                "text without a byte-order mark. Export it as CSV in UTF-8, or set the table's "
-                "'encoding' key (e.g. 'utf-16-le')."
-            )
+        encoding = sniff_bytes(raw, path, table)
     if encoding is not None:
         try:
             return raw.decode(encoding), encoding

@@ -39,6 +39,7 @@ from churnkit.scoring._partition import (
     fix_reject_rows,
     partition_of,
     pin_types,
+    unreadable_csv,
     with_end,
 )
 
@@ -112,7 +113,10 @@ def _read_lazy(config: Config, spec: Any, name: str, csv_blocksize: Any) -> Any:
             raise SchemaError(f"Table {name!r}: file {str(path)!r} does not exist. Check its 'path'.")
         return dd.read_parquet(str(path))
     options, header = csv_options(path, spec, name)
-    frame = dd.read_csv(str(path), blocksize=csv_blocksize, **options)
+    try:
+        frame = dd.read_csv(str(path), blocksize=csv_blocksize, **options)
+    except pd.errors.ParserError as exc:  # in the first rows, which Dask reads for the types
+        raise unreadable_csv(exc, path, name) from None
     if header is not None and len(header) == len(frame.columns):
         frame = frame.rename(columns=dict(zip(frame.columns, header, strict=True)))
     return frame
@@ -164,6 +168,11 @@ def read_partitioned(client: Any, config: Config, n: int, *, csv_blocksize: Any 
             for k in range(n):
                 pieces[k].setdefault(name, []).append(row[k])
             lengths.setdefault(name, []).append(row[n])
+    for name, futures in lengths.items():  # a file pandas cannot split into rows stops here
+        try:
+            client.gather(futures)
+        except pd.errors.ParserError as exc:
+            raise unreadable_csv(exc, config.resolve(specs[name].path), name) from None
     # a partition without customers would hold only rejected events: they join the first
     # partition that has customers (loading needs a non-empty customers table)
     sizes = client.gather([[client.submit(len, p) for p in unit["customers"]] for unit in pieces])

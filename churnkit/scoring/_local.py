@@ -38,6 +38,7 @@ from churnkit.scoring._partition import (
     normalised_ids,
     partition_of,
     pin_types,
+    unreadable_csv,
     with_end,
 )
 
@@ -90,7 +91,7 @@ def _batches(config: Config, name: str, spec: Any, batch_rows: int
         return
     options, header = csv_options(path, spec, name)
     empty = True
-    for chunk in pd.read_csv(path, chunksize=batch_rows, **options):
+    for chunk in _csv_chunks(path, name, batch_rows, options):
         empty = False
         chunk = name_columns(chunk, header)
         for col in (spec.customer_id, spec.timestamp):
@@ -104,6 +105,13 @@ def _batches(config: Config, name: str, spec: Any, batch_rows: int
         yield pa.Table.from_pandas(frame, preserve_index=False), frame.get(
             spec.customer_id, pd.Series([], dtype=object)), frame.get(
             spec.timestamp, pd.Series([], dtype=object))
+
+
+def _csv_chunks(path: Path, name: str, rows: int, options: dict[str, Any]) -> Iterator[pd.DataFrame]:
+    try:
+        yield from pd.read_csv(path, chunksize=rows, **options)
+    except pd.errors.ParserError as exc:
+        raise unreadable_csv(exc, path, name) from None
 
 
 class _Spill:

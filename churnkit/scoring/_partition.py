@@ -30,7 +30,7 @@ import pandas as pd
 
 from churnkit.config import Config
 from churnkit.data import Dataset
-from churnkit.data._io import _ENCODINGS, _sniff_delimiter
+from churnkit.data._io import _ENCODINGS, _sniff_delimiter, sniff_bytes
 from churnkit.data._parse import parse_ids
 from churnkit.exceptions import ConfigError, SchemaError
 
@@ -39,6 +39,7 @@ __all__ = [
     "NA_VALUES",
     "check_partitionable",
     "csv_options",
+    "unreadable_csv",
     "data_end",
     "dataset_stamp",
     "fix_reject_rows",
@@ -184,10 +185,14 @@ def pin_types(config: Config, model: Any) -> Config:
         "customers": cust.model_copy(update={"attributes": attributes}), "events": events})})
 
 
-def _encoding(path: Path, given: str | None) -> str:
+def _encoding(path: Path, given: str | None, table: str) -> str:
     """The encoding :func:`churnkit.data.read_table` would pick, found by streaming the file."""
     if given is not None:
         return given
+    with path.open("rb") as fh:
+        sniffed = sniff_bytes(fh.read(4096), path, table)
+    if sniffed is not None:
+        return sniffed
     for enc in _ENCODINGS:
         decoder = codecs.getincrementaldecoder(enc)()
         try:
@@ -201,6 +206,16 @@ def _encoding(path: Path, given: str | None) -> str:
     raise SchemaError(f"{path}: cannot decode the file; set the table's 'encoding' key.")
 
 
+def unreadable_csv(exc: Exception, path: Path | None, table: str) -> SchemaError:
+    """The error for a CSV file that pandas cannot split into rows while streaming it."""
+    detail = " ".join(str(exc).split("Original Message:")[-1].split())  # without Dask's wrapping
+    return SchemaError(
+        f"Table {table!r}: file {path} cannot be read a block at a time ({detail}). "
+        "A line has more fields than the header, or a quoted field is never closed. Fix the "
+        "export, or score with the local engine, which sets such rows aside in the rejects."
+    )
+
+
 def csv_options(path: Path, spec: Any, table: str) -> tuple[dict[str, Any], list[str] | None]:
     """Keyword arguments for ``pandas.read_csv`` that read ``path`` as ``read_table`` does.
 
@@ -209,7 +224,7 @@ def csv_options(path: Path, spec: Any, table: str) -> tuple[dict[str, Any], list
     """
     if not path.is_file():
         raise SchemaError(f"Table {table!r}: file {str(path)!r} does not exist. Check its 'path'.")
-    encoding = _encoding(path, spec.encoding)
+    encoding = _encoding(path, spec.encoding, table)
     with path.open(encoding=encoding, newline="") as fh:
         header_line = fh.readline().rstrip("\r\n")
     if not header_line.strip():

@@ -94,7 +94,8 @@ def test_dask_scores_equal_the_local_engine(client, crm, fmt, tmp_path):
     assert gone.is_unique
     assert set(gone).isdisjoint(scores["customer_id"])
     assert set(gone) | set(scores["customer_id"]) == set(data.customers["customer_id"])
-    for key in ("as_of", "scored", "rejected_rows", "not_active", "risk_bands", "model_version"):
+    for key in ("as_of", "scored", "rejected_rows", "not_active", "unseen_categories", "risk_bands",
+                "model_version"):
         assert summary[key] == local.summary[key], key
     if fmt == "csv":
         assert summary["rejected_rows"] > 0
@@ -131,3 +132,22 @@ def test_configurations_that_cannot_be_split_are_refused(crm, tiny_config_dict, 
         {"path": "x.csv", "key": "id", "columns": {"n": {"column": "id", "agg": "count"}}}]}}
     with pytest.raises(ConfigError, match="joins.*local engine"):
         score_dask(ck.config.config_from_dict(cfg), model, out_dir=tmp_path)
+
+
+@pytest.mark.parametrize("line", [3, 1500])  # in the rows Dask samples for the types, and after
+def test_a_csv_line_with_too_many_fields_stops_with_a_clear_error(client, crm, line, tmp_path):
+    import shutil
+
+    from churnkit.exceptions import SchemaError
+
+    _, configs, model = crm
+    data = configs["csv"].resolve(configs["csv"].data.customers.path).parent
+    shutil.copytree(data, tmp_path / "data")
+    (tmp_path / "config.yaml").write_text((data.parent / "config.yaml").read_text())
+    contacts = tmp_path / "data" / "contacts.csv"
+    lines = contacts.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[line] = lines[line].rstrip("\r\n") + ",1,234.5\n"
+    contacts.write_text("".join(lines), encoding="utf-8")
+    cfg = ck.load_config(tmp_path / "config.yaml")
+    with pytest.raises(SchemaError, match=r"'contacts'.*more fields than the header.*local engine"):
+        score_dask(cfg, model, scheduler=client, npartitions=2, out_dir=tmp_path / "out")
