@@ -11,7 +11,7 @@ import pandas as pd
 from pydantic import field_validator
 
 from churnkit.exceptions import ConfigError
-from churnkit.explain._reasons import ReasonConfig, StrictModel, load_yaml_model
+from churnkit.explain._reason_config import ReasonConfig, StrictModel, load_yaml_model
 
 __all__ = [
     "DEFAULT_PLAYBOOK",

@@ -22,16 +22,13 @@ import numpy as np
 import pandas as pd
 
 from churnkit.exceptions import SchemaError
+from churnkit.explain._reason_config import EXPECTED_COLUMN, ReasonConfig, as_reason_config, load_reasons
 from churnkit.explain._reasons import (
-    EXPECTED_COLUMN,
-    ReasonConfig,
-    _as_config,
     _grouping,
     _winners,
     check_aligned,
     feature_columns,
     group_contributions,
-    load_reasons,
     top_reasons,
 )
 from churnkit.explain._wording import (
@@ -422,7 +419,7 @@ def feature_reasons(
         name itself for a feature no group claims for that customer).
     """
     names = [str(c) for c in (X.columns if features is None else features)]
-    grp = _grouping(names, np.zeros((0, len(names))), _as_config(reasons))
+    grp = _grouping(names, np.zeros((0, len(names))), as_reason_config(reasons))
     ids = np.asarray(grp.ids, dtype=object)
     out = np.empty((len(X), len(names)), dtype=object)
     out[:, grp.fixed >= 0] = ids[grp.fixed[grp.fixed >= 0]]

@@ -39,7 +39,7 @@ import pandas as pd
 
 from churnkit.exceptions import ConfigError, ModelError, NotFittedError, SchemaError
 from churnkit.explain import _treeshap_forest as _k
-from churnkit.explain._treeshap_forest import Forest, parse_booster
+from churnkit.explain._treeshap_booster import Forest, parse_booster
 
 __all__ = ["TreeExplainer", "UnsupportedModelError"]
 
