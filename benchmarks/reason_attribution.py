@@ -29,18 +29,9 @@ import pandas as pd
 
 import churnkit as ck
 from churnkit._resources import builtin_config
-from churnkit.datasets import make_crm
+from churnkit.datasets import REASON_OF_CAUSE, make_crm
 from churnkit.explain import load_reasons, top_reasons
 from churnkit.pipeline import training_frame
-
-CAUSE_TO_REASON = {
-    "unresolved_complaints": "unresolved_complaints",
-    "detractor_feedback": "low_satisfaction",
-    "falling_usage": "falling_usage",
-    "price_shock": "billing_price",
-    "no_outbound_contact": "fading_relationship",
-    "poor_onboarding": "early_life",
-}
 
 
 def selected_churners(model, cfg, *, since: str, top_share: float = 0.2):
@@ -59,7 +50,7 @@ def attribution(Xs: pd.DataFrame, contrib: pd.DataFrame, ids: pd.Series,
     """One row per selected churner: ``cause``, ``expected``, ``top1``, ``top3``, reason ids."""
     tr = top_reasons(contrib, Xs, load_reasons(reasons), k=k)
     cause = ground_truth.set_index("customer_id").loc[ids, "cause"].astype(str).to_numpy()
-    expected = pd.Series(cause).map(CAUSE_TO_REASON).to_numpy(dtype=object)
+    expected = pd.Series(cause).map(REASON_OF_CAUSE).to_numpy(dtype=object)
     ids = np.column_stack([tr[f"reason_{i}_id"].to_numpy(dtype=object) for i in range(1, k + 1)])
     out = pd.DataFrame({"cause": cause, "expected": expected,
                         "top1": ids[:, 0] == expected, "top3": (ids == expected[:, None]).any(axis=1)})

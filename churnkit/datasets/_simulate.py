@@ -50,6 +50,7 @@ __all__ = [
     "DIRECTIONS",
     "KINDS",
     "PRODUCTS",
+    "REASON_OF_CAUSE",
     "REGIONS",
     "SEGMENTS",
     "SURVEYS",
@@ -70,6 +71,16 @@ CAUSES = (
     "no_outbound_contact",
     "poor_onboarding",
 )
+#: The reason group of ``configs/reasons.yaml`` in which each planted cause shows
+#: (all but ``other``, which has no evidence in the data).
+REASON_OF_CAUSE = {
+    "unresolved_complaints": "unresolved_complaints",
+    "detractor_feedback": "low_satisfaction",
+    "falling_usage": "falling_usage",
+    "price_shock": "billing_price",
+    "no_outbound_contact": "fading_relationship",
+    "poor_onboarding": "early_life",
+}
 _ACTIVE = np.iinfo(np.int64).max  # end of a customer who has not churned
 
 # Customer mix (rows: SMB, Mid-Market, Enterprise).

@@ -439,3 +439,13 @@ def test_crm_is_frozen_and_has_a_short_repr(crm: CRM) -> None:
     text = repr(crm)
     assert text.startswith("CRM(start=2024-01-01, end=2026-01-01, rows: customers=4_000")
     assert len(text) < 200
+
+
+def test_every_planted_cause_has_a_reason_group():
+    from churnkit.datasets import REASON_OF_CAUSE
+    from churnkit.datasets._simulate import CAUSES
+    from churnkit.explain import load_reasons
+
+    assert set(REASON_OF_CAUSE) == set(CAUSES) - {"other"}
+    groups = {g.id for g in load_reasons().reasons}
+    assert set(REASON_OF_CAUSE.values()) <= groups

@@ -22,18 +22,9 @@ import yaml
 
 import churnkit as ck
 from churnkit._resources import builtin_config
-from churnkit.datasets import make_crm
+from churnkit.datasets import REASON_OF_CAUSE, make_crm
 from churnkit.explain import load_reasons, top_reasons
 from churnkit.pipeline import training_frame
-
-CAUSE_TO_REASON = {
-    "unresolved_complaints": "unresolved_complaints",
-    "detractor_feedback": "low_satisfaction",
-    "falling_usage": "falling_usage",
-    "price_shock": "billing_price",
-    "no_outbound_contact": "fading_relationship",
-    "poor_onboarding": "early_life",
-}
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +52,7 @@ def attributed(tmp_path_factory) -> pd.DataFrame:
     top = top_reasons(contrib, X[chosen], load_reasons(), k=3)
     truth = crm.ground_truth.set_index("customer_id")["cause"].astype(str)
     cause = truth.loc[labels.loc[chosen, "customer_id"]].to_numpy()
-    expected = pd.Series(cause).map(CAUSE_TO_REASON).to_numpy(dtype=object)
+    expected = pd.Series(cause).map(REASON_OF_CAUSE).to_numpy(dtype=object)
     ids = top[["reason_1_id", "reason_2_id", "reason_3_id"]].to_numpy(dtype=object)
     return pd.DataFrame({
         "cause": cause,
@@ -88,7 +79,7 @@ def test_every_planted_cause_is_recovered(attributed):
     """
     planted = attributed[attributed["cause"] != "other"]
     counts = planted["cause"].value_counts()
-    assert set(counts.index) == set(CAUSE_TO_REASON), counts
+    assert set(counts.index) == set(REASON_OF_CAUSE), counts
     assert (counts >= 30).all(), counts
     shares = planted.groupby("cause")[["top3", "top1"]].mean()
     assert (shares["top3"] >= 0.75).all(), shares.round(2).to_dict("index")
