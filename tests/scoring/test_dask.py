@@ -6,6 +6,7 @@ import dask
 import numpy as np
 import pandas as pd
 import pytest
+from _csv_copies import add_fields, copy_crm
 
 import churnkit as ck
 from churnkit._resources import builtin_config
@@ -136,18 +137,10 @@ def test_configurations_that_cannot_be_split_are_refused(crm, tiny_config_dict, 
 
 @pytest.mark.parametrize("line", [3, 1500])  # in the rows Dask samples for the types, and after
 def test_a_csv_line_with_too_many_fields_stops_with_a_clear_error(client, crm, line, tmp_path):
-    import shutil
-
     from churnkit.exceptions import SchemaError
 
     _, configs, model = crm
-    data = configs["csv"].resolve(configs["csv"].data.customers.path).parent
-    shutil.copytree(data, tmp_path / "data")
-    (tmp_path / "config.yaml").write_text((data.parent / "config.yaml").read_text())
-    contacts = tmp_path / "data" / "contacts.csv"
-    lines = contacts.read_text(encoding="utf-8").splitlines(keepends=True)
-    lines[line] = lines[line].rstrip("\r\n") + ",1,234.5\n"
-    contacts.write_text("".join(lines), encoding="utf-8")
-    cfg = ck.load_config(tmp_path / "config.yaml")
+    cfg = copy_crm(configs["csv"], tmp_path)
+    add_fields(tmp_path / "data" / "contacts.csv", line)
     with pytest.raises(SchemaError, match=r"'contacts'.*more fields than the header.*local engine"):
         score_dask(cfg, model, scheduler=client, npartitions=2, out_dir=tmp_path / "out")

@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from _csv_copies import add_fields, copy_crm
 
 import churnkit as ck
 from churnkit._resources import builtin_config
@@ -125,16 +126,10 @@ def test_errors_say_what_to_do(crm_files, tiny_config_dict):
 
 def test_chunked_reader_refuses_and_decodes_files_as_the_local_reader(crm_files, tmp_path):
     """A workbook named .csv stops both readers alike; a UTF-16 export scores as the local engine."""
-    import shutil
-
     from churnkit.exceptions import SchemaError
 
     configs, model = crm_files
-    data = configs["csv"].resolve(configs["csv"].data.customers.path).parent
-    shutil.copytree(data, tmp_path / "data")
-    config_text = (data.parent / "config.yaml").read_text()
-    (tmp_path / "config.yaml").write_text(config_text)
-    cfg = ck.load_config(tmp_path / "config.yaml")
+    cfg = copy_crm(configs["csv"], tmp_path)
     contacts = tmp_path / "data" / "contacts.csv"
     text = contacts.read_text(encoding="utf-8")
     contacts.write_bytes(b"PK\x03\x04" + b"\x00" * 64)  # what an .xlsx saved under this name looks like
@@ -149,19 +144,11 @@ def test_chunked_reader_refuses_and_decodes_files_as_the_local_reader(crm_files,
 
 
 def test_a_line_with_too_many_fields_stops_the_chunked_engine_with_a_clear_error(crm_files, tmp_path):
-    import shutil
-
     from churnkit.exceptions import SchemaError
 
     configs, model = crm_files
-    data = configs["csv"].resolve(configs["csv"].data.customers.path).parent
-    shutil.copytree(data, tmp_path / "data")
-    (tmp_path / "config.yaml").write_text((data.parent / "config.yaml").read_text())
-    cfg = ck.load_config(tmp_path / "config.yaml")
-    contacts = tmp_path / "data" / "contacts.csv"
-    lines = contacts.read_text(encoding="utf-8").splitlines(keepends=True)
-    lines[500] = lines[500].rstrip("\r\n") + ",1,234.5\n"  # an unquoted number with a comma
-    contacts.write_text("".join(lines), encoding="utf-8")
+    cfg = copy_crm(configs["csv"], tmp_path)
+    add_fields(tmp_path / "data" / "contacts.csv", 500)
     with pytest.raises(SchemaError, match=r"'contacts'.*more fields than the header.*local engine"):
         score_chunked(cfg, model, n_chunks=2)
     assert len(ck.score(cfg, model).scores)  # the local engine rejects that row and goes on
