@@ -124,7 +124,7 @@ def _pad(table: Any, customers: Any, rows: int, seed: int) -> Any:
 
 
 def step_generate(work: Path, customers: int, explain: str, per_customer: dict[str, float]) -> None:
-    from churnkit._resources import builtin_config
+    from churnkit._core import builtin_config
     from churnkit.datasets import make_crm
 
     start = time.perf_counter()
@@ -146,7 +146,7 @@ def step_train(work: Path, repeat: int) -> None:
     import churnkit as ck
     from churnkit.features import feature_set
     from churnkit.labels import make_labels
-    from churnkit.pipeline import model_from_config
+    from churnkit.model import model_from_config
     from churnkit.scoring import partition_of
 
     cfg = ck.load_config(work / "config.yaml")
@@ -190,7 +190,7 @@ def step_train(work: Path, repeat: int) -> None:
 def step_pipeline(work: Path, repeat: int) -> None:
     import churnkit as ck
     from churnkit.actions import at_risk_from_scores
-    from churnkit.pipeline import score_dataset
+    from churnkit.scoring import score_partition
     from churnkit.report import write_at_risk_lists
 
     cfg = ck.load_config(work / "config.yaml")
@@ -210,7 +210,7 @@ def step_pipeline(work: Path, repeat: int) -> None:
     times, peak, _ = _timed(lambda: model.explain(X), repeat if len(X) <= 200_000 else 1)
     _emit("explain", times, peak, rows=len(X))
     X = None  # free the features before the lists
-    scores = score_dataset(cfg, model, ds).scores
+    scores = score_partition(cfg, model, ds, as_of=ds.end).scores
     ds = None
 
     def lists() -> int:
@@ -232,12 +232,11 @@ def step_job(work: Path, chunked: bool) -> None:
     start = time.perf_counter()
     try:
         if chunked:
-            code = ("import churnkit as ck; from churnkit.pipeline import write_table; "
-                    "from churnkit.scoring import score_chunked; "
+            code = ("import churnkit as ck; "
                     f"cfg = ck.load_config({str(work / 'config.yaml')!r}); "
-                    f"r = score_chunked(cfg, ck.load_model({str(work / 'model')!r}), n_chunks=8); "
-                    f"write_table(r.scores, {str(out / 'scores.parquet')!r}); "
-                    f"write_table(r.rejects, {str(out / 'rejects.parquet')!r})")
+                    f"r = ck.score(cfg, ck.load_model({str(work / 'model')!r}), engine='chunked', "
+                    "partitions=8); "
+                    f"r.write({str(out / 'scores.parquet')!r})")
             subprocess.run([sys.executable, "-c", code], check=True)
         else:
             subprocess.run([sys.executable, "-m", "churnkit", "score", "--config",

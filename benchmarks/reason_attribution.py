@@ -28,16 +28,16 @@ import numpy as np
 import pandas as pd
 
 import churnkit as ck
-from churnkit._resources import builtin_config
+from churnkit._core import builtin_config
 from churnkit.datasets import REASON_OF_CAUSE, make_crm
 from churnkit.explain import load_reasons, top_reasons
-from churnkit.pipeline import training_frame
+from churnkit.labels import labels_from_config
 
 
 def selected_churners(model, cfg, *, since: str, top_share: float = 0.2):
     """Features, SHAP values and ids of the churners in the model's top ``top_share``."""
     ds = ck.load_dataset(cfg)
-    lab = training_frame(cfg, ds)
+    lab = labels_from_config(ds, cfg.labels)
     lab = lab[lab["cutoff"] >= pd.Timestamp(since)].reset_index(drop=True)
     X = model.feature_set_.transform(ds, lab[["customer_id", "cutoff"]])
     p = model.predict_proba(X)[:, 1]

@@ -1,26 +1,50 @@
 """churnkit: predict which customers will leave, explain why, and say what to do.
 
 The pipeline follows the sub-packages: ``data`` → ``labels`` → ``features`` →
-``model`` → ``explain`` → ``actions`` → ``report``, plus ``retention`` analytics.
+``model`` → ``explain`` → ``actions`` → ``report``, plus ``retention`` analytics
+and ``evaluate``; ``scoring`` holds the engines (local, chunked, Dask) and
+``jobs`` the one-call jobs the command line runs (:func:`train`, :func:`score`…).
 
 Examples
 --------
->>> import churnkit
->>> crm = churnkit.datasets.make_crm(n_customers=300, seed=0)
+>>> import churnkit as ck
+>>> crm = ck.datasets.make_crm(n_customers=300, seed=0)
 >>> sorted(crm.event_tables)
 ['contacts', 'feedback', 'transactions', 'usage']
+>>> callable(ck.retention.crr) and callable(ck.evaluate.backtest)
+True
 """
 
-from churnkit import datasets
+from churnkit import (
+    actions,
+    data,
+    datasets,
+    evaluate,
+    explain,
+    features,
+    jobs,
+    labels,
+    model,
+    report,
+    retention,
+    scoring,
+)
+from churnkit._core import __version__
 from churnkit.config import Config, load_config
 from churnkit.data import Dataset, load_dataset
 from churnkit.exceptions import ChurnkitError, ConfigError, ModelError, SchemaError
-from churnkit.features import EventFeatures, FeatureSet, StaticFeatures, build_features
+from churnkit.features import (
+    DerivedFeatures,
+    EventFeatures,
+    FeatureSet,
+    StaticFeatures,
+    TextFeatures,
+    build_features,
+)
+from churnkit.jobs import TrainResult, score, train
 from churnkit.labels import make_cutoffs, make_labels
 from churnkit.model import ChurnModel, load_model
-from churnkit.pipeline import ScoreResult, TrainResult, score, train
-
-__version__ = "0.1.0"
+from churnkit.scoring import ScoreResult
 
 __all__ = [
     "ChurnModel",
@@ -28,21 +52,34 @@ __all__ = [
     "Config",
     "ConfigError",
     "Dataset",
+    "DerivedFeatures",
     "EventFeatures",
     "FeatureSet",
     "ModelError",
     "SchemaError",
     "ScoreResult",
     "StaticFeatures",
+    "TextFeatures",
     "TrainResult",
     "__version__",
+    "actions",
     "build_features",
+    "data",
     "datasets",
+    "evaluate",
+    "explain",
+    "features",
+    "jobs",
+    "labels",
     "load_config",
     "load_dataset",
     "load_model",
     "make_cutoffs",
     "make_labels",
+    "model",
+    "report",
+    "retention",
     "score",
+    "scoring",
     "train",
 ]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -22,7 +21,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from churnkit import jobs
+from churnkit.config import load_config
+from churnkit.data import load_dataset
 from churnkit.exceptions import ChurnkitError
+from churnkit.model import load_model
+from churnkit.scoring import write_table
 
 app = typer.Typer(
     name="churnkit",
@@ -60,11 +64,10 @@ def _fail(exc: BaseException) -> None:
 
 @contextmanager
 def _errors() -> Iterator[None]:
+    """Data, configuration and file-system problems: one message, exit 1. Bugs: a traceback."""
     try:
         yield
-    except ChurnkitError as exc:
-        _fail(exc)
-    except (ValueError, FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+    except (ChurnkitError, OSError) as exc:
         _fail(exc)
 
 
@@ -122,30 +125,12 @@ def _print_summary(title: str, summary: dict[str, Any], fmt: Format) -> None:
 
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="YAML configuration file.")]
 FormatOpt = Annotated[Format, typer.Option("--format", help="Summary format.")]
-
-
-@app.command()
-def validate(config: ConfigOpt, fmt: FormatOpt = Format.table,
-             rejects: Annotated[Path | None, typer.Option(help="Write rejected rows here.")] = None
-             ) -> None:
-    """Check a configuration and its tables; report every problem found."""
-    from churnkit import load_config, load_dataset
-    from churnkit.pipeline import write_table
-
-    with _errors():
-        cfg = load_config(config)
-        with _steps() as progress:
-            progress("Loading and validating tables")
-            ds = load_dataset(cfg)
-        summary = ds.summary()
-        if rejects is not None:
-            write_table(ds.rejects, rejects)
-            summary["rejects_file"] = str(rejects)
-        _print_summary(f"{config}: valid", summary, fmt)
-        if len(ds.rejects):
-            top = ds.rejects.groupby(["table", "reason"]).size().sort_values(ascending=False)
-            for (table, reason), n in top.head(10).items():
-                err.print(f"[yellow]{n:,} row(s) of {table}[/]: {escape(reason)}")
+ModelOpt = Annotated[Path, typer.Option(help="Model folder written by 'churnkit train'.")]
+AsOfOpt = Annotated[str | None, typer.Option(help="As of this date (default: end of data).")]
+SchedulerOpt = Annotated[str | None, typer.Option(
+    help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: a local cluster).")]
+PartitionsOpt = Annotated[int | None, typer.Option(
+    min=1, help="Partitions of customers (dask: default 2 per worker thread; chunked: 8).")]
 
 
 class Engine(StrEnum):
@@ -163,8 +148,31 @@ class TrainEngine(StrEnum):
     dask = "dask"
 
 
-SchedulerOpt = Annotated[str | None, typer.Option(
-    help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: a local cluster).")]
+class Period(StrEnum):
+    """Retention period."""
+
+    M = "M"
+    Q = "Q"
+    Y = "Y"
+
+
+@app.command()
+def validate(config: ConfigOpt, fmt: FormatOpt = Format.table,
+             rejects: Annotated[Path | None, typer.Option(help="Write rejected rows here.")] = None
+             ) -> None:
+    """Check a configuration and its tables; report every problem found."""
+    with _errors():
+        cfg = load_config(config)
+        with _steps() as progress:
+            progress("Loading and validating tables")
+            ds = load_dataset(cfg)
+        summary = ds.summary()
+        if rejects is not None:
+            summary["rejects_file"] = str(write_table(ds.rejects, rejects))
+        _print_summary(f"{config}: valid", summary, fmt)
+        top = ds.rejects.groupby(["table", "reason"]).size().sort_values(ascending=False)
+        for (table, reason), n in top.head(10).items():
+            err.print(f"[yellow]{n:,} row(s) of {table}[/]: {escape(reason)}")
 
 
 @app.command()
@@ -173,103 +181,40 @@ def train(config: ConfigOpt,
           engine: Annotated[TrainEngine, typer.Option(
               help="local: in memory; dask: features per partition of customers and "
                    "lightgbm.dask on a Dask cluster.")] = TrainEngine.local,
-          scheduler: SchedulerOpt = None,
-          partitions: Annotated[int | None, typer.Option(
-              min=1, help="Partitions of customers (dask; default 2 per worker thread).")] = None,
+          scheduler: SchedulerOpt = None, partitions: PartitionsOpt = None,
           fmt: FormatOpt = Format.table) -> None:
     """Train a churn model and save it with its manifest."""
-    from churnkit import load_config
-    from churnkit import train as train_job
-
     with _errors():
         cfg = load_config(config)
         with _steps() as progress:
-            if engine is TrainEngine.dask:
-                from churnkit.scoring import train_dask
-
-                result = train_dask(cfg, scheduler=scheduler, npartitions=partitions,
-                                    progress=progress)
-            else:
-                result = train_job(cfg, progress=progress)
+            result = jobs.train(cfg, engine=engine.value, scheduler=scheduler,
+                                partitions=partitions, progress=progress)
             progress("Saving the model")
-            result.model.save(out_dir, config=result.model.config_, training=result.model.training_)
+            result.write(out_dir)
         _print_summary(f"Trained {cfg.name} → {out_dir}", result.summary, fmt)
 
 
 @app.command()
-def score(config: ConfigOpt,
-          model: Annotated[Path, typer.Option(help="Model folder written by 'churnkit train'.")],
+def score(config: ConfigOpt, model: ModelOpt,
           out_file: Annotated[Path, typer.Option(
               "--out", help="Scores file (.csv or .parquet); with --engine dask, a folder.")],
-          as_of: Annotated[
-              str | None, typer.Option(help="Score as of this date (default: end of data).")
-          ] = None,
+          as_of: AsOfOpt = None,
           rejects: Annotated[Path | None, typer.Option(help="Rejects file (default: beside --out).")] = None,
           engine: Annotated[Engine, typer.Option(
               help="local: all tables in memory; chunked: a chunk of customers at a time; "
                    "dask: on a Dask cluster (part files under --out).")] = Engine.local,
-          scheduler: SchedulerOpt = None,
-          partitions: Annotated[int | None, typer.Option(
-              min=1, help="Partitions of customers (dask; default 2 per worker thread) or "
-                          "chunks (chunked; default 8).")] = None,
+          scheduler: SchedulerOpt = None, partitions: PartitionsOpt = None,
           fmt: FormatOpt = Format.table) -> None:
     """Score every active customer as of a date."""
-    from churnkit import load_config, load_model
-    from churnkit import score as score_job
-    from churnkit.pipeline import write_table
-
     with _errors():
-        cfg = load_config(config)
-        fitted = load_model(model)
-        if engine is Engine.dask:
-            from churnkit.scoring import score_dask
-
-            with _steps() as progress:
-                summary = score_dask(cfg, fitted, out_dir=out_file, as_of=as_of,
-                                     scheduler=scheduler, npartitions=partitions,
-                                     progress=progress)
-            shown = {k: v for k, v in summary.items() if k not in {"scores", "rejects"}}
-            _print_summary(f"Scored → {out_file}", {**shown, "parts": len(summary["scores"])}, fmt)
-            return
+        cfg, fitted = load_config(config), load_model(model)
         with _steps() as progress:
-            if engine is Engine.chunked:
-                from churnkit.scoring import score_chunked
-
-                result = score_chunked(cfg, fitted, as_of=as_of, n_chunks=partitions or 8,
-                                       progress=progress)
-            else:
-                result = score_job(cfg, fitted, as_of=as_of, progress=progress)
+            result = jobs.score(cfg, fitted, as_of=as_of, engine=engine.value, partitions=partitions,
+                                scheduler=scheduler, out_dir=out_file, progress=progress)
             progress("Writing outputs")
-            write_table(result.scores, out_file)
-            rej = rejects or out_file.with_name(f"rejects{out_file.suffix}")
-            write_table(result.rejects, rej)
-        _print_summary(f"Scored → {out_file}", {**result.summary, "rejects_file": str(rej)}, fmt)
-
-
-def _read_scores(path: Path) -> Any:
-    import pandas as pd
-
-    from churnkit.exceptions import SchemaError
-
-    if path.is_dir():  # the scores/ folder of part files written by --engine dask
-        return pd.read_parquet(path)
-    if not path.is_file():
-        raise SchemaError(f"Scores file {str(path)!r} does not exist. Write one with 'churnkit score'.")
-    if path.suffix.lower() in {".parquet", ".pq"}:
-        return pd.read_parquet(path)
-    return pd.read_csv(path, dtype={"customer_id": str, "account_manager": str})
-
-
-def _write_lists(scores: Any, out_dir: Path, currency: str, min_band: str | None) -> dict[str, Any]:
-    from churnkit.actions import at_risk_from_scores
-    from churnkit.report import write_at_risk_lists
-
-    at_risk = at_risk_from_scores(scores, min_band=min_band)
-    paths = write_at_risk_lists(at_risk, out_dir, currency=currency)
-    managers = at_risk["account_manager"].nunique()
-    return {"at_risk_customers": len(at_risk), "account_managers": managers,
-            "at_risk_csv": str(paths["csv"]), "at_risk_xlsx": str(paths["xlsx"]),
-            "at_risk_html": str(paths["html_index"])}
+            files = result.write(out_file, rejects=rejects)
+        _print_summary(f"Scored → {out_file}", {**result.summary, "rejects_file": str(files["rejects"])},
+                       fmt)
 
 
 @app.command()
@@ -284,38 +229,24 @@ def report(
 ) -> None:
     """Write at-risk lists per account manager (CSV, one XLSX sheet each, HTML pages)."""
     with _errors():
-        summary = _write_lists(_read_scores(scores), out_dir, currency, min_band)
+        summary = jobs.report(scores, out_dir, min_band=min_band, currency=currency)
         _print_summary(f"At-risk lists → {out_dir}", summary, fmt)
 
 
 @app.command()
 def explain(
-    config: ConfigOpt,
-    model: Annotated[Path, typer.Option(help="Model folder written by 'churnkit train'.")],
+    config: ConfigOpt, model: ModelOpt,
     customer: Annotated[str, typer.Option(help="The customer id to explain.")],
     out_dir: Annotated[Path | None, typer.Option("--out", help="Write waterfall PNG, CSV, HTML.")] = None,
-    as_of: Annotated[str | None, typer.Option(help="Explain as of this date (default: end of data).")] = None,
+    as_of: AsOfOpt = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Explain one customer's score: top reasons and a SHAP waterfall."""
-    from churnkit import load_config, load_dataset, load_model
-    from churnkit.explain import (
-        customer_features,
-        explain_customer,
-        load_reasons,
-        write_customer_explanation,
-    )
-
     with _errors():
-        cfg = load_config(config)
-        fitted = load_model(model)
+        cfg, fitted = load_config(config), load_model(model)
         with _steps() as progress:
-            progress("Loading and validating tables")
-            ds = load_dataset(cfg)
             progress(f"Explaining customer {customer}")
-            X = customer_features(fitted, ds, customer, as_of=as_of)
-            expl = explain_customer(fitted, X, reasons=load_reasons(cfg.resolve(cfg.scoring.reasons)))
-            paths = write_customer_explanation(expl, out_dir) if out_dir is not None else {}
+            expl, paths = jobs.explain(cfg, fitted, customer, as_of=as_of, out_dir=out_dir)
         if fmt is Format.json:
             out.print_json(json.dumps({
                 "customer_id": customer, "churn_probability": expl.probability,
@@ -325,7 +256,7 @@ def explain(
             return
         out.print(expl.to_markdown(), markup=False)
         for name, path in paths.items():
-            err.print(f"{name}: {path}")
+            err.print(f"{name}: {escape(str(path))}")
 
 
 @app.command()
@@ -341,35 +272,29 @@ def evaluate(
                       "to this folder.")] = None,
 ) -> None:
     """Backtest a configuration against a one-feature rule and a logistic regression."""
-    from churnkit.evaluate import comparison_rows, run_evaluation
-
     with _errors():
         with _steps() as progress:
-            summary = run_evaluation(config, cv=cv, out_dir=out_dir, progress=progress)
+            summary = jobs.evaluate(config, cv=cv, out_dir=out_dir, progress=progress)
         if fmt is Format.json:
             out.print_json(json.dumps(summary, default=str))
             return
-        kind = "cross-validation" if summary["mode"] == "snapshot" else "out-of-time backtest"
-        table = Table(title=f"{config}: {kind}, {int(summary['folds'])} folds, "
-                            f"{int(summary['n']):,} test rows, churn rate "
-                            f"{summary['positive_rate']:.1%}", title_justify="left")
-        table.add_column("metric", style="bold")
-        for name in ("model", "rule", "logistic"):
-            table.add_column(name, justify="right")
-        for row in comparison_rows(summary):
-            table.add_row(*row)
-        out.print(table)
-        err.print(f"rule: {escape('; '.join(summary['rules']))}")
+        _print_comparison(config, summary)
         if out_dir is not None:
             err.print(f"Wrote {escape(summary['files']['report'])}")
 
 
-class Period(StrEnum):
-    """Retention period."""
-
-    M = "M"
-    Q = "Q"
-    Y = "Y"
+def _print_comparison(config: Path, summary: dict[str, Any]) -> None:
+    kind = "cross-validation" if summary["mode"] == "snapshot" else "out-of-time backtest"
+    table = Table(title=f"{config}: {kind}, {int(summary['folds'])} folds, "
+                        f"{int(summary['n']):,} test rows, churn rate "
+                        f"{summary['positive_rate']:.1%}", title_justify="left")
+    table.add_column("metric", style="bold")
+    for name in ("model", "rule", "logistic"):
+        table.add_column(name, justify="right")
+    for row in jobs.comparison_rows(summary):
+        table.add_row(*row)
+    out.print(table)
+    err.print(f"rule: {escape('; '.join(summary['rules']))}")
 
 
 @app.command()
@@ -381,14 +306,11 @@ def retention(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Measure retention: CRR, churn rate, cohorts, value and lifetime value by segment."""
-    from churnkit import load_config
-    from churnkit.pipeline import retention as retention_job
-
     with _errors():
         cfg = load_config(config)
         with _steps() as progress:
             progress("Computing retention figures")
-            summary = retention_job(cfg, out_dir, period=period.value if period else None, by=by)
+            summary = jobs.retention(cfg, out_dir, period=period.value if period else None, by=by)
         summary.pop("files", None)
         _print_summary(f"Retention → {out_dir}", summary, fmt)
 
@@ -401,55 +323,9 @@ def demo(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Run the whole pipeline on the built-in sample CRM."""
-    from churnkit import load_config
-    from churnkit import score as score_job
-    from churnkit import train as train_job
-    from churnkit._resources import builtin_config
-    from churnkit.datasets import make_crm
-    from churnkit.pipeline import retention as retention_job
-    from churnkit.pipeline import write_table
-
     with _errors():
-        start = time.perf_counter()
-        out_dir.mkdir(parents=True, exist_ok=True)
         with _steps() as progress:
-            progress(f"Generating the sample CRM ({customers:,} customers)")
-            crm = make_crm(customers, seed=seed)
-            crm.write(out_dir / "data", format="csv")
-            cfg_path = out_dir / "config.yaml"
-            shutil.copyfile(builtin_config("default.yaml"), cfg_path)
-            cfg = load_config(cfg_path)
-            trained = train_job(cfg, progress=progress)
-            progress("Saving the model")
-            trained.model.save(out_dir / "model", config=trained.model.config_,
-                               training=trained.model.training_)
-            scored = score_job(cfg, trained.model, progress=progress)
-            progress("Writing outputs")
-            write_table(scored.scores, out_dir / "scores.csv")
-            write_table(scored.rejects, out_dir / "rejects.csv")
-            progress("Writing at-risk lists per account manager")
-            lists = _write_lists(scored.scores, out_dir, cfg.scoring.currency, "medium")
-            progress("Measuring retention")
-            ret = retention_job(cfg, out_dir / "retention", dataset=scored.dataset)
-        metrics = trained.summary["validation"]
-        summary = {
-            "customers": len(crm.customers),
-            "training_rows": trained.summary["rows"],
-            "cutoffs": f"{trained.summary['first_cutoff']} .. {trained.summary['last_cutoff']}",
-            "features": trained.summary["features"],
-            "validation_roc_auc": metrics.get("roc_auc"),
-            "validation_pr_auc": metrics.get("pr_auc"),
-            "top_decile_lift": metrics.get("top_decile_lift"),
-            "scored": scored.summary["scored"],
-            "risk_bands": scored.summary["risk_bands"],
-            "value_at_risk": scored.summary["value_at_risk"],
-            "retention_rate_last_month": f"{ret['crr']:.1f}% (annualised churn "
-                                         f"{ret['churn_rate_annualised']:.0%})",
-            "at_risk_listed": f"{lists['at_risk_customers']:,} customers, "
-                              f"{lists['account_managers']} account managers",
-            "output": str(out_dir),
-            "seconds": round(time.perf_counter() - start, 1),
-        }
+            summary = jobs.demo(out_dir, customers=customers, seed=seed, progress=progress)
         _print_summary("churnkit demo", summary, fmt)
 
 

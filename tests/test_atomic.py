@@ -7,11 +7,11 @@ import time
 
 import pandas as pd
 
-from churnkit.pipeline import write_table
+from churnkit.scoring import write_table
 
 WRITER = """
 import sys, numpy as np, pandas as pd
-from churnkit.pipeline import write_table
+from churnkit.scoring import write_table
 frame = pd.DataFrame(np.random.default_rng(0).random((400_000, 12)), columns=[f"c{i}" for i in range(12)])
 print("ready", flush=True)
 while True:

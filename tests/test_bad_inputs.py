@@ -240,7 +240,7 @@ def test_score_parses_numeric_attribute_arriving_as_text(small_model, tmp_path):
     raw["data"]["customers"]["attributes"]["seats"] = "categorical"
     ds = ck.load_dataset(config_from_dict(raw, base_dir=ROOT), {"customers": cust})
     assert not pd.api.types.is_numeric_dtype(ds.customers["seats"])
-    out = ck.pipeline.score_dataset(_config(), model, ds)
+    out = ck.scoring.score_partition(_config(), model, ds, as_of=ds.end)
     bad = out.rejects[out.rejects["column"] == "seats"]
     assert bad["customer_id"].tolist() == ["c02"]
     assert "trained on as numbers" in bad["reason"].iloc[0]

@@ -78,7 +78,7 @@ def test_config_error_exits_1_without_traceback(tmp_path):
     bad.write_text("data: {customers: {path: x.csv}}\nlabels: {horizon_days: -5, cutoffs: [2024-01-01]}\n")
     r = runner.invoke(app, ["validate", "--config", str(bad)])
     assert r.exit_code == 1
-    assert "labels -> horizon_days" in r.stderr
+    assert "labels.horizon_days" in r.stderr
     assert "Traceback" not in r.stderr
     r = runner.invoke(app, ["--debug", "validate", "--config", str(bad)])
     assert r.exit_code == 1

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 import churnkit as ck
-from churnkit._resources import builtin_config
+from churnkit._core import builtin_config
 from churnkit.datasets import make_crm
 
 
@@ -102,8 +102,8 @@ def test_scoring_as_of_an_earlier_date_uses_only_earlier_data(trained, crm_confi
 def test_same_data_and_seed_give_identical_scores_files(trained, crm_config, tmp_path):
     _, cfg = crm_config
     again = ck.train(cfg)
-    a = ck.pipeline.write_table(ck.score(cfg, trained.model).scores, tmp_path / "a.csv")
-    b = ck.pipeline.write_table(ck.score(cfg, again.model).scores, tmp_path / "b.csv")
+    a = ck.scoring.write_table(ck.score(cfg, trained.model).scores, tmp_path / "a.csv")
+    b = ck.scoring.write_table(ck.score(cfg, again.model).scores, tmp_path / "b.csv")
     assert a.read_bytes() == b.read_bytes()
 
 
@@ -111,7 +111,7 @@ def test_scoring_data_missing_a_trained_column_is_a_clear_error(trained, crm_con
     crm, cfg = crm_config
     tables = {"customers": crm.customers, **crm.event_tables}
     tables["contacts"] = tables["contacts"].drop(columns=["topic"])
-    with pytest.raises(ck.SchemaError, match=r"Table 'contacts' has no column\(s\) \['topic'\]"):
+    with pytest.raises(ck.SchemaError, match=r"Table 'contacts' lacks column\(s\) \['topic'\]"):
         ck.score(cfg, trained.model, tables=tables)
     tables = {"customers": crm.customers.drop(columns=["region"]), **crm.event_tables}
     with pytest.raises(ck.SchemaError, match=r"Table 'customers' lacks column\(s\) \['region'\]"):

@@ -14,7 +14,23 @@ from churnkit.data._dataset import (
     load_dataset,
     rejected_customers,
 )
-from churnkit.data._io import read_table
+from churnkit.data._io import ENCODINGS, read_table, sniff_bytes, sniff_delimiter
+from churnkit.data._links import require_config_columns, source_table
+from churnkit.data._parse import parse_dates, parse_ids, parse_numeric
 
-__all__ = ["REJECT_COLUMNS", "Dataset", "EventSpec", "load_dataset", "read_table",
-           "rejected_customers"]
+__all__ = [
+    "ENCODINGS",
+    "REJECT_COLUMNS",
+    "Dataset",
+    "EventSpec",
+    "load_dataset",
+    "parse_dates",
+    "parse_ids",
+    "parse_numeric",
+    "read_table",
+    "rejected_customers",
+    "require_config_columns",
+    "sniff_bytes",
+    "sniff_delimiter",
+    "source_table",
+]

@@ -33,6 +33,8 @@ from churnkit.evaluate._baselines import RuleBaseline, fit_logistic
 from churnkit.evaluate._metrics import evaluation_metrics
 from churnkit.exceptions import ConfigError, ModelError
 from churnkit.features import feature_set
+from churnkit.labels import labels_from_config
+from churnkit.model import fit_model
 
 __all__ = ["HEADLINE", "EvaluationResult", "backtest"]
 
@@ -204,13 +206,11 @@ def backtest(
     ConfigError
         When a test cutoff has too few earlier cutoffs whose horizon ends before it.
     """
-    from churnkit.pipeline import model_from_config, training_frame
-
     progress = progress or _noop
     progress("Loading and validating tables")
     dataset = load_dataset(config, tables)
     progress("Labelling customers")
-    labels = training_frame(config, dataset).reset_index(drop=True)
+    labels = labels_from_config(dataset, config.labels).reset_index(drop=True)
     snapshot = dataset.label is not None
     ev = config.evaluation
     k = int(n_folds or (ev.folds if snapshot else ev.test_cutoffs))
@@ -250,9 +250,7 @@ def backtest(
         X_test = fs.transform(dataset, spine.iloc[te])
         y_train, y_test = y_all[tr], y_all[te]
         progress(f"Backtest {what}: training on {len(tr):,} rows")
-        model = model_from_config(config)
-        model.fit(X_train, y_train,
-                  cutoffs=None if snapshot else labels["cutoff"].iloc[tr].reset_index(drop=True))
+        model = fit_model(config, X_train, labels.iloc[tr])
         rule = RuleBaseline(recency_columns=recency).fit(X_train, y_train)
         logistic, converged = fit_logistic(X_train, y_train)
         preds = {

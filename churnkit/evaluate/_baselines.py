@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.impute import SimpleImputer
@@ -26,8 +27,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
-
-from churnkit.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
 
 __all__ = ["RuleBaseline", "logistic_baseline"]
 
@@ -47,7 +47,7 @@ def _as_text(frame: pd.DataFrame) -> np.ndarray:
     ]) if frame.shape[1] else np.empty((len(frame), 0), dtype=object)
 
 
-class RuleBaseline:
+class RuleBaseline(ClassifierMixin, BaseEstimator):
     """A one-feature rule: recency of activity, or the best single column.
 
     Parameters
@@ -75,7 +75,7 @@ class RuleBaseline:
 
     def __init__(self, *, recency_columns: Sequence[str] = (), min_level_share: float = 0.01
                  ) -> None:
-        self.recency_columns = tuple(recency_columns)
+        self.recency_columns = recency_columns
         self.min_level_share = min_level_share
 
     def fit(self, X: pd.DataFrame, y: Any) -> RuleBaseline:
@@ -88,6 +88,7 @@ class RuleBaseline:
         else:
             self.kind_ = "column"
             self._pick(X, y)
+        self.classes_ = np.array([False, True])
         score = self._score(X)
         self.train_auc_ = float(roc_auc_score(y, score)) if len(np.unique(y)) == 2 else np.nan
         self.logit_ = LogisticRegression().fit(self._standard(score, fit=True), y)
@@ -185,13 +186,16 @@ class RuleBaseline:
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Churn probabilities ``(n, 2)`` from the rule's score (same ranking as the rule)."""
-        if not hasattr(self, "logit_"):
-            raise NotFittedError("This RuleBaseline is not fitted yet. Call 'fit' first.")
+        check_is_fitted(self, "logit_")
         score = self._score(X)
         p = self.logit_.predict_proba(self._standard(score))[:, 1]
         if self.logit_.coef_[0, 0] <= 0:  # keep the rule's ranking even if the fit disagrees
             p = 1 / (1 + np.exp(-(score - self.center_) / self.scale_))
         return np.column_stack([1 - p, p])
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """``True`` where the churn probability is at least 0.5."""
+        return self.predict_proba(X)[:, 1] >= 0.5
 
 
 def logistic_baseline(X: pd.DataFrame, *, C: float = 1.0, max_iter: int = 2000) -> Pipeline:

@@ -9,14 +9,15 @@ matplotlib lazily and sets no global style. ``scores`` maps a label (``model``,
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
 from sklearn.metrics import precision_recall_curve, roc_curve
 
-from churnkit.evaluate._metrics import calibration_table, cumulative_gains
+from churnkit._core import new_axes
 from churnkit.evaluate._profit import profit_curve
+from churnkit.model import calibration_table, cumulative_gains
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -33,14 +34,6 @@ __all__ = [
 _STYLE = {"model": ("#d6404e", "-"), "rule": ("#7b8794", "--"), "logistic": ("#2b7bba", "-.")}
 
 
-def _axes(ax: Axes | None, width: float = 5.0, height: float = 4.0) -> Axes:
-    if ax is not None:
-        return ax
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), layout="constrained").add_subplot()
-
-
 def _style(name: str) -> dict[str, Any]:
     color, ls = _STYLE.get(name, (None, "-"))
     return {"color": color, "linestyle": ls, "linewidth": 2.0 if name == "model" else 1.4}
@@ -50,7 +43,7 @@ def plot_roc(y: Any, scores: Mapping[str, Any], *, ax: Axes | None = None) -> Ax
     """ROC curves of each scorer, with its AUC in the legend."""
     from sklearn.metrics import roc_auc_score
 
-    ax = _axes(ax)
+    ax = new_axes(ax)
     y = np.asarray(y, dtype=bool)
     for name, p in scores.items():
         fpr, tpr, _ = roc_curve(y, p)
@@ -66,7 +59,7 @@ def plot_pr(y: Any, scores: Mapping[str, Any], *, ax: Axes | None = None) -> Axe
     """Precision-recall curves, with average precision in the legend and the base rate."""
     from sklearn.metrics import average_precision_score
 
-    ax = _axes(ax)
+    ax = new_axes(ax)
     y = np.asarray(y, dtype=bool)
     for name, p in scores.items():
         precision, recall, _ = precision_recall_curve(y, p)
@@ -85,7 +78,7 @@ def plot_gains(y: Any, scores: Mapping[str, Any], *, ax: Axes | None = None) -> 
 
     A second axis shows the model's lift at each depth.
     """
-    ax = _axes(ax)
+    ax = new_axes(ax)
     y = np.asarray(y, dtype=bool)
     for name, p in scores.items():
         g = cumulative_gains(y, p)
@@ -108,7 +101,7 @@ def plot_gains(y: Any, scores: Mapping[str, Any], *, ax: Axes | None = None) -> 
 
 def plot_calibration(y: Any, p: Any, *, bins: int = 10, ax: Axes | None = None) -> Axes:
     """Observed churn rate against mean predicted probability, by decile of the score."""
-    ax = _axes(ax)
+    ax = new_axes(ax)
     table = calibration_table(y, p, bins=bins)
     top = float(max(table["expected"].max(), table["observed"].max(), 0.05)) * 1.05
     ax.plot([0, top], [0, top], color="#cbd2d9", linewidth=1, label="perfect")
@@ -125,11 +118,11 @@ def plot_profit(
     ax: Axes | None = None,
 ) -> Axes:
     """Expected campaign profit by targeting depth; the best depth is marked per scorer."""
-    ax = _axes(ax)
+    ax = new_axes(ax)
     for name, p in scores.items():
         curve = profit_curve(y, p, value=value, campaign=campaign, points=501)
         ax.plot(curve["depth"] * 100, curve["profit"], label=name, **_style(name))
-        best = curve.loc[curve["profit"].idxmax()]
+        best = curve.loc[cast(Any, curve["profit"].idxmax())]
         ax.plot([best["depth"] * 100], [best["profit"]], marker="o",
                 color=_style(name)["color"])
     ax.axhline(0, color="#cbd2d9", linewidth=1)
@@ -141,7 +134,7 @@ def plot_profit(
 
 def plot_importance(importance: pd.Series, *, ax: Axes | None = None) -> Axes:
     """Horizontal bars of mean |SHAP| per feature (largest at the top)."""
-    ax = _axes(ax, 7.0, max(2.5, 0.28 * len(importance) + 1))
+    ax = new_axes(ax, 7.0, max(2.5, 0.28 * len(importance) + 1))
     imp = importance.iloc[::-1]
     ax.barh(np.arange(len(imp)), imp.to_numpy(), color=_STYLE["model"][0])
     ax.set_yticks(np.arange(len(imp)), [str(i) for i in imp.index], fontsize=8)

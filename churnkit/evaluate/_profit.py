@@ -40,8 +40,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import beta as beta_dist
 
-from churnkit.evaluate._metrics import _check, sorted_cumulative
 from churnkit.exceptions import SchemaError
+from churnkit.model import check_scores, sorted_cumulative
 
 __all__ = ["best_profit", "customer_values", "expected_max_profit", "profit_curve"]
 
@@ -65,7 +65,7 @@ def customer_values(value: Any, n: int, campaign: Any = None) -> np.ndarray:
 
 def _terms(y: Any, p: Any, value: Any, campaign: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cumulative ``A_k`` and ``B_k`` (tie-aware) and the scores."""
-    y, p = _check(y, p, "profit_curve")
+    y, p = check_scores(y, p, "profit_curve")
     c = _campaign(campaign)
     v = customer_values(value, len(y), c)
     gain = np.where(y, v - c.offer_cost, 0.0)

@@ -9,8 +9,6 @@ be mailed or archived and opens offline.
 
 from __future__ import annotations
 
-import base64
-import io
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,19 +16,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from churnkit._atomic import atomic_path
+from churnkit._core import BASE_CSS, atomic_write_text, esc, html_page, img_tag, png_bytes
+from churnkit.evaluate import _plots as plots
 from churnkit.evaluate._backtest import BASELINES, HEADLINE, EvaluationResult
-from churnkit.evaluate._metrics import TOP_SHARES, calibration_table
-from churnkit.evaluate._plots import (
-    plot_calibration,
-    plot_gains,
-    plot_importance,
-    plot_pr,
-    plot_profit,
-    plot_roc,
-)
 from churnkit.exceptions import SchemaError
-from churnkit.report._html import BASE_CSS, esc, html_page
+from churnkit.model import TOP_SHARES, calibration_table
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -64,10 +54,7 @@ def _ax(width: float = 5.0, height: float = 4.0, *, left: float = 0.14, right: f
 
 
 def _png(ax: Axes) -> str:
-    buf = io.BytesIO()
-    ax.figure.savefig(buf, format="png", dpi=100)
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
-    return f'<img src="data:image/png;base64,{data}" alt="{esc(ax.get_title())}">'
+    return img_tag(png_bytes(ax.figure, dpi=100), ax.get_title())
 
 
 def _fmt(key: str, value: Any) -> str:
@@ -170,7 +157,7 @@ def _campaign_text(result: EvaluationResult) -> str:
 
 
 def _calibration_html(y: np.ndarray, p: np.ndarray) -> str:
-    t = calibration_table(y, p)
+    t: Any = calibration_table(y, p)  # rows read by attribute below
     rows = "".join(
         f"<tr><td class='num'>{int(r.bin)}</td><td class='num'>{int(r.n):,}</td>"
         f"<td class='num'>{r.expected:.3f}</td><td class='num'>{r.observed:.3f}</td></tr>"
@@ -228,11 +215,11 @@ def write_model_report(result: EvaluationResult, out_dir: str | Path, *, model: 
         "prediction; lift and capture are tie-aware.</p>",
         "<h2>Folds</h2>", _folds_table(result),
         "<h2>Curves</h2><div class='grid'>",
-        _png(plot_roc(y, scores, ax=_ax())), _png(plot_pr(y, scores, ax=_ax())),
-        _png(plot_gains(y, scores, ax=_ax(right=0.88))),
-        _png(plot_calibration(y, scores["model"], ax=_ax())),
-        _png(plot_profit(y, scores, value=value, campaign=result.campaign,
-                         ax=_ax(left=0.18))), "</div>",
+        _png(plots.plot_roc(y, scores, ax=_ax())), _png(plots.plot_pr(y, scores, ax=_ax())),
+        _png(plots.plot_gains(y, scores, ax=_ax(right=0.88))),
+        _png(plots.plot_calibration(y, scores["model"], ax=_ax())),
+        _png(plots.plot_profit(y, scores, value=value, campaign=result.campaign,
+                               ax=_ax(left=0.18))), "</div>",
         "<h2>Calibration by decile (model)</h2>", _calibration_html(y, scores["model"]),
         "<h2>Retention campaign</h2>", f"<p>{esc(_campaign_text(result))}</p>",
     ]
@@ -243,7 +230,7 @@ def write_model_report(result: EvaluationResult, out_dir: str | Path, *, model: 
         longest = max((len(str(f)) for f in imp.index), default=10)
         width = 7.0
         left = min(0.6, 0.02 + 0.075 * longest / width)
-        bars = plot_importance(imp, ax=_ax(width, max(2.5, 0.28 * len(imp) + 1), left=left))
+        bars = plots.plot_importance(imp, ax=_ax(width, max(2.5, 0.28 * len(imp) + 1), left=left))
         body += [
             "<h2>Global reasons</h2>",
             f"<p class='small'>Mean absolute SHAP value (log-odds) over "
@@ -253,7 +240,4 @@ def write_model_report(result: EvaluationResult, out_dir: str | Path, *, model: 
             f"</thead><tbody>{rows}</tbody></table></div></div>",
         ]
     page = html_page(f"Model report: {result.name}", "\n".join(body), css=_CSS)
-    path = Path(out_dir) / "model_report.html"
-    with atomic_path(path) as tmp:
-        tmp.write_text(page, encoding="utf-8")
-    return path
+    return atomic_write_text(Path(out_dir) / "model_report.html", page)

@@ -184,7 +184,8 @@ def customer_features(
     when = pd.Timestamp(as_of) if as_of is not None else dataset.end
     key = ids.iloc[hit[0]]
     spine = pd.DataFrame({"customer_id": [key], "cutoff": [when.to_datetime64()]})
-    X = fs.transform(dataset, spine)
+    # the calls scoring makes (churnkit.scoring.score_partition): repair types, then transform
+    X = fs.transform(fs.align(dataset), spine)
     X.index = pd.Index([key], name="customer_id")
     return X
 
@@ -295,7 +296,7 @@ def write_customer_explanation(
     dict of str to Path
         ``"waterfall"``, ``"table"`` and ``"summary"``.
     """
-    from churnkit.report._html import atomic_path, atomic_write_text, esc, html_page, slugify
+    from churnkit._core import atomic_path, atomic_write_text, esc, html_page, slugify
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

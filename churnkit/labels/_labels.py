@@ -62,7 +62,7 @@ def make_cutoffs(
         )
         cutoffs = pd.date_range(pd.Timestamp(schedule.start), last, freq=schedule.every)
     else:
-        cutoffs = pd.DatetimeIndex(pd.to_datetime(list(schedule)))
+        cutoffs = pd.DatetimeIndex(pd.to_datetime(tuple(schedule)))
     cutoffs = cutoffs.normalize().unique().sort_values()
     if len(cutoffs) == 0:
         raise ConfigError(
@@ -177,7 +177,7 @@ def make_labels(
     horizon = pd.Timedelta(days=horizon_days)
     activity = _Activity(dataset, activity_tables) if definition == "inactivity" else None
     frames = []
-    for cutoff in pd.DatetimeIndex(cutoffs):
+    for cutoff in pd.DatetimeIndex(list(cutoffs)):
         if complete_only and cutoff + horizon > dataset.end:
             continue
         mask = active_mask(
@@ -209,7 +209,18 @@ def make_labels(
 
 
 def labels_from_config(dataset: Dataset, cfg: LabelConfig) -> pd.DataFrame:
-    """Labels for a configuration's cutoffs and churn definition."""
+    """The label rows ``customer_id, cutoff, label`` of a configuration.
+
+    Event data gets one row per customer active at each cutoff of ``cfg.cutoffs``,
+    labelled by ``cfg.definition``; snapshot data (a label column) one row per
+    customer, with the end of the data as its cutoff.
+    """
+    if dataset.label is not None:
+        return pd.DataFrame({
+            "customer_id": dataset.customers["customer_id"].to_numpy(),
+            "cutoff": np.full(len(dataset.customers), dataset.end.to_datetime64()),
+            "label": dataset.label.to_numpy(dtype=bool),
+        })
     if cfg.cutoffs is None:
         raise ConfigError("labels -> cutoffs: missing; give a schedule or a list of dates.")
     cutoffs = make_cutoffs(cfg.cutoffs, end=dataset.end, horizon_days=cfg.horizon_days)

@@ -11,31 +11,67 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 from sklearn.model_selection import train_test_split
 
 from churnkit.exceptions import ModelError, NotFittedError, SchemaError
+from churnkit.model._metrics import classification_metrics
 
-__all__ = ["ChurnModel", "classification_metrics"]
+__all__ = ["ChurnModel", "out_of_time_split"]
 
 
-def classification_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
-    """ROC-AUC, PR-AUC, log loss, Brier score, top-decile lift, size and positive rate."""
-    y = np.asarray(y, dtype=bool)
-    p = np.asarray(p, dtype=float)
-    out: dict[str, float] = {"n": float(len(y)), "positive_rate": float(y.mean()) if len(y) else 0.0}
-    if len(np.unique(y)) < 2:
-        return out
-    k = max(1, len(y) // 10)
-    top = np.argsort(-p, kind="stable")[:k]
-    out.update(
-        roc_auc=float(roc_auc_score(y, p)),
-        pr_auc=float(average_precision_score(y, p)),
-        log_loss=float(log_loss(y, np.clip(p, 1e-6, 1 - 1e-6))),
-        brier=float(brier_score_loss(y, p)),
-        top_decile_lift=float(y[top].mean() / y.mean()),
-    )
-    return out
+def out_of_time_split(
+    cutoffs: Any, *, validation_cutoffs: int, horizon_days: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Training and validation rows of a frame of customers × cutoffs, out of time.
+
+    The newest ``validation_cutoffs`` cutoffs are the validation rows. Training rows
+    are the older ones whose label is fully observed before validation starts: with
+    ``horizon_days``, a cutoff whose horizon reaches the first validation cutoff is
+    left out of both (purged), so that no training label looks at the validation
+    period. Every training path (local, backtest, Dask) splits with this function.
+
+    Parameters
+    ----------
+    cutoffs : array-like of datetime
+        Each row's cutoff.
+    validation_cutoffs : int
+        Number of newest cutoffs held out.
+    horizon_days : int, optional
+        The label horizon; enables the purge.
+
+    Returns
+    -------
+    train, valid : ndarray of bool
+        Row masks.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> cut = pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01", "2024-04-01"])
+    >>> train, valid = out_of_time_split(cut, validation_cutoffs=1, horizon_days=45)
+    >>> train.tolist(), valid.tolist()
+    ([True, False, False, True], [False, False, False, True])
+    """
+    cut = pd.to_datetime(pd.Series(cutoffs)).to_numpy()
+    unique = np.unique(cut)
+    if len(unique) <= validation_cutoffs:
+        raise ModelError(
+            f"Out-of-time validation needs more than validation_cutoffs="
+            f"{validation_cutoffs} cutoffs; the training frame has {len(unique)}. "
+            "Add cutoffs (labels.cutoffs) or lower labels.validation_cutoffs."
+        )
+    first_valid = unique[-validation_cutoffs]
+    valid = cut >= first_valid
+    train = ~valid
+    if horizon_days is not None:
+        train &= cut + np.timedelta64(int(horizon_days), "D") <= first_valid
+        if not train.any():
+            raise ModelError(
+                f"No training cutoff has its {horizon_days}-day horizon ending before the "
+                f"first validation cutoff {pd.Timestamp(first_valid).date()}. Start the "
+                "cutoff schedule earlier or shorten the horizon."
+            )
+    return train, valid
 
 
 class ChurnModel(ClassifierMixin, BaseEstimator):
@@ -114,26 +150,8 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         self, y: np.ndarray, cutoffs: pd.Series | None, horizon_days: int | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         if cutoffs is not None:
-            cut = pd.to_datetime(pd.Series(cutoffs)).to_numpy()
-            unique = np.unique(cut)
-            if len(unique) <= self.validation_cutoffs:
-                raise ModelError(
-                    f"Out-of-time validation needs more than validation_cutoffs="
-                    f"{self.validation_cutoffs} cutoffs; the training frame has {len(unique)}. "
-                    "Add cutoffs (labels.cutoffs) or lower labels.validation_cutoffs."
-                )
-            first_valid = unique[-self.validation_cutoffs]
-            valid = cut >= first_valid
-            train = ~valid
-            if horizon_days is not None:
-                # purge: a training label must be fully observed before validation starts
-                train &= cut + np.timedelta64(int(horizon_days), "D") <= first_valid
-                if not train.any():
-                    raise ModelError(
-                        f"No training cutoff has its {horizon_days}-day horizon ending before the "
-                        f"first validation cutoff {pd.Timestamp(first_valid).date()}. Start the "
-                        "cutoff schedule earlier or shorten the horizon."
-                    )
+            train, valid = out_of_time_split(
+                cutoffs, validation_cutoffs=self.validation_cutoffs, horizon_days=horizon_days)
             return np.flatnonzero(train), np.flatnonzero(valid)
         idx = np.arange(len(y))
         stratify = y if np.bincount(y.astype(int)).min() >= 2 else None
@@ -201,27 +219,77 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             )
         train_set = lgb.Dataset(X.iloc[tr], y[tr].astype(int), weight=weight, free_raw_data=True)
         valid_set = lgb.Dataset(X.iloc[va], y[va].astype(int), reference=train_set)
-        self.booster_ = lgb.train(
+        booster = lgb.train(
             params, train_set, num_boost_round=self.n_estimators, valid_sets=[valid_set],
             callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
         )
-        self.best_iteration_ = int(self.booster_.best_iteration or self.n_estimators)
-        # keep only the trees up to the best iteration: every consumer (predict, the native
-        # text model, the TreeSHAP explainer) then sees the same model
-        self.booster_ = lgb.Booster(
-            model_str=self.booster_.model_to_string(num_iteration=self.best_iteration_)
-        )
-        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
-        self.categories_ = {
-            c: list(X[c].cat.categories) for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)
-        }
+        best = int(booster.best_iteration or self.n_estimators)
+        categories = {c: list(X[c].cat.categories) for c in X.columns
+                      if isinstance(X[c].dtype, pd.CategoricalDtype)}
+        trimmed = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
+        raw_valid = np.asarray(trimmed.predict(X.iloc[va], num_threads=self.n_jobs))
+        return self._adopt(trimmed, feature_names=list(X.columns), categories=categories,
+                           raw_valid=raw_valid, y_valid=y[va], n_train=len(tr))
+
+    @classmethod
+    def from_booster(
+        cls,
+        booster: lgb.Booster,
+        *,
+        raw_valid: Any,
+        y_valid: Any,
+        n_train: int,
+        feature_names: list[str] | None = None,
+        categories: dict[str, list[Any]] | None = None,
+        **params: Any,
+    ) -> ChurnModel:
+        """A fitted model from a booster trained elsewhere (e.g. by ``lightgbm.dask``).
+
+        The booster is taken as it is (trim it to the chosen number of trees first);
+        the calibration and the validation metrics are fitted on its raw
+        probabilities of the validation rows, exactly as :meth:`fit` does.
+
+        Parameters
+        ----------
+        booster : lightgbm.Booster
+            The trained trees.
+        raw_valid : array-like of float
+            The booster's probabilities of the validation rows.
+        y_valid : array-like of bool
+            Their labels.
+        n_train : int
+            Training rows (reported in ``metrics_``).
+        feature_names : list of str, optional
+            The training frame's column names (default: the booster's, which LightGBM
+            may have sanitised).
+        categories : dict of str to list, optional
+            Categories of each ``category`` feature, as in training.
+        **params
+            :class:`ChurnModel` parameters (``calibration``, ``n_jobs``...).
+
+        Returns
+        -------
+        ChurnModel
+        """
+        return cls(**params)._adopt(
+            booster, feature_names=feature_names or booster.feature_name(),
+            categories=categories or {}, raw_valid=np.asarray(raw_valid, dtype=float),
+            y_valid=np.asarray(y_valid).astype(bool), n_train=n_train)
+
+    def _adopt(self, booster: lgb.Booster, *, feature_names: list[str],
+               categories: dict[str, list[Any]],
+               raw_valid: np.ndarray, y_valid: np.ndarray, n_train: int) -> ChurnModel:
+        """Take a trained booster: calibrate it and measure it on the validation rows."""
+        self.booster_ = booster
+        self.best_iteration_ = int(booster.num_trees())
+        self.feature_names_in_ = np.asarray(feature_names, dtype=object)
+        self.categories_ = categories
         self.classes_ = np.array([False, True])
-        raw_valid = self._raw_proba(X.iloc[va])
-        self.calibrator_ = self._calibrate(raw_valid, y[va])
-        self.metrics_ = classification_metrics(y[va], self._apply_calibration(raw_valid))
-        self.metrics_["raw_roc_auc"] = classification_metrics(y[va], raw_valid).get("roc_auc", np.nan)
-        self.metrics_.update(n_train=float(len(tr)), best_iteration=float(self.best_iteration_))
-        self.version_ = hashlib.sha256(self.booster_.model_to_string().encode()).hexdigest()[:12]
+        self.calibrator_ = self._calibrate(raw_valid, y_valid)
+        self.metrics_ = classification_metrics(y_valid, self._apply_calibration(raw_valid))
+        self.metrics_["raw_roc_auc"] = classification_metrics(y_valid, raw_valid)["roc_auc"]
+        self.metrics_.update(n_train=float(n_train), best_iteration=float(self.best_iteration_))
+        self.version_ = hashlib.sha256(booster.model_to_string().encode()).hexdigest()[:12]
         return self
 
     def _calibrate(self, p: np.ndarray, y: np.ndarray) -> Any:

@@ -1,20 +1,31 @@
-"""Scoring engines beyond the local one: chunked local scoring and Dask.
+"""Scoring engines: where the work runs, never what it does.
 
-All engines run the same unit of work, :func:`churnkit.pipeline.score_dataset`,
-on partitions of customers split by a stable hash of the customer id, and give
-the same scores as :func:`churnkit.score`.
+Every engine reads the customers in partitions (``local``: one partition with
+all of them; ``chunked``: a chunk at a time on this machine; ``dask``: on a
+Dask cluster), runs the same unit of work, :func:`score_partition`, on each,
+adds the partitions' summaries up with :func:`merge_summaries`, and returns a
+:class:`ScoreResult`. Partitions are split by a stable hash of the customer id
+(:func:`partition_of`), so all engines give the same scores.
 """
 
+from churnkit.scoring._chunked import score_chunked
 from churnkit.scoring._dask import score_dask
-from churnkit.scoring._dask_train import DaskTrainResult, train_dask
-from churnkit.scoring._local import ChunkedScoreResult, score_chunked
+from churnkit.scoring._dask_train import train_dask
+from churnkit.scoring._local import score_local
 from churnkit.scoring._partition import partition_of
+from churnkit.scoring._result import ScoreResult, merge_summaries, write_table
+from churnkit.scoring._unit import SCORE_COLUMNS, resolve_as_of, score_partition
 
 __all__ = [
-    "ChunkedScoreResult",
-    "DaskTrainResult",
+    "SCORE_COLUMNS",
+    "ScoreResult",
+    "merge_summaries",
     "partition_of",
+    "resolve_as_of",
     "score_chunked",
     "score_dask",
+    "score_local",
+    "score_partition",
     "train_dask",
+    "write_table",
 ]

@@ -6,7 +6,7 @@ input partition is split by a stable hash of the customer id (see
 customers table and in every event table, meet in the same partition, in
 their file order. Each partition then runs exactly the code of the local
 engine: :func:`churnkit.load_dataset` on its tables, and
-:func:`churnkit.pipeline.score_dataset` with the end of the data computed
+:func:`~churnkit.scoring.score_partition` with the end of the data computed
 over all partitions first. The model is sent to each worker once.
 
 numba's parallel kernels use GNU OpenMP here, which is not fork-safe: worker
@@ -16,9 +16,8 @@ for the clusters it starts).
 
 from __future__ import annotations
 
-import json
 import operator
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -26,12 +25,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from churnkit._core import Progress, atomic_path, no_progress
 from churnkit.config import Config
 from churnkit.data import load_dataset
 from churnkit.exceptions import ConfigError, SchemaError
 from churnkit.scoring._partition import (
     FAR_END,
-    add_counts,
     check_partitionable,
     csv_options,
     data_end,
@@ -39,18 +38,16 @@ from churnkit.scoring._partition import (
     fix_reject_rows,
     partition_of,
     pin_types,
+    trained_types,
     unreadable_csv,
     with_end,
 )
+from churnkit.scoring._result import ScoreResult, merge_summaries
+from churnkit.scoring._unit import resolve_as_of, score_partition
 
 __all__ = ["read_partitioned", "score_dask", "scheduler_client"]
 
-Progress = Callable[[str], None]
 _ROW, _SRC = "__churnkit_row", "__churnkit_source"
-
-
-def _noop(_: str) -> None:
-    return None
 
 
 def require_dask(engine: str = "Dask engine") -> None:
@@ -212,20 +209,16 @@ def _arrow_table(frame: pd.DataFrame) -> Any:
 def _write_part(frame: pd.DataFrame, path: Path) -> None:
     import pyarrow.parquet as pq
 
-    from churnkit._atomic import atomic_path
-
     with atomic_path(path) as tmp:
         pq.write_table(_arrow_table(frame), tmp)
 
 
 def _score_unit(unit: tuple[Any, ...], config: Config, model: Any, when: pd.Timestamp,
                 offsets: dict[str, np.ndarray], out_dir: str, k: int) -> dict[str, Any]:
-    """Score one loaded partition and write its scores and rejects parts."""
-    from churnkit.pipeline import score_dataset
-
+    """Score one loaded partition, write its scores and rejects parts, return its summary."""
     _limit_threads()
     dataset, _, origin = unit
-    result = score_dataset(config, model, dataset, as_of=when)
+    result = score_partition(config, model, dataset, as_of=when)
     rows = {name: offsets[name][src] + pos for name, (src, pos) in origin.items()}
     rejects = fix_reject_rows(result.rejects, rows)
     rejects["row"] = rejects["row"].astype("Int64")
@@ -235,14 +228,7 @@ def _score_unit(unit: tuple[Any, ...], config: Config, model: Any, when: pd.Time
         _write_part(result.scores, folder / "scores" / name)
     if len(rejects):
         _write_part(rejects, folder / "rejects" / name)
-    return {
-        "scored": len(result.scores), "rejected_rows": result.summary["rejected_rows"],
-        "not_active": result.summary["not_active"], "rejects": len(rejects),
-        "unseen_categories": result.summary["unseen_categories"],
-        "risk_bands": result.summary["risk_bands"],
-        "value_at_risk": float(np.nansum(result.scores["value_at_risk"])) if len(result.scores)
-        else 0.0,
-    }
+    return result.summary
 
 
 def _limit_threads() -> None:
@@ -263,10 +249,10 @@ def score_dask(
     out_dir: str | Path,
     as_of: str | pd.Timestamp | None = None,
     scheduler: Any = None,
-    npartitions: int | None = None,
+    partitions: int | None = None,
     csv_blocksize: Any = None,
-    progress: Progress = _noop,
-) -> dict[str, Any]:
+    progress: Progress = no_progress,
+) -> ScoreResult:
     """Score every customer active at ``as_of`` on a Dask cluster.
 
     Parameters
@@ -283,7 +269,7 @@ def score_dask(
     scheduler : None, str or distributed.Client
         ``None``: the current client, else a local cluster started for the run;
         a scheduler address such as ``"tcp://10.0.0.5:8786"``; or a ``Client``.
-    npartitions : int, optional
+    partitions : int, optional
         Partitions of customers; default twice the cluster's worker threads.
     csv_blocksize : str or int, optional
         Read CSV files in blocks of this size (e.g. ``"64MB"``) in parallel.
@@ -294,10 +280,9 @@ def score_dask(
 
     Returns
     -------
-    dict
-        The summary also written to ``summary.json``: ``as_of``, ``scored``,
-        ``rejected_rows``, ``not_active``, ``risk_bands``, ``value_at_risk``,
-        ``model_version``, ``partitions`` and the part files.
+    ScoreResult
+        Its ``parts`` are the part files; its summary (also written to
+        ``summary.json``) is that of the local engine plus ``engine`` and ``partitions``.
 
     Raises
     ------
@@ -305,14 +290,12 @@ def score_dask(
         For configurations whose tables cannot be split by customer id up front
         (snapshot mode, lookups, joins, customers from events).
     """
-    from churnkit._atomic import atomic_path
-
     require_dask()
     check_partitionable(config, "Dask")
-    if npartitions is not None and (not isinstance(npartitions, int) or npartitions < 1):
-        raise ValueError(f"The 'npartitions' parameter of score_dask must be an int >= 1. "
-                         f"Got {npartitions!r} instead.")
-    config = pin_types(config, model)
+    if partitions is not None and (not isinstance(partitions, int) or partitions < 1):
+        raise ConfigError(f"The 'partitions' parameter of score_dask must be an int >= 1. "
+                          f"Got {partitions!r} instead.")
+    config = pin_types(config, *trained_types(model))
     load_config = with_end(config, config.data.end or FAR_END)
     out = Path(out_dir)
     for sub in ("scores", "rejects"):
@@ -321,7 +304,7 @@ def score_dask(
             old.unlink()
     with scheduler_client(scheduler) as client:
         threads = sum(client.nthreads().values()) or 1
-        n = npartitions or 2 * threads
+        n = partitions or 2 * threads
         progress(f"Splitting the tables into {n} partitions of customers")
         pieces, lengths = read_partitioned(client, config, n, csv_blocksize=csv_blocksize)
         model_future = client.scatter(model, broadcast=True, hash=False)
@@ -330,7 +313,7 @@ def score_dask(
         units = [client.submit(_load_unit, load_config, pieces[k], pure=False) for k in used]
         stamps = client.gather([client.submit(operator.itemgetter(1), u) for u in units])
         end = data_end(config, stamps)
-        when = pd.Timestamp(as_of) if as_of is not None else end
+        when = resolve_as_of(as_of, end)
         offsets = {name: np.cumsum([0, *client.gather(futs)[:-1]], dtype=np.int64)
                    for name, futs in lengths.items()}
         progress(f"Scoring {n} partitions")
@@ -339,25 +322,10 @@ def score_dask(
                           pure=False)
             for unit, k in zip(units, used, strict=True)])
         del units
-    bands: dict[str, int] = {}
-    unseen: dict[str, int] = {}
-    for p in parts:
-        add_counts(bands, p["risk_bands"])
-        add_counts(unseen, p["unseen_categories"])
-    summary = {
-        "as_of": when.date().isoformat(),
-        "scored": sum(p["scored"] for p in parts),
-        "rejected_rows": sum(p["rejected_rows"] for p in parts),
-        "not_active": sum(p["not_active"] for p in parts),
-        "unseen_categories": dict(sorted(unseen.items())),
-        "risk_bands": dict(sorted(bands.items(), key=lambda kv: -kv[1])),
-        "value_at_risk": float(sum(p["value_at_risk"] for p in parts)),
-        "model_version": model.version_,
-        "engine": "dask",
-        "partitions": n,
-        "scores": sorted(str(p) for p in (out / "scores").glob("part-*.parquet")),
-        "rejects": sorted(str(p) for p in (out / "rejects").glob("part-*.parquet")),
-    }
-    with atomic_path(out / "summary.json") as tmp:
-        tmp.write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
-    return summary
+    summary = {**merge_summaries(parts, as_of=when, model_version=model.version_),
+               "engine": "dask", "partitions": n}
+    result = ScoreResult(summary, parts={
+        sub: sorted((out / sub).glob("part-*.parquet")) for sub in ("scores", "rejects")})
+    result.write(out)
+    return result
+

@@ -14,76 +14,59 @@ calibrated on the validation rows as :class:`~churnkit.model.ChurnModel` does.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import operator
 import warnings
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from churnkit._core import Progress, no_progress
 from churnkit.config import Config
 from churnkit.exceptions import ModelError
+from churnkit.features import feature_set
+from churnkit.labels import labels_from_config
+from churnkit.model import (
+    ChurnModel,
+    model_from_config,
+    out_of_time_split,
+    training_summary,
+    training_window,
+)
 from churnkit.scoring._dask import _load_unit, read_partitioned, require_dask, scheduler_client
-from churnkit.scoring._partition import FAR_END, check_partitionable, data_end, with_end
+from churnkit.scoring._partition import (
+    FAR_END,
+    check_partitionable,
+    data_end,
+    dataset_types,
+    pin_types,
+    with_end,
+)
 
-__all__ = ["DaskTrainResult", "train_dask"]
+__all__ = ["train_dask"]
 
-Progress = Callable[[str], None]
 _LABEL, _CUTOFF = "__churnkit_label", "__churnkit_cutoff"
-
-
-def _noop(_: str) -> None:
-    return None
-
-
-@dataclasses.dataclass
-class DaskTrainResult:
-    """What :func:`train_dask` produced: the fitted model and a summary."""
-
-    model: Any
-    summary: dict[str, Any]
 
 
 def _learned_types(unit: tuple[Any, ...]) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
     """Column types a loaded partition inferred: customer attributes and event columns."""
-    dataset = unit[0]
-    return dict(dataset.attributes), {n: dict(s.columns) for n, s in dataset.specs.items()}
-
-
-def _pinned(config: Config, attributes: dict[str, str], columns: dict[str, dict[str, str]]
-            ) -> Config:
-    data = config.data
-    assert data.customers is not None
-    cust = data.customers.model_copy(
-        update={"attributes": {**attributes, **data.customers.attributes}})
-    events = {n: s.model_copy(update={"columns": {**columns.get(n, {}), **s.columns}})
-              for n, s in data.events.items()}
-    return config.model_copy(update={"data": data.model_copy(
-        update={"customers": cust, "events": events})})
+    return dataset_types(unit[0])
 
 
 def _labelled(unit: tuple[Any, ...], config: Config, end: pd.Timestamp) -> tuple[Any, pd.DataFrame]:
-    from churnkit.pipeline import training_frame
-
     dataset = dataclasses.replace(unit[0], end=end)
-    return dataset, training_frame(config, dataset)
+    return dataset, labels_from_config(dataset, config.labels)
 
 
 def _fit_features(labelled: tuple[Any, pd.DataFrame], features: Any) -> Any:
-    from churnkit.features import feature_set
-
     dataset, labels = labelled
-    return feature_set(features).fit(
-        dataset, labels[["customer_id", "cutoff"]]).without_data()
+    return feature_set(features).fit(dataset, labels[["customer_id", "cutoff"]])
 
 
 def _rows(labelled: tuple[Any, pd.DataFrame], fs: Any) -> pd.DataFrame:
     """The training rows of one partition: features, label and cutoff."""
     dataset, labels = labelled
     X = fs.transform(dataset, labels[["customer_id", "cutoff"]])
-    fs._release()
     return X.assign(**{_LABEL: labels["label"].to_numpy(dtype=np.int64),
                        _CUTOFF: labels["cutoff"].to_numpy()})
 
@@ -143,48 +126,47 @@ def train_dask(
     config: Config,
     *,
     scheduler: Any = None,
-    npartitions: int | None = None,
+    partitions: int | None = None,
     csv_blocksize: Any = None,
-    progress: Progress = _noop,
-) -> DaskTrainResult:
+    progress: Progress = no_progress,
+) -> tuple[ChurnModel, dict[str, Any]]:
     """Label the customers, build features per partition and train with ``lightgbm.dask``.
 
     Parameters
     ----------
     config : Config
         The configuration (event mode; no lookups, joins or customers from events).
-    scheduler, npartitions, csv_blocksize
+    scheduler, partitions, csv_blocksize
         As for :func:`score_dask`.
     progress : callable, optional
         Called with a short description before each step.
 
     Returns
     -------
-    DaskTrainResult
-        ``model``: a :class:`~churnkit.model.ChurnModel` that :func:`churnkit.score`,
-        :func:`score_dask` and ``ChurnModel.save`` accept.
+    model : ChurnModel
+        A model that :func:`churnkit.score`, :func:`score_dask` and ``ChurnModel.save``
+        accept (``churnkit.train(config, engine="dask")`` wraps it in a ``TrainResult``).
+    summary : dict
+        As the local engine's, plus ``engine`` and ``partitions``.
     """
     require_dask("Dask training engine")
     import dask.dataframe as dd
     import lightgbm as lgb
     from lightgbm.dask import DaskLGBMClassifier
 
-    from churnkit.model import classification_metrics
-    from churnkit.pipeline import model_from_config
-
     check_partitionable(config, "Dask")
     if config.labels.definition == "column":
         raise ModelError("train_dask trains on event data; snapshot labels need the local engine.")
     load = with_end(config, config.data.end or FAR_END)
     with scheduler_client(scheduler) as client:
-        n = npartitions or 2 * (sum(client.nthreads().values()) or 1)
+        n = partitions or 2 * (sum(client.nthreads().values()) or 1)
         progress(f"Splitting the tables into {n} partitions of customers")
         pieces, _ = read_partitioned(client, config, n, csv_blocksize=csv_blocksize)
         # the first partition (a random sample of customers) fixes the column types
         used = [k for k in range(n) if pieces[k]]
         first = client.submit(_load_unit, load, pieces[used[0]], pure=False)
         attributes, columns = client.submit(_learned_types, first).result()
-        load = _pinned(load, attributes, columns)
+        load = pin_types(load, attributes, columns)
         units = [first] + [client.submit(_load_unit, load, pieces[k], pure=False)
                            for k in used[1:]]
         stamps = client.gather([client.submit(operator.itemgetter(1), u) for u in units])
@@ -201,12 +183,12 @@ def train_dask(
             [client.submit(lambda r: r[_CUTOFF].unique(), r) for r in rows])))
         m = config.model
         k = config.labels.validation_cutoffs
-        if len(cutoffs) <= k:
-            raise ModelError(
-                f"Out-of-time validation needs more than validation_cutoffs={k} cutoffs; the "
-                f"training frame has {len(cutoffs)}. Add cutoffs or lower labels.validation_cutoffs.")
-        first_valid = cutoffs[-k]
-        train = frame[frame[_CUTOFF] < first_valid]
+        # the one out-of-time split of every training path, on the distinct cutoffs
+        in_train, in_valid = out_of_time_split(
+            cutoffs, validation_cutoffs=k, horizon_days=config.labels.horizon_days)
+        first_valid = cutoffs[in_valid][0]
+        train_cutoffs = cutoffs[in_train]
+        train = frame[frame[_CUTOFF].isin(list(train_cutoffs))]
         X, y = train.drop(columns=[_LABEL, _CUTOFF]), train[_LABEL]
         positive = float(y.mean().compute())
         overall = float(frame[_LABEL].mean().compute())
@@ -238,29 +220,16 @@ def train_dask(
         valid = pd.concat(client.gather([client.submit(_raw_valid, r, booster.model_to_string(),
                                                        first_valid) for r in rows]))
         n_rows = int(frame.map_partitions(len).compute().sum())
-        feature_set = fs.result()
-    model = model_from_config(config)
-    model.booster_ = booster
-    model.best_iteration_ = best
-    model.feature_names_in_ = np.asarray(X.columns, dtype=object)
-    model.categories_ = {c: list(X._meta[c].cat.categories) for c in X.columns
-                         if isinstance(X._meta[c].dtype, pd.CategoricalDtype)}
-    model.classes_ = np.array([False, True])
-    raw, yv = valid["p"].to_numpy(), valid["y"].to_numpy().astype(bool)
-    model.calibrator_ = model._calibrate(raw, yv)
-    model.metrics_ = classification_metrics(yv, model._apply_calibration(raw))
-    model.metrics_["raw_roc_auc"] = classification_metrics(yv, raw).get("roc_auc", np.nan)
-    model.metrics_.update(n_train=float(n_rows - len(valid)), best_iteration=float(best))
-    model.version_ = hashlib.sha256(booster.model_to_string().encode()).hexdigest()[:12]
-    model.feature_set_ = feature_set
-    model.config_ = config.model_dump(mode="json", exclude={"base_dir"})
-    model.training_ = {
-        "mode": "events", "rows": n_rows, "positive_rate": overall,
-        "first_cutoff": str(pd.Timestamp(cutoffs[0]).date()),
-        "last_cutoff": str(pd.Timestamp(cutoffs[-1]).date()), "n_cutoffs": len(cutoffs),
-        "data_end": str(end.date()), "engine": "dask", "partitions": n,
-    }
-    summary = {**model.training_, "features": len(model.feature_names_in_),
-               "validation": {k: round(v, 4) for k, v in model.metrics_.items()},
-               "model_version": model.version_}
-    return DaskTrainResult(model, summary)
+        n_train = int(train.map_partitions(len).compute().sum())
+        fitted_set = fs.result()
+    model = ChurnModel.from_booster(
+        booster, raw_valid=valid["p"].to_numpy(), y_valid=valid["y"].to_numpy().astype(bool),
+        n_train=n_train, feature_names=list(X.columns),
+        categories={c: list(X._meta[c].cat.categories) for c in X.columns
+                    if isinstance(X._meta[c].dtype, pd.CategoricalDtype)},
+        **model_from_config(config).get_params())
+    training = training_window(
+        cutoffs, mode="events", rows=n_rows, positive_rate=overall, end=end, engine="dask",
+        partitions=n)
+    summary = training_summary(model, feature_set=fitted_set, config=config, training=training)
+    return model, summary

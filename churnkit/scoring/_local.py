@@ -1,296 +1,53 @@
-"""Score customers a chunk at a time, so that the raw events never all sit in memory.
-
-:func:`score_chunked` streams every event table once (Parquet by row batches,
-CSV in chunks), sends each row to the chunk of its customer (a stable hash of
-the customer id, see :mod:`churnkit.scoring._partition`) in temporary Parquet
-files, then loads, validates and scores one chunk at a time with the same
-:func:`churnkit.pipeline.score_dataset` as :func:`churnkit.score`. The scores
-equal those of :func:`churnkit.score` customer for customer.
-"""
+"""The local engine: every table in memory, one partition holding all the customers."""
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
+from churnkit._core import Progress, no_progress
 from churnkit.config import Config
 from churnkit.data import load_dataset
-from churnkit.data._links import require_columns, source_table
-from churnkit.data._parse import parse_dates
-from churnkit.exceptions import SchemaError
-from churnkit.scoring._partition import (
-    FAR_END,
-    add_counts,
-    check_partitionable,
-    csv_options,
-    data_end,
-    dataset_stamp,
-    fix_reject_rows,
-    name_columns,
-    normalised_ids,
-    partition_of,
-    pin_types,
-    unreadable_csv,
-    with_end,
-)
+from churnkit.scoring._result import ScoreResult
+from churnkit.scoring._unit import resolve_as_of, score_partition
 
-__all__ = ["ChunkedScoreResult", "score_chunked"]
-
-Progress = Callable[[str], None]
-_ROW = "__churnkit_row"
+__all__ = ["score_local"]
 
 
-def _noop(_: str) -> None:
-    return None
-
-
-@dataclass
-class ChunkedScoreResult:
-    """What :func:`score_chunked` produced: scores and rejects of all chunks."""
-
-    scores: pd.DataFrame
-    """One row per scored customer, in the order of the customers table (as :func:`churnkit.score`)."""
-    rejects: pd.DataFrame
-    """Rows set aside and customers not scored; ``row`` is the row in the source file."""
-    summary: dict[str, Any] = field(default_factory=dict)
-
-
-def _batches(config: Config, name: str, spec: Any, batch_rows: int
-             ) -> Iterator[tuple[pa.Table, pd.Series, pd.Series]]:
-    """Row batches of an event table: the rows (Arrow), their raw ids and raw timestamps."""
-    path = config.resolve(spec.path)
-    if path is None:
-        raise SchemaError(f"Table {name!r} has no 'path' in the config. Set data.events.{name}.path.")
-    fmt = spec.format or ("parquet" if path.suffix.lower() in {".parquet", ".pq"} else "csv")
-    if fmt == "parquet":
-        if not path.is_file():
-            raise SchemaError(f"Table {name!r}: file {str(path)!r} does not exist. Check its 'path'.")
-        pf = pq.ParquetFile(path)
-        schema = pf.schema_arrow
-        for col in (spec.customer_id, spec.timestamp):
-            if col not in schema.names:
-                raise SchemaError(f"Table {name!r} has no column {col!r}. Available columns: "
-                                  f"{schema.names}. Fix data.events.{name} in the config.")
-        empty = True
-        for batch in pf.iter_batches(batch_size=batch_rows):
-            empty = False
-            table = pa.Table.from_batches([batch], schema=schema)
-            cols = table.select([spec.customer_id, spec.timestamp]).to_pandas()
-            yield table, cols[spec.customer_id], cols[spec.timestamp]
-        if empty:
-            table = schema.empty_table()
-            yield table, pd.Series([], dtype=object), pd.Series([], dtype="datetime64[ns]")
-        return
-    options, header = csv_options(path, spec, name)
-    empty = True
-    for chunk in _csv_chunks(path, name, batch_rows, options):
-        empty = False
-        chunk = name_columns(chunk, header)
-        for col in (spec.customer_id, spec.timestamp):
-            if col not in chunk.columns:
-                raise SchemaError(f"Table {name!r} has no column {col!r}. Available columns: "
-                                  f"{list(chunk.columns)}. Fix data.events.{name} in the config.")
-        yield (pa.Table.from_pandas(chunk, preserve_index=False), chunk[spec.customer_id],
-               chunk[spec.timestamp])
-    if empty:
-        frame = pd.DataFrame({c: pd.Series([], dtype=str) for c in header or []})
-        yield pa.Table.from_pandas(frame, preserve_index=False), frame.get(
-            spec.customer_id, pd.Series([], dtype=object)), frame.get(
-            spec.timestamp, pd.Series([], dtype=object))
-
-
-def _csv_chunks(path: Path, name: str, rows: int, options: dict[str, Any]) -> Iterator[pd.DataFrame]:
-    try:
-        yield from pd.read_csv(path, chunksize=rows, **options)
-    except pd.errors.ParserError as exc:
-        raise unreadable_csv(exc, path, name) from None
-
-
-class _Spill:
-    """One temporary Parquet file per (table, chunk), each row with its source row number."""
-
-    def __init__(self, folder: Path, n: int) -> None:
-        self.folder, self.n = folder, n
-        self.writers: dict[tuple[str, int], pq.ParquetWriter] = {}
-
-    def write(self, name: str, table: pa.Table, part: np.ndarray, offset: int) -> None:
-        rows = pa.array(np.arange(offset, offset + len(table), dtype=np.int64))
-        table = table.append_column(_ROW, rows)
-        if (name, 0) not in self.writers:
-            for k in range(self.n):
-                self.writers[name, k] = pq.ParquetWriter(self.folder / f"{name}-{k}.parquet",
-                                                         table.schema)
-        order = np.argsort(part, kind="stable")
-        bounds = np.searchsorted(part[order], np.arange(self.n + 1))
-        for k in range(self.n):
-            if bounds[k + 1] > bounds[k]:
-                self.writers[name, k].write_table(table.take(order[bounds[k]:bounds[k + 1]]))
-
-    def close(self) -> None:
-        for writer in self.writers.values():
-            writer.close()
-
-    def read(self, name: str, k: int) -> tuple[pd.DataFrame, np.ndarray]:
-        frame = pd.read_parquet(self.folder / f"{name}-{k}.parquet")
-        rows = frame.pop(_ROW).to_numpy(dtype=np.int64)
-        return frame, rows
-
-
-def score_chunked(
+def score_local(
     config: Config,
     model: Any,
     *,
     as_of: str | pd.Timestamp | None = None,
-    n_chunks: int = 8,
-    batch_rows: int = 1_000_000,
-    tmp_dir: str | Path | None = None,
-    progress: Progress = _noop,
-) -> ChunkedScoreResult:
-    """Score every customer active at ``as_of``, loading one chunk of customers at a time.
+    tables: Mapping[str, pd.DataFrame] | None = None,
+    progress: Progress = no_progress,
+) -> ScoreResult:
+    """Load and validate every table, then score all customers as one partition.
 
     Parameters
     ----------
     config : Config
-        The configuration; its tables are read from their files.
+        The configuration.
     model : ChurnModel
         A model trained by :func:`churnkit.train`.
     as_of : str or Timestamp, optional
-        Score date; default the end of all the data, as :func:`churnkit.score` finds it.
-    n_chunks : int, default 8
-        Number of chunks; memory for raw events is about their total divided by this.
-    batch_rows : int, default 1_000_000
-        Rows read at a time while splitting the event files.
-    tmp_dir : path-like, optional
-        Where the chunk files go (about the size of the event files); default the
-        system's temporary folder.
+        Score date; default the end of the data.
+    tables : mapping of str to DataFrame, optional
+        In-memory tables replacing the config's files.
     progress : callable, optional
         Called with a short description before each step.
 
     Returns
     -------
-    ChunkedScoreResult
-        Scores equal to those of :func:`churnkit.score` (same rows, order and
-        values); the rejects hold the same rows (in another order).
-
-    Raises
-    ------
-    ConfigError
-        For configurations whose tables cannot be split by customer id up front
-        (snapshot mode, lookups, joins, customers from events).
+    ScoreResult
+        With the dataset, the features and the SHAP contributions.
     """
-    from churnkit.pipeline import score_dataset
-
-    if not isinstance(n_chunks, int) or isinstance(n_chunks, bool) or n_chunks < 1:
-        raise ValueError(f"The 'n_chunks' parameter of score_chunked must be an int >= 1. "
-                         f"Got {n_chunks!r} instead.")
-    check_partitionable(config, "chunked")
-    config = pin_types(config, model)
-    assert config.data.customers is not None  # guaranteed by check_partitionable
-    cust_spec = config.data.customers
-    load_config = with_end(config, config.data.end or FAR_END)
-
-    progress("Reading the customers table")
-    customers = source_table(config, cust_spec, "customers", {})
-    require_columns(customers, "customers", [cust_spec.customer_id], "customers")
-    cust_part = partition_of(customers[cust_spec.customer_id], n_chunks)
-    # a chunk without customers would hold only rejected events: they go to a chunk
-    # that has customers (loading needs a non-empty customers table)
-    remap = _fill_empty(np.bincount(cust_part, minlength=n_chunks))
-    # the customers that loading keeps: their events count towards the end of the data
-    only_customers = load_config.model_copy(
-        update={"data": load_config.data.model_copy(update={"events": {}})})
-    kept = load_dataset(only_customers, {"customers": customers})
-    known = pd.Index(kept.customers["customer_id"].to_numpy(dtype=object))
-    stamps = [dataset_stamp(kept)]
-    del kept
-
-    with tempfile.TemporaryDirectory(dir=tmp_dir, prefix="churnkit-chunks-") as folder:
-        spill = _Spill(Path(folder), n_chunks)
-        try:
-            for name, spec in config.data.events.items():
-                progress(f"Splitting {name} into {n_chunks} chunks")
-                offset = 0
-                for table, ids, stamps_raw in _batches(config, name, spec, batch_rows):
-                    part = remap[partition_of(ids, n_chunks)]
-                    spill.write(name, table, part, offset)
-                    offset += len(table)
-                    if config.data.end is None:
-                        stamps.append(_newest_kept(ids, stamps_raw, known))
-        finally:
-            spill.close()
-        end = data_end(config, stamps)
-        when = pd.Timestamp(as_of) if as_of is not None else end
-
-        scores, rejects, data_rejects, not_active = [], [], 0, 0
-        unseen: dict[str, int] = {}
-        for k in np.unique(remap):
-            progress(f"Scoring chunk {k + 1} of {n_chunks}")
-            rows = {"customers": np.flatnonzero(cust_part == k)}
-            tables = {"customers": customers.iloc[rows["customers"]].reset_index(drop=True)}
-            for name in config.data.events:
-                tables[name], rows[name] = spill.read(name, k)
-            dataset = load_dataset(load_config, tables)
-            del tables
-            result = score_dataset(config, model, dataset, as_of=when)
-            data_rejects += result.summary["rejected_rows"]
-            not_active += result.summary["not_active"]
-            add_counts(unseen, result.summary["unseen_categories"])
-            scores.append(result.scores)
-            rejects.append(fix_reject_rows(result.rejects, rows))
-            del dataset, result
-
-    first_row = _first_rows(customers[cust_spec.customer_id])
-    out = pd.concat([s for s in scores if len(s)] or scores[:1], ignore_index=True)
-    order = np.argsort(first_row.reindex(out["customer_id"]).to_numpy(), kind="stable")
-    out = out.iloc[order].reset_index(drop=True)
-    for col in out.columns:  # text columns typed as on the whole table, not per chunk
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col].dtype):
-            out[col] = pd.Series(out[col].to_numpy(dtype=object), index=out.index)
-    all_rejects = pd.concat(rejects, ignore_index=True)
-    summary = {
-        "as_of": when.date().isoformat(),
-        "scored": len(out),
-        "rejected_rows": data_rejects,
-        "not_active": not_active,
-        "unseen_categories": dict(sorted(unseen.items())),
-        "risk_bands": out["risk_band"].value_counts().to_dict(),
-        "value_at_risk": float(np.nansum(out["value_at_risk"])) if len(out) else 0.0,
-        "model_version": model.version_,
-        "chunks": n_chunks,
-    }
-    return ChunkedScoreResult(out, all_rejects, summary)
-
-
-def _fill_empty(sizes: np.ndarray) -> np.ndarray:
-    """Chunk each chunk's rows go to: itself, or the first chunk with rows if it has none."""
-    remap = np.arange(len(sizes))
-    if sizes.any():
-        remap[sizes == 0] = int(np.argmax(sizes > 0))
-    return remap
-
-
-def _newest_kept(ids: pd.Series, stamps: pd.Series, known: pd.Index) -> pd.Timestamp | None:
-    """Newest timestamp of the rows :func:`churnkit.load_dataset` keeps (known customer, valid time)."""
-    codes, distinct = normalised_ids(ids)
-    is_known = np.append(known.get_indexer(distinct) >= 0, False)[codes]
-    ts, _ = parse_dates(stamps.reset_index(drop=True))
-    kept = ts.to_numpy("datetime64[ns]")[is_known & ts.notna().to_numpy()]
-    return pd.Timestamp(kept.max()) if len(kept) else None
-
-
-def _first_rows(raw_ids: pd.Series) -> pd.Series:
-    """Row of each normalised customer id's first appearance in the customers table."""
-    codes, distinct = normalised_ids(raw_ids)
-    present = codes >= 0
-    first = np.full(len(distinct), np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(first, codes[present], np.flatnonzero(present))
-    return pd.Series(first, index=pd.Index(distinct, dtype=object))
-
+    progress("Loading and validating tables")
+    dataset = load_dataset(config, tables)
+    when = resolve_as_of(as_of, dataset.end)
+    progress(f"Scoring and explaining {len(dataset.customers):,} customers")
+    result = score_partition(config, model, dataset, as_of=when)
+    result.summary.update(engine="local", partitions=1)
+    return result

@@ -29,9 +29,7 @@ import numpy as np
 import pandas as pd
 
 from churnkit.config import Config
-from churnkit.data import Dataset
-from churnkit.data._io import _ENCODINGS, _sniff_delimiter, sniff_bytes
-from churnkit.data._parse import parse_ids
+from churnkit.data import ENCODINGS, Dataset, parse_ids, sniff_bytes, sniff_delimiter
 from churnkit.exceptions import ConfigError, SchemaError
 
 __all__ = [
@@ -46,7 +44,9 @@ __all__ = [
     "name_columns",
     "normalised_ids",
     "partition_of",
+    "dataset_types",
     "pin_types",
+    "trained_types",
     "with_end",
 ]
 
@@ -134,13 +134,6 @@ def dataset_stamp(dataset: Dataset) -> pd.Timestamp | None:
     return pd.Timestamp(max(stamps)) if stamps else None
 
 
-def add_counts(total: dict[str, int], part: dict[str, int]) -> dict[str, int]:
-    """``total`` with the counts of one partition added (e.g. ``unseen_categories``)."""
-    for key, n in part.items():
-        total[key] = total.get(key, 0) + int(n)
-    return total
-
-
 def data_end(config: Config, stamps: Iterable[pd.Timestamp | None]) -> pd.Timestamp:
     """The end of the data as :func:`churnkit.load_dataset` finds it on all partitions.
 
@@ -158,26 +151,40 @@ def data_end(config: Config, stamps: Iterable[pd.Timestamp | None]) -> pd.Timest
     return max(known).normalize() + pd.Timedelta(days=1)
 
 
-def pin_types(config: Config, model: Any) -> Config:
-    """Declare every column type the model was trained with that the config leaves open.
+def trained_types(model: Any) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """Column types a model's feature set was fitted on: customer attributes, event columns."""
+    fs = getattr(model, "feature_set_", None)
+    if fs is None:
+        return {}, {}
+    attributes = dict(getattr(fs.static_, "attributes", None) or {})
+    columns = {name: dict(getattr(f, "columns", None) or {}) for name, f in fs.events_.items()}
+    return attributes, columns
+
+
+def dataset_types(dataset: Dataset) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """Column types a loaded dataset found: customer attributes, event columns."""
+    return dict(dataset.attributes), {n: dict(s.columns) for n, s in dataset.specs.items()}
+
+
+def pin_types(config: Config, attributes: dict[str, str], columns: dict[str, dict[str, str]]
+              ) -> Config:
+    """Declare the given column types where the config leaves them open.
 
     Undeclared columns have their type inferred from the data; a partition would
     infer it from its own rows and could disagree with another partition (or
-    with training). Declared types win.
+    with training). Every partitioned path pins the types first: scoring those
+    the model was trained with (:func:`trained_types`), Dask training those the
+    first partition found (:func:`dataset_types`). Declared types win.
     """
-    fs = getattr(model, "feature_set_", None)
-    if fs is None or config.data.customers is None:
+    if config.data.customers is None:
         return config
     data = config.data
     cust = data.customers
-    trained = dict(getattr(fs.static_, "attributes", None) or {})
-    attributes = {**{c: t for c, t in trained.items() if c not in cust.exclude},
+    attributes = {**{c: t for c, t in attributes.items() if c not in cust.exclude},
                   **cust.attributes}
     events = {}
     for name, spec in data.events.items():
-        f = fs.events_.get(name)
-        learned = dict(getattr(f, "columns", None) or {}) if f is not None else {}
-        keep = {c: t for c, t in learned.items()
+        keep = {c: t for c, t in columns.get(name, {}).items()
                 if c not in spec.exclude and c not in (spec.customer_id, spec.timestamp)
                 and t in {"categorical", "numeric", "boolean", "text"}}
         events[name] = spec.model_copy(update={"columns": {**keep, **spec.columns}})
@@ -193,7 +200,7 @@ def _encoding(path: Path, given: str | None, table: str) -> str:
         sniffed = sniff_bytes(fh.read(4096), path, table)
     if sniffed is not None:
         return sniffed
-    for enc in _ENCODINGS:
+    for enc in ENCODINGS:
         decoder = codecs.getincrementaldecoder(enc)()
         try:
             with path.open("rb") as fh:
@@ -231,7 +238,7 @@ def csv_options(path: Path, spec: Any, table: str) -> tuple[dict[str, Any], list
         raise SchemaError(
             f"Table {table!r}: file {path} is empty. Export the table again with a header row."
         )
-    delimiter = spec.sep or _sniff_delimiter(header_line)
+    delimiter = spec.sep or sniff_delimiter(header_line)
     if spec.names is not None:
         header: list[str] | None = None
     elif delimiter == r"\s+":

@@ -9,7 +9,9 @@ from _evaluate_data import END, event_config_dict
 
 from churnkit import ConfigError
 from churnkit.config import config_from_dict
+from churnkit.data import load_dataset
 from churnkit.evaluate import backtest
+from churnkit.labels import labels_from_config
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +34,21 @@ def test_training_labels_end_by_each_test_cutoff(event_result):
         # early stopping and calibration on the newest training cutoffs
         assert row.validation_cutoffs == row.train_cutoffs[-2:]
     assert folds["n_train"].is_monotonic_increasing
+
+
+def test_each_fold_model_purges_cutoffs_whose_horizon_reaches_its_validation(
+        event_tables, event_result):
+    """The backtest trains like ``churnkit train``: the same purge inside each fold."""
+    cfg = config_from_dict(event_config_dict())
+    labels = labels_from_config(load_dataset(cfg, event_tables), cfg.labels)
+    last = event_result.folds.iloc[-1]
+    train_cuts = pd.to_datetime(last.train_cutoffs)
+    first_valid = pd.Timestamp(last.validation_cutoffs[0])
+    horizon = pd.Timedelta(days=cfg.labels.horizon_days)
+    kept = [c for c in train_cuts if c + horizon <= first_valid]
+    assert 0 < len(kept) < len(train_cuts) - cfg.labels.validation_cutoffs  # one is purged
+    expected = int(labels["cutoff"].isin(kept).sum())
+    assert event_result.last_model.metrics_["n_train"] == expected
 
 
 def _poison(tables, at):

@@ -1,4 +1,4 @@
-"""The model report is one self-contained, escaped HTML page; run_evaluation writes files."""
+"""The model report is one self-contained, escaped HTML page; the evaluate job writes files."""
 
 import base64
 import json
@@ -12,15 +12,15 @@ from churnkit import SchemaError
 from churnkit.config import config_from_dict
 from churnkit.evaluate import (
     backtest,
-    comparison_rows,
     plot_calibration,
     plot_gains,
     plot_pr,
     plot_profit,
     plot_roc,
-    run_evaluation,
     write_model_report,
 )
+from churnkit.jobs import comparison_rows
+from churnkit.jobs import evaluate as run_evaluation
 
 
 @pytest.fixture(scope="module")

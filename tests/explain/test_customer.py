@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
 import churnkit as ck
-from churnkit._resources import builtin_config
+from churnkit._core import builtin_config
 from churnkit.datasets import make_crm
 from churnkit.exceptions import SchemaError
 from churnkit.explain import (
@@ -24,7 +26,7 @@ from churnkit.explain import (
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("customer")
     make_crm(600, seed=4).write(root / "data", format="parquet")
     config = yaml.safe_load(builtin_config("default.yaml").read_text(encoding="utf-8"))
@@ -32,8 +34,17 @@ def trained(tmp_path_factory):
         table["path"] = table["path"].replace(".csv", ".parquet")
     config["model"].update(n_estimators=60, learning_rate=0.2, n_jobs=1)
     (root / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
-    cfg = ck.load_config(root / "config.yaml")
-    result = ck.train(cfg)
+    return ck.load_config(root / "config.yaml")
+
+
+@pytest.fixture(scope="module")
+def config(trained_run):
+    return trained_run
+
+
+@pytest.fixture(scope="module")
+def trained(config):
+    result = ck.train(config)
     return result.model, result.dataset
 
 
@@ -155,3 +166,20 @@ def test_bad_inputs_are_refused(trained, risky):
         explain_customer(model, risky.iloc[0])
     with pytest.raises(ValueError, match="'max_features' parameter of explain_customer"):
         explain_customer(model, risky, max_features=0)
+
+
+def test_explain_builds_the_features_score_builds(config, trained):
+    """A numeric column arriving as text ("1,234.50") is repaired the same way by both."""
+    model, ds = trained
+    cust = ds.customers.copy()
+    cust["value"] = [f"{1000 + v:,.2f}" for v in cust["value"].to_numpy(dtype=float)]
+    cust.loc[cust.index[0], "value"] = "n/a"
+    text = dataclasses.replace(ds, customers=cust)
+    scored = ck.scoring.score_partition(config, model, text, as_of=ds.end)
+    raw = dict(zip(cust["customer_id"], cust["value"], strict=True))
+    for customer in scored.scores["customer_id"].head(4):
+        one = customer_features(model, text, customer)
+        row = scored.features[scored.scores["customer_id"].to_numpy() == customer]
+        if raw[customer] != "n/a":
+            assert one["static__value"].iloc[0] >= 1000
+        pd.testing.assert_frame_equal(one.reset_index(drop=True), row.reset_index(drop=True))

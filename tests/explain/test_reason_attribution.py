@@ -21,10 +21,10 @@ import pytest
 import yaml
 
 import churnkit as ck
-from churnkit._resources import builtin_config
+from churnkit._core import builtin_config
 from churnkit.datasets import REASON_OF_CAUSE, make_crm
 from churnkit.explain import load_reasons, top_reasons
-from churnkit.pipeline import training_frame
+from churnkit.labels import labels_from_config
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +43,7 @@ def attributed(tmp_path_factory) -> pd.DataFrame:
     model = ck.train(cfg).model
 
     ds = ck.load_dataset(cfg)
-    labels = training_frame(cfg, ds)
+    labels = labels_from_config(ds, cfg.labels)
     labels = labels[labels["cutoff"] >= labels["cutoff"].drop_duplicates().nlargest(4).min()]
     X = model.feature_set_.transform(ds, labels[["customer_id", "cutoff"]])
     p = model.predict_proba(X)[:, 1]

@@ -8,7 +8,7 @@ import yaml
 
 import churnkit as ck
 from churnkit import ChurnModel, ModelError, SchemaError
-from churnkit._resources import builtin_config
+from churnkit._core import builtin_config
 from churnkit.config import config_from_dict
 from churnkit.model import load_manifest
 
@@ -54,8 +54,8 @@ def test_save_load_round_trip_gives_identical_scores(telco, tmp_path):
     # the native text model predicts the same raw scores
     import lightgbm as lgb
 
-    X = result.model.feature_set_.transform(ck.load_dataset(cfg), ck.pipeline.training_frame(
-        cfg, ck.load_dataset(cfg))[["customer_id", "cutoff"]])
+    X = result.model.feature_set_.transform(ck.load_dataset(cfg), ck.labels.labels_from_config(
+        ck.load_dataset(cfg), cfg.labels)[["customer_id", "cutoff"]])
     native = lgb.Booster(model_file=str(tmp_path / "m" / "model.txt"))
     np.testing.assert_allclose(native.predict(X), result.model._raw_proba(X), rtol=1e-12)
 
@@ -99,7 +99,7 @@ def test_same_seed_same_scores(telco):
 def test_explain_contributions_sum_to_the_raw_score(telco):
     cfg, result = telco
     ds = ck.load_dataset(cfg)
-    spine = ck.pipeline.training_frame(cfg, ds)[["customer_id", "cutoff"]].head(200)
+    spine = ck.labels.labels_from_config(ds, cfg.labels)[["customer_id", "cutoff"]].head(200)
     X = result.model.feature_set_.transform(ds, spine)
     contrib = result.model.explain(X)
     raw = result.model.booster_.predict(X, raw_score=True)
@@ -141,7 +141,7 @@ def test_missing_feature_at_scoring_is_named(telco):
 def test_fast_explainer_equals_lightgbm_pred_contrib(telco):
     cfg, result = telco
     ds = ck.load_dataset(cfg)
-    spine = ck.pipeline.training_frame(cfg, ds)[["customer_id", "cutoff"]].head(500)
+    spine = ck.labels.labels_from_config(ds, cfg.labels)[["customer_id", "cutoff"]].head(500)
     X = result.model.feature_set_.transform(ds, spine)
     fast = result.model.explain(X)
     slow = result.model.explain(X, method="lightgbm")

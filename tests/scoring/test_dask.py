@@ -9,10 +9,10 @@ import pytest
 from _csv_copies import add_fields, copy_crm
 
 import churnkit as ck
-from churnkit._resources import builtin_config
+from churnkit._core import builtin_config
 from churnkit.datasets import make_crm
 from churnkit.exceptions import ConfigError
-from churnkit.scoring import score_dask, train_dask
+from churnkit.scoring import score_dask
 
 distributed = pytest.importorskip("distributed")
 
@@ -71,8 +71,11 @@ def test_workers_are_spawned_not_forked(client):
 def test_dask_scores_equal_the_local_engine(client, crm, fmt, tmp_path):
     data, configs, model = crm
     local = ck.score(configs[fmt], model)
-    summary = score_dask(configs[fmt], model, scheduler=client, npartitions=4,
-                         out_dir=tmp_path)
+    result = score_dask(configs[fmt], model, scheduler=client, partitions=4,
+                        out_dir=tmp_path)
+    summary = result.summary
+    assert type(result) is type(local)  # one result type for every engine
+    assert (tmp_path / "summary.json").is_file()
     parts = sorted((tmp_path / "scores").glob("part-*.parquet"))
     assert len(parts) == 4
     assert all(len(pd.read_parquet(p)) > 0 for p in parts)
@@ -105,7 +108,7 @@ def test_dask_scores_equal_the_local_engine(client, crm, fmt, tmp_path):
 def test_dask_scores_as_of_an_earlier_date(client, crm, tmp_path):
     _, configs, model = crm
     local = ck.score(configs["parquet"], model, as_of="2025-03-01").scores
-    score_dask(configs["parquet"], model, as_of="2025-03-01", scheduler=client, npartitions=3,
+    score_dask(configs["parquet"], model, as_of="2025-03-01", scheduler=client, partitions=3,
                out_dir=tmp_path)
     got = pd.read_parquet(tmp_path / "scores").set_index("customer_id").loc[local["customer_id"]]
     assert (got["as_of"] == "2025-03-01").all()
@@ -114,11 +117,14 @@ def test_dask_scores_as_of_an_earlier_date(client, crm, tmp_path):
 
 def test_train_dask_with_lightgbm_dask(client, crm, tmp_path):
     _, configs, local_model = crm
-    result = train_dask(configs["parquet"], scheduler=client, npartitions=4)
+    result = ck.train(configs["parquet"], engine="dask", scheduler=client, partitions=4)
     model = result.model
     assert result.summary["engine"] == "dask"
     assert model.metrics_["roc_auc"] >= 0.8, model.metrics_
     assert list(model.feature_names_in_) == list(local_model.feature_names_in_)
+    # the same out-of-time split as local training: same validation rows, same purged cutoffs
+    assert model.metrics_["n_train"] == local_model.metrics_["n_train"]
+    assert model.metrics_["n"] == local_model.metrics_["n"]
     model.save(tmp_path / "model", config=model.config_, training=model.training_)
     loaded = ck.load_model(tmp_path / "model")
     scores = ck.score(configs["parquet"], loaded).scores
@@ -143,4 +149,4 @@ def test_a_csv_line_with_too_many_fields_stops_with_a_clear_error(client, crm, l
     cfg = copy_crm(configs["csv"], tmp_path)
     add_fields(tmp_path / "data" / "contacts.csv", line)
     with pytest.raises(SchemaError, match=r"'contacts'.*more fields than the header.*local engine"):
-        score_dask(cfg, model, scheduler=client, npartitions=2, out_dir=tmp_path / "out")
+        score_dask(cfg, model, scheduler=client, partitions=2, out_dir=tmp_path / "out")

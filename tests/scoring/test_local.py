@@ -6,7 +6,7 @@ import pytest
 from _csv_copies import add_fields, copy_crm
 
 import churnkit as ck
-from churnkit._resources import builtin_config
+from churnkit._core import builtin_config
 from churnkit.datasets import make_crm
 from churnkit.exceptions import ConfigError
 from churnkit.scoring import partition_of, score_chunked
@@ -57,7 +57,7 @@ def _same_rejects(a, b):
 def test_chunked_scores_equal_the_local_engine(crm_files, fmt):
     configs, model = crm_files
     local = ck.score(configs[fmt], model)
-    chunked = score_chunked(configs[fmt], model, n_chunks=3, batch_rows=4000)
+    chunked = score_chunked(configs[fmt], model, partitions=3, batch_rows=4000)
     pd.testing.assert_frame_equal(chunked.scores, local.scores)
     assert _same_rejects(chunked.rejects, local.rejects)
     assert len(chunked.rejects) == len(local.rejects)
@@ -73,14 +73,14 @@ def test_chunked_scores_equal_the_local_engine(crm_files, fmt):
 def test_chunked_scores_as_of_an_earlier_date(crm_files):
     configs, model = crm_files
     local = ck.score(configs["parquet"], model, as_of="2025-06-01")
-    chunked = score_chunked(configs["parquet"], model, as_of="2025-06-01", n_chunks=2)
+    chunked = score_chunked(configs["parquet"], model, as_of="2025-06-01", partitions=2)
     pd.testing.assert_frame_equal(chunked.scores, local.scores)
 
 
 def test_many_small_chunks_and_chunks_without_customers(crm_files, tmp_path):
     configs, model = crm_files
-    one = score_chunked(configs["parquet"], model, n_chunks=1)
-    many = score_chunked(configs["parquet"], model, n_chunks=60)
+    one = score_chunked(configs["parquet"], model, partitions=1)
+    many = score_chunked(configs["parquet"], model, partitions=60)
     pd.testing.assert_frame_equal(one.scores, many.scores)
     # 12 customers in 40 chunks: most chunks have no customer, only unknown customers' events
     crm = make_crm(12, seed=2, months=12)
@@ -91,7 +91,7 @@ def test_many_small_chunks_and_chunks_without_customers(crm_files, tmp_path):
     (tmp_path / "config.yaml").write_text(builtin_config("default.yaml").read_text())
     small = ck.load_config(tmp_path / "config.yaml")
     local = ck.score(small, model)
-    chunked = score_chunked(small, model, n_chunks=40)
+    chunked = score_chunked(small, model, partitions=40)
     pd.testing.assert_frame_equal(chunked.scores, local.scores)
     assert _same_rejects(chunked.rejects, local.rejects)
     unknown = chunked.rejects["reason"].str.startswith("event of a customer not in")
@@ -114,8 +114,8 @@ def test_partition_of_is_stable_and_follows_id_normalisation():
 
 def test_errors_say_what_to_do(crm_files, tiny_config_dict):
     configs, model = crm_files
-    with pytest.raises(ValueError, match="'n_chunks' parameter"):
-        score_chunked(configs["parquet"], model, n_chunks=0)
+    with pytest.raises(ck.ConfigError, match="'partitions' parameter"):
+        score_chunked(configs["parquet"], model, partitions=0)
     cfg = dict(tiny_config_dict)
     cfg["data"] = {**cfg["data"], "events": {"contacts": {
         **cfg["data"]["events"]["contacts"],
@@ -133,12 +133,12 @@ def test_chunked_reader_refuses_and_decodes_files_as_the_local_reader(crm_files,
     contacts = tmp_path / "data" / "contacts.csv"
     text = contacts.read_text(encoding="utf-8")
     contacts.write_bytes(b"PK\x03\x04" + b"\x00" * 64)  # what an .xlsx saved under this name looks like
-    for run in (lambda: ck.score(cfg, model), lambda: score_chunked(cfg, model, n_chunks=2)):
+    for run in (lambda: ck.score(cfg, model), lambda: score_chunked(cfg, model, partitions=2)):
         with pytest.raises(SchemaError, match=r"'contacts'.*contacts\.csv.*Excel .xlsx workbook"):
             run()
     contacts.write_text(text, encoding="utf-16")  # with a byte-order mark
     local = ck.score(cfg, model, as_of="2025-06-01").scores
-    chunked = score_chunked(cfg, model, as_of="2025-06-01", n_chunks=2).scores
+    chunked = score_chunked(cfg, model, as_of="2025-06-01", partitions=2).scores
     assert chunked["customer_id"].tolist() == local["customer_id"].tolist()
     np.testing.assert_allclose(chunked["churn_probability"], local["churn_probability"], atol=1e-9)
 
@@ -150,5 +150,5 @@ def test_a_line_with_too_many_fields_stops_the_chunked_engine_with_a_clear_error
     cfg = copy_crm(configs["csv"], tmp_path)
     add_fields(tmp_path / "data" / "contacts.csv", 500)
     with pytest.raises(SchemaError, match=r"'contacts'.*more fields than the header.*local engine"):
-        score_chunked(cfg, model, n_chunks=2)
+        score_chunked(cfg, model, partitions=2)
     assert len(ck.score(cfg, model).scores)  # the local engine rejects that row and goes on

@@ -1,20 +1,19 @@
-"""One call from a configuration to an evaluation on disk (the ``churnkit evaluate`` command)."""
+"""The evaluate job: a configuration backtested against baselines, its files and model report."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from churnkit._atomic import atomic_path
+from churnkit._core import Progress, atomic_path, no_progress
 from churnkit.config import Config, load_config
-from churnkit.evaluate._backtest import BASELINES, HEADLINE, backtest
-from churnkit.evaluate._report import write_model_report
+from churnkit.evaluate import BASELINES, HEADLINE, backtest, write_model_report
 
-__all__ = ["comparison_rows", "run_evaluation"]
+__all__ = ["comparison_rows", "evaluate"]
 
 _ROWS = (*HEADLINE, "lift_at_5", "lift_at_20", "emp", "profit_best", "profit_best_depth")
 
@@ -24,13 +23,13 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
         frame.to_csv(tmp, index=False, lineterminator="\n")
 
 
-def run_evaluation(
+def evaluate(
     config: str | Path | Config,
     *,
     cv: int | None = None,
     out_dir: str | Path | None = None,
     tables: Mapping[str, pd.DataFrame] | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress = no_progress,
 ) -> dict[str, Any]:
     """Backtest a configuration and optionally write its files.
 
@@ -62,8 +61,7 @@ def run_evaluation(
     summary.update(json.loads(result.to_json()))
     summary["rules"] = list(dict.fromkeys(result.rules))
     if out_dir is not None:
-        if progress is not None:
-            progress("Writing the evaluation files and the model report")
+        progress("Writing the evaluation files and the model report")
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         metrics = out / "metrics.json"

@@ -1,0 +1,61 @@
+"""The report job: at-risk lists per account manager from a scores table or file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from churnkit.actions import at_risk_from_scores
+from churnkit.exceptions import SchemaError
+from churnkit.report import write_at_risk_lists
+
+__all__ = ["read_scores", "report"]
+
+
+def read_scores(path: str | Path) -> pd.DataFrame:
+    """A scores table written by ``churnkit score``: a CSV or Parquet file, or a folder of parts."""
+    path = Path(path)
+    if path.is_dir():  # the scores/ folder of part files written by the Dask engine
+        return pd.read_parquet(path)
+    if not path.is_file():
+        raise SchemaError(f"Scores file {str(path)!r} does not exist. Write one with 'churnkit score'.")
+    if path.suffix.lower() in {".parquet", ".pq"}:
+        return pd.read_parquet(path)
+    return pd.read_csv(path, dtype={"customer_id": str, "account_manager": str})
+
+
+def report(
+    scores: pd.DataFrame | str | Path,
+    out_dir: str | Path,
+    *,
+    min_band: str | None = None,
+    currency: str = "",
+) -> dict[str, Any]:
+    """Write the at-risk lists of every account manager (CSV, one XLSX sheet each, HTML pages).
+
+    Parameters
+    ----------
+    scores : DataFrame or path-like
+        A scores table (:attr:`ScoreResult.scores`) or a file/folder written by
+        ``churnkit score``.
+    out_dir : path-like
+        Folder for ``at_risk.csv``, ``at_risk.xlsx`` and ``at_risk/<manager>.html``.
+    min_band : str, optional
+        List only this risk band and riskier ones (e.g. ``"medium"``).
+    currency : str, default ""
+        Currency symbol for values.
+
+    Returns
+    -------
+    dict
+        ``at_risk_customers``, ``account_managers`` and the files written.
+    """
+    table = scores if isinstance(scores, pd.DataFrame) else read_scores(scores)
+    at_risk = at_risk_from_scores(table, min_band=min_band)
+    paths = write_at_risk_lists(at_risk, out_dir, currency=currency)
+    return {"at_risk_customers": len(at_risk),
+            "account_managers": int(at_risk["account_manager"].nunique()),
+            "at_risk_csv": str(paths["csv"]), "at_risk_xlsx": str(paths["xlsx"]),
+            "at_risk_html": str(paths["html_index"])}

@@ -1,0 +1,111 @@
+"""The train job: from a configuration to a fitted model, on one machine or a Dask cluster."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from churnkit._core import Progress, no_progress
+from churnkit.config import Config
+from churnkit.data import Dataset, load_dataset
+from churnkit.exceptions import ConfigError
+from churnkit.features import feature_set
+from churnkit.labels import labels_from_config
+from churnkit.model import ChurnModel, fit_model, training_summary, training_window
+from churnkit.scoring import train_dask
+
+__all__ = ["TrainResult", "train"]
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` produced, on every engine.
+
+    Attributes
+    ----------
+    model : ChurnModel
+        The fitted model, with its feature set, config and training window.
+    summary : dict
+        Training window, rows, features, validation metrics, model version.
+    dataset : Dataset or None
+        The validated tables (local engine only).
+    labels : DataFrame or None
+        The label rows ``customer_id, cutoff, label`` (local engine only).
+    """
+
+    model: ChurnModel
+    summary: dict[str, Any]
+    dataset: Dataset | None = None
+    labels: pd.DataFrame | None = None
+
+    def write(self, out: str | Path) -> Path:
+        """Save the model to the folder ``out`` with its manifest (see :meth:`ChurnModel.save`)."""
+        return self.model.save(out, config=self.model.config_, training=self.model.training_)
+
+
+def train(
+    config: Config,
+    *,
+    tables: Mapping[str, pd.DataFrame] | None = None,
+    engine: Literal["local", "dask"] = "local",
+    scheduler: Any = None,
+    partitions: int | None = None,
+    progress: Progress = no_progress,
+) -> TrainResult:
+    """Load the data, label it, build features and fit the model.
+
+    Parameters
+    ----------
+    config : Config
+        The configuration.
+    tables : mapping of str to DataFrame, optional
+        In-memory tables replacing the config's files (local engine).
+    engine : {"local", "dask"}, default "local"
+        ``local``: all in memory; ``dask``: features per partition of customers and
+        ``lightgbm.dask`` on a Dask cluster (see :func:`churnkit.scoring.train_dask`).
+    scheduler, partitions
+        Dask engine: the scheduler (address or ``Client``; default a local cluster)
+        and the number of partitions of customers.
+    progress : callable, optional
+        Called with a short description before each step.
+
+    Returns
+    -------
+    TrainResult
+
+    Examples
+    --------
+    >>> import churnkit as ck
+    >>> from churnkit._core import builtin_config
+    >>> crm = ck.datasets.make_crm(600, seed=0)
+    >>> result = ck.train(ck.load_config(builtin_config("default.yaml")), tables=crm.tables)
+    >>> result.summary["features"] > 100, result.model.metrics_["roc_auc"] > 0.6
+    (True, True)
+    """
+    if engine == "dask":
+        if tables is not None:
+            raise ConfigError("The Dask engine reads the config's files; 'tables' is for 'local'.")
+        model, summary = train_dask(config, scheduler=scheduler, partitions=partitions,
+                                    progress=progress)
+        return TrainResult(model, summary)
+    if engine != "local":
+        raise ConfigError(f"engine: {engine!r} is not a training engine. Use 'local' or 'dask'.")
+    progress("Loading and validating tables")
+    dataset = load_dataset(config, tables)
+    progress("Labelling customers at each cutoff")
+    labels = labels_from_config(dataset, config.labels)
+    progress(f"Building features for {len(labels):,} rows")
+    fs = feature_set(config.features)
+    X = fs.fit_transform(dataset, labels[["customer_id", "cutoff"]])
+    progress(f"Training LightGBM on {X.shape[1]} features")
+    model = fit_model(config, X, labels)
+    training = training_window(
+        labels["cutoff"], mode=dataset.mode, rows=len(labels), end=dataset.end,
+        positive_rate=float(labels["label"].mean()), customers=labels["customer_id"].nunique())
+    summary = training_summary(model, feature_set=fs, config=config, training=training,
+                               rejects=len(dataset.rejects))
+    return TrainResult(model, summary, dataset, labels)

@@ -1,0 +1,144 @@
+"""The one result type of scoring, whatever the engine, and the one summary reducer."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from churnkit._core import atomic_path
+from churnkit.data import REJECT_COLUMNS, Dataset
+
+__all__ = ["ScoreResult", "concat_scores", "merge_summaries", "value_total", "write_table"]
+
+#: Summary keys added up over partitions.
+_COUNTS = ("scored", "rejected_rows", "not_active")
+
+
+def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write a table atomically as CSV or Parquet (by suffix)."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        if path.suffix.lower() in {".parquet", ".pq"}:
+            frame.to_parquet(tmp, index=False)
+        else:
+            frame.to_csv(tmp, index=False, lineterminator="\n")
+    return path
+
+
+def merge_summaries(parts: Sequence[dict[str, Any]], *, as_of: pd.Timestamp,
+                    model_version: str) -> dict[str, Any]:
+    """The summary of a run from the summaries of its partitions (any engine).
+
+    Counts, risk bands, unseen categories and value at risk are added up; the
+    keys come in the same order for every engine.
+    """
+    bands: dict[str, int] = {}
+    unseen: dict[str, int] = {}
+    for p in parts:
+        _add(bands, p["risk_bands"])
+        _add(unseen, p["unseen_categories"])
+    out: dict[str, Any] = {"as_of": as_of.date().isoformat()}
+    for key in _COUNTS:
+        out[key] = int(sum(p[key] for p in parts))
+    out["unseen_categories"] = dict(sorted(unseen.items()))
+    out["risk_bands"] = dict(sorted(bands.items(), key=lambda kv: (-kv[1], kv[0])))
+    out["value_at_risk"] = float(sum(p["value_at_risk"] for p in parts))
+    out["model_version"] = model_version
+    return out
+
+
+def _add(total: dict[str, int], part: dict[str, int]) -> None:
+    for key, n in part.items():
+        total[key] = total.get(key, 0) + int(n)
+
+
+@dataclass
+class ScoreResult:
+    """What scoring produced: one row per scored customer, the rejects, and a summary.
+
+    Every engine (``local``, ``chunked``, ``dask``) returns this type. The Dask
+    engine leaves its scores and rejects in part files on disk (``parts``); they
+    are read back only when :attr:`scores` or :attr:`rejects` is asked for.
+
+    Attributes
+    ----------
+    summary : dict
+        ``as_of``, ``scored``, ``rejected_rows``, ``not_active``,
+        ``unseen_categories``, ``risk_bands``, ``value_at_risk``, ``model_version``,
+        then engine details (``engine``, ``partitions``).
+    dataset : Dataset or None
+        The validated tables (local engine only).
+    features : DataFrame or None
+        The feature rows of the scored customers (local engine only).
+    contributions : DataFrame or None
+        SHAP contributions (log-odds) of the explained rows (local engine only).
+    parts : dict of str to list of Path
+        ``scores`` and ``rejects`` part files, when the engine wrote them.
+    """
+
+    summary: dict[str, Any]
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+    dataset: Dataset | None = field(default=None, repr=False)
+    features: pd.DataFrame | None = field(default=None, repr=False)
+    contributions: pd.DataFrame | None = field(default=None, repr=False)
+    parts: dict[str, list[Path]] = field(default_factory=dict)
+
+    @property
+    def scores(self) -> pd.DataFrame:
+        """One row per scored customer: ``customer_id, as_of, churn_probability, …``."""
+        return self._frame("scores")
+
+    @property
+    def rejects(self) -> pd.DataFrame:
+        """``table, row, customer_id, column, value, reason``: every row or customer not scored."""
+        return self._frame("rejects")
+
+    def _frame(self, name: str) -> pd.DataFrame:
+        if name not in self.frames:
+            files = self.parts.get(name, [])
+            frames = [pd.read_parquet(p) for p in files]
+            empty = pd.DataFrame(columns=REJECT_COLUMNS if name == "rejects" else ["customer_id"])
+            self.frames[name] = pd.concat(frames, ignore_index=True) if frames else empty
+        return self.frames[name]
+
+    def write(self, out: str | Path, *, rejects: str | Path | None = None) -> dict[str, Path]:
+        """Write the scores to ``out`` (``.csv`` or ``.parquet``) and the rejects beside it.
+
+        Results whose parts are already on disk (Dask engine) take ``out`` as their
+        folder and write its ``summary.json`` only.
+
+        Returns
+        -------
+        dict of str to Path
+            ``scores`` and ``rejects`` (files or folders), and ``summary`` for parts.
+        """
+        out = Path(out)
+        if self.parts:
+            path = out / "summary.json"
+            with atomic_path(path) as tmp:
+                tmp.write_text(json.dumps(self.summary, indent=2, default=str) + "\n",
+                               encoding="utf-8")
+            return {"scores": out / "scores", "rejects": out / "rejects", "summary": path}
+        rej = Path(rejects) if rejects is not None else out.with_name(f"rejects{out.suffix}")
+        return {"scores": write_table(self.scores, out), "rejects": write_table(self.rejects, rej)}
+
+
+def concat_scores(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    """Scores of several partitions as one table, text columns typed as on a whole table."""
+    frames = list(frames)
+    out = pd.concat([s for s in frames if len(s)] or frames[:1], ignore_index=True)
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col].dtype):
+            out[col] = pd.Series(out[col].to_numpy(dtype=object), index=out.index)
+    return out
+
+
+def value_total(scores: pd.DataFrame) -> float:
+    """Value at risk summed over scored customers (0 for none)."""
+    return float(np.nansum(scores["value_at_risk"])) if len(scores) else 0.0

@@ -1,0 +1,200 @@
+"""The unit of work of every scoring engine: score the customers of one validated dataset.
+
+The local engine calls :func:`score_partition` once on all the data; the
+chunked and Dask engines once per partition of customers, with ``as_of`` fixed
+up front. Features come from the model's feature set through the same calls
+as :func:`churnkit.explain.customer_features` (:meth:`FeatureSet.align`, then
+:meth:`FeatureSet.transform`), so scores and explanations agree by construction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from churnkit.actions import (
+    describe_last_contact,
+    describe_last_feedback,
+    load_playbooks,
+    recommend,
+    risk_band,
+    value_at_risk,
+)
+from churnkit.config import Config
+from churnkit.data import REJECT_COLUMNS, Dataset
+from churnkit.exceptions import ConfigError, ModelError
+from churnkit.explain import load_reasons, top_reasons
+from churnkit.features import FeatureSet
+from churnkit.labels import active_mask
+from churnkit.scoring._result import ScoreResult, merge_summaries, value_total
+
+__all__ = ["SCORE_COLUMNS", "feature_set_of", "resolve_as_of", "score_partition"]
+
+#: The leading columns of every scores table, in order.
+SCORE_COLUMNS = ["customer_id", "as_of", "churn_probability", "risk_band", "value_at_risk",
+                 "reason_1", "reason_2", "reason_3", "action_1", "action_2", "action_3"]
+
+
+def feature_set_of(model: Any) -> FeatureSet:
+    """The feature set a model was trained with, or a clear error."""
+    fs = getattr(model, "feature_set_", None)
+    if fs is None:
+        raise ModelError(
+            "This model has no feature set: train it with churnkit.train (or 'churnkit train')."
+        )
+    return fs
+
+
+def score_partition(config: Config, model: Any, dataset: Dataset, *, as_of: pd.Timestamp
+                    ) -> ScoreResult:
+    """Score the customers of ``dataset`` active at ``as_of``.
+
+    Every customer of the dataset ends up either in the scores or in the rejects
+    (with a reason): rows that failed validation, and customers no longer active.
+
+    Parameters
+    ----------
+    config : Config
+        The configuration (churn definition, risk bands, reasons and playbooks).
+    model : ChurnModel
+        A model trained by :func:`churnkit.train`.
+    dataset : Dataset
+        Validated tables (all customers, or one partition of them).
+    as_of : Timestamp
+        The point in time; only earlier events count.
+
+    Returns
+    -------
+    ScoreResult
+        With the dataset, the features and the SHAP contributions of the partition.
+    """
+    fs = feature_set_of(model)
+    dataset = fs.align(dataset)  # columns in the types the model was trained with
+    cust = dataset.customers
+    if dataset.label is not None:
+        active = np.ones(len(cust), dtype=bool)
+    else:
+        lab = config.labels
+        active = active_mask(
+            dataset, as_of, definition=lab.definition, lookback_days=lab.lookback_days,
+            activity_tables=lab.activity_tables or None,
+        )
+    inactive = cust.loc[~active, ["customer_id"]].assign(
+        table="customers", row=None, column="", value=None,
+        reason=_inactive_reason(config, as_of),
+    )
+    spine = pd.DataFrame(
+        {"customer_id": cust["customer_id"].to_numpy()[active],
+         "cutoff": np.full(int(active.sum()), as_of.to_datetime64())}
+    )
+    unseen = fs.unseen_categories(dataset, spine)
+    X = fs.transform(dataset, spine)
+    p = model.predict_proba(X)[:, 1] if len(X) else np.empty(0)
+    scores = pd.DataFrame(
+        {
+            "customer_id": spine["customer_id"].to_numpy(),
+            "as_of": as_of.date().isoformat(),
+            "churn_probability": np.round(p, 6),
+            "risk_band": risk_band(p, config.scoring.risk_bands).to_numpy(dtype=object),
+        }
+    )
+    value = cust["value"].to_numpy(dtype=float)[active] if "value" in cust else np.nan
+    scores["value_at_risk"] = np.round(
+        value_at_risk(p, np.broadcast_to(value, p.shape), config.scoring.value_horizon_months)
+        .to_numpy(dtype=float), 2)
+    contrib = None
+    if config.scoring.explain != "none" and len(X):
+        contrib = _explain(config, model, X, scores)
+    _add_owner_and_touches(scores, dataset, cust[active].reset_index(drop=True), as_of)
+    scores["model_version"] = model.version_
+    scores = scores[[c for c in SCORE_COLUMNS if c in scores]
+                    + [c for c in scores.columns if c not in SCORE_COLUMNS]]
+    rejects = pd.concat(
+        [dataset.rejects, inactive[REJECT_COLUMNS]], ignore_index=True
+    ) if len(inactive) else dataset.rejects
+    rejects = rejects.reset_index(drop=True)
+    part = {
+        "scored": len(scores), "rejected_rows": len(dataset.rejects),
+        "not_active": int((~active).sum()), "unseen_categories": unseen,
+        "risk_bands": scores["risk_band"].value_counts().to_dict(),
+        "value_at_risk": value_total(scores),
+    }
+    summary = merge_summaries([part], as_of=as_of, model_version=model.version_)
+    return ScoreResult(summary, {"scores": scores, "rejects": rejects}, dataset=dataset,
+                       features=X, contributions=contrib)
+
+
+def _explain(config: Config, model: Any, X: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
+    """Add ``reason_1..3`` and ``action_1..3`` to ``scores``; return the contributions."""
+    reasons = load_reasons(config.resolve(config.scoring.reasons))
+    playbooks = load_playbooks(config.resolve(config.scoring.playbooks), reasons=reasons)
+    rows = np.arange(len(X))
+    if config.scoring.explain == "at_risk":
+        rows = np.flatnonzero(scores["risk_band"].to_numpy() != "low")
+    Xe = X.iloc[rows]
+    contrib = model.explain(Xe)
+    top = top_reasons(contrib, Xe, reasons, k=3)
+    actions = recommend(top, playbooks, k=3)
+    for col in [*top.columns, *actions.columns]:
+        if col.startswith(("reason_", "action_")) and not col.endswith("_id"):
+            values = np.full(len(scores), None, dtype=object)
+            src = top if col.startswith("reason_") else actions
+            picked = src[col].to_numpy(dtype=object)
+            values[rows] = np.where(pd.isna(picked), None, picked)
+            scores[col] = values
+    return contrib
+
+
+def _add_owner_and_touches(scores: pd.DataFrame, dataset: Dataset, cust: pd.DataFrame,
+                           when: pd.Timestamp) -> None:
+    """Add ``account_manager``, ``last_contact`` and ``last_feedback`` where the data has them."""
+    if "account_manager" in cust:
+        scores["account_manager"] = cust["account_manager"].to_numpy(dtype=object)
+    ids = scores["customer_id"]
+    for name, ev in dataset.events.items():
+        spec = dataset.specs[name]
+        if spec.kind == "contacts" and "last_contact" not in scores:
+            touch = describe_last_contact(ev, when)
+            scores["last_contact"] = ids.map(touch).to_numpy(dtype=object)
+        elif spec.kind == "feedback" and "last_feedback" not in scores:
+            score_col = spec.roles.get("score", "score")
+            comment = next((c for c, t in spec.columns.items() if t == "text"), "comment")
+            touch = describe_last_feedback(ev, when, score_col=score_col, comment_col=comment)
+            scores["last_feedback"] = ids.map(touch).to_numpy(dtype=object)
+
+
+def _inactive_reason(config: Config, when: pd.Timestamp) -> str:
+    if config.labels.definition == "inactivity":
+        return (
+            f"not active at {when.date()}: no activity in the {config.labels.lookback_days} "
+            "days before (already churned by the inactivity definition); not scored"
+        )
+    return f"not a customer at {when.date()} (not yet signed up or already ended); not scored"
+
+
+def resolve_as_of(as_of: str | pd.Timestamp | None, end: pd.Timestamp) -> pd.Timestamp:
+    """The point in time to score at: ``as_of`` parsed, or the end of the data.
+
+    Raises
+    ------
+    ConfigError
+        For text that is no date, or a date with a time zone.
+    """
+    if as_of is None:
+        return end
+    try:
+        when = pd.Timestamp(as_of)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"as_of: {str(as_of)[:40]!r} is not a date. Give it as YYYY-MM-DD, e.g. '2025-06-01'."
+        ) from None
+    if when is pd.NaT or pd.isna(when):
+        raise ConfigError("as_of: a date is needed, got a missing value. Give YYYY-MM-DD.")
+    if when.tzinfo is not None:
+        raise ConfigError(
+            f"as_of: {str(as_of)!r} has a time zone; churnkit's dates have none. "
+            "Give the local date, e.g. '2025-06-01'."
+        )
+    return when
