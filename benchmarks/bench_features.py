@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     import churnkit as ck
-    from churnkit._resources import builtin_config
+    from churnkit._core import builtin_config
     from churnkit.datasets import make_crm
     from churnkit.features import feature_set
 

@@ -25,7 +25,7 @@ import time
 
 import yaml
 
-from churnkit._resources import builtin_config
+from churnkit._core import builtin_config
 from churnkit.config import config_from_dict
 from churnkit.evaluate import backtest
 

@@ -4,20 +4,20 @@ A configuration says where the tables are, which of the user's columns play
 which role (the data contract of ``DESIGN.md``), how churn is defined, which
 features to build and how to train the model. Every key is validated on load;
 errors name the file and the key path, e.g.
-``configs/cdnow.yaml: labels -> horizon_days: Input should be greater than 0``.
+``configs/cdnow.yaml: labels.horizon_days: input should be greater than 0``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from churnkit.exceptions import ConfigError
+from churnkit._core import StrictModel, read_yaml, short_repr, unknown_names, validate_model
 
 __all__ = [
     "CampaignConfig",
@@ -27,6 +27,7 @@ __all__ = [
     "CustomersTable",
     "CutoffSchedule",
     "DataConfig",
+    "EVENT_ROLES",
     "EvaluationConfig",
     "EventTable",
     "JoinColumn",
@@ -34,6 +35,7 @@ __all__ = [
     "FeatureConfig",
     "LabelConfig",
     "ModelConfig",
+    "NUMERIC_AGGS",
     "RetentionConfig",
     "ScoringConfig",
     "SnapshotTable",
@@ -44,10 +46,15 @@ __all__ = [
 ColumnType = Literal["categorical", "numeric", "boolean", "text", "datetime"]
 EventKind = Literal["events", "contacts", "feedback", "transactions", "usage"]
 JoinAgg = Literal["first", "last", "min", "max", "sum", "mean", "count", "nunique"]
+NUMERIC_AGGS = ("count", "sum", "mean", "min", "max", "first", "last", "change", "trend")
+"""Aggregations of a numeric event column (``data.events.<table>.aggregations``)."""
+_POSITIVE_LABELS: list[str | int | float | bool] = [1, "1", "Yes", True]
+EVENT_ROLES = ("channel", "direction", "duration", "resolved", "score", "survey", "topic")
+"""Kind-specific roles of event table columns (``data.events.<table>.roles``)."""
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Model(StrictModel):
+    """Frozen, and unknown keys are errors."""
 
 
 class _Table(_Model):
@@ -215,23 +222,18 @@ class EventTable(_Table):
     @field_validator("roles")
     @classmethod
     def _known_roles(cls, roles: dict[str, str]) -> dict[str, str]:
-        known = {"direction", "resolved", "topic", "channel", "duration", "score", "survey"}
-        unknown = sorted(set(roles) - known)
-        if unknown:
-            raise ValueError(f"unknown role(s) {unknown}; known roles are {sorted(known)}")
+        problem = unknown_names(roles, EVENT_ROLES, what="role")
+        if problem:
+            raise ValueError(problem)
         return roles
 
     @field_validator("aggregations")
     @classmethod
     def _known_aggs(cls, aggs: dict[str, list[str]]) -> dict[str, list[str]]:
-        from churnkit.features._events import NUMERIC_AGGS
-
         for col, names in aggs.items():
-            bad = sorted(set(names) - set(NUMERIC_AGGS))
-            if bad:
-                raise ValueError(
-                    f"column {col!r}: unknown aggregation(s) {bad}; use any of {list(NUMERIC_AGGS)}"
-                )
+            problem = unknown_names(names, NUMERIC_AGGS, what="aggregation")
+            if problem:
+                raise ValueError(f"column {short_repr(col, 60)}: {problem}")
         return aggs
 
 
@@ -241,7 +243,7 @@ class SnapshotTable(_Table):
     customer_id: str | None = None
     """Id column; the row number is used when omitted."""
     label: str
-    positive: list[str | int | float | bool] = Field(default_factory=lambda: [1, "1", "Yes", True])
+    positive: list[str | int | float | bool] = Field(default_factory=lambda: _POSITIVE_LABELS.copy())
     """Label values meaning *churned*."""
     columns: dict[str, ColumnType] = Field(default_factory=dict)
     exclude: list[str] = Field(default_factory=list)
@@ -290,7 +292,7 @@ class CutoffSchedule(_Model):
             pd.tseries.frequencies.to_offset(every)
         except ValueError:
             raise ValueError(
-                f"{every!r} is not a pandas offset alias; use e.g. 'MS', 'QS' or '14D'"
+                f"{short_repr(every)} is not a pandas offset alias; use e.g. 'MS', 'QS' or '14D'"
             ) from None
         return every
 
@@ -470,17 +472,6 @@ class Config(_Model):
         return p if p.is_absolute() else self.base_dir / p
 
 
-def _format_errors(source: str, exc: ValidationError) -> str:
-    lines = []
-    for err in exc.errors():
-        loc = " -> ".join(str(part) for part in err["loc"]) or "(top level)"
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key (check the spelling; see configs/default.yaml for the known keys)"
-        lines.append(f"{source}: {loc}: {msg}")
-    return "\n".join(lines)
-
-
 def config_from_dict(
     raw: dict[str, Any], *, base_dir: str | Path = ".", source: str = "<config>"
 ) -> Config:
@@ -499,12 +490,9 @@ def config_from_dict(
     -------
     Config
     """
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{source}: expected a mapping of keys at the top level, got {raw!r}.")
-    try:
-        return Config.model_validate({**raw, "base_dir": Path(base_dir)})
-    except ValidationError as exc:
-        raise ConfigError(_format_errors(source, exc)) from None
+    data = {**raw, "base_dir": Path(base_dir)} if isinstance(raw, Mapping) else raw
+    return validate_model(data, Config, where=source,
+                          hint="Start from the built-in configs/default.yaml.")
 
 
 def load_config(path: str | Path) -> Config:
@@ -527,18 +515,10 @@ def load_config(path: str | Path) -> Config:
     Examples
     --------
     >>> from churnkit import load_config
-    >>> from churnkit._resources import builtin_config
+    >>> from churnkit._core import builtin_config
     >>> cfg = load_config(builtin_config("cdnow.yaml"))
     >>> cfg.labels.definition
     'inactivity'
     """
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"Config file {str(path)!r} does not exist. Check the path.")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    if raw is None:
-        raise ConfigError(f"{path}: the file is empty; see configs/default.yaml for an example.")
-    return config_from_dict(raw, base_dir=path.parent, source=str(path))
+    return config_from_dict(read_yaml(path), base_dir=path.parent, source=str(path))

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from churnkit import ConfigError, load_config
-from churnkit._resources import builtin_config
+from churnkit._core import builtin_config
 from churnkit.config import config_from_dict
 
 REPO = Path(__file__).resolve().parents[1]
@@ -29,14 +29,14 @@ def _write(tmp_path, text):
 def test_unknown_key_names_file_and_path(tmp_path):
     path = _write(tmp_path, "data:\n  customers: {path: c.csv, custmer_id: id}\n"
                             "labels: {cutoffs: [2024-01-01]}\n")
-    with pytest.raises(ConfigError, match=r"bad\.yaml: data -> customers -> custmer_id: unknown key"):
+    with pytest.raises(ConfigError, match=r"bad\.yaml: data\.customers\.custmer_id: unknown key \(did you mean 'customer_id'\?\)"):
         load_config(path)
 
 
 def test_bad_value_names_the_key(tmp_path):
     path = _write(tmp_path, "data: {customers: {path: c.csv}}\n"
                             "labels: {horizon_days: 0, cutoffs: [2024-01-01]}\n")
-    with pytest.raises(ConfigError, match=r"labels -> horizon_days: Input should be greater than 0"):
+    with pytest.raises(ConfigError, match=r"labels\.horizon_days: input should be greater than 0"):
         load_config(path)
 
 
@@ -57,7 +57,7 @@ def test_bad_value_names_the_key(tmp_path):
         ({"data": {"customers": {}}, "labels": {"cutoffs": ["2024-01-01"]},
           "scoring": {"risk_bands": {"medium": 0.2, "high": 0.5}}}, "highest threshold"),
         ({"data": {"customers": {}}, "labels": {"cutoffs": ["2024-01-01"]},
-          "model": {"calibration": "magic"}}, "model -> calibration"),
+          "model": {"calibration": "magic"}}, r"model\.calibration: input should be 'isotonic', 'sigmoid' or 'none'"),
     ],
 )
 def test_invalid_configs(raw, match):
@@ -80,3 +80,31 @@ def test_relative_paths_resolve_against_the_config_folder(tmp_path):
     cfg = load_config(_write(tmp_path, "data: {customers: {path: sub/c.csv}}\n"
                                        "labels: {cutoffs: [2024-01-01]}\n"))
     assert cfg.resolve(cfg.data.customers.path) == tmp_path / "sub" / "c.csv"
+
+
+def test_unknown_key_suggests_the_closest_known_key(tmp_path):
+    path = _write(tmp_path, "data: {customers: {path: c.csv}}\n"
+                            "labels: {cutoffs: {start: 2024-01-01, evry: MS}}\n")
+    with pytest.raises(ConfigError, match=r"bad\.yaml: labels\.cutoffs\.evry: unknown key "
+                                          r"\(did you mean 'every'\?\); allowed keys: start, end, every"):
+        load_config(path)
+    with pytest.raises(ConfigError, match=r"unknown aggregation\(s\) \['summ'\] \(did you mean 'sum'\?\)"):
+        config_from_dict({"data": {"customers": {}, "events": {"e": {"aggregations": {"a": ["summ"]}}}},
+                          "labels": {"cutoffs": ["2024-01-01"]}})
+
+
+def test_a_long_value_is_echoed_cut_short(tmp_path):
+    path = _write(tmp_path, "data: {customers: {path: c.csv}}\n"
+                            "labels: {cutoffs: {start: 2024-01-01, every: '" + "M" * 100_000 + "'}}\n")
+    with pytest.raises(ConfigError, match=r"labels\.cutoffs\.every: 'MMM.*more characters\) is not a "
+                                          r"pandas offset alias") as info:
+        load_config(path)
+    assert "M" * 250 not in str(info.value)
+    assert len(str(info.value)) < 1_000
+
+
+def test_alias_bomb_is_refused(tmp_path):
+    lines = ["a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]"]
+    lines += [f"{c}: &{c} [" + ", ".join([f"*{p}"] * 10) + "]" for p, c in zip("abcdef", "bcdefg", strict=True)]
+    with pytest.raises(ConfigError, match="through its aliases"):
+        load_config(_write(tmp_path, "\n".join(lines) + "\n"))

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 import churnkit as ck
-from churnkit._resources import builtin_config
+from churnkit._core import builtin_config
 from churnkit.cli import app
 from churnkit.data import rejected_customers
 from churnkit.datasets import make_crm

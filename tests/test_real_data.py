@@ -16,7 +16,7 @@ import yaml
 from sklearn.metrics import roc_auc_score
 
 import churnkit as ck
-from churnkit._resources import builtin_config
+from churnkit._core import builtin_config
 from churnkit.config import config_from_dict
 from churnkit.evaluate import backtest
 

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from churnkit._core import require_columns
 from churnkit.actions._risk import band_order, risk_band, value_at_risk
 from churnkit.exceptions import SchemaError
 
@@ -23,15 +24,28 @@ AT_RISK_COLUMNS: tuple[str, ...] = (
 TouchInput = pd.Series | pd.DataFrame | Mapping[Any, str] | None
 
 
-def _require(frame: pd.DataFrame, name: str, columns: list[str]) -> None:
-    if not isinstance(frame, pd.DataFrame):
-        raise SchemaError(f"{name} must be a DataFrame, got {type(frame).__name__}.")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise SchemaError(
-            f"{name}: missing column(s) {missing}; it has {list(frame.columns)[:10]}. "
-            "Rename the columns or map them in the config."
+_FIX = "Rename the columns or map them in the config."
+
+
+def _kept_bands(min_band: str | None, bands: Mapping[str, float] | None, func: str) -> list[str] | None:
+    """The bands ``min_band`` keeps (it and the riskier ones), or None to keep all."""
+    order = band_order(bands)
+    if min_band is None:
+        return None
+    if min_band not in order:
+        raise ValueError(
+            f"The 'min_band' parameter of {func} must be one of {order}. Got {min_band!r} instead."
         )
+    return order[: order.index(min_band) + 1]
+
+
+def _by_value_at_risk(table: pd.DataFrame, kept: list[str] | None) -> pd.DataFrame:
+    """Rows of the kept bands, highest value at risk first (missing last), ties by probability."""
+    if kept is not None:
+        table = table[table["risk_band"].isin(kept)]
+    return table.sort_values(
+        ["value_at_risk", "churn_probability"], ascending=False, na_position="last", kind="stable"
+    ).reset_index(drop=True)
 
 
 def _unique_ids(frame: pd.DataFrame, name: str) -> None:
@@ -66,7 +80,7 @@ def _touch(values: TouchInput, ids: pd.Series, column: str) -> pd.Series:
     if values is None:
         return pd.Series(np.nan, index=ids.index, dtype="str")
     if isinstance(values, pd.DataFrame):
-        _require(values, column, ["customer_id", column])
+        require_columns(values, ["customer_id", column], table=column, fix=_FIX)
         values = values.set_index("customer_id")[column]
     lookup = values if isinstance(values, pd.Series) else pd.Series(dict(values), dtype=object)
     if lookup.index.has_duplicates:
@@ -120,16 +134,11 @@ def build_at_risk(
         ``churn_probability``. ``attrs["as_of"]`` holds the latest ``as_of`` of
         ``scores`` as text, if it has that column.
     """
-    _require(scores, "scores", ["customer_id", "churn_probability"])
-    _require(customers, "customers", ["customer_id", "value"])
+    require_columns(scores, ["customer_id", "churn_probability"], table="scores", fix=_FIX)
+    require_columns(customers, ["customer_id", "value"], table="customers", fix=_FIX)
     _unique_ids(scores, "scores")
     _unique_ids(customers, "customers")
-    order = band_order(bands)
-    if min_band is not None and min_band not in order:
-        raise ValueError(
-            f"The 'min_band' parameter of build_at_risk must be one of {order}. "
-            f"Got {min_band!r} instead."
-        )
+    kept = _kept_bands(min_band, bands, "build_at_risk")
     ids = scores["customer_id"]
     pos = pd.Index(customers["customer_id"]).get_indexer(ids)
     found = pos >= 0
@@ -147,7 +156,8 @@ def build_at_risk(
         return values
 
     manager = pd.Series(from_customers("account_manager"), index=scores.index, dtype="str")
-    manager = manager.str.strip().replace("", np.nan).fillna(UNASSIGNED)
+    manager = manager.str.strip()
+    manager = manager.where(manager != "").fillna(UNASSIGNED)
     prob = pd.Series(scores["churn_probability"].to_numpy(dtype=float), index=scores.index)
     money = pd.to_numeric(pd.Series(from_customers("value"), index=scores.index), errors="coerce")
     reasons = _aligned(reasons_frame, scores, "reasons_frame")
@@ -170,11 +180,7 @@ def build_at_risk(
         )
     out["last_contact"] = _touch(last_contact, ids, "last_contact")
     out["last_feedback"] = _touch(last_feedback, ids, "last_feedback")
-    if min_band is not None:
-        out = out[out["risk_band"].isin(order[: order.index(min_band) + 1])]
-    out = out.sort_values(
-        ["value_at_risk", "churn_probability"], ascending=False, na_position="last", kind="stable"
-    ).reset_index(drop=True)[list(AT_RISK_COLUMNS)]
+    out = _by_value_at_risk(out, kept)[list(AT_RISK_COLUMNS)]
     if "as_of" in scores.columns and scores["as_of"].notna().any():
         latest = scores["as_of"].dropna().max()
         out.attrs["as_of"] = (
@@ -204,28 +210,18 @@ def at_risk_from_scores(
     min_band : str, optional
         Keep only customers in this band or a riskier one.
     """
-    _require(scores, "scores", ["customer_id", "churn_probability"])
+    require_columns(scores, ["customer_id", "churn_probability"], table="scores", fix=_FIX)
     _unique_ids(scores, "scores")
-    order = band_order(bands)
-    if min_band is not None and min_band not in order:
-        raise ValueError(
-            f"The 'min_band' parameter of at_risk_from_scores must be one of {order}. "
-            f"Got {min_band!r} instead."
-        )
+    kept = _kept_bands(min_band, bands, "at_risk_from_scores")
     out = scores.copy()
     if "risk_band" not in out:
         out["risk_band"] = risk_band(out["churn_probability"], bands)
     for col in AT_RISK_COLUMNS:
         if col not in out:
             out[col] = np.nan
-    manager = out["account_manager"].astype("str").str.strip().replace("", np.nan)
-    out["account_manager"] = manager.fillna(UNASSIGNED)
-    if min_band is not None:
-        out = out[out["risk_band"].isin(order[: order.index(min_band) + 1])]
-    out = out.sort_values(
-        ["value_at_risk", "churn_probability"], ascending=False, na_position="last", kind="stable"
-    ).reset_index(drop=True)
-    result = out[list(AT_RISK_COLUMNS)]
+    manager = out["account_manager"].astype("str").str.strip()
+    out["account_manager"] = manager.where(manager != "").fillna(UNASSIGNED)
+    result = _by_value_at_risk(out, kept)[list(AT_RISK_COLUMNS)]
     if "as_of" in scores.columns and scores["as_of"].notna().any():
         result.attrs["as_of"] = str(scores["as_of"].dropna().max())[:10]
     return result

@@ -10,8 +10,16 @@ import numpy as np
 import pandas as pd
 from pydantic import field_validator
 
+from churnkit._core import (
+    StrictModel,
+    cap_text,
+    config_file,
+    did_you_mean,
+    load_yaml_model,
+    short_repr,
+)
 from churnkit.exceptions import ConfigError
-from churnkit.explain._reason_config import ReasonConfig, StrictModel, load_yaml_model
+from churnkit.explain._reason_config import ReasonConfig
 
 __all__ = [
     "DEFAULT_PLAYBOOK",
@@ -61,7 +69,7 @@ class PlaybookConfig(StrictModel):
             )
         empty = [key for key, actions in value.items() if not actions]
         if empty:
-            raise ValueError(f"playbook {empty[0]!r} has no actions; list at least one")
+            raise ValueError(f"playbook {short_repr(empty[0])} has no actions; list at least one")
         return value
 
     def actions_for(self, reason_id: str) -> tuple[PlaybookAction, ...]:
@@ -83,7 +91,9 @@ def validate_playbooks(
     unknown = [key for key in playbooks.playbooks if key != DEFAULT_PLAYBOOK and key not in known]
     if unknown:
         raise ConfigError(
-            f"{where}: playbooks -> {unknown[0]}: unknown reason id {unknown[0]!r}"
+            f"{where}: playbooks.{cap_text(str(unknown[0]), 60)}: unknown reason id "
+            f"{short_repr(unknown[0])}"
+            + did_you_mean(unknown[0], known)
             + (f" (and {len(unknown) - 1} more: {unknown[1:6]})" if len(unknown) > 1 else "")
             + f". Known reason ids: {', '.join(known)} (plus {DEFAULT_PLAYBOOK!r})."
         )
@@ -109,7 +119,7 @@ def load_playbooks(
     ------
     ConfigError
         With the file and key path, e.g.
-        ``configs/playbooks.yaml: playbooks -> billing_price -> 0 -> owner: field required``.
+        ``configs/playbooks.yaml: playbooks.billing_price.0.owner: field required``.
 
     Examples
     --------
@@ -117,9 +127,10 @@ def load_playbooks(
     >>> pb.actions_for("unresolved_complaints")[0].owner
     'support lead'
     """
-    config: PlaybookConfig = load_yaml_model(path, PlaybookConfig, "playbooks.yaml")
+    file, where = config_file(path, "playbooks.yaml")
+    config = load_yaml_model(file, PlaybookConfig, where=where,
+                             hint="Start from the built-in configs/playbooks.yaml.")
     if reasons is not None:
-        where = "configs/playbooks.yaml" if path is None else str(path)
         validate_playbooks(config, reasons, where=where)
     return config
 

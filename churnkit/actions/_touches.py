@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from churnkit._core import require_columns
 from churnkit.exceptions import SchemaError
 
 __all__ = ["describe_last_contact", "describe_last_feedback"]
@@ -18,12 +19,8 @@ def _latest_before(
     events: pd.DataFrame, as_of: Any, name: str, customer_col: str, time_col: str
 ) -> pd.DataFrame:
     """Return the latest event per customer strictly before ``as_of``."""
-    missing = [c for c in (customer_col, time_col) if c not in events.columns]
-    if missing:
-        raise SchemaError(
-            f"{name}: missing column(s) {missing}; it has {list(events.columns)[:10]}. "
-            f"Pass customer_col= / time_col= if they are named differently."
-        )
+    require_columns(events, [customer_col, time_col], table=name,
+                    fix="Pass customer_col= / time_col= if they are named differently.")
     times = events[time_col]
     try:
         cutoff = pd.Timestamp(as_of)
@@ -69,7 +66,7 @@ def describe_last_contact(
     """
     latest = _latest_before(contacts, as_of, "contacts", customer_col, time_col)
     text = latest["_date"].astype("str")
-    joined = pd.Series(np.nan, index=latest.index, dtype="str")
+    joined: pd.Series = pd.Series(np.nan, index=latest.index, dtype="str")
     for column in _CONTACT_DETAILS:
         if column in latest.columns:
             detail = _text(latest[column])

@@ -15,15 +15,14 @@ import numpy as np
 import pandas as pd
 
 from churnkit.config import Config, CustomersTable, EventTable, SnapshotTable
-from churnkit.data._links import apply_joins, apply_lookups, require_columns, source_table
-from churnkit.data._parse import (
-    infer_type,
-    parse_bool,
-    parse_categorical,
-    parse_dates,
-    parse_ids,
-    parse_numeric,
+from churnkit.data._links import (
+    apply_joins,
+    apply_lookups,
+    parse_as,
+    require_config_columns,
+    source_table,
 )
+from churnkit.data._parse import infer_type, parse_bool, parse_categorical, parse_dates, parse_ids
 from churnkit.data._rejects import REJECT_COLUMNS, Rejects, rejected_customers
 from churnkit.exceptions import SchemaError
 
@@ -102,9 +101,6 @@ class Dataset:
         }
 
 
-_require = require_columns
-
-
 def _distinct(raw: pd.Series) -> tuple[np.ndarray, pd.Series] | None:
     """Codes (-1 missing) and distinct values of a text or category column, else None.
 
@@ -144,17 +140,11 @@ def _parse_typed(
                     np.append(level, -1)[codes], categories=pd.Index(levels, dtype=object))
                 parsed = pd.Series(cat, index=raw.index)
             else:
-                parsed = pd.Series(np.append(values.to_numpy(dtype=object), None)[codes],
-                                   index=raw.index, dtype=object)
+                with_missing = np.append(values.to_numpy(dtype=object), np.array([None], dtype=object))
+                parsed = pd.Series(with_missing[codes], index=raw.index, dtype=object)
         bad = pd.Series(np.append(bad_u.to_numpy(dtype=bool), False)[codes], index=raw.index)
-    elif kind == "numeric":
-        parsed, bad = parse_numeric(raw)
-    elif kind == "boolean":
-        parsed, bad = parse_bool(raw)
-    elif kind == "datetime":
-        parsed, bad = parse_dates(raw)
     else:
-        parsed, bad = parse_categorical(raw)
+        parsed, bad = parse_as(raw, kind)
     rejects.add(table, bad, frame, ids, col, raw, f"unparseable {kind} value; set to missing")
     return parsed
 
@@ -222,10 +212,10 @@ def _conflicts(out: pd.DataFrame, dup: pd.Series, raw_names: Mapping[str, str]
     reason = pd.Series("", index=out.index, dtype=object)
     where = conflicting.to_numpy()
     cid = out.loc[where, "customer_id"].astype(object)
-    reason[where] = [
+    reason[where] = np.array([
         f"customer appears in {n_rows[c]} rows with conflicting values ({columns[c]}); "
         "all its rows dropped (keep one row per customer)" for c in cid
-    ]
+    ], dtype=object)
     return conflicting, reason
 
 
@@ -243,11 +233,12 @@ def _load_customers(
     frame: pd.DataFrame, spec: CustomersTable | SnapshotTable, name: str, rejects: Rejects
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     id_col = spec.customer_id
-    roles = {r: getattr(spec, r, None) for r in CUSTOMER_ROLES}
-    roles = {r: c for r, c in roles.items() if c is not None}
+    roles: dict[str, str] = {
+        r: c for r in CUSTOMER_ROLES if (c := getattr(spec, r, None)) is not None
+    }
     churned = getattr(spec, "churned", None)
     needed = [c for c in [id_col, *roles.values(), churned] if c is not None]
-    _require(frame, name, needed, name)
+    require_config_columns(frame, name, needed, name)
     if frame.empty and not frame.attrs.get("bad_lines"):
         where = f" (file {frame.attrs['path']})" if "path" in frame.attrs else ""
         raise SchemaError(
@@ -317,8 +308,8 @@ def _load_customers(
                     "(the customer is kept)", drop=True)
         drop = drop | conflicting | extra
     # a customer with a row set aside and other rows: which row is right is unknown
-    gone = out["customer_id"].where(drop & ~missing & ~extra).dropna().unique()
-    orphan = ~drop & out["customer_id"].isin(gone)
+    gone_ids = out["customer_id"].where(drop & ~missing & ~extra).dropna().unique()
+    orphan = ~drop & out["customer_id"].isin(gone_ids)
     rejects.add(name, orphan, frame, ids, id_col or "", frame[id_col] if id_col else None,
                 "another row of this customer was rejected (see its reject line); row dropped",
                 drop=True)
@@ -331,7 +322,7 @@ def _load_events(
     end: pd.Timestamp | None, config: Config, tables: Mapping[str, pd.DataFrame],
     id_type: pd.CategoricalDtype, rejected: set[Any] | None = None,
 ) -> tuple[pd.DataFrame, EventSpec]:
-    _require(frame, name, [spec.customer_id], f"events.{name}")
+    require_config_columns(frame, name, [spec.customer_id], f"events.{name}")
     _bad_lines(frame, name, spec.customer_id if not spec.lookup else None, rejects)
     ids, missing_id = _event_ids(frame[spec.customer_id])
     rejects.add(name, missing_id, frame, None, spec.customer_id, None,
@@ -341,10 +332,8 @@ def _load_events(
         frame, ids, unlinked = apply_lookups(frame, ids, missing_id, spec, name, config, tables,
                                              rejects)
         missing_id = missing_id | unlinked
-    _require(frame, name, [spec.timestamp], f"events.{name}")
-    missing_cols = [c for c in [*spec.columns, *spec.roles.values()] if c not in frame.columns]
-    if missing_cols:
-        _require(frame, name, missing_cols, f"events.{name}")
+    require_config_columns(frame, name, [spec.timestamp], f"events.{name}")
+    require_config_columns(frame, name, [*spec.columns, *spec.roles.values()], f"events.{name}")
     ts, bad_ts = parse_dates(frame[spec.timestamp])
     rejects.add(name, bad_ts, frame, ids, spec.timestamp, frame[spec.timestamp],
                 "unparseable timestamp; row dropped (use ISO 8601, e.g. 2024-03-31T14:05:00)",
@@ -378,7 +367,7 @@ def _load_events(
         pos = id_type.categories.get_indexer(ids.cat.categories)
         code = np.append(pos, -1)[ids.cat.codes.to_numpy()]
     else:
-        code = id_type.categories.get_indexer(ids)
+        code = id_type.categories.get_indexer(pd.Index(ids))
     customer = pd.Categorical.from_codes(code, dtype=id_type)
     out = pd.DataFrame({"customer_id": customer, "timestamp": ts}, index=frame.index)
     role_types = {"duration": "numeric", "score": "numeric", "resolved": "boolean"}
@@ -422,13 +411,13 @@ def _customers_from_events(
     """A customers table derived from an event table: its ids and first-event dates."""
     spec = config.data.events[name]
     frame = _source(config, spec, name, tables)
-    _require(frame, name, [spec.customer_id], f"events.{name}")
+    require_config_columns(frame, name, [spec.customer_id], f"events.{name}")
     ids, missing = parse_ids(frame[spec.customer_id])
     if spec.lookup:  # rows that cannot be linked are reported when the table itself loads
         frame, ids, unlinked = apply_lookups(frame, ids, missing, spec, name, config, tables,
                                              Rejects())
         missing = missing | unlinked
-    _require(frame, name, [spec.timestamp], f"events.{name}")
+    require_config_columns(frame, name, [spec.timestamp], f"events.{name}")
     ts, _ = parse_dates(frame[spec.timestamp])
     keep = ~missing.to_numpy()
     first = pd.Series(ts.to_numpy()[keep]).groupby(ids.to_numpy()[keep], sort=True).min()
@@ -467,7 +456,7 @@ def load_dataset(config: Config, tables: Mapping[str, pd.DataFrame] | None = Non
     if data.snapshot is not None:
         snap = data.snapshot
         frame = _source(config, snap, "snapshot", tables)
-        _require(frame, "snapshot", [snap.label], "snapshot")
+        require_config_columns(frame, "snapshot", [snap.label], "snapshot")
         customers, attributes = _load_customers(frame, snap, "snapshot", rejects)
         label_text = frame[snap.label].astype("string").str.strip().str.lower()
         positives = {str(v).strip().lower() for v in snap.positive}

@@ -12,9 +12,10 @@ import pandas as pd
 
 from churnkit.exceptions import SchemaError
 
-__all__ = ["read_table"]
+__all__ = ["ENCODINGS", "NA_VALUES", "read_table", "sniff_bytes", "sniff_delimiter"]
 
-_ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
+ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
+"""Encodings tried in turn when a CSV file's encoding is not given."""
 _DELIMITERS = (",", ";", "\t", "|")
 NA_VALUES = ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "None"]
 _SIGNATURES = {
@@ -55,7 +56,7 @@ def _decode(raw: bytes, path: Path, encoding: str | None, table: str) -> tuple[s
                 f"Table {table!r}: cannot decode file {path} as {encoding!r} ({exc}). "
                 "Set the table's 'encoding' key to the file's real encoding, e.g. 'cp1252'."
             ) from None
-    for enc in _ENCODINGS:
+    for enc in ENCODINGS:
         try:
             return raw.decode(enc), enc
         except UnicodeDecodeError:
@@ -65,7 +66,8 @@ def _decode(raw: bytes, path: Path, encoding: str | None, table: str) -> tuple[s
     )
 
 
-def _sniff_delimiter(header: str) -> str:
+def sniff_delimiter(header: str) -> str:
+    """The delimiter (``,`` ``;`` tab ``|``) used most often in a CSV header line; ``,`` if none."""
     counts = {d: header.count(d) for d in _DELIMITERS}
     best = max(counts, key=lambda d: counts[d])
     return best if counts[best] > 0 else ","
@@ -124,7 +126,7 @@ def read_table(
             f"Table {table!r}: file {path} is empty. Export the table again with a header row."
         )
     header_line = text.split("\n", 1)[0].rstrip("\r")
-    delimiter = sep or _sniff_delimiter(header_line)
+    delimiter = sep or sniff_delimiter(header_line)
     if text.count('"') % 2 and delimiter != r"\s+":
         _open_quote(text, delimiter, path, table)
     if names is not None:

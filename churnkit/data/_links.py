@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from churnkit._core import require_columns
 from churnkit.config import Config, CustomersTable, EventTable, JoinColumn
 from churnkit.data._io import read_table
 from churnkit.data._parse import (
@@ -36,19 +37,26 @@ from churnkit.exceptions import SchemaError
 if TYPE_CHECKING:
     from churnkit.data._rejects import Rejects
 
-__all__ = ["apply_joins", "apply_lookups", "require_columns", "source_table"]
+__all__ = ["apply_joins", "apply_lookups", "parse_as", "require_config_columns", "source_table"]
 
 
-def require_columns(frame: pd.DataFrame, table: str, columns: list[str], key: str) -> None:
-    """Raise a :class:`SchemaError` naming the missing columns and the config key to fix."""
-    missing = [c for c in dict.fromkeys(columns) if c not in frame.columns]
-    if missing:
-        where = f" (file {frame.attrs['path']})" if "path" in frame.attrs else ""
-        raise SchemaError(
-            f"Table {table!r} has no column(s) {missing}{where}. Available columns: "
-            f"{list(map(str, frame.columns))}. Fix the column names under data.{key} "
-            "in the config, or rename the columns in the file."
-        )
+def require_config_columns(frame: pd.DataFrame, table: str, columns: list[str], key: str) -> None:
+    """Check that ``frame`` has ``columns``, else name the config key and the file to fix."""
+    file = f" of {frame.attrs['path']}" if "path" in frame.attrs else ""
+    require_columns(frame, columns, table=table,
+                    fix=f"Fix the column names under data.{key} in the config, or rename the "
+                        f"columns{file}.")
+
+
+def parse_as(raw: pd.Series, kind: str) -> tuple[pd.Series, pd.Series]:
+    """Parse ``raw`` as ``kind`` (numeric, boolean, datetime, else categorical): values, bad mask."""
+    if kind == "numeric":
+        return parse_numeric(raw)
+    if kind == "boolean":
+        return parse_bool(raw)
+    if kind == "datetime":
+        return parse_dates(raw)
+    return parse_categorical(raw)
 
 
 def source_table(
@@ -91,7 +99,7 @@ def apply_lookups(
     for i, lk in enumerate(spec.lookup):
         where = f"events.{name}.lookup.{i}"
         table = source_table(cfg, lk, lk.table_name, tables, key=where)
-        require_columns(table, lk.table_name, [lk.key, lk.customer_id, *lk.columns], where)
+        require_config_columns(table, lk.table_name, [lk.key, lk.customer_id, *lk.columns], where)
         clash = [c for c in lk.columns if c in frame.columns]
         if clash:
             raise SchemaError(
@@ -134,16 +142,6 @@ def _matches(column: pd.Series, values: list[Any]) -> np.ndarray:
         else:
             out |= (text == str(v).strip().lower()).fillna(False).to_numpy(dtype=bool)
     return out
-
-
-def _typed(raw: pd.Series, kind: str) -> tuple[pd.Series, pd.Series]:
-    if kind == "numeric":
-        return parse_numeric(raw)
-    if kind == "boolean":
-        return parse_bool(raw)
-    if kind == "datetime":
-        return parse_dates(raw)
-    return parse_categorical(raw)
 
 
 def _infer(raw: pd.Series) -> str:
@@ -196,7 +194,7 @@ def apply_joins(
     if not spec.joins:
         return frame
     frame = frame.copy()
-    require_columns(frame, "customers", [spec.customer_id], "customers")
+    require_config_columns(frame, "customers", [spec.customer_id], "customers")
     cust_ids, _ = parse_ids(frame[spec.customer_id])
     for i, join in enumerate(spec.joins):
         where = f"customers.joins.{i}"
@@ -204,7 +202,8 @@ def apply_joins(
         table = source_table(cfg, join, name, tables, key=where)
         cols = join.column_specs()
         needed = [join.key, *join.where, *(c.column for c in cols.values())]
-        require_columns(table, name, needed + ([join.order_by] if join.order_by else []), where)
+        require_config_columns(table, name, needed + ([join.order_by] if join.order_by else []),
+                               where)
         clash = [new for new in cols if new in frame.columns]
         if clash:
             raise SchemaError(
@@ -215,8 +214,8 @@ def apply_joins(
             table = table.iloc[_order(table, join.order_by)].reset_index(drop=True)
         keys, kmiss = parse_ids(table[join.key])
         keep = ~kmiss.to_numpy()
-        for col, values in join.where.items():
-            keep &= _matches(table[col], values)
+        for where_col, values in join.where.items():
+            keep &= _matches(table[where_col], values)
         for new, col in cols.items():
             raw = table[col.column]
             kind = col.type or _infer(raw)
@@ -225,7 +224,7 @@ def apply_joins(
                     f"Join {name!r}: column {col.column!r} is {kind}, so it cannot be "
                     f"aggregated with {col.agg!r}. Use first/last/min/max/count/nunique."
                 )
-            parsed, bad = _typed(raw, kind)
+            parsed, bad = parse_as(raw, kind)
             rejects.add(name, bad & pd.Series(keep, index=table.index), table, keys, col.column,
                         raw, f"unparseable {kind} value in joined table; ignored")
             agg = _aggregate(parsed[keep], keys.to_numpy()[keep], col)

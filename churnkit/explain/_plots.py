@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from churnkit._core import new_axes
 from churnkit.exceptions import SchemaError
 from churnkit.explain._reasons import (
     EXPECTED_COLUMN,
@@ -29,12 +30,10 @@ __all__ = ["plot_beeswarm", "plot_global_reasons", "plot_waterfall"]
 _POS, _NEG, _MISSING = "#d6404e", "#2b7bba", "#9aa5b1"
 
 
-def _axes(ax: Axes | None, width: float, height: float) -> Axes:
-    if ax is not None:
-        return ax
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), layout="constrained").add_subplot()
+def _despine(ax: Axes, *sides: str) -> Axes:
+    for side in sides:
+        ax.spines[side].set_visible(False)
+    return ax
 
 
 def _features(contrib: pd.DataFrame) -> list[str]:
@@ -65,13 +64,11 @@ def plot_global_reasons(
     matplotlib.axes.Axes
     """
     table = global_importance(contrib, reasons).reasons.head(max_reasons).iloc[::-1]
-    ax = _axes(ax, 7, 0.4 * len(table) + 1.2)
+    ax = new_axes(ax, 7, 0.4 * len(table) + 1.2)
     ax.barh(table["label"].astype(object), table["mean_abs_contribution"], color=_POS)
     ax.set_xlabel("mean |SHAP value| (log-odds)")
     ax.set_title("What drives churn risk")
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    return ax
+    return _despine(ax, "top", "right")
 
 
 def _colour_values(values: pd.Series) -> np.ndarray:
@@ -148,7 +145,7 @@ def plot_beeswarm(
     if len(rows) > max_points:
         rows = np.sort(np.random.default_rng(seed).choice(rows, max_points, replace=False))
     top = np.argsort(-np.abs(values).mean(axis=0), kind="stable")[:max_features]
-    ax = _axes(ax, 8, 0.45 * len(top) + 1.5)
+    ax = new_axes(ax, 8, 0.45 * len(top) + 1.5)
     cmap = mpl.colormaps["coolwarm"]
     for y, j in enumerate(top[::-1]):
         x = values[rows, j]
@@ -166,8 +163,7 @@ def plot_beeswarm(
     ax.set_yticks(range(len(top)), [humanize_feature(features[j]) for j in top[::-1]])
     ax.set_ylim(-0.6, len(top) - 0.4)
     ax.set_xlabel("SHAP value (log-odds; > 0 raises churn risk)")
-    for side in ("top", "right", "left"):
-        ax.spines[side].set_visible(False)
+    _despine(ax, "top", "right", "left")
     if colorbar:
         mappable = mpl.cm.ScalarMappable(norm=mpl.colors.Normalize(0, 1), cmap=cmap)
         bar = ax.figure.colorbar(mappable, ax=ax, ticks=[0, 1], aspect=40, pad=0.02)
@@ -213,12 +209,12 @@ def plot_waterfall(
     parts = parts.iloc[np.argsort(-parts.abs().to_numpy(), kind="stable")]
     shown, rest = parts.iloc[:max_features], parts.iloc[max_features:]
     labels = [f"{humanize_feature(str(f))} = {_short(x_row.get(f))}" for f in shown.index]
-    deltas = list(shown.to_numpy())
+    deltas: list[float] = shown.to_numpy(dtype=float).tolist()
     if len(rest):
         labels.append(f"{len(rest)} other features")
         deltas.append(float(rest.sum()))
     labels, deltas = labels[::-1], deltas[::-1]  # drawn bottom-up: the largest ends at the top
-    ax = _axes(ax, 8, 0.45 * len(deltas) + 1.5)
+    ax = new_axes(ax, 8, 0.45 * len(deltas) + 1.5)
     start = base + np.r_[0, np.cumsum(deltas)[:-1]]
     colours = [_POS if d > 0 else _NEG for d in deltas]
     ax.barh(range(len(deltas)), deltas, left=start, color=colours, height=0.6)
@@ -237,6 +233,4 @@ def plot_waterfall(
         ax.text(x, len(deltas) - 0.3, text, ha="center", va="bottom", fontsize=8, color="#52606d")
     ax.set_yticks(range(len(deltas)), labels)
     ax.set_xlabel(f"log-odds (this customer: churn probability {1 / (1 + np.exp(-final)):.0%})")
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    return ax
+    return _despine(ax, "top", "right")

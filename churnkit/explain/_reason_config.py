@@ -1,23 +1,16 @@
-"""The reason groups of ``configs/reasons.yaml``: validated models and their loading.
-
-Also the small pieces other YAML files of churnkit share (``configs/playbooks.yaml``):
-a strict pydantic base model and loading a YAML file into a model with errors that
-name the file and key.
-"""
+"""The reason groups of ``configs/reasons.yaml``: validated models and their loading."""
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping, Sequence
+from functools import partial
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Annotated, Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, field_validator
 
-from churnkit._resources import builtin_config
-from churnkit.exceptions import ConfigError
+from churnkit._core import StrictModel, config_file, load_yaml_model, short_repr
 from churnkit.explain._wording import glob_regex, parse_condition, parse_template
 
 __all__ = [
@@ -26,10 +19,8 @@ __all__ = [
     "ReasonGroup",
     "ReasonPattern",
     "ReasonTemplate",
-    "StrictModel",
     "as_reason_config",
     "load_reasons",
-    "load_yaml_model",
 ]
 
 EXPECTED_COLUMN = "(expected)"
@@ -38,108 +29,41 @@ _IF_RE = re.compile(r"\s+if\s+")
 _AND_RE = re.compile(r"\s+and\s+")
 
 
-# ----------------------------------------------------------------------------- config plumbing
-class StrictModel(BaseModel):
-    """Frozen pydantic model that rejects unknown keys, naming the allowed ones."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    _scalar_key: ClassVar[str | None] = None
-
-    @classmethod
-    def _coerce(cls, data: Any) -> Any:
-        """Turn a scalar into a mapping (``{_scalar_key: data}``) before validation."""
-        if cls._scalar_key is not None and isinstance(data, str):
-            return {cls._scalar_key: data}
-        return data
-
-    @model_validator(mode="before")
-    @classmethod
-    def _check_keys(cls, data: Any) -> Any:
-        data = cls._coerce(data)
-        if isinstance(data, Mapping):
-            allowed = list(cls.model_fields)
-            unknown = [key for key in data if key not in allowed]
-            if unknown:
-                key = str(unknown[0])
-                close = difflib.get_close_matches(key, allowed, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                raise ValueError(f"unknown key {key!r} (allowed: {', '.join(allowed)}){hint}")
-        return data
-
-
-def format_validation_error(exc: ValidationError, where: str) -> str:
-    """Rewrite a pydantic error as ``where: a -> 0 -> b: message`` lines."""
-    lines = []
-    for err in exc.errors(include_url=False):
-        msg = str(err["msg"])
-        for prefix in ("Value error, ", "Assertion failed, "):
-            msg = msg.removeprefix(prefix)
-        msg = msg[:1].lower() + msg[1:]
-        loc = " -> ".join(str(part) for part in err["loc"])
-        lines.append(f"{where}: {loc}: {msg}" if loc else f"{where}: {msg}")
-    return "\n".join(lines)
-
-
-def load_yaml_model(path: str | Path | None, model: type[BaseModel], default: str) -> Any:
-    """Load ``path`` (or the built-in ``configs/<default>``) into ``model``.
-
-    Raises
-    ------
-    ConfigError
-        If the file cannot be read, is not YAML, or does not validate; the
-        message names the file and the key path.
-    """
-    if path is None:
-        file, where = builtin_config(default), f"configs/{default}"
-    else:
-        file, where = Path(path), str(path)
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{where}: cannot be read ({exc.strerror}). Check the path.") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{where}: not valid YAML: {exc}") from exc
-    if not isinstance(data, Mapping):
-        raise ConfigError(
-            f"{where}: expected a mapping of keys at the top level, got {type(data).__name__}. "
-            f"Start from the built-in configs/{default}."
-        )
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, where)) from None
-
-
 def _as_tuple(value: Any) -> Any:
     return (value,) if isinstance(value, str) else value
+
+
+def _conditions_parse(value: tuple[str, ...], *, allow_self: bool) -> tuple[str, ...]:
+    for cond in value:
+        parse_condition(cond, allow_self=allow_self)
+    return value
+
+
+Strings = Annotated[tuple[str, ...], BeforeValidator(_as_tuple)]
+"""A tuple of strings, also written as one string."""
+Conditions = Annotated[Strings, AfterValidator(partial(_conditions_parse, allow_self=False))]
+"""Conditions ``operand op operand`` naming features."""
+OwnConditions = Annotated[Strings, AfterValidator(partial(_conditions_parse, allow_self=True))]
+"""Conditions that may also be ``op value`` about the matched feature itself."""
 
 
 # ----------------------------------------------------------------------------- config models
 class ReasonTemplate(StrictModel):
     """One wording of a reason, used when its fields exist and ``when`` holds."""
 
-    _scalar_key: ClassVar[str | None] = "text"
     text: str
-    when: tuple[str, ...] = ()
-    top_feature: tuple[str, ...] = ()
+    when: Conditions = ()
+    top_feature: Strings = ()
     """Globs: use the template only if the group's strongest feature matches one."""
 
-    @field_validator("when", "top_feature", mode="before")
     @classmethod
-    def _as_list(cls, value: Any) -> Any:
-        return _as_tuple(value)
+    def _coerce(cls, data: Any) -> Any:
+        return {"text": data} if isinstance(data, str) else data
 
     @field_validator("text")
     @classmethod
     def _text_parses(cls, value: str) -> str:
         parse_template(value)
-        return value
-
-    @field_validator("when")
-    @classmethod
-    def _when_parses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for cond in value:
-            parse_condition(cond)
         return value
 
 
@@ -153,8 +77,8 @@ class ReasonPattern(StrictModel):
     must hold.
     """
 
-    pattern: tuple[str, ...]
-    when: tuple[str, ...] = ()
+    pattern: Strings
+    when: OwnConditions = ()
 
     @classmethod
     def _coerce(cls, data: Any) -> Any:
@@ -164,14 +88,9 @@ class ReasonPattern(StrictModel):
         if not isinstance(data, Mapping):
             raise ValueError(
                 "input should be a valid string (a glob such as 'usage__*' or "
-                f"'x__change* if > 0') or a mapping {{pattern: ..., when: ...}}, got {data!r}"
+                f"'x__change* if > 0') or a mapping {{pattern: ..., when: ...}}, got {short_repr(data)}"
             )
         return data
-
-    @field_validator("pattern", "when", mode="before")
-    @classmethod
-    def _as_list(cls, value: Any) -> Any:
-        return _as_tuple(value)
 
     @field_validator("pattern")
     @classmethod
@@ -181,17 +100,10 @@ class ReasonPattern(StrictModel):
         for glob in value:
             if not glob.strip() or re.search(r"\sif(\s|$)", glob.strip()):
                 raise ValueError(
-                    f"{glob!r} is not a glob; write e.g. 'usage__*' or 'usage__* if > 0' "
+                    f"{short_repr(glob)} is not a glob; write e.g. 'usage__*' or 'usage__* if > 0' "
                     "(in the mapping form, conditions go in 'when')"
                 )
         return tuple(glob.strip() for glob in value)
-
-    @field_validator("when")
-    @classmethod
-    def _when_parses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for cond in value:
-            parse_condition(cond, allow_self=True)
-        return value
 
     def matches(self, feature: str) -> bool:
         """Whether ``feature``'s name matches one of the globs (conditions aside)."""
@@ -211,7 +123,7 @@ class ReasonGroup(StrictModel):
     def _id_ok(cls, value: str) -> str:
         if not _ID_RE.match(value) or value == "default":
             raise ValueError(
-                f"{value!r} is not a valid reason id: use letters, digits, '_', '.', '-' "
+                f"{short_repr(value)} is not a valid reason id: use letters, digits, '_', '.', '-' "
                 "(and not the reserved 'default')"
             )
         return value
@@ -298,7 +210,7 @@ def load_reasons(path: str | Path | None = None) -> ReasonConfig:
     ------
     ConfigError
         With the file and key path, e.g.
-        ``configs/reasons.yaml: reasons -> 2 -> label: field required``.
+        ``configs/reasons.yaml: reasons.2.label: field required``.
 
     Examples
     --------
@@ -306,7 +218,9 @@ def load_reasons(path: str | Path | None = None) -> ReasonConfig:
     >>> cfg.ids[0]
     'unresolved_complaints'
     """
-    return load_yaml_model(path, ReasonConfig, "reasons.yaml")
+    file, where = config_file(path, "reasons.yaml")
+    return load_yaml_model(file, ReasonConfig, where=where,
+                           hint="Start from the built-in configs/reasons.yaml.")
 
 
 def as_reason_config(reasons: ReasonConfig | str | Path | None) -> ReasonConfig:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from churnkit.config import NUMERIC_AGGS
 from churnkit.exceptions import NotFittedError, SchemaError
 from churnkit.features._kernel import (
     OP_COPY,
@@ -31,7 +32,6 @@ from churnkit.features._kernel import (
 
 __all__ = ["NUMERIC_AGGS", "EventFeatures", "check_spine"]
 
-NUMERIC_AGGS = ("count", "sum", "mean", "min", "max", "first", "last", "change", "trend")
 _DEFAULT_AGGS = {
     "events": ("sum", "mean", "max"),
     "contacts": ("sum", "mean", "max"),

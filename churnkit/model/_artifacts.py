@@ -74,7 +74,7 @@ def save_model(model: Any, path: str | Path, **extra: Any) -> Path:
     Path
         The model folder.
     """
-    from churnkit import __version__
+    from churnkit._core import __version__
 
     if not hasattr(model, "booster_"):
         raise ModelError("Cannot save an unfitted model. Call 'fit' first.")
@@ -117,7 +117,7 @@ def save_model(model: Any, path: str | Path, **extra: Any) -> Path:
 
 def load_manifest(path: str | Path) -> dict[str, Any]:
     """Read a model folder's manifest and verify every file's sha256 and the versions."""
-    from churnkit import __version__
+    from churnkit._core import __version__
 
     path = Path(path)
     mpath = path / MANIFEST

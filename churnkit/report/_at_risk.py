@@ -10,16 +10,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from churnkit.actions._at_risk import AT_RISK_COLUMNS
-from churnkit.exceptions import SchemaError
-from churnkit.report._html import (
+from churnkit._core import (
     atomic_path,
     atomic_write_text,
     esc,
     html_page,
     is_missing,
+    require_columns,
     slugify,
 )
+from churnkit.actions._at_risk import AT_RISK_COLUMNS
 
 __all__ = ["excel_sheet_name", "write_at_risk_lists"]
 
@@ -128,7 +128,7 @@ def _write_xlsx(at_risk: pd.DataFrame, managers: list[str], path: Path, currency
         ws.append(header)
         rows = groups.get_group(manager) if manager in groups.groups else at_risk.iloc[:0]
         for record in rows.itertuples(index=False, name=None):
-            out = []
+            out: list[Any] = []
             for col, value in zip(columns, record, strict=True):
                 if is_missing(value):
                     out.append(None)
@@ -271,13 +271,8 @@ def write_at_risk_lists(
     In the CSV, text starting with ``= + - @`` gets a leading apostrophe so
     spreadsheet programs show it instead of running it as a formula.
     """
-    if not isinstance(at_risk, pd.DataFrame):
-        raise SchemaError(f"at_risk must be a DataFrame, got {type(at_risk).__name__}.")
-    missing = [c for c in AT_RISK_COLUMNS if c not in at_risk.columns]
-    if missing:
-        raise SchemaError(
-            f"at_risk: missing column(s) {missing}. Build it with churnkit.actions.build_at_risk."
-        )
+    require_columns(at_risk, AT_RISK_COLUMNS, table="at_risk",
+                    fix="Build it with churnkit.actions.build_at_risk.")
     table = at_risk[list(AT_RISK_COLUMNS)].copy()
     table["account_manager"] = table["account_manager"].fillna("(unassigned)").astype("str")
     as_of = as_of if as_of is not None else at_risk.attrs.get("as_of")

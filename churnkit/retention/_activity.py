@@ -12,20 +12,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from churnkit._core import require_columns
 from churnkit.exceptions import SchemaError
 from churnkit.retention._common import (
     Groups,
     Period,
+    assemble,
     by_columns,
     check_frame,
     check_period,
+    counts,
     date_column,
     numeric_column,
     ordinal_start,
     period_ordinal,
-    require_columns,
+    period_range,
+    ratio,
 )
-from churnkit.retention._rates import _counts, assemble, period_range, ratio
 
 __all__ = ["activity_crr", "customer_activity"]
 
@@ -60,9 +63,9 @@ class Activity:
         cols = [id_col, time_col] + ([amount_col] if amount_col is not None else [])
         require_columns(
             events,
-            table,
             cols,
-            hint="Pass the names as keyword arguments, e.g. "
+            table=table,
+            fix="Pass the names as keyword arguments, e.g. "
             "activity_crr(events, id_col='customer', time_col='purchased_at').",
         )
         ts = date_column(
@@ -126,9 +129,9 @@ def customer_groups(
     if customers is None:
         require_columns(
             events,
-            "events",
             by,
-            hint="Pass customers=... holding the 'by' columns, or add them to the events.",
+            table="events",
+            fix="Pass customers=... holding the 'by' columns, or add them to the events.",
         )
         rows = activity.first_rows()
         groups = Groups(events.iloc[rows], by)
@@ -136,9 +139,9 @@ def customer_groups(
     check_frame(customers, "customers")
     require_columns(
         customers,
-        "customers",
         [id_col, *by],
-        hint="The 'by' columns are read from customers when it is given.",
+        table="customers",
+        fix="The 'by' columns are read from customers when it is given.",
     )
     index = pd.Index(customers[id_col])
     if index.has_duplicates:
@@ -326,9 +329,9 @@ def activity_crr(
 
     def count(mask: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
         w = None if weights is None else weights[mask]
-        return _counts(g[mask], p[mask], shape, w)
+        return counts(g[mask], p[mask], shape, w)
 
-    active_all = _counts(g[seen], p[seen] + 1, (groups.n, n + 1))
+    active_all = counts(g[seen], p[seen] + 1, (groups.n, n + 1))
     s = active_all[:, :n]
     n_new = count(inside & new)
     retained = count(inside & kept)
@@ -345,7 +348,7 @@ def activity_crr(
         "churn_rate": ratio(s - retained, s, has_s),
     }
     if act.amount is not None:
-        rev_all = _counts(g[seen], p[seen] + 1, (groups.n, n + 1), act.amount[seen])
+        rev_all = counts(g[seen], p[seen] + 1, (groups.n, n + 1), act.amount[seen])
         rev_start = rev_all[:, :n]
         rev_retained = count(inside & kept, act.amount)
         columns |= {

@@ -7,28 +7,31 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from churnkit._core import require_columns
 from churnkit.exceptions import SchemaError
 from churnkit.retention._activity import Activity
 from churnkit.retention._common import (
     check_frame,
-    date_column,
+    contract_dates,
+    counts,
+    ordinal_of,
     ordinal_start,
     period_ordinal,
-    require_columns,
     to_timestamp,
 )
 
 __all__ = ["activity_cohort_matrix", "cohort_matrix"]
 
 
-def _horizon(first_cohort: int, as_of_month: int, max_months: int | None, func: str) -> int:
-    """Largest "months since" column to report."""
+def _shape(first_cohort: int, as_of_month: int, max_months: int | None, func: str) -> tuple[int, int]:
+    """Rows (cohorts from the first to ``as_of``) and columns (months since) of the matrix."""
     if max_months is not None and (not isinstance(max_months, int | np.integer) or max_months < 0):
         raise ValueError(
             f"The 'max_months' parameter of {func} must be a non-negative int. Got {max_months!r} instead."
         )
     span = max(as_of_month - first_cohort, 0)
-    return span if max_months is None else min(span, int(max_months))
+    width = (span if max_months is None else min(span, int(max_months))) + 1
+    return as_of_month - first_cohort + 1, width
 
 
 def _finish(
@@ -52,7 +55,7 @@ def _finish(
         np.divide(counts, size, out=values, where=observed & (size > 0))
         return pd.DataFrame(values, index=index, columns=columns)
     frame = pd.DataFrame(counts, index=index, columns=columns).astype("Int64")
-    return frame.where(observed, pd.NA)
+    return frame.where(observed)  # the missing value of Int64 columns: pd.NA
 
 
 def cohort_matrix(
@@ -110,32 +113,17 @@ def cohort_matrix(
     df = check_frame(customers, "customers")
     require_columns(
         df,
-        "customers",
         [id_col, signup_col, end_col],
-        hint="Pass the names as keyword arguments, e.g. "
+        table="customers",
+        fix="Pass the names as keyword arguments, e.g. "
         "cohort_matrix(customers, signup_col='joined', end_col='left').",
     )
-    signup = date_column(
-        df,
-        "customers",
-        signup_col,
-        id_col=id_col,
-        allow_missing=False,
-        missing_hint="Every customer needs a signup date; fill or drop those rows.",
-    )
-    ended = date_column(df, "customers", end_col, id_col=id_col, allow_missing=True)
-    active = np.isnat(ended)
-    backwards = ~active & (ended < signup)
-    if backwards.any():
-        raise SchemaError(
-            f"customers.{end_col}: {int(backwards.sum())} end date(s) before {signup_col} "
-            f"at rows {df.index[backwards][:5].tolist()}. Correct the dates."
-        )
+    signup, ended, active = contract_dates(df, id_col=id_col, signup_col=signup_col, end_col=end_col)
     as_of_ts = to_timestamp(as_of, "as_of", func=func)
     if as_of_ts is None:
         last = signup.max() if active.all() else max(signup.max(), ended[~active].max())
         as_of_ts = pd.Timestamp(last)
-    as_of_month = int(period_ordinal(np.array([as_of_ts.asm8]), "M")[0])
+    as_of_month = ordinal_of(as_of_ts, "M")
 
     cohort = period_ordinal(signup, "M")
     keep = cohort <= as_of_month
@@ -143,14 +131,13 @@ def cohort_matrix(
         raise SchemaError(f"customers.{signup_col}: no signup on or before as_of={as_of_ts.date()}.")
     cohort, ended, active = cohort[keep], ended[keep], active[keep]
     first = int(cohort.min())
-    width = _horizon(first, as_of_month, max_months, func) + 1
+    shape = _shape(first, as_of_month, max_months, func)
+    width = shape[1]
     # Last month (since signup) at whose start the customer was still there.
     last_age = np.where(active, width - 1, np.clip(period_ordinal(ended, "M") - cohort, 0, width - 1))
-    n_cohorts = as_of_month - first + 1
-    flat = (cohort - first) * width + last_age
-    ends = np.bincount(flat, minlength=n_cohorts * width).reshape(n_cohorts, width)
-    counts = np.cumsum(ends[:, ::-1], axis=1)[:, ::-1]
-    return _finish(counts, first, as_of_month, normalize=normalize, age_name="months_since_signup")
+    ends = counts(cohort - first, last_age, shape)
+    present = np.cumsum(ends[:, ::-1], axis=1)[:, ::-1]
+    return _finish(present, first, as_of_month, normalize=normalize, age_name="months_since_signup")
 
 
 def activity_cohort_matrix(
@@ -204,17 +191,13 @@ def activity_cohort_matrix(
     df = check_frame(events, "events")
     act = Activity(df, id_col=id_col, time_col=time_col, period="M", amount_col=None)
     as_of_ts = to_timestamp(as_of, "as_of", func=func)
-    as_of_month = (
-        int(act.ordinal.max()) if as_of_ts is None else int(period_ordinal(np.array([as_of_ts.asm8]), "M")[0])
-    )
+    as_of_month = int(act.ordinal.max()) if as_of_ts is None else ordinal_of(as_of_ts, "M")
     cohort = act.first[act.customer]
     age = act.ordinal - cohort
     first = int(act.first.min())
     if first > as_of_month:
         raise SchemaError(f"events.{time_col}: no event on or before as_of={as_of_ts}.")
-    width = _horizon(first, as_of_month, max_months, func) + 1
-    n_cohorts = as_of_month - first + 1
-    keep = (cohort <= as_of_month) & (age < width)
-    flat = (cohort[keep] - first) * width + age[keep]
-    counts = np.bincount(flat, minlength=n_cohorts * width).reshape(n_cohorts, width)
-    return _finish(counts, first, as_of_month, normalize=normalize, age_name="months_since_first")
+    shape = _shape(first, as_of_month, max_months, func)
+    keep = (cohort <= as_of_month) & (age < shape[1])
+    active = counts(cohort[keep] - first, age[keep], shape)
+    return _finish(active, first, as_of_month, normalize=normalize, age_name="months_since_first")

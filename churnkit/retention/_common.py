@@ -1,4 +1,4 @@
-"""Input checks and calendar-period arithmetic shared by the retention modules.
+"""Input checks, calendar-period arithmetic and table building shared by the retention modules.
 
 Calendar periods are handled as integer *ordinals* counted from January 1970:
 month ``m`` is ``12 * (year - 1970) + (month - 1)``, quarter ``m // 3`` and year
@@ -20,15 +20,20 @@ __all__ = [
     "PERIODS",
     "Groups",
     "Period",
+    "assemble",
+    "by_columns",
     "check_frame",
     "check_period",
+    "contract_dates",
+    "counts",
     "date_column",
-    "by_columns",
     "numeric_column",
+    "ordinal_of",
     "ordinal_start",
     "period_ordinal",
+    "period_range",
     "periods_per_year",
-    "require_columns",
+    "ratio",
     "to_timestamp",
 ]
 
@@ -63,15 +68,6 @@ def check_frame(df: Any, table: str) -> pd.DataFrame:
     return df
 
 
-def require_columns(df: pd.DataFrame, table: str, columns: Sequence[str], *, hint: str) -> None:
-    """Raise a SchemaError naming every column of ``columns`` that ``df`` lacks."""
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise SchemaError(
-            f"{table}: missing column(s) {missing}. Available columns: {list(df.columns)}. {hint}"
-        )
-
-
 def _where(df: pd.DataFrame, mask: np.ndarray, id_col: str | None) -> str:
     """Describe up to five offending rows by row label and, if known, customer id."""
     rows = df.index[mask][:5].tolist()
@@ -79,6 +75,16 @@ def _where(df: pd.DataFrame, mask: np.ndarray, id_col: str | None) -> str:
     if id_col is not None and id_col in df.columns:
         text += f" (customer ids {df[id_col].to_numpy()[mask][:5].tolist()})"
     return text
+
+
+def _no_missing(df: pd.DataFrame, table: str, col: str, missing: np.ndarray, id_col: str | None,
+                what: str, fix: str) -> None:
+    """Raise a SchemaError locating the rows where ``missing`` is true, if any."""
+    if missing.any():
+        raise SchemaError(
+            f"{table}.{col}: {int(missing.sum())} missing {what}(s) at "
+            f"{_where(df, missing, id_col)}. {fix}".rstrip()
+        )
 
 
 def date_column(
@@ -123,13 +129,35 @@ def date_column(
         )
     values = s.to_numpy(dtype=_DT)
     if not allow_missing:
-        nat = np.isnat(values)
-        if nat.any():
-            raise SchemaError(
-                f"{table}.{col}: {int(nat.sum())} missing date(s) at {_where(df, nat, id_col)}. "
-                f"{missing_hint}".rstrip()
-            )
+        _no_missing(df, table, col, np.isnat(values), id_col, "date", missing_hint)
     return values
+
+
+def contract_dates(
+    df: pd.DataFrame, *, id_col: str, signup_col: str, end_col: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Signup and end dates of a customers table, and which customers are still active.
+
+    Every customer needs a signup date; a missing end date (NaT) means still a
+    customer. An end date before the signup date raises.
+    """
+    signup = date_column(
+        df,
+        "customers",
+        signup_col,
+        id_col=id_col,
+        allow_missing=False,
+        missing_hint="Every customer needs a signup date; fill or drop those rows.",
+    )
+    ended = date_column(df, "customers", end_col, id_col=id_col, allow_missing=True)
+    active = np.isnat(ended)
+    backwards = ~active & (ended < signup)
+    if backwards.any():
+        raise SchemaError(
+            f"customers.{end_col}: {int(backwards.sum())} end date(s) before {signup_col} at "
+            f"{_where(df, backwards, id_col)}. Correct the dates or swap the column names."
+        )
+    return signup, ended, active
 
 
 def numeric_column(
@@ -150,12 +178,9 @@ def numeric_column(
             f"Convert it first, e.g. pd.to_numeric(df[{col!r}])."
         )
     values = s.to_numpy(dtype="float64", na_value=np.nan)
-    nan = np.isnan(values)
-    if nan.any() and not allow_missing:
-        raise SchemaError(
-            f"{table}.{col}: {int(nan.sum())} missing value(s) at {_where(df, nan, id_col)}. "
-            "Fill them (e.g. with 0 if the customer brings no revenue) or drop those rows."
-        )
+    if not allow_missing:
+        _no_missing(df, table, col, np.isnan(values), id_col, "value",
+                    "Fill them (e.g. with 0 if the customer brings no revenue) or drop those rows.")
     with np.errstate(invalid="ignore"):
         out = np.zeros(len(values), dtype=bool)
         if lower is not None:
@@ -177,6 +202,11 @@ def period_ordinal(values: np.ndarray, period: str) -> np.ndarray:
     return months // PERIODS[period]
 
 
+def ordinal_of(when: pd.Timestamp, period: str) -> int:
+    """Ordinal of the calendar period holding one date."""
+    return int(period_ordinal(np.array([when.asm8]), period)[0])
+
+
 def ordinal_start(ordinals: np.ndarray | int, period: str) -> pd.DatetimeIndex:
     """First day of each period ordinal."""
     months = np.asarray(ordinals, dtype=np.int64) * PERIODS[period]
@@ -193,11 +223,51 @@ def to_timestamp(value: Any, name: str, *, func: str) -> pd.Timestamp | None:
         raise ValueError(
             f"The {name!r} parameter of {func} must be a date such as '2024-01-31'. Got {value!r} instead."
         ) from exc
-    if ts is pd.NaT:
+    if pd.isna(ts):
         raise ValueError(f"The {name!r} parameter of {func} must be a date; got NaT.")
     if ts.tzinfo is not None:
         ts = ts.tz_convert("UTC").tz_localize(None)
     return ts
+
+
+def ratio(num: np.ndarray, den: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """``num / den`` where ``valid``, NaN elsewhere (no warnings)."""
+    out = np.full(np.shape(num), np.nan)
+    np.divide(num, den, out=out, where=valid)
+    return out
+
+
+def assemble(groups: Groups, k0: int, n: int, period: str, columns: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Build the tidy period × group table from ``(groups, periods)`` arrays."""
+    starts = ordinal_start(np.arange(k0, k0 + n), period)
+    ends = ordinal_start(np.arange(k0 + 1, k0 + n + 1), period) - pd.Timedelta(days=1)
+    head = pd.DataFrame(
+        {"period_start": np.repeat(starts, groups.n), "period_end": np.repeat(ends, groups.n)}
+    )
+    body = pd.DataFrame({name: arr.T.ravel() for name, arr in columns.items()})
+    return pd.concat([head, groups.tile(n), body], axis=1)
+
+
+def period_range(first: int, last: int, start: Any, end: Any, period: str, *, func: str) -> tuple[int, int]:
+    """Ordinal of the first period and number of periods to report."""
+    start_ts = to_timestamp(start, "start", func=func)
+    end_ts = to_timestamp(end, "end", func=func)
+    k0 = first if start_ts is None else ordinal_of(start_ts, period)
+    k1 = last if end_ts is None else ordinal_of(end_ts, period)
+    if k1 < k0:
+        raise ValueError(
+            f"The 'end' parameter of {func} must not be before 'start'. "
+            f"Got start={start!r}, end={end!r} instead."
+        )
+    return k0, k1 - k0 + 1
+
+
+def counts(
+    codes: np.ndarray, index: np.ndarray, shape: tuple[int, int], weights: Any = None
+) -> np.ndarray:
+    """2-D bincount: how many rows (or how much weight) fall in each (group, index) cell."""
+    flat = codes * shape[1] + index
+    return np.bincount(flat, weights=weights, minlength=shape[0] * shape[1]).reshape(shape)
 
 
 class Groups:
@@ -217,6 +287,7 @@ class Groups:
 
     def __init__(self, frame: pd.DataFrame, by: list[str]) -> None:
         self.by = by
+        self.codes: np.ndarray
         if not by:
             self.codes = np.zeros(len(frame), dtype=np.int64)
             self.n = 1

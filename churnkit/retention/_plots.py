@@ -3,6 +3,8 @@
 matplotlib is imported only when a plot is drawn, and no global style is set.
 With ``ax=None`` a new figure is made with ``pyplot`` (so it shows in notebooks);
 pass an Axes from ``matplotlib.figure.Figure`` to keep pyplot out entirely.
+Labels taken from the data (segment values, column names, titles) are drawn
+as they are written: a segment called ``$5$`` is not read as mathtext or LaTeX.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from churnkit._core import LITERAL, literal_legend, require_columns
 from churnkit.exceptions import SchemaError
 from churnkit.retention._rates import METRIC_COLUMNS
 
@@ -53,6 +56,12 @@ def _label(row: tuple[Any, ...] | Any) -> str:
     return " / ".join("(missing)" if pd.isna(p) else str(p) for p in parts)
 
 
+def _finish(ax: Axes, title: str | None) -> Axes:
+    if title is not None:
+        ax.set_title(title, **LITERAL)
+    return ax
+
+
 def plot_crr(
     table: pd.DataFrame,
     *,
@@ -92,26 +101,21 @@ def plot_crr(
     >>> ax.get_ylabel()
     'Customer retention rate (%)'
     """
-    if metric not in table.columns or "period_start" not in table.columns:
-        raise SchemaError(
-            f"table: no column {metric!r} or 'period_start' to plot. Available columns: "
-            f"{list(table.columns)}. Pass the output of crr(...) or activity_crr(...)."
-        )
+    require_columns(table, ["period_start", metric], table="table",
+                    fix="Pass the output of crr(...) or activity_crr(...).")
     ax = _axes(ax)
     scale = _PERCENT.get(metric, 1.0)
     by = [c for c in table.columns if c not in METRIC_COLUMNS and c != "churn_rate_annualised"]
     if by:
         for key, part in table.groupby(by, dropna=False, sort=True, observed=True):
             ax.plot(part["period_start"], part[metric] * scale, marker="o", ms=3, label=_label(key))
-        ax.legend(title=", ".join(by), fontsize="small")
+        literal_legend(ax, title=", ".join(by), fontsize="small")
     else:
         ax.plot(table["period_start"], table[metric] * scale, marker="o", ms=3, label="all")
     ax.set_xlabel("Period start")
-    ax.set_ylabel(_LABELS.get(metric, metric))
+    ax.set_ylabel(_LABELS.get(metric, metric), **LITERAL)
     ax.grid(True, alpha=0.3)
-    if title is not None:
-        ax.set_title(title)
-    return ax
+    return _finish(ax, title)
 
 
 def plot_cohorts(
@@ -163,10 +167,10 @@ def plot_cohorts(
     rows = np.arange(0, n_rows, step_r)
     cols = np.arange(0, n_cols, step_c)
     labels = [i.strftime("%Y-%m") if isinstance(i, pd.Timestamp) else str(i) for i in matrix.index]
-    ax.set_yticks(rows, [labels[i] for i in rows])
-    ax.set_xticks(cols, [str(matrix.columns[i]) for i in cols])
+    ax.set_yticks(rows, [labels[i] for i in rows], **LITERAL)
+    ax.set_xticks(cols, [str(matrix.columns[i]) for i in cols], **LITERAL)
     name = str(matrix.columns.name or "months_since_signup")
-    ax.set_xlabel(_AGE_LABELS.get(name, name.replace("_", " ").capitalize()))
+    ax.set_xlabel(_AGE_LABELS.get(name, name.replace("_", " ").capitalize()), **LITERAL)
     ax.set_ylabel("Cohort")
     if annotate or (annotate is None and n_rows <= 24 and n_cols <= 18):
         for (r, c), v in np.ndenumerate(values.filled(np.nan)):
@@ -179,11 +183,10 @@ def plot_cohorts(
                     va="center",
                     fontsize=6,
                     color="white" if v < 0.6 else "black",
+                    **LITERAL,
                 )
     ax.figure.colorbar(image, ax=ax, label="Share still active")
-    if title is not None:
-        ax.set_title(title)
-    return ax
+    return _finish(ax, title)
 
 
 def plot_value(
@@ -221,11 +224,7 @@ def plot_value(
     """
     from churnkit.retention._value import VALUE_COLUMNS
 
-    if metric not in table.columns:
-        raise SchemaError(
-            f"table: no column {metric!r}. Available columns: {list(table.columns)}. "
-            "Pass the output of value_by_segment(...)."
-        )
+    require_columns(table, [metric], table="table", fix="Pass the output of value_by_segment(...).")
     ax = _axes(ax)
     by = [c for c in table.columns if c not in VALUE_COLUMNS]
     labels = [_label(t) for t in table[by].itertuples(index=False, name=None)] if by else ["all"]
@@ -233,12 +232,10 @@ def plot_value(
     finite = np.where(np.isfinite(values), values, np.nan)
     pos = np.arange(len(values))
     ax.barh(pos, np.nan_to_num(finite), color="tab:blue")
-    ax.set_yticks(pos, labels)
+    ax.set_yticks(pos, labels, **LITERAL)
     ax.invert_yaxis()
-    ax.set_xlabel(_VALUE_LABELS.get(metric, metric))
+    ax.set_xlabel(_VALUE_LABELS.get(metric, metric), **LITERAL)
     if by:
-        ax.set_ylabel(", ".join(by))
+        ax.set_ylabel(", ".join(by), **LITERAL)
     ax.grid(True, axis="x", alpha=0.3)
-    if title is not None:
-        ax.set_title(title)
-    return ax
+    return _finish(ax, title)

@@ -17,21 +17,23 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
+from churnkit._core import require_columns
 from churnkit.exceptions import SchemaError
 from churnkit.retention._common import (
     PERIODS,
     Groups,
     Period,
+    assemble,
     by_columns,
     check_frame,
     check_period,
-    date_column,
+    contract_dates,
+    counts,
     numeric_column,
-    ordinal_start,
     period_ordinal,
+    period_range,
     periods_per_year,
-    require_columns,
-    to_timestamp,
+    ratio,
 )
 
 __all__ = ["annualise", "churn_rate", "crr", "net_revenue_retention"]
@@ -57,44 +59,6 @@ METRIC_COLUMNS = (
 )
 
 _ArrayLike = TypeVar("_ArrayLike", float, np.ndarray, pd.Series)
-
-
-def ratio(num: np.ndarray, den: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """``num / den`` where ``valid``, NaN elsewhere (no warnings)."""
-    out = np.full(np.shape(num), np.nan)
-    np.divide(num, den, out=out, where=valid)
-    return out
-
-
-def assemble(groups: Groups, k0: int, n: int, period: str, columns: dict[str, np.ndarray]) -> pd.DataFrame:
-    """Build the tidy period × group table from ``(groups, periods)`` arrays."""
-    starts = ordinal_start(np.arange(k0, k0 + n), period)
-    ends = ordinal_start(np.arange(k0 + 1, k0 + n + 1), period) - pd.Timedelta(days=1)
-    head = pd.DataFrame(
-        {"period_start": np.repeat(starts, groups.n), "period_end": np.repeat(ends, groups.n)}
-    )
-    body = pd.DataFrame({name: arr.T.ravel() for name, arr in columns.items()})
-    return pd.concat([head, groups.tile(n), body], axis=1)
-
-
-def period_range(first: int, last: int, start: Any, end: Any, period: str, *, func: str) -> tuple[int, int]:
-    """Ordinal of the first period and number of periods to report."""
-    start_ts = to_timestamp(start, "start", func=func)
-    end_ts = to_timestamp(end, "end", func=func)
-    k0 = first if start_ts is None else int(period_ordinal(np.array([start_ts.asm8]), period)[0])
-    k1 = last if end_ts is None else int(period_ordinal(np.array([end_ts.asm8]), period)[0])
-    if k1 < k0:
-        raise ValueError(
-            f"The 'end' parameter of {func} must not be before 'start'. "
-            f"Got start={start!r}, end={end!r} instead."
-        )
-    return k0, k1 - k0 + 1
-
-
-def _counts(codes: np.ndarray, index: np.ndarray, shape: tuple[int, int], weights: Any = None):
-    """2-D bincount: how many rows (or how much weight) fall in each (group, index) cell."""
-    flat = codes * shape[1] + index
-    return np.bincount(flat, weights=weights, minlength=shape[0] * shape[1]).reshape(shape)
 
 
 def crr(
@@ -185,9 +149,9 @@ def crr(
     value_cols = [value_col] if value_col is not None else []
     require_columns(
         df,
-        "customers",
         [id_col, signup_col, end_col, *by_cols, *value_cols],
-        hint="Pass the names as keyword arguments, e.g. "
+        table="customers",
+        fix="Pass the names as keyword arguments, e.g. "
         "crr(customers, signup_col='joined', end_col='left', by='segment').",
     )
     dup = df[id_col].duplicated(keep=False).to_numpy()
@@ -197,25 +161,7 @@ def crr(
             f"(e.g. {df[id_col].to_numpy()[dup][:5].tolist()}). The customers table needs "
             "one row per customer; keep the latest contract per customer."
         )
-    signup = date_column(
-        df,
-        "customers",
-        signup_col,
-        id_col=id_col,
-        allow_missing=False,
-        missing_hint="Every customer needs a signup date; fill or drop those rows.",
-    )
-    ended = date_column(df, "customers", end_col, id_col=id_col, allow_missing=True)
-    active = np.isnat(ended)
-    backwards = ~active & (ended < signup)
-    if backwards.any():
-        rows = df.index[backwards][:5].tolist()
-        ids = df[id_col].to_numpy()[backwards][:5].tolist()
-        raise SchemaError(
-            f"customers.{end_col}: {int(backwards.sum())} end date(s) before "
-            f"{signup_col} at rows {rows} (customer ids {ids}). Correct the dates or swap "
-            "the column names."
-        )
+    signup, ended, active = contract_dates(df, id_col=id_col, signup_col=signup_col, end_col=end_col)
     values = numeric_column(df, "customers", value_col, id_col=id_col) if value_col is not None else None
     groups = Groups(df, by_cols)
 
@@ -235,10 +181,10 @@ def crr(
     i_e = np.where(active, n, np.clip(k_e - k0, -1, n)) + 1
     shape = (groups.n, n + 2)
     codes = groups.codes
-    cnt_s = _counts(codes, i_s, shape)
-    cnt_e = _counts(codes, i_e, shape)
+    cnt_s = counts(codes, i_s, shape)
+    cnt_e = counts(codes, i_e, shape)
     same = (i_s == i_e) & (i_s >= 1) & (i_s <= n)
-    new_lost = _counts(codes[same], i_s[same], shape)[:, 1 : n + 1]
+    new_lost = counts(codes[same], i_s[same], shape)[:, 1 : n + 1]
     # Customers present at the start of period p: signed up before it, not ended before it.
     s = (np.cumsum(cnt_s, axis=1) - np.cumsum(cnt_e, axis=1))[:, :n]
     new = cnt_s[:, 1 : n + 1]
@@ -255,12 +201,12 @@ def crr(
         "churn_rate": ratio(left - new_lost, s, has_s),
     }
     if values is not None:
-        w_s = _counts(codes, i_s, shape, values)
-        w_e = _counts(codes, i_e, shape, values)
+        w_s = counts(codes, i_s, shape, values)
+        w_e = counts(codes, i_e, shape, values)
         rev_start = (np.cumsum(w_s, axis=1) - np.cumsum(w_e, axis=1))[:, :n]
         rev_start = np.where(has_s, rev_start, 0.0)  # no rounding residue on empty periods
         old = ~same
-        rev_lost = _counts(codes[old], i_e[old], shape, values[old])[:, 1 : n + 1]
+        rev_lost = counts(codes[old], i_e[old], shape, values[old])[:, 1 : n + 1]
         rev_retained = rev_start - rev_lost
         rev_end = rev_start + w_s[:, 1 : n + 1] - w_e[:, 1 : n + 1]
         columns |= {
@@ -277,9 +223,9 @@ def _retention_table(table: Any, needed: Sequence[str], func: str) -> pd.DataFra
         raise TypeError(f"{func} expects a DataFrame; got {type(table).__name__}.")
     require_columns(
         table,
-        "table",
         ["period_start", "period_end", *needed],
-        hint=f"{func} takes the table returned by crr(...) or activity_crr(...)"
+        table="table",
+        fix=f"{func} takes the table returned by crr(...) or activity_crr(...)"
         + (" called with value_col=/amount_col=." if "nrr" in needed else "."),
     )
     return table
@@ -338,7 +284,7 @@ def annualise(rate: _ArrayLike, period: Period) -> _ArrayLike:
         )
     out = 1.0 - (1.0 - arr) ** periods_per_year(period)
     if isinstance(rate, pd.Series):
-        return pd.Series(out, index=rate.index, name=rate.name)  # type: ignore[return-value]
+        return pd.Series(out, index=rate.index, name=rate.name)
     if np.ndim(rate) == 0:
         return float(out)  # type: ignore[return-value]
     return out  # type: ignore[return-value]

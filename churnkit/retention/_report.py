@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 import math
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
+from churnkit._core import atomic_write_text, esc, html_page, img_tag, literal_legend, png_bytes
 from churnkit.retention._activity import activity_crr
 from churnkit.retention._cohorts import activity_cohort_matrix, cohort_matrix
 from churnkit.retention._common import by_columns, check_period
@@ -59,22 +56,6 @@ _MONEY = {
 _HTML_ROWS = 60
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename."""
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.chmod(0o644)
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def _fmt(col: str, *, percent: bool = False) -> Callable[[Any], str]:
     def number(v: Any) -> str:
         if isinstance(v, pd.Timestamp):
@@ -109,7 +90,7 @@ def _table(
     if index:
         shown.index = [_fmt("")(i) for i in df.index]
     text = shown.to_html(index=index, escape=True, border=0, na_rep="–")
-    cap = f"<p class='muted'>{html.escape(caption)}</p>" if caption else ""
+    cap = f"<p class='muted'>{esc(caption)}</p>" if caption else ""
     return cap + text + note
 
 
@@ -119,10 +100,7 @@ def _png(draw: Callable[[Any], Any], size: tuple[float, float] = (8.0, 4.0)) -> 
 
     fig = Figure(figsize=size, layout="constrained")
     draw(fig.add_subplot())
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
-    return f'<img src="data:image/png;base64,{data}" alt="plot">'
+    return img_tag(png_bytes(fig, dpi=100), "plot")
 
 
 def _plot_lines(table: pd.DataFrame, overall: pd.DataFrame, metric: str, title: str) -> str:
@@ -143,7 +121,7 @@ def _plot_lines(table: pd.DataFrame, overall: pd.DataFrame, metric: str, title: 
             ax.set_ylabel(ylabel.get(metric, "Churn rate (%)"))
             ax.set_xlabel("Period start")
             ax.grid(True, alpha=0.3)
-        ax.legend(fontsize="small")
+        literal_legend(ax, fontsize="small")
         ax.set_title(title)
 
     return _png(draw)
@@ -253,7 +231,7 @@ def retention_report(
 
     def save_csv(name: str, frame: pd.DataFrame, *, index: bool = False) -> None:
         path = out / f"{name}.csv"
-        _write_atomic(path, frame.to_csv(index=index, date_format="%Y-%m-%d").encode("utf-8"))
+        atomic_write_text(path, frame.to_csv(index=index, date_format="%Y-%m-%d"))
         files[name] = str(path)
 
     if events is None:
@@ -332,7 +310,7 @@ def retention_report(
         save_csv("value_by_segment", value)
 
     latest = _latest(overall)
-    latest_churn = churn_all.loc[latest.name] if latest is not None else None
+    latest_churn = churn_all.loc[cast(Any, latest.name)] if latest is not None else None
     summary: dict[str, Any] = {
         "mode": mode,
         "period": period,
@@ -360,7 +338,7 @@ def retention_report(
         value=value,
         has_revenue=has_revenue,
     )
-    _write_atomic(out / "retention.html", page.encode("utf-8"))
+    atomic_write_text(out / "retention.html", page)
     return summary
 
 
@@ -375,7 +353,6 @@ def _html(
     value: pd.DataFrame | None,
     has_revenue: bool,
 ) -> str:
-    esc = html.escape
     period_name = {"M": "month", "Q": "quarter", "Y": "year"}[summary["period"]]
     by = ", ".join(summary["by"]) or "all customers"
 
@@ -392,8 +369,6 @@ def _html(
         "customers returning after a gap are counted as reactivated, not retained."
     )
     parts = [
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>{esc(title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{esc(title)}</h1>",
         f"<p class='muted'>{esc(mode_text)} Periods: calendar {period_name}s; "
         f"breakdown: {esc(by)}. CRR = (E − N) / S × 100 with S customers at the start, "
@@ -448,5 +423,4 @@ def _html(
             _png(lambda ax: plot_value(value, ax=ax, title="Total CLV by segment")),
             _table(value),
         ]
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    return html_page(title, "\n".join(parts), css=_CSS)

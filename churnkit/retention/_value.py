@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from churnkit._core import require_columns
 from churnkit.exceptions import SchemaError
 from churnkit.retention._common import (
     Groups,
@@ -15,7 +16,6 @@ from churnkit.retention._common import (
     check_frame,
     date_column,
     numeric_column,
-    require_columns,
     to_timestamp,
 )
 from churnkit.retention._rates import crr, infer_period
@@ -216,9 +216,9 @@ def value_by_segment(
     dates = [signup_col, end_col] if churn is None else []
     require_columns(
         df,
-        "customers",
         [id_col, value_col, *by_cols, *dates, *extra],
-        hint=f"Pass the names as keyword arguments, e.g. {func}(customers, value_col='mrr', by='segment').",
+        table="customers",
+        fix=f"Pass the names as keyword arguments, e.g. {func}(customers, value_col='mrr', by='segment').",
     )
     values = numeric_column(df, "customers", value_col, id_col=id_col)
 
@@ -236,9 +236,9 @@ def value_by_segment(
     else:
         require_columns(
             churn,
-            "churn",
             ["period_start", "period_end", "S", "lost", *by_cols],
-            hint="Pass the monthly table of crr(...) or activity_crr(...) with the same 'by'.",
+            table="churn",
+            fix="Pass the monthly table of crr(...) or activity_crr(...) with the same 'by'.",
         )
         if infer_period(churn) != "M":
             raise SchemaError("churn: expected a monthly table (period='M').")

@@ -112,7 +112,7 @@ def test_last_touches_and_min_band(inputs):
 
 def test_input_errors(inputs):
     scores, customers, reasons, actions = inputs
-    with pytest.raises(SchemaError, match=r"customers: missing column\(s\) \['value'\]"):
+    with pytest.raises(SchemaError, match=r"Table 'customers' lacks column\(s\) \['value'\]"):
         build_at_risk(scores, customers.drop(columns="value"), reasons, actions)
     dup = pd.concat([customers, customers.iloc[:1]])
     match = r"customers\.customer_id: 2 rows share an id, e.g. \['c5'\]"
@@ -145,7 +145,7 @@ def test_describe_last_contact_strictly_before_as_of():
         "b": "2024-02-02: inbound",
         "c": "2024-02-03: chat",
     }
-    with pytest.raises(SchemaError, match=r"contacts: missing column\(s\) \['timestamp'\]"):
+    with pytest.raises(SchemaError, match=r"Table 'contacts' lacks column\(s\) \['timestamp'\]"):
         describe_last_contact(contacts.drop(columns="timestamp"), "2024-06-30")
 
 

@@ -108,12 +108,12 @@ def write(tmp_path, body):
          playbooks:
            default:
              - {action: Call, ownr: me, timing: now}
-         """, r"playbooks\.yaml: playbooks -> default -> 0: unknown key 'ownr'.*did you mean"),
+         """, r"playbooks\.yaml: playbooks\.default\.0\.ownr: unknown key \(did you mean 'owner'\?\)"),
         ("""
          playbooks:
            default:
              - {action: Call, timing: now}
-         """, r"playbooks\.yaml: playbooks -> default -> 0 -> owner: field required"),
+         """, r"playbooks\.yaml: playbooks\.default\.0\.owner: field required"),
         ("""
          playbooks:
            billing_price:
@@ -127,10 +127,10 @@ def write(tmp_path, body):
          playbooks:
            default:
              - {action: "  ", owner: me, timing: now}
-         """, r"playbooks -> default -> 0 -> action: must not be empty"),
+         """, r"playbooks\.default\.0\.action: must not be empty"),
         ("""
          plays: {}
-         """, r"unknown key 'plays'"),
+         """, r"plays: unknown key \(did you mean 'playbooks'\?\)"),
     ],
 )
 def test_config_errors(tmp_path, body, match):
@@ -152,7 +152,8 @@ def test_unknown_reason_id_lists_the_known_ones(tmp_path):
     config = load_playbooks(path)  # on its own the file is valid
     reasons = load_reasons()
     match = (
-        r"playbooks -> unresolved_complaint: unknown reason id 'unresolved_complaint'\. "
+        r"playbooks\.unresolved_complaint: unknown reason id 'unresolved_complaint' "
+        r"\(did you mean 'unresolved_complaints'\?\)\. "
         r"Known reason ids: unresolved_complaints, feedback_silence, "
     )
     with pytest.raises(ConfigError, match=match):

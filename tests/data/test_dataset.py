@@ -76,7 +76,7 @@ def test_conflicting_duplicate_customer_is_rejected_identical_one_collapsed(
 
 def test_missing_required_column_names_table_column_and_fix(tiny_config_dict, tiny_raw):
     cust = tiny_raw["customers"].drop(columns=["start"])
-    with pytest.raises(SchemaError, match=r"Table 'customers' has no column\(s\) \['start'\]"):
+    with pytest.raises(SchemaError, match=r"Table 'customers' lacks column\(s\) \['start'\]"):
         _load(tiny_config_dict, {**tiny_raw, "customers": cust})
 
 

@@ -113,7 +113,7 @@ def test_joins_make_customer_columns_for_roles():
 
 def test_join_and_lookup_errors_name_the_table_column_and_fix():
     cfg = _config(joins=[{"name": "churns", "key": "account", "columns": {"x": "date"}}])
-    with pytest.raises(SchemaError, match=r"Table 'churns' has no column\(s\) \['account'\].*"
+    with pytest.raises(SchemaError, match=r"Table 'churns' lacks column\(s\) \['account'\].*"
                                           r"data.customers.joins.0"):
         load_dataset(cfg, _tables(churns=CHURNS))
     cfg = _config(joins=[{"name": "churns", "key": "acc", "columns": {"flag": "date"}}])
@@ -133,7 +133,7 @@ def test_join_and_lookup_config_validation():
                        {"name": "b", "key": "acc", "columns": {"x": "date"}}])
     with pytest.raises(ConfigError, match="list at least one column"):
         _config(joins=[{"name": "a", "key": "acc", "columns": {}}])
-    with pytest.raises(ConfigError, match=r"joins -> 0 -> columns -> x -> JoinColumn -> agg"):
+    with pytest.raises(ConfigError, match=r"customers\.joins\.0\.columns\.x\.agg: input should be 'first'"):
         _config(joins=[{"name": "a", "key": "acc", "columns": {"x": {"column": "d",
                                                                        "agg": "median"}}}])
     cfg = _config()

@@ -385,29 +385,29 @@ def test_builtin_reasons_load(reasons):
              label: A
              patern: ["x*"]
              template: []
-         """, r"reasons\.yaml: reasons -> 0: unknown key 'patern' .*did you mean 'patterns'"),
+         """, r"reasons\.yaml: reasons\.0\.patern: unknown key \(did you mean 'patterns'\?\)"),
         ("""
          reasons:
            - {id: a, label: A, patterns: ["a*"], template: []}
            - {id: b, label: B, patterns: ["b*"], template: []}
            - {id: c, label: C, patterns: ["c*"]}
-         """, r"reasons\.yaml: reasons -> 2 -> template: field required"),
+         """, r"reasons\.yaml: reasons\.2\.template: field required"),
         ("""
          reasons:
            - {id: a, label: A, patterns: [3], template: []}
-         """, r"reasons -> 0 -> patterns -> 0: input should be a valid string"),
+         """, r"reasons\.0\.patterns\.0: input should be a valid string"),
         ("""
          reasons:
            - {id: a, label: A, patterns: "a*", template: []}
-         """, r"reasons -> 0 -> patterns: must be a non-empty list of glob patterns"),
+         """, r"reasons\.0\.patterns: must be a non-empty list of glob patterns"),
         ("""
          reasons:
            - {id: a, label: A, patterns: ["a*"], template: [{text: "{a", when: "x > 1"}]}
-         """, r"reasons -> 0 -> template -> 0 -> text:"),
+         """, r"reasons\.0\.template\.0\.text:"),
         ("""
          reasons:
            - {id: a, label: A, patterns: ["a*"], template: [{text: "x", when: "x >> 1"}]}
-         """, r"template -> 0 -> when: .*must read 'operand op operand'"),
+         """, r"template\.0\.when: .*must read 'operand op operand'"),
         ("""
          reasons:
            - {id: a, label: A, patterns: ["a*"], template: []}
@@ -416,9 +416,9 @@ def test_builtin_reasons_load(reasons):
         ("""
          reasons:
            - {id: default, label: A, patterns: ["a*"], template: []}
-         """, r"reasons -> 0 -> id: 'default' is not a valid reason id"),
+         """, r"reasons\.0\.id: 'default' is not a valid reason id"),
         ("reasons: [", r"not valid YAML"),
-        ("", r"expected a mapping"),
+        ("", r"the file is empty: expected a mapping"),
     ],
 )
 def test_config_errors(tmp_path, body, match):

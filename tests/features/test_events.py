@@ -181,7 +181,7 @@ def test_static_features_tenure_and_categories():
 def test_feature_set_reads_the_shared_category_codes_of_the_ids():
     """FeatureSet looks the spine's ids up once in the events' shared category dtype: same features."""
     import churnkit as ck
-    from churnkit._resources import builtin_config
+    from churnkit._core import builtin_config
     from churnkit.datasets import make_crm
     from churnkit.features import feature_set
 

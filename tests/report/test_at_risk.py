@@ -144,5 +144,5 @@ def test_empty_and_invalid_tables(tmp_path, at_risk):
     paths = write_at_risk_lists(at_risk.iloc[:0], tmp_path)
     assert load_workbook(paths["xlsx"]).sheetnames == ["At risk"]
     assert list(pd.read_csv(paths["csv"]).columns) == list(AT_RISK_COLUMNS)
-    with pytest.raises(SchemaError, match=r"missing column\(s\) \['last_feedback'\]"):
+    with pytest.raises(SchemaError, match=r"Table 'at_risk' lacks column\(s\) \['last_feedback'\]"):
         write_at_risk_lists(at_risk.drop(columns="last_feedback"), tmp_path)

@@ -124,7 +124,7 @@ def test_by_from_events_uses_first_event_value() -> None:
 
 def test_activity_errors() -> None:
     events = _events()
-    with pytest.raises(SchemaError, match=r"events: missing column\(s\) \['ts'\]"):
+    with pytest.raises(SchemaError, match=r"Table 'events' lacks column\(s\) \['ts'\]"):
         activity_crr(events, time_col="ts")
     with pytest.raises(SchemaError, match="absent from customers.customer_id"):
         activity_crr(events, by="segment", customers=pd.DataFrame({"customer_id": ["a"], "segment": ["x"]}))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -92,7 +94,7 @@ def test_activity_cohort_matrix() -> None:
 
 def test_cohort_errors() -> None:
     df = _tiny()
-    with pytest.raises(SchemaError, match=r"missing column\(s\) \['left'\]"):
+    with pytest.raises(SchemaError, match=r"lacks column\(s\) \['left'\]"):
         cohort_matrix(df, end_col="left")
     with pytest.raises(ValueError, match="'max_months' parameter of cohort_matrix"):
         cohort_matrix(df, max_months=-1)
@@ -116,7 +118,27 @@ def test_plots_draw_on_given_axes() -> None:
     value = pd.DataFrame({"segment": ["x", "y"], "clv_total": [10.0, np.inf]})
     ax = plot_value(value, ax=axes[2])
     assert len(ax.patches) == 2
-    with pytest.raises(SchemaError, match="no column 'nope'"):
+    with pytest.raises(SchemaError, match=r"lacks column\(s\) \['nope'\]"):
         plot_crr(crr(df), metric="nope", ax=axes[0])
-    with pytest.raises(SchemaError, match="no column 'nope'"):
+    with pytest.raises(SchemaError, match=r"lacks column\(s\) \['nope'\]"):
         plot_value(value, metric="nope", ax=axes[2])
+
+
+@pytest.mark.parametrize("segment", ["$5$", r"$x^{$", "$\\frac{a}{b}$"])
+def test_plot_labels_are_drawn_as_written_not_as_mathtext(segment) -> None:
+    df = _tiny().assign(segment=[segment, "$1 plan", segment, "$1 plan", segment])
+    fig = Figure()
+    ax_crr, ax_value = fig.subplots(1, 2)
+    plot_crr(crr(df, by="segment"), ax=ax_crr, title=segment)
+    value = pd.DataFrame({"segment": [segment, "$1 plan"], "clv_total": [10.0, 5.0]})
+    plot_value(value, ax=ax_value, title=segment)
+    fig.savefig(io.BytesIO(), format="png")  # an invalid formula such as "$x^{$" raises if parsed
+    legend = ax_crr.get_legend()
+    texts = [*legend.get_texts(), legend.get_title(), ax_crr.title, ax_value.title,
+             *ax_value.get_yticklabels()]
+    assert sorted(t.get_text() for t in legend.get_texts()) == sorted([segment, "$1 plan"])
+    assert {t.get_text() for t in ax_value.get_yticklabels()} == {segment, "$1 plan"}
+    assert ax_crr.get_title() == segment
+    for text in texts:
+        assert not text.get_parse_math()
+        assert not text.get_usetex()

@@ -233,9 +233,9 @@ def test_churn_rate_table_and_period_inference() -> None:
 
 
 def test_missing_column_is_named_with_available_columns() -> None:
-    with pytest.raises(SchemaError, match=r"missing column\(s\) \['joined'\]. Available columns"):
+    with pytest.raises(SchemaError, match=r"Table 'customers' lacks column\(s\) \['joined'\]\. Available columns"):
         crr(_textbook(), signup_col="joined")
-    with pytest.raises(SchemaError, match=r"missing column\(s\) \['segment'\]"):
+    with pytest.raises(SchemaError, match=r"lacks column\(s\) \['segment'\]"):
         crr(_textbook(), by="segment")
 
 

@@ -109,3 +109,12 @@ def test_activity_report_and_rewrite(tmp_path: Path) -> None:
 def test_report_needs_a_table(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="needs customers"):
         retention_report(None, out_dir=tmp_path)
+
+
+def test_segment_names_that_look_like_formulas_are_drawn_as_written(tmp_path: Path) -> None:
+    customers = _customers()
+    customers["segment"] = customers["segment"].map({"retail": "$x^{$", "smb": "$5$"}).fillna("other")
+    summary = retention_report(customers, out_dir=tmp_path, by="segment", value_col="mrr")
+    page = Path(summary["html"]).read_text(encoding="utf-8")
+    assert "$x^{$" in page
+    _assert_self_contained(page)

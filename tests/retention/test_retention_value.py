@@ -108,7 +108,7 @@ def test_value_by_segment_errors() -> None:
         value_by_segment(book.assign(wallet=book["wallet"] * 2), value_col="mrr", wallet_col="wallet")
     with pytest.raises(ValueError, match="not both"):
         value_by_segment(book, value_col="mrr", wallet_col="wallet", total_spend_col="total_spend")
-    with pytest.raises(SchemaError, match=r"missing column\(s\) \['arr'\]"):
+    with pytest.raises(SchemaError, match=r"lacks column\(s\) \['arr'\]"):
         value_by_segment(book, value_col="arr")
     with pytest.raises(ValueError, match="'discount_rate' parameter of value_by_segment"):
         value_by_segment(book, value_col="mrr", discount_rate=-0.1)

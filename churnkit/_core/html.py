@@ -1,4 +1,4 @@
-"""Helpers for self-contained HTML reports and atomic file writes.
+"""The HTML page kit: self-contained pages with inline CSS and escaped data.
 
 Pages carry their CSS inline and reference no external file, font or script,
 so they can be mailed, archived or opened offline; every piece of data is
@@ -7,24 +7,20 @@ HTML-escaped with :func:`esc`.
 
 from __future__ import annotations
 
-import contextlib
+import base64
 import html
 import math
 import re
 import unicodedata
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 __all__ = [
     "BASE_CSS",
-    "atomic_path",
-    "atomic_write_text",
     "esc",
     "html_page",
+    "img_tag",
     "is_missing",
     "slugify",
 ]
@@ -114,28 +110,7 @@ def html_page(title: str, body: str, *, css: str = BASE_CSS, lang: str = "en") -
     )
 
 
-@contextlib.contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; move it into place if the block succeeds.
-
-    Readers never see a half-written file: the temporary file lives in the same
-    directory and replaces ``path`` with :func:`os.replace`. On error it is removed.
-    """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # A fresh name created with the usual permissions (umask), unlike mkstemp's 0600.
-    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-    tmp.touch(exist_ok=False)
-    try:
-        yield tmp
-        tmp.replace(target)  # os.replace: atomic within one file system
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def atomic_write_text(path: str | Path, text: str, *, encoding: str = "utf-8") -> Path:
-    """Write ``text`` to ``path`` atomically and return the path."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding=encoding, newline="")
-    return Path(path)
+def img_tag(png: bytes, alt: str) -> str:
+    """An ``<img>`` tag embedding ``png`` as a base64 data URI (``alt`` is escaped)."""
+    data = base64.b64encode(png).decode("ascii")
+    return f'<img src="data:image/png;base64,{data}" alt="{esc(alt)}">'
