@@ -11,6 +11,8 @@ from typer.testing import CliRunner
 
 from churnkit.cli import app
 
+pytestmark = pytest.mark.slow  # runs the CLI end to end on a 1,200-customer sample CRM
+
 runner = CliRunner()
 
 

@@ -15,6 +15,8 @@ from churnkit.cli import app
 from churnkit.data import rejected_customers
 from churnkit.datasets import make_crm
 
+pytestmark = pytest.mark.slow  # trains on a 1,200-customer sample CRM, runs `churnkit score`
+
 runner = CliRunner()
 
 

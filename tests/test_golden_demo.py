@@ -17,6 +17,8 @@ from typer.testing import CliRunner
 
 from churnkit.cli import app
 
+pytestmark = pytest.mark.slow  # runs `churnkit demo` end to end
+
 GOLDEN = Path(__file__).parent / "golden"
 
 

@@ -8,6 +8,8 @@ import churnkit as ck
 from churnkit._core import builtin_config
 from churnkit.datasets import make_crm
 
+pytestmark = pytest.mark.slow  # trains and scores a 1,500-customer sample CRM end to end
+
 
 @pytest.fixture(scope="module")
 def crm_config(tmp_path_factory):

@@ -20,6 +20,8 @@ from churnkit._core import builtin_config
 from churnkit.config import config_from_dict
 from churnkit.evaluate import backtest
 
+pytestmark = pytest.mark.slow  # trains on the public datasets in ../shared/data
+
 FAST = {"n_estimators": 150, "learning_rate": 0.1, "n_jobs": 1}
 
 

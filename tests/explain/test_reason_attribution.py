@@ -26,6 +26,8 @@ from churnkit.datasets import REASON_OF_CAUSE, make_crm
 from churnkit.explain import load_reasons, top_reasons
 from churnkit.labels import labels_from_config
 
+pytestmark = pytest.mark.slow  # trains on a 5,000-customer sample CRM
+
 
 @pytest.fixture(scope="module")
 def attributed(tmp_path_factory) -> pd.DataFrame:

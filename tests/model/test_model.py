@@ -12,6 +12,8 @@ from churnkit._core import builtin_config
 from churnkit.config import config_from_dict
 from churnkit.model import load_manifest
 
+pytestmark = pytest.mark.slow  # trains on the public IBM Telco dataset
+
 
 def _config(name, **model):
     path = builtin_config(name)

@@ -14,6 +14,8 @@ from churnkit.datasets import make_crm
 from churnkit.exceptions import ConfigError
 from churnkit.scoring import score_dask
 
+pytestmark = pytest.mark.slow  # starts a Dask LocalCluster
+
 distributed = pytest.importorskip("distributed")
 
 REJECT_KEY = ["table", "row", "customer_id", "column", "value", "reason"]
