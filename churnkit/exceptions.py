@@ -8,6 +8,8 @@ customer ids, one example value) and *how to fix it*.
 
 from __future__ import annotations
 
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+
 __all__ = ["ChurnkitError", "ConfigError", "ModelError", "NotFittedError", "SchemaError"]
 
 
@@ -27,5 +29,9 @@ class ModelError(ChurnkitError):
     """A model artifact is missing, tampered with, or incompatible."""
 
 
-class NotFittedError(ModelError, AttributeError):
-    """An estimator was used before ``fit``."""
+class NotFittedError(ModelError, _SklearnNotFittedError):
+    """An estimator was used before ``fit``.
+
+    It is also a :class:`sklearn.exceptions.NotFittedError` (hence a ``ValueError``
+    and an ``AttributeError``), so scikit-learn tools recognise it.
+    """

@@ -8,23 +8,31 @@ computed from the event and static features.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
+from sklearn.base import BaseEstimator
 
-from churnkit.data import Dataset
+from churnkit.data import REJECT_COLUMNS, Dataset, parse_numeric
+from churnkit.exceptions import SchemaError
 from churnkit.features._derived import DerivedFeatures
-from churnkit.features._events import EventFeatures, check_spine
+from churnkit.features._events import EventFeatures, check_fitted, check_spine
 from churnkit.features._static import StaticFeatures
 from churnkit.features._text import TextFeatures
 
 __all__ = ["FeatureSet", "build_features"]
 
 
-class FeatureSet:
+class FeatureSet(BaseEstimator):
     """The fitted feature transformers of a dataset, reusable on new data.
+
+    Everything scoring needs before the model: :meth:`align` repairs the column
+    types of new data, :meth:`unseen_categories` counts the category values
+    never seen in training, :meth:`transform` builds the features. The tables
+    are arguments of these methods only; the fitted set holds no data, pickles
+    small, and one fitted set can transform from several threads at once.
 
     Parameters
     ----------
@@ -36,15 +44,43 @@ class FeatureSet:
         Add the tenure-normalised features of :class:`DerivedFeatures` (events and
         totals per month of tenure, recency as a share of tenure, trends of those rates).
 
+    Attributes
+    ----------
+    static_ : StaticFeatures
+    events_ : dict of str to EventFeatures
+        One per event table.
+    texts_ : dict of str to TextFeatures
+        One per event table loaded with ``text: true``.
+    derived_ : DerivedFeatures or None
+    feature_names_ : list of str
+        The columns of :meth:`transform`, in order.
+
     Examples
     --------
+    >>> import pandas as pd
+    >>> from churnkit import load_dataset
+    >>> from churnkit.config import config_from_dict
     >>> from churnkit.datasets import make_crm
-    >>> from churnkit.features import FeatureSet
+    >>> config = config_from_dict({"data": {
+    ...     "customers": {"customer_id": "customer_id", "signup_date": "signup_date"},
+    ...     "events": {"usage": {"kind": "usage"}, "contacts": {"kind": "contacts"}}},
+    ...     "labels": {"definition": "inactivity", "cutoffs": ["2024-04-01"]}})
+    >>> ds = load_dataset(config, make_crm(200, seed=0, months=6).tables)
+    >>> spine = pd.DataFrame({"customer_id": ds.customers["customer_id"], "cutoff": ds.end})
+    >>> fs = FeatureSet(windows=[30, 90]).fit(ds, spine)
+    >>> new = fs.align(ds)  # on new data: repair types first, rejects go to new.rejects
+    >>> fs.unseen_categories(new, spine)
+    {}
+    >>> X = fs.transform(new, spine)
+    >>> X.shape == (200, len(fs.feature_names_))
+    True
+    >>> X["usage__count__30d"].dtype
+    dtype('float32')
     """
 
     def __init__(self, *, windows: Sequence[int] = (30, 90, 365), top_k: int = 10,
                  derived: bool = True) -> None:
-        self.windows = tuple(windows)
+        self.windows = windows
         self.top_k = top_k
         self.derived = derived
 
@@ -52,24 +88,38 @@ class FeatureSet:
         """Fit one :class:`EventFeatures` per event table and one :class:`StaticFeatures`.
 
         Tables loaded with ``text: true`` also get a :class:`TextFeatures`.
+
+        Parameters
+        ----------
+        dataset : Dataset
+            Validated tables, as loaded by :func:`churnkit.load_dataset`.
+        spine : DataFrame
+            One row per (customer, cutoff): columns ``customer_id`` and ``cutoff``.
+
+        Returns
+        -------
+        FeatureSet
+            This set, fitted.
         """
         check_spine(spine, "FeatureSet.fit")
-        self.static_ = StaticFeatures(dataset.customers, attributes=dataset.attributes).fit(spine)
+        windows = tuple(self.windows)
+        self.static_ = StaticFeatures(attributes=dataset.attributes).fit(
+            spine, customers=dataset.customers)
         self.events_: dict[str, EventFeatures] = {}
         for name, events in dataset.events.items():
             spec = dataset.specs[name]
             self.events_[name] = EventFeatures(
-                events, table=name, kind=spec.kind, columns=spec.columns, roles=spec.roles,
-                aggregations=spec.aggregations or None, windows=self.windows, top_k=self.top_k,
-            ).fit(spine)
+                table=name, kind=spec.kind, columns=spec.columns, roles=spec.roles,
+                aggregations=spec.aggregations or None, windows=windows, top_k=self.top_k,
+            ).fit(spine, events=events)
         self.texts_: dict[str, TextFeatures] = {}
         for name, events in dataset.events.items():
             spec = dataset.specs[name]
             text_cols = [c for c, t in spec.columns.items() if t == "text"]
             if getattr(spec, "text", False) and text_cols:
                 self.texts_[name] = TextFeatures(
-                    events, table=name, columns=text_cols, windows=self.windows,
-                ).fit(spine)
+                    table=name, columns=text_cols, windows=windows,
+                ).fit(spine, events=events)
         # the raw columns each table must bring when the fitted set is applied to new data
         self.columns_ = {
             name: sorted(c for c, t in spec.columns.items()
@@ -84,7 +134,7 @@ class FeatureSet:
         self.derived_: DerivedFeatures | None = None
         if self.derived:
             base = pd.DataFrame(columns=self.feature_names_, dtype="float32")
-            self.derived_ = DerivedFeatures(tables=list(self.events_), windows=self.windows).fit(base)
+            self.derived_ = DerivedFeatures(tables=list(self.events_), windows=windows).fit(base)
         for t in self.texts_.values():
             self.feature_names_ += list(t.get_feature_names_out())
         if self.derived_ is not None:
@@ -94,37 +144,127 @@ class FeatureSet:
         ]
         return self
 
+    def align(self, dataset: Dataset) -> Dataset:
+        """``dataset`` with its customer columns in the types the set was trained with.
+
+        The data layer infers an undeclared column's type from its values, so a
+        column that was numeric in training may load as text (e.g. "12 EUR",
+        "n/a"). Its values are parsed as numbers; those that are no number are
+        set to missing and appended to ``dataset.rejects``, so no value is lost
+        silently. Call it on new data before :meth:`unseen_categories` and
+        :meth:`transform` (which do not call it, to leave the rejects to the caller).
+
+        Parameters
+        ----------
+        dataset : Dataset
+            Validated tables of the data to score.
+
+        Returns
+        -------
+        Dataset
+            ``dataset`` itself when nothing needs repair, else a copy with the
+            parsed columns and the extra rejects.
+        """
+        check_fitted(self, "FeatureSet")
+        cust = dataset.customers
+        text = [c for c, k in self.static_.types_.items()
+                if k in {"numeric", "boolean"} and c in cust
+                and not pd.api.types.is_numeric_dtype(cust[c])]
+        if not text:
+            return dataset
+        cust = cust.copy()
+        parts = [dataset.rejects]
+        for col in text:
+            raw = cust[col].astype(object)
+            cust[col], bad = parse_numeric(raw.where(raw.notna(), None))
+            if bad.any():
+                parts.append(pd.DataFrame({
+                    "table": "customers", "row": None, "customer_id": cust.loc[bad, "customer_id"],
+                    "column": col, "value": raw[bad].astype(str),
+                    "reason": "text in a column the model was trained on as numbers; set to missing",
+                })[REJECT_COLUMNS])
+        rejects = pd.concat(parts, ignore_index=True) if len(parts) > 1 else dataset.rejects
+        return replace(dataset, customers=cust, rejects=rejects)
+
+    def unseen_categories(self, dataset: Dataset, spine: pd.DataFrame, *,
+                          as_of: pd.Timestamp | None = None) -> dict[str, int]:
+        """Rows per ``table.column`` whose category value the model never saw in training.
+
+        Static columns count the customers of ``spine``; event columns count the
+        event rows dated before ``as_of``. An event column that lumps its rarer
+        values into ``(other)`` counts unseen values only when its transformer
+        kept every value seen (``seen_``).
+
+        Parameters
+        ----------
+        dataset : Dataset
+            The data to score (after :meth:`align`).
+        spine : DataFrame
+            The rows to score: ``customer_id`` and ``cutoff``.
+        as_of : Timestamp, optional
+            Events before it are counted; default: the latest cutoff of ``spine``.
+
+        Returns
+        -------
+        dict of str to int
+            E.g. ``{"customers.segment": 3, "contacts.topic": 12}``; columns
+            without unseen values are left out.
+        """
+        check_fitted(self, "FeatureSet")
+        check_spine(spine, "FeatureSet.unseen_categories")
+        when = spine["cutoff"].max() if as_of is None else pd.Timestamp(as_of)
+        out = {f"customers.{c}": n for c, n in self.static_.unseen_categories(
+            spine, customers=dataset.customers).items()}
+        for name, f in self.events_.items():
+            ev = dataset.events.get(name)
+            if ev is None or not len(ev):
+                continue
+            out.update({f"{name}.{c}": n for c, n in _unseen_event_values(f, ev, when).items()})
+        return out
+
     def transform(self, dataset: Dataset, spine: pd.DataFrame) -> pd.DataFrame:
-        """Features of each spine row (``customer_id``, ``cutoff``) from ``dataset``."""
+        """Features of each spine row (``customer_id``, ``cutoff``) from ``dataset``.
+
+        On new data, call :meth:`align` first (``transform`` does not, so that
+        the caller keeps the rejects it reports). The fitted set is only read:
+        several threads may transform with it at once.
+
+        Parameters
+        ----------
+        dataset : Dataset
+            Validated tables with the columns the set was trained with.
+        spine : DataFrame
+            One row per (customer, cutoff): columns ``customer_id`` and ``cutoff``.
+
+        Returns
+        -------
+        DataFrame
+            Indexed like ``spine``, columns :attr:`feature_names_`.
+        """
+        check_fitted(self, "FeatureSet")
         check_spine(spine, "FeatureSet.transform")
         self._check_columns(dataset)
-        parts = [self.static_.set_params(customers=dataset.customers).transform(spine)]
+        parts = [self.static_.transform(spine, customers=dataset.customers)]
         coded = _coded_spine(spine, dataset)
         for name, f in self.events_.items():
             events = dataset.events.get(name)
             if events is None:
-                from churnkit.exceptions import SchemaError
-
                 raise SchemaError(
                     f"The model was trained with event table {name!r}, which this data lacks. "
                     f"Tables given: {sorted(dataset.events)}. Add it to data.events."
                 )
-            parts.append(f.set_params(events=events).transform(coded))
+            parts.append(f.transform(coded, events=events))
         for name, t in getattr(self, "texts_", {}).items():
-            parts.append(t.set_params(events=dataset.events[name]).transform(spine))
+            parts.append(t.transform(spine, events=dataset.events[name]))
         derived = getattr(self, "derived_", None)  # absent in sets saved before this stage
         if derived is not None:
             needed = set(derived.input_features_)
             inputs = {c: p[c] for p in parts for c in p.columns if c in needed}
             parts.append(derived.transform(pd.DataFrame(inputs, index=spine.index)))
-        out = pd.concat(parts, axis=1)
-        self._release()
-        return out
+        return pd.concat(parts, axis=1)
 
     def _check_columns(self, dataset: Dataset) -> None:
         """Fail clearly when a table lacks columns the model was trained with."""
-        from churnkit.exceptions import SchemaError
-
         for name, needed in getattr(self, "columns_", {}).items():
             table = dataset.customers if name == "customers" else dataset.events.get(name)
             if table is None:
@@ -141,18 +281,30 @@ class FeatureSet:
         """Fit, then transform the same rows."""
         return self.fit(dataset, spine).transform(dataset, spine)
 
-    def _release(self) -> None:
-        """Drop references to data so the fitted set pickles small."""
-        self.static_.set_params(customers=None)
-        for f in self.events_.values():
-            f.set_params(events=None)
-        for t in getattr(self, "texts_", {}).values():
-            t.set_params(events=None)
 
-    def without_data(self) -> FeatureSet:
-        """A copy holding only the fitted state (no tables), for saving with a model."""
-        self._release()
-        return copy.deepcopy(self)
+def _unseen_event_values(f: EventFeatures, ev: pd.DataFrame, when: pd.Timestamp) -> dict[str, int]:
+    """Event rows before ``when`` per categorical column of ``f`` with a value ``f`` never saw."""
+    out: dict[str, int] = {}
+    before = (ev["timestamp"] < when).to_numpy()
+    seen = getattr(f, "seen_", {}) or {}  # absent in sets saved by older versions
+    for col, levels in f.categories_.items():
+        if col not in ev:
+            continue
+        if col in seen:
+            known = {str(v) for v in seen[col]}
+        elif not f.other_.get(col, False):
+            known = {str(v) for v in levels}
+        else:
+            continue
+        values = ev[col]
+        cats = (values.cat.categories if isinstance(values.dtype, pd.CategoricalDtype)
+                else pd.Index(values.dropna().unique()))
+        new = [v for v in cats if str(v).strip() not in known]
+        if new:
+            n = int((values.isin(new).to_numpy() & before).sum())
+            if n:
+                out[col] = n
+    return out
 
 
 def _coded_spine(spine: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
@@ -168,7 +320,7 @@ def _coded_spine(spine: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
     if any(d is not dtypes[0] for d in dtypes[1:]) or isinstance(spine["customer_id"].dtype,
                                                                 pd.CategoricalDtype):
         return spine
-    codes = dtypes[0].categories.get_indexer(spine["customer_id"].to_numpy())  # -1: no events
+    codes = dtypes[0].categories.get_indexer(pd.Index(spine["customer_id"].to_numpy()))  # -1: none
     ids = pd.Categorical.from_codes(codes, dtype=dtypes[0])
     return spine.assign(customer_id=pd.Series(ids, index=spine.index))
 

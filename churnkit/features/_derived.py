@@ -28,8 +28,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import Tags
 
-from churnkit.exceptions import NotFittedError, SchemaError
+from churnkit.exceptions import SchemaError
+from churnkit.features._events import check_fitted
 
 __all__ = ["DerivedFeatures"]
 
@@ -122,8 +124,7 @@ class DerivedFeatures(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Names of the derived features."""
-        if not hasattr(self, "feature_names_out_"):
-            raise NotFittedError("This DerivedFeatures is not fitted yet. Call 'fit' first.")
+        check_fitted(self, "DerivedFeatures")
         return self.feature_names_out_.copy()
 
     def _age(self, X: pd.DataFrame) -> np.ndarray:
@@ -135,7 +136,7 @@ class DerivedFeatures(TransformerMixin, BaseEstimator):
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         """The derived features of each row of ``X``, indexed like ``X``."""
-        self.get_feature_names_out()
+        check_fitted(self, "DerivedFeatures")
         missing = [c for c in self.input_features_ if c not in X.columns]
         if missing:
             raise SchemaError(
@@ -161,10 +162,12 @@ class DerivedFeatures(TransformerMixin, BaseEstimator):
             columns=list(self.feature_names_out_),
         )
 
-    def __sklearn_tags__(self):  # noqa: D105
+    def __sklearn_tags__(self) -> Tags:  # noqa: D105
         tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.input_tags.dataframe = True
+        tags.input_tags.allow_nan = True  # missing features (no event yet) stay missing
+        tags.requires_fit = True
+        if tags.transformer_tags is not None:
+            tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
 
 

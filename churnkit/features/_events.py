@@ -14,6 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+from sklearn.utils import Tags
+from sklearn.utils.validation import check_is_fitted
 
 from churnkit.config import NUMERIC_AGGS
 from churnkit.exceptions import NotFittedError, SchemaError
@@ -30,7 +33,8 @@ from churnkit.features._kernel import (
     zero_one,
 )
 
-__all__ = ["NUMERIC_AGGS", "EventFeatures", "check_spine"]
+__all__ = ["NUMERIC_AGGS", "EventFeatures", "check_fitted", "check_spine", "checked_events",
+           "spine_tags"]
 
 _DEFAULT_AGGS = {
     "events": ("sum", "mean", "max"),
@@ -65,6 +69,31 @@ def check_spine(X: Any, where: str) -> pd.DataFrame:
     if not pd.api.types.is_datetime64_any_dtype(X["cutoff"]):
         raise SchemaError(f"{where}: X.cutoff must be datetime64, got {X['cutoff'].dtype}.")
     return X
+
+
+def check_fitted(estimator: BaseEstimator, what: str) -> None:
+    """Raise :class:`~churnkit.exceptions.NotFittedError` unless ``estimator`` is fitted.
+
+    ``what`` names the estimator in the message, e.g. ``"EventFeatures(table='usage')"``.
+    """
+    try:
+        check_is_fitted(estimator)
+    except SklearnNotFittedError:
+        raise NotFittedError(f"This {what} is not fitted yet. Call 'fit' first.") from None
+
+
+def spine_tags(tags: Tags) -> Tags:
+    """Tags of a transformer whose ``X`` is the snapshot frame (``customer_id``, ``cutoff``).
+
+    ``X`` is a two-dimensional table with string ids; the features are float32
+    (or categorical), whatever the dtypes of ``X``, and fitting is required.
+    """
+    tags.input_tags.two_d_array = True
+    tags.input_tags.string = True
+    tags.requires_fit = True
+    if tags.transformer_tags is not None:
+        tags.transformer_tags.preserves_dtype = []
+    return tags
 
 
 def _factorize(values: pd.Series, *, strip: bool = True) -> tuple[np.ndarray, pd.Index]:
@@ -182,16 +211,17 @@ def _positions(ids: pd.Series, keys: pd.Index) -> np.ndarray:
         return np.full(len(ids), -1, dtype=np.intp)
     if isinstance(ids.dtype, pd.CategoricalDtype) and ids.cat.categories is keys:
         return ids.cat.codes.to_numpy().astype(np.intp)
-    return keys.get_indexer(ids.to_numpy())
+    return keys.get_indexer(pd.Index(ids.to_numpy()))
 
 
-def checked_events(builder: Any) -> pd.DataFrame:
-    """The ``events`` of a feature builder, checked: a DataFrame with an id and a datetime stamp."""
-    ev, table = builder.events, builder.table
+def checked_events(events: Any, builder: Any, method: str) -> pd.DataFrame:
+    """The ``events`` argument of ``builder.method``, checked: a DataFrame with an id and a stamp."""
+    ev, table = events, builder.table
     if not isinstance(ev, pd.DataFrame):
+        got = "None" if ev is None else f"a {type(ev).__name__}"
         raise SchemaError(
-            f"{type(builder).__name__}(table={table!r}) has no event table: pass events=DataFrame "
-            "(or set_params(events=...) before transform)."
+            f"{type(builder).__name__}(table={table!r}).{method} has no event table (got {got}): "
+            "pass events=DataFrame to fit/transform."
         )
     missing = [c for c in ("customer_id", "timestamp") if c not in ev.columns]
     if missing:
@@ -218,11 +248,13 @@ class EventFeatures(TransformerMixin, BaseEstimator):
     feedback adds ``answered``/``unanswered``, a score column per survey type and
     NPS ``detractor``/``passive``/``promoter`` classes.
 
+    The event table is an argument of :meth:`fit` and :meth:`transform`
+    (``events=``), never a parameter: the fitted transformer holds no data,
+    :func:`~sklearn.base.clone` copies none, and one fitted transformer can
+    transform from several threads at once.
+
     Parameters
     ----------
-    events : DataFrame, optional
-        The event table with ``customer_id`` and ``timestamp`` columns. Set it with
-        ``set_params(events=...)`` to score new data with a fitted transformer.
     table : str
         Table name, the prefix of every feature name.
     kind : {"events", "contacts", "feedback", "transactions", "usage"}
@@ -256,14 +288,13 @@ class EventFeatures(TransformerMixin, BaseEstimator):
     ...     "timestamp": pd.to_datetime(["2024-01-05", "2024-02-20", "2024-01-10"]),
     ...     "topic": ["billing", "billing", "technical"]})
     >>> X = pd.DataFrame({"customer_id": ["a", "b"], "cutoff": pd.to_datetime(["2024-03-01"] * 2)})
-    >>> f = EventFeatures(events, table="contacts", windows=[30]).fit(X)
-    >>> f.transform(X)["contacts__topic=billing__count__30d"].tolist()
+    >>> f = EventFeatures(table="contacts", windows=[30]).fit(X, events=events)
+    >>> f.transform(X, events=events)["contacts__topic=billing__count__30d"].tolist()
     [1.0, 0.0]
     """
 
     def __init__(
         self,
-        events: pd.DataFrame | None = None,
         *,
         table: str = "events",
         kind: str = "events",
@@ -273,7 +304,6 @@ class EventFeatures(TransformerMixin, BaseEstimator):
         windows: Sequence[int] = (30, 90, 365),
         top_k: int = 10,
     ) -> None:
-        self.events = events
         self.table = table
         self.kind = kind
         self.columns = columns
@@ -283,9 +313,6 @@ class EventFeatures(TransformerMixin, BaseEstimator):
         self.top_k = top_k
 
     # -- helpers ---------------------------------------------------------------------------
-    def _events(self) -> pd.DataFrame:
-        return checked_events(self)
-
     def _resolved_roles(self, ev: pd.DataFrame) -> dict[str, str]:
         roles = dict(self.roles or {})
         for role in _DEFAULT_ROLES.get(self.kind, ()):
@@ -308,10 +335,25 @@ class EventFeatures(TransformerMixin, BaseEstimator):
         return types
 
     # -- sklearn API -------------------------------------------------------------------------
-    def fit(self, X: pd.DataFrame, y: Any = None) -> EventFeatures:
+    def fit(self, X: pd.DataFrame, y: Any = None, *, events: pd.DataFrame | None = None
+            ) -> EventFeatures:
         """Learn the category levels and the feature names.
 
         Only events before the latest cutoff in ``X`` are looked at.
+
+        Parameters
+        ----------
+        X : DataFrame
+            The snapshot frame: ``customer_id`` and ``cutoff`` (datetime64).
+        y : None
+            Ignored.
+        events : DataFrame
+            The event table, with ``customer_id`` and ``timestamp`` columns.
+
+        Returns
+        -------
+        EventFeatures
+            This transformer, fitted.
         """
         X = check_spine(X, f"EventFeatures(table={self.table!r}).fit")
         if int(self.top_k) < 1:
@@ -322,7 +364,7 @@ class EventFeatures(TransformerMixin, BaseEstimator):
                 f"The 'windows' parameter of EventFeatures must be positive day counts. "
                 f"Got {self.windows!r} instead."
             )
-        ev = self._events()
+        ev = checked_events(events, self, "fit")
         roles = self._resolved_roles(ev)
         types = self._column_types(ev)
         coded = _Codes(ev)
@@ -381,26 +423,35 @@ class EventFeatures(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Names of the output features."""
-        self._check_fitted()
+        check_fitted(self, f"EventFeatures(table={self.table!r})")
         return self.feature_names_out_.copy()
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "feature_names_out_"):
-            raise NotFittedError(
-                f"This EventFeatures(table={self.table!r}) is not fitted yet. Call 'fit' first."
-            )
+    def fit_transform(self, X: pd.DataFrame, y: Any = None, *,
+                      events: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Fit on ``events``, then transform the rows of ``X`` with it."""
+        return self.fit(X, y, events=events).transform(X, events=events)
 
-    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+    def transform(self, X: pd.DataFrame, *, events: pd.DataFrame | None = None) -> pd.DataFrame:
         """Aggregate the events of each row's customer strictly before its cutoff.
+
+        Reads the fitted state and never changes it, so one fitted transformer
+        can serve several threads.
+
+        Parameters
+        ----------
+        X : DataFrame
+            The snapshot frame: ``customer_id`` and ``cutoff`` (datetime64).
+        events : DataFrame
+            The event table, with the columns the transformer was fitted with.
 
         Returns
         -------
         DataFrame
             Same index as ``X``, one float32 column per feature.
         """
-        self._check_fitted()
+        check_fitted(self, f"EventFeatures(table={self.table!r})")
         X = check_spine(X, f"EventFeatures(table={self.table!r}).transform")
-        ev = self._events()
+        ev = checked_events(events, self, "transform")
         coded = _Codes(ev)
         derived, _ = _derive(ev, self.kind, {}, self.roles_,
                              nps_classes="detractor" in self.types_, codes=coded)
@@ -483,12 +534,8 @@ class EventFeatures(TransformerMixin, BaseEstimator):
         arr = np.asarray(plan, dtype=np.int64).reshape(-1, 3)
         return arr[:, 0].copy(), arr[:, 1].copy(), arr[:, 2].copy()
 
-    def __sklearn_tags__(self):  # noqa: D105
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.input_tags.dataframe = True
-        tags.requires_fit = True
-        return tags
+    def __sklearn_tags__(self) -> Tags:  # noqa: D105
+        return spine_tags(super().__sklearn_tags__())
 
 
 _DAY_NS = 86_400 * 10**9

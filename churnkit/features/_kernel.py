@@ -354,8 +354,8 @@ def segments(ids: pd.Series, ts: np.ndarray
         codes, uniques = pd.factorize(values)
         keys = pd.Index(uniques, dtype=values.dtype)
     else:  # extension arrays (Arrow strings...): factorising is cheap
-        codes, uniques = pd.factorize(ids)
-        keys = pd.Index(uniques)
+        codes, distinct = pd.factorize(ids)
+        keys = pd.Index(distinct)
     lo, hi, ok = code_segments(codes, ts, len(keys))
     if ok:
         return None, ts, lo, hi, keys

@@ -8,9 +8,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import Tags
 
-from churnkit.exceptions import NotFittedError, SchemaError
-from churnkit.features._events import _clean, _level_codes, check_spine
+from churnkit.exceptions import SchemaError
+from churnkit.features._events import _clean, _level_codes, check_fitted, check_spine, spine_tags
 
 __all__ = ["StaticFeatures"]
 
@@ -29,34 +30,73 @@ class StaticFeatures(TransformerMixin, BaseEstimator):
     ``category`` dtype with the levels seen in ``fit`` (the ``max_categories``
     most frequent; rarer and unseen values become missing).
 
+    The customers table is an argument of :meth:`fit`, :meth:`transform` and
+    :meth:`unseen_categories` (``customers=``), never a parameter: the fitted
+    transformer holds no data and is safe to share between threads.
+
     Parameters
     ----------
-    customers : DataFrame, optional
-        One row per customer with ``customer_id``.
     attributes : mapping of str to str, optional
         Attribute column → type (``categorical``, ``numeric``, ``boolean``).
     max_categories : int, default 100
         Levels kept per categorical column.
+
+    Attributes
+    ----------
+    types_ : dict of str to str
+        The customer columns used and their types.
+    categories_ : dict of str to list
+        Kept levels of each categorical column.
+    feature_names_out_ : ndarray of str
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> customers = pd.DataFrame({"customer_id": ["a", "b"], "segment": ["smb", "enterprise"],
+    ...     "signup_date": pd.to_datetime(["2024-01-01", "2024-02-01"])})
+    >>> X = pd.DataFrame({"customer_id": ["a", "b"], "cutoff": pd.to_datetime(["2024-03-01"] * 2)})
+    >>> f = StaticFeatures().fit(X, customers=customers)
+    >>> f.transform(X, customers=customers)["static__tenure_days"].tolist()
+    [60.0, 29.0]
     """
 
-    def __init__(self, customers: pd.DataFrame | None = None, *,
-                 attributes: Mapping[str, str] | None = None, max_categories: int = 100) -> None:
-        self.customers = customers
+    def __init__(self, *, attributes: Mapping[str, str] | None = None,
+                 max_categories: int = 100) -> None:
         self.attributes = attributes
         self.max_categories = max_categories
 
-    def _customers(self) -> pd.DataFrame:
-        if not isinstance(self.customers, pd.DataFrame) or "customer_id" not in self.customers:
+    @staticmethod
+    def _customers(customers: Any, method: str) -> pd.DataFrame:
+        if not isinstance(customers, pd.DataFrame) or "customer_id" not in customers:
+            got = "None" if customers is None else f"a {type(customers).__name__}"
+            if isinstance(customers, pd.DataFrame):
+                got = f"columns {list(customers.columns)[:20]}"
             raise SchemaError(
-                "StaticFeatures needs customers=DataFrame with a 'customer_id' column "
-                "(or set_params(customers=...) before transform)."
+                f"StaticFeatures.{method} needs customers=DataFrame with a 'customer_id' column "
+                f"(got {got}): pass customers=DataFrame to fit/transform."
             )
-        return self.customers
+        return customers
 
-    def fit(self, X: pd.DataFrame, y: Any = None) -> StaticFeatures:
-        """Learn the columns to use and the categorical levels."""
+    def fit(self, X: pd.DataFrame, y: Any = None, *, customers: pd.DataFrame | None = None
+            ) -> StaticFeatures:
+        """Learn the columns to use and the categorical levels.
+
+        Parameters
+        ----------
+        X : DataFrame
+            The snapshot frame: ``customer_id`` and ``cutoff`` (datetime64).
+        y : None
+            Ignored.
+        customers : DataFrame
+            One row per customer with ``customer_id``.
+
+        Returns
+        -------
+        StaticFeatures
+            This transformer, fitted.
+        """
         X = check_spine(X, "StaticFeatures.fit")
-        cust = self._customers()
+        cust = self._customers(customers, "fit")
         types = {r: t for r, t in _ROLE_FEATURES.items() if r in cust}
         types.update({c: t for c, t in (self.attributes or {}).items() if c in cust})
         self.types_ = types
@@ -78,15 +118,32 @@ class StaticFeatures(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Names of the output features."""
-        if not hasattr(self, "feature_names_out_"):
-            raise NotFittedError("This StaticFeatures is not fitted yet. Call 'fit' first.")
+        check_fitted(self, "StaticFeatures")
         return self.feature_names_out_.copy()
 
-    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Join the customers' attributes onto each row of ``X``."""
-        self.get_feature_names_out()
+    def fit_transform(self, X: pd.DataFrame, y: Any = None, *,
+                      customers: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Fit on ``customers``, then transform the rows of ``X`` with it."""
+        return self.fit(X, y, customers=customers).transform(X, customers=customers)
+
+    def transform(self, X: pd.DataFrame, *, customers: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Join the customers' attributes onto each row of ``X``.
+
+        Parameters
+        ----------
+        X : DataFrame
+            The snapshot frame: ``customer_id`` and ``cutoff`` (datetime64).
+        customers : DataFrame
+            One row per customer with ``customer_id``.
+
+        Returns
+        -------
+        DataFrame
+            Same index as ``X``: float32 numbers, categorical columns as ``category``.
+        """
+        check_fitted(self, "StaticFeatures")
         X = check_spine(X, "StaticFeatures.transform")
-        cust = self._customers()
+        cust = self._customers(customers, "transform")
         pos = pd.Index(cust["customer_id"]).get_indexer(X["customer_id"].to_numpy())
         found = pos >= 0
         take = np.maximum(pos, 0)
@@ -106,21 +163,22 @@ class StaticFeatures(TransformerMixin, BaseEstimator):
                 out[name] = pd.Categorical.from_codes(codes, cats)
             else:
                 values = cust[col].to_numpy()[take] if col in cust else np.full(len(X), np.nan)
-                num = pd.to_numeric(pd.Series(values, index=X.index), errors="coerce")
-                num = num.where(found).to_numpy(dtype=np.float64, na_value=np.nan)
+                parsed = pd.to_numeric(pd.Series(values, index=X.index), errors="coerce")
+                num = parsed.where(found).to_numpy(dtype=np.float64, na_value=np.nan)
                 out[name] = np.clip(num, -_F32_MAX, _F32_MAX).astype(np.float32)
         return pd.DataFrame(out, index=X.index, columns=list(self.feature_names_out_))
 
-    def unseen_categories(self, X: pd.DataFrame) -> dict[str, int]:
+    def unseen_categories(self, X: pd.DataFrame, *, customers: pd.DataFrame | None = None
+                          ) -> dict[str, int]:
         """Rows of ``X`` per categorical column whose value was never seen in ``fit``.
 
         Such values are encoded as missing, like the rare values beyond
         ``max_categories``. Columns with more than 10,000 distinct values at fit
         time count the values outside the kept levels.
         """
-        self.get_feature_names_out()
+        check_fitted(self, "StaticFeatures")
         X = check_spine(X, "StaticFeatures.unseen_categories")
-        cust = self._customers()
+        cust = self._customers(customers, "unseen_categories")
         pos = pd.Index(cust["customer_id"]).get_indexer(X["customer_id"].to_numpy())
         take = pos[pos >= 0]
         out: dict[str, int] = {}
@@ -135,8 +193,5 @@ class StaticFeatures(TransformerMixin, BaseEstimator):
                 out[col] = n
         return out
 
-    def __sklearn_tags__(self):  # noqa: D105
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.input_tags.dataframe = True
-        return tags
+    def __sklearn_tags__(self) -> Tags:  # noqa: D105
+        return spine_tags(super().__sklearn_tags__())

@@ -23,9 +23,17 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.utils import Tags
 
-from churnkit.exceptions import NotFittedError, SchemaError
-from churnkit.features._events import EventFeatures, _clean, check_spine, checked_events
+from churnkit.exceptions import SchemaError
+from churnkit.features._events import (
+    EventFeatures,
+    _clean,
+    check_fitted,
+    check_spine,
+    checked_events,
+    spine_tags,
+)
 
 __all__ = ["COMPLAINT_WORDS", "TextFeatures"]
 
@@ -81,10 +89,12 @@ class TextFeatures(TransformerMixin, BaseEstimator):
     texts; over the largest window, the components of the customer's latest
     text. Names follow ``{table}__{column}__text_svd{k}__mean__{w}d``.
 
+    The event table is an argument of :meth:`fit` and :meth:`transform`
+    (``events=``), never a parameter: the fitted transformer holds no data and
+    is safe to share between threads.
+
     Parameters
     ----------
-    events : DataFrame, optional
-        The event table with ``customer_id``, ``timestamp`` and the text columns.
     table : str
         Table name, the prefix of every feature name.
     columns : sequence of str, optional
@@ -107,6 +117,8 @@ class TextFeatures(TransformerMixin, BaseEstimator):
     ----------
     vectorizers_ : dict of str to TfidfVectorizer
     svds_ : dict of str to TruncatedSVD or None
+    inner_ : EventFeatures
+        Aggregates the per-row text numbers over the windows.
     feature_names_out_ : ndarray of str
 
     Examples
@@ -116,16 +128,16 @@ class TextFeatures(TransformerMixin, BaseEstimator):
     ...     "timestamp": pd.to_datetime(["2024-01-05", "2024-02-20", "2024-01-10"]),
     ...     "comment": ["produto chegou quebrado", None, "great service, thanks"]})
     >>> X = pd.DataFrame({"customer_id": ["a", "b"], "cutoff": pd.to_datetime(["2024-03-01"] * 2)})
-    >>> f = TextFeatures(ev, table="reviews", columns=["comment"], windows=[90]).fit(X)
-    >>> f.transform(X)["reviews__comment__has_text__share__90d"].tolist()
+    >>> f = TextFeatures(table="reviews", columns=["comment"], windows=[90]).fit(X, events=ev)
+    >>> out = f.transform(X, events=ev)
+    >>> out["reviews__comment__has_text__share__90d"].tolist()
     [0.5, 1.0]
-    >>> f.transform(X)["reviews__comment__text_complaint__mean__90d"].tolist()
+    >>> out["reviews__comment__text_complaint__mean__90d"].tolist()
     [1.0, 0.0]
     """
 
     def __init__(
         self,
-        events: pd.DataFrame | None = None,
         *,
         table: str = "events",
         columns: Sequence[str] | None = None,
@@ -136,7 +148,6 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         min_df: int = 2,
         random_state: int = 0,
     ) -> None:
-        self.events = events
         self.table = table
         self.columns = columns
         self.windows = windows
@@ -145,9 +156,6 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         self.max_features = max_features
         self.min_df = min_df
         self.random_state = random_state
-
-    def _events(self) -> pd.DataFrame:
-        return checked_events(self)
 
     def _text_columns(self, ev: pd.DataFrame) -> list[str]:
         if self.columns is not None:
@@ -169,15 +177,31 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         text = values.astype("string").str.strip()
         return text.mask(text == "")
 
-    def fit(self, X: pd.DataFrame, y: Any = None) -> TextFeatures:
-        """Fit the TF-IDF and SVD on the texts dated before the latest cutoff in ``X``."""
+    def fit(self, X: pd.DataFrame, y: Any = None, *, events: pd.DataFrame | None = None
+            ) -> TextFeatures:
+        """Fit the TF-IDF and SVD on the texts dated before the latest cutoff in ``X``.
+
+        Parameters
+        ----------
+        X : DataFrame
+            The snapshot frame: ``customer_id`` and ``cutoff`` (datetime64).
+        y : None
+            Ignored.
+        events : DataFrame
+            The event table with ``customer_id``, ``timestamp`` and the text columns.
+
+        Returns
+        -------
+        TextFeatures
+            This transformer, fitted.
+        """
         X = check_spine(X, f"TextFeatures(table={self.table!r}).fit")
         if int(self.n_components) < 1:
             raise ValueError(
                 f"The 'n_components' parameter of TextFeatures must be >= 1. "
                 f"Got {self.n_components!r} instead."
             )
-        ev = self._events()
+        ev = checked_events(events, self, "fit")
         cols = self._text_columns(ev)
         latest = X["cutoff"].max()
         past = ev[ev["timestamp"] < latest] if pd.notna(latest) else ev.iloc[:0]
@@ -207,11 +231,10 @@ class TextFeatures(TransformerMixin, BaseEstimator):
             self.svds_[col] = svd
         derived, types, aggs = self._derive(ev)
         self.inner_ = EventFeatures(
-            derived, table=self.table, kind="events", columns=types, aggregations=aggs,
+            table=self.table, kind="events", columns=types, aggregations=aggs,
             windows=self.windows,
-        ).fit(X)
+        ).fit(X, events=derived)
         self.feature_names_out_ = np.asarray(self._names(), dtype=object)
-        self.inner_.set_params(events=None)
         self.n_features_in_ = X.shape[1]
         return self
 
@@ -270,14 +293,26 @@ class TextFeatures(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Names of the output features."""
-        if not hasattr(self, "feature_names_out_"):
-            raise NotFittedError(
-                f"This TextFeatures(table={self.table!r}) is not fitted yet. Call 'fit' first."
-            )
+        check_fitted(self, f"TextFeatures(table={self.table!r})")
         return self.feature_names_out_.copy()
 
-    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+    def fit_transform(self, X: pd.DataFrame, y: Any = None, *,
+                      events: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Fit on ``events``, then transform the rows of ``X`` with it."""
+        return self.fit(X, y, events=events).transform(X, events=events)
+
+    def transform(self, X: pd.DataFrame, *, events: pd.DataFrame | None = None) -> pd.DataFrame:
         """Text features of each row's customer from rows strictly before its cutoff.
+
+        Reads the fitted state and never changes it, so one fitted transformer
+        can serve several threads.
+
+        Parameters
+        ----------
+        X : DataFrame
+            The snapshot frame: ``customer_id`` and ``cutoff`` (datetime64).
+        events : DataFrame
+            The event table with ``customer_id``, ``timestamp`` and the text columns.
 
         Returns
         -------
@@ -286,16 +321,8 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         """
         names = list(self.get_feature_names_out())
         X = check_spine(X, f"TextFeatures(table={self.table!r}).transform")
-        derived, _, _ = self._derive(self._events())
-        try:
-            out = self.inner_.set_params(events=derived).transform(X)
-        finally:
-            self.inner_.set_params(events=None)
-        return out[names]
+        derived, _, _ = self._derive(checked_events(events, self, "transform"))
+        return self.inner_.transform(X, events=derived)[names]
 
-    def __sklearn_tags__(self):  # noqa: D105
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.input_tags.dataframe = True
-        tags.requires_fit = True
-        return tags
+    def __sklearn_tags__(self) -> Tags:  # noqa: D105
+        return spine_tags(super().__sklearn_tags__())

@@ -32,12 +32,12 @@ def _fit(events, spine, **kw):
                   "columns": {"topic": "categorical", "direction": "categorical",
                            "resolved": "boolean", "minutes": "numeric"}}
     params.update(kw)
-    return EventFeatures(events, **params).fit(spine)
+    return EventFeatures(**params).fit(spine, events=events)
 
 
 def test_matches_a_plain_pandas_computation(rng):
     events, spine = _events(rng), _spine()
-    out = _fit(events, spine).transform(spine)
+    out = _fit(events, spine).transform(spine, events=events)
     assert out.index.equals(spine.index)
     for w in (30, 90, 365):
         for i, row in spine.iterrows():
@@ -68,7 +68,7 @@ def test_topk_keeps_most_frequent_values_and_counts_the_rest_as_other(rng):
     events, spine = _events(rng), _spine()
     f = _fit(events, spine, top_k=2)
     assert len(f.categories_["topic"]) == 2
-    out = f.transform(spine)
+    out = f.transform(spine, events=events)
     total = out[[c for c in out if c.startswith("contacts__topic=") and c.endswith("__365d")]]
     # a real value named "other" and the bucket of the rest stay apart
     assert "contacts__topic=(other)__count__365d" in out
@@ -86,7 +86,7 @@ def test_appending_future_events_changes_no_feature(rng):
     """Point in time: only events strictly before each cutoff are used."""
     events, spine = _events(rng), _spine()
     f = _fit(events, spine)
-    before = f.transform(spine)
+    before = f.transform(spine, events=events)
     future = _events(np.random.default_rng(1), n_events=2000)
     # every future event is at or after the latest cutoff of the spine, some exactly at it
     future["timestamp"] = spine.cutoff.max() + pd.to_timedelta(
@@ -94,7 +94,7 @@ def test_appending_future_events_changes_no_feature(rng):
     future.loc[:50, "timestamp"] = spine.cutoff.max()
     more = pd.concat([events, future], ignore_index=True).sample(frac=1, random_state=0)
     # per row, events at or after its own cutoff must not count either
-    after = f.set_params(events=more).transform(spine)
+    after = f.transform(spine, events=more)
     only_last = spine.cutoff == spine.cutoff.max()
     pd.testing.assert_frame_equal(before[only_last], after[only_last])
     # and for earlier cutoffs, adding events after each row's cutoff changes nothing
@@ -102,21 +102,21 @@ def test_appending_future_events_changes_no_feature(rng):
         rows = spine.cutoff == cut
         late = events.assign(timestamp=cut + pd.Timedelta(hours=1))
         mixed = pd.concat([events, late], ignore_index=True)
-        again = f.set_params(events=mixed).transform(spine[rows])
+        again = f.transform(spine[rows], events=mixed)
         pd.testing.assert_frame_equal(before[rows], again)
 
 
 def test_unsorted_input_gives_the_same_result(rng):
     events, spine = _events(rng), _spine()
     f = _fit(events, spine)
-    a = f.transform(spine)
-    b = f.set_params(events=events.sample(frac=1, random_state=3)).transform(spine)
+    a = f.transform(spine, events=events)
+    b = f.transform(spine, events=events.sample(frac=1, random_state=3))
     pd.testing.assert_frame_equal(a, b)
 
 
 def test_customer_without_events_gets_zero_counts_and_missing_recency(rng):
     events, spine = _events(rng), _spine()
-    out = _fit(events, spine).transform(spine)
+    out = _fit(events, spine).transform(spine, events=events)
     ghost = spine.customer_id == "c41"
     assert (out.loc[ghost, "contacts__count__365d"] == 0).all()
     assert out.loc[ghost, "contacts__days_since_last"].isna().all()
@@ -128,9 +128,9 @@ def test_feedback_kind_derives_survey_scores_and_nps_classes():
     fb = pd.DataFrame({"customer_id": ["a"] * 4, "timestamp": ts,
                        "survey": ["nps", "csat", "nps", "nps"], "score": [9, 2, 3, np.nan]})
     X = pd.DataFrame({"customer_id": ["a"], "cutoff": [pd.Timestamp("2024-04-01")]})
-    f = EventFeatures(fb, table="feedback", kind="feedback", windows=[365],
-                      columns={"survey": "categorical", "score": "numeric"}).fit(X)
-    out = f.transform(X).iloc[0]
+    f = EventFeatures(table="feedback", kind="feedback", windows=[365],
+                      columns={"survey": "categorical", "score": "numeric"}).fit(X, events=fb)
+    out = f.transform(X, events=fb).iloc[0]
     assert out["feedback__nps__first__365d"] == 9
     assert out["feedback__nps__last__365d"] == 3
     assert out["feedback__nps__change__365d"] == -6
@@ -144,15 +144,26 @@ def test_feedback_kind_derives_survey_scores_and_nps_classes():
 def test_errors_name_the_problem(rng):
     events, spine = _events(rng), _spine()
     with pytest.raises(SchemaError, match=r"no column\(s\) \['cutoff'\]"):
-        EventFeatures(events).fit(spine.drop(columns="cutoff"))
+        EventFeatures().fit(spine.drop(columns="cutoff"), events=events)
     with pytest.raises(SchemaError, match="expects X as a DataFrame"):
-        EventFeatures(events).fit(np.zeros((3, 2)))
-    with pytest.raises(SchemaError, match="has no event table"):
-        EventFeatures(None).fit(spine)
-    with pytest.raises(NotFittedError, match="not fitted yet"):
-        EventFeatures(events).transform(spine)
+        EventFeatures().fit(np.zeros((3, 2)), events=events)
+    with pytest.raises(SchemaError, match=r"\.fit has no event table \(got None\): pass events="):
+        EventFeatures(table="contacts").fit(spine)
+    with pytest.raises(SchemaError, match=r"\.fit has no event table \(got a ndarray\)"):
+        EventFeatures().fit(spine, events=events.to_numpy())
+    with pytest.raises(SchemaError, match=r"has no column\(s\) \['timestamp'\]"):
+        EventFeatures().fit(spine, events=events.drop(columns="timestamp"))
+    with pytest.raises(SchemaError, match="timestamp must be datetime64"):
+        EventFeatures().fit(spine, events=events.astype({"timestamp": str}))
+    with pytest.raises(NotFittedError, match=r"This EventFeatures\(table='x'\) is not fitted yet"):
+        EventFeatures(table="x").transform(spine, events=events)
     with pytest.raises(ValueError, match="'windows' parameter"):
-        EventFeatures(events, windows=[0]).fit(spine)
+        EventFeatures(windows=[0]).fit(spine, events=events)
+    with pytest.raises(ValueError, match="'top_k' parameter of EventFeatures must be >= 1"):
+        EventFeatures(top_k=0).fit(spine, events=events)
+    f = _fit(events, spine)
+    with pytest.raises(SchemaError, match=r"\.transform has no event table \(got None\)"):
+        f.transform(spine)
 
 
 def test_sklearn_clone_and_params_roundtrip(rng):
@@ -162,15 +173,17 @@ def test_sklearn_clone_and_params_roundtrip(rng):
     f = _fit(events, spine)
     g = clone(f)
     assert g.get_params()["windows"] == (30, 90, 365)
+    assert "events" not in g.get_params()
     assert not hasattr(g, "feature_names_out_")
-    pd.testing.assert_frame_equal(g.fit(spine).transform(spine), f.transform(spine))
+    pd.testing.assert_frame_equal(g.fit_transform(spine, events=events),
+                                  f.transform(spine, events=events))
 
 
 def test_static_features_tenure_and_categories():
     cust = pd.DataFrame({"customer_id": ["a", "b"], "signup_date": pd.to_datetime(["2024-01-01", "2024-03-01"]),
                          "segment": ["x", "y"], "value": [10.0, 20.0]})
     X = pd.DataFrame({"customer_id": ["a", "b", "zz"], "cutoff": pd.to_datetime(["2024-04-01"] * 3)})
-    out = StaticFeatures(cust).fit(X).transform(X)
+    out = StaticFeatures().fit(X, customers=cust).transform(X, customers=cust)
     assert out["static__tenure_days"].tolist()[:2] == [91, 31]
     assert np.isnan(out["static__tenure_days"].iloc[2])
     assert isinstance(out["static__segment"].dtype, pd.CategoricalDtype)
@@ -178,21 +191,18 @@ def test_static_features_tenure_and_categories():
     assert pd.isna(out["static__segment"].iloc[2])
 
 
-def test_feature_set_reads_the_shared_category_codes_of_the_ids():
+def test_feature_set_reads_the_shared_category_codes_of_the_ids(default_config, crm_dataset):
     """FeatureSet looks the spine's ids up once in the events' shared category dtype: same features."""
-    import churnkit as ck
-    from churnkit._core import builtin_config
-    from churnkit.datasets import make_crm
     from churnkit.features import feature_set
 
-    cfg = ck.load_config(builtin_config("default.yaml"))
-    ds = ck.load_dataset(cfg, make_crm(300, seed=3).tables)
+    cfg = default_config
+    ds = crm_dataset(300, seed=3)
     assert isinstance(ds.events["contacts"]["customer_id"].dtype, pd.CategoricalDtype)
     spine = pd.DataFrame({"customer_id": [*ds.customers["customer_id"][::3], "UNKNOWN"],
                           "cutoff": ds.end - pd.Timedelta(days=40)})
     fs = feature_set(cfg.features).fit(ds, spine)
     X = fs.transform(ds, spine)
     for name, f in fs.events_.items():  # each table on its own, ids looked up as text
-        alone = f.set_params(events=ds.events[name]).transform(spine.astype({"customer_id": object}))
+        alone = f.transform(spine.astype({"customer_id": object}), events=ds.events[name])
         pd.testing.assert_frame_equal(X[alone.columns], alone)
     assert X.loc[X.index[-1], "contacts__count__90d"] == 0

@@ -1,5 +1,7 @@
 """Text features: point in time, fitted on training-period text, language-agnostic."""
 
+import pickle
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,6 +11,7 @@ from sklearn.metrics import roc_auc_score
 from churnkit import SchemaError
 from churnkit.config import config_from_dict
 from churnkit.data import load_dataset
+from churnkit.exceptions import NotFittedError
 from churnkit.features import FeatureSet, TextFeatures
 
 COMPLAINTS = ["produto chegou quebrado", "não recebi o pedido", "the parcel never arrived",
@@ -37,28 +40,29 @@ def _spine(ids, *dates):
 def test_appending_future_rows_changes_no_feature(rng):
     ev = _events(rng)
     X = _spine(sorted(ev["customer_id"].unique()), "2024-07-01", "2024-10-01")
-    f = TextFeatures(ev, table="reviews", columns=["comment"], windows=[30, 90]).fit(X)
-    before = f.transform(X)
+    f = TextFeatures(table="reviews", columns=["comment"], windows=[30, 90]).fit(X, events=ev)
+    before = f.transform(X, events=ev)
     future = ev.sample(150, random_state=1).assign(
         timestamp=pd.Timestamp("2024-10-01") + pd.to_timedelta(np.arange(150) % 40, "D"),
         comment="totally new words zzzz qqqq")
     later = pd.concat([ev, future], ignore_index=True)
     # rows dated after the second cutoff do not matter, even re-fitted on them
     X1 = X[X["cutoff"] == X["cutoff"].max()]
-    after = f.set_params(events=later).transform(X1)
+    after = f.transform(X1, events=later)
     pd.testing.assert_frame_equal(before.loc[X1.index], after)
     # the vocabulary is learned from text before the latest cutoff only
-    refit = TextFeatures(later, table="reviews", columns=["comment"], windows=[30, 90]).fit(X)
+    refit = TextFeatures(table="reviews", columns=["comment"], windows=[30, 90]).fit(
+        X, events=later)
     assert not any("zzz" in t for t in refit.vectorizers_["comment"].vocabulary_)
-    pd.testing.assert_frame_equal(refit.transform(X.loc[X1.index]), after)
+    pd.testing.assert_frame_equal(refit.transform(X.loc[X1.index], events=later), after)
 
 
 def test_names_shares_lengths_and_complaints(rng):
     ev = _events(rng)
     X = _spine(sorted(ev["customer_id"].unique()), "2025-01-01")
-    f = TextFeatures(ev, table="reviews", columns=["comment"], windows=[90, 365],
-                     n_components=3).fit(X)
-    out = f.transform(X).set_index(X["customer_id"])
+    f = TextFeatures(table="reviews", columns=["comment"], windows=[90, 365],
+                     n_components=3).fit(X, events=ev)
+    out = f.transform(X, events=ev).set_index(X["customer_id"])
     names = list(out.columns)
     assert "reviews__comment__text_svd1__mean__90d" in names
     assert "reviews__comment__text_svd3__mean__365d" in names
@@ -89,8 +93,8 @@ def test_tiny_or_empty_text_gives_no_svd_but_still_counts():
     ev = pd.DataFrame({"customer_id": ["a", "b"], "timestamp": pd.to_datetime(
         ["2024-01-01", "2024-01-02"]), "comment": ["hello", None]})
     X = _spine(["a", "b", "nobody"], "2024-02-01")
-    f = TextFeatures(ev, table="t", columns=["comment"], windows=[30, 90]).fit(X)
-    out = f.transform(X)
+    f = TextFeatures(table="t", columns=["comment"], windows=[30, 90]).fit(X, events=ev)
+    out = f.transform(X, events=ev)
     assert f.svds_["comment"] is None
     assert not any("svd" in c for c in out.columns)
     assert out["t__comment__has_text__count__90d"].tolist() == [1.0, 0.0, 0.0]
@@ -101,15 +105,20 @@ def test_errors_and_sklearn_contract(rng):
     ev = _events(rng)
     X = _spine(["c1"], "2024-06-01")
     with pytest.raises(SchemaError, match=r"no text column\(s\) \['note'\]"):
-        TextFeatures(ev, columns=["note"]).fit(X)
-    with pytest.raises(SchemaError, match="has no event table"):
-        TextFeatures(columns=["comment"]).fit(X)
+        TextFeatures(columns=["note"]).fit(X, events=ev)
+    with pytest.raises(SchemaError, match=r"TextFeatures\(table='x'\)\.fit has no event table"):
+        TextFeatures(table="x", columns=["comment"]).fit(X)
     with pytest.raises(ValueError, match="'n_components' parameter of TextFeatures"):
-        TextFeatures(ev, n_components=0).fit(X)
-    f = TextFeatures(ev, table="x", columns=["comment"], windows=[30])
+        TextFeatures(n_components=0).fit(X, events=ev)
+    with pytest.raises(NotFittedError, match=r"This TextFeatures\(table='x'\) is not fitted yet"):
+        TextFeatures(table="x").transform(X, events=ev)
+    f = TextFeatures(table="x", columns=["comment"], windows=[30])
+    params = f.get_params()
     assert clone(f).get_params()["windows"] == [30]
-    assert f.fit(X).get_params()["events"] is ev  # fit keeps parameters untouched
-    assert f.transform(X).shape == (1, len(f.get_feature_names_out()))
+    assert f.fit(X, events=ev).get_params() == params  # fit keeps parameters untouched
+    assert f.transform(X, events=ev).shape == (1, len(f.get_feature_names_out()))
+    with pytest.raises(SchemaError, match=r"\.transform has no event table \(got None\)"):
+        f.transform(X)
 
 
 def test_feature_set_builds_text_features_only_when_asked(rng):
@@ -135,6 +144,5 @@ def test_feature_set_builds_text_features_only_when_asked(rng):
     text_cols = [c for c in X.columns if c.startswith("reviews__comment__")]
     assert "reviews__comment__text_svd1__mean__90d" in text_cols
     assert list(X.columns) == fs.feature_names_
-    saved = fs.without_data()
-    assert saved.texts_["reviews"].events is None  # pickles without the table
+    saved = pickle.loads(pickle.dumps(fs))  # the fitted set holds no table
     pd.testing.assert_frame_equal(saved.transform(ds, spine), X)
