@@ -179,7 +179,7 @@ def step_train(work: Path, repeat: int) -> None:
     times, peak, model = _timed(fit, repeat)
     fs = feature_set(cfg.features).fit(
         ds, labels[["customer_id", "cutoff"]])
-    model.feature_set_ = fs.without_data()
+    model.feature_set_ = fs
     model.config_ = cfg.model_dump(mode="json", exclude={"base_dir"})
     model.training_ = {"mode": "events", "rows": len(labels), "data_end": str(ds.end.date())}
     model.save(work / "model", config=model.config_, training=model.training_)
