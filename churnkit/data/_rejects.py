@@ -120,5 +120,6 @@ def rejected_customers(rejects: pd.DataFrame) -> pd.Index:
 
 def _objects(values: pd.Series) -> np.ndarray:
     """Values as an object array with None for missing (ids may be a ``category``)."""
-    out = values.to_numpy(dtype=object)
-    return np.where(pd.isna(out), None, out)
+    out = values.to_numpy(dtype=object, copy=True)
+    out[pd.isna(out)] = None
+    return out

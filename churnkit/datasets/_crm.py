@@ -138,9 +138,10 @@ def _check_int(
         expected = f"an int >= {low}" if high is None else f"an int in the range [{low}, {high}]"
     if not isinstance(value, numbers.Integral) or isinstance(value, bool):
         raise _bad(name, expected, value)
-    if value < low or (high is not None and value > high):
+    number = int(value)
+    if number < low or (high is not None and number > high):
         raise _bad(name, expected, value)
-    return int(value)
+    return number
 
 
 def _check_start(start: object) -> pd.Timestamp:

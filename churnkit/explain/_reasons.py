@@ -245,6 +245,29 @@ def top_reasons(
         Index of ``X``; columns ``reason_1..k`` (sentences) then
         ``reason_1_id..k`` (group ids, or the feature name for a feature no
         group claims). Missing when a customer has fewer positive groups.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from churnkit.explain import top_reasons
+    >>> X = pd.DataFrame({"contacts__unresolved__count__90d": [3.0, 0.0],
+    ...                   "static__contract": ["monthly", "annual"],
+    ...                   "static__seats": [12.0, 40.0]},
+    ...                  index=pd.Index(["C1", "C2"], name="customer_id"))
+    >>> contrib = pd.DataFrame({"contacts__unresolved__count__90d": [0.8, -0.1],
+    ...                         "static__contract": [0.3, -0.4],
+    ...                         "static__seats": [-0.2, 0.5]}, index=X.index)
+    >>> reasons = top_reasons(contrib, X, k=2)
+    >>> reasons.loc["C1", ["reason_1", "reason_2"]].tolist()
+    ['3 unresolved contacts in the last 90 days', 'On a monthly contract']
+    >>> reasons.loc["C1", ["reason_1_id", "reason_2_id"]].tolist()
+    ['unresolved_complaints', 'contract_plan']
+
+    ``static__seats`` belongs to no reason group, so it is a reason of its own;
+    C2 has no second positive reason:
+
+    >>> reasons.loc["C2", ["reason_1", "reason_1_id", "reason_2"]].tolist()
+    ['Seats: 40', 'static__seats', nan]
     """
     if not isinstance(k, int) or isinstance(k, bool) or k < 1:
         raise ValueError(f"The 'k' parameter of top_reasons must be an int >= 1. Got {k!r}.")

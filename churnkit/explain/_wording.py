@@ -33,7 +33,7 @@ import math
 import re
 import string
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 import pandas as pd
@@ -92,6 +92,7 @@ def parse_template(text: str) -> tuple[tuple[str, Field | None], ...]:
         if name is None:
             parts.append((literal, None))
             continue
+        spec = spec or ""  # always a string once a field is named
         if conversion is not None:
             raise ValueError(f"conversions such as '!{conversion}' are not supported in {{{name}}}")
         if not name.strip():
@@ -148,14 +149,17 @@ class Columns:
         series = self.X[col]
         if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
             return series.to_numpy(dtype=float, na_value=np.nan)[rows]
-        return series.to_numpy(dtype=object, na_value=None)[rows]
+        values = series.to_numpy(dtype=object, copy=True)[rows]
+        values[pd.isna(values)] = None
+        return values
 
 
 def _operand(op: Operand, cols: Columns, rows: np.ndarray | slice, n: int,
              own: str | None) -> np.ndarray | None:
     if op.kind in ("number", "string"):
         return np.full(n, op.value, dtype=float if op.kind == "number" else object)
-    vals = cols.get(own if op.kind == "self" else op.value, rows)  # type: ignore[arg-type]
+    name = own if op.kind == "self" else op.value
+    vals = None if name is None else cols.get(name, rows)
     if vals is not None and op.kind == "abs":
         return np.abs(vals) if vals.dtype == float else None
     return vals
@@ -177,7 +181,8 @@ def evaluate_condition(text: str, cols: Columns, rows: np.ndarray | slice, n: in
         return None
     with np.errstate(invalid="ignore"):
         result = _OPS[op](a, b) if a.dtype == b.dtype else _OPS[op](a.astype(object), b)
-    return ok & np.asarray(result, dtype=bool)
+    held: np.ndarray = ok & np.asarray(result, dtype=bool)
+    return held
 
 
 class RowConditions:
@@ -249,11 +254,10 @@ def render(
         if field.kind == "special":
             vals = special["raw"] if field.name == "value" and field.spec else special[field.name]
         else:
-            vals = cols.get(field.name, rows)
-            if vals is None or (field.kind == "abs" and vals.dtype != float):
+            found = cols.get(field.name, rows)
+            if found is None or (field.kind == "abs" and found.dtype != float):
                 return None
-            if field.kind == "abs":
-                vals = np.abs(vals)
+            vals = np.abs(found) if field.kind == "abs" else found
         if field.kind == "plural":
             texts = [None if v is None or v != v else (field.singular if v == 1 else field.plural)
                      for v in vals]
@@ -265,7 +269,8 @@ def render(
         pieces.append(texts)
     out = np.full(len(rows), None, dtype=object)
     for i in np.flatnonzero(ok):
-        out[i] = "".join(p if isinstance(p, str) else p[i] for p in pieces)  # type: ignore[misc]
+        # ok[i]: every field of row i was worded, so no piece is None there
+        out[i] = "".join(p if isinstance(p, str) else cast(str, p[i]) for p in pieces)
     return out
 
 

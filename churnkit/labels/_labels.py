@@ -159,6 +159,21 @@ def make_labels(
     -------
     DataFrame
         ``customer_id, cutoff, label`` sorted by cutoff then customer.
+
+    Examples
+    --------
+    >>> from importlib.resources import files
+    >>> import pandas as pd
+    >>> from churnkit import load_config, load_dataset, make_labels
+    >>> from churnkit.datasets import make_crm
+    >>> config = load_config(files("churnkit.configs") / "default.yaml")
+    >>> ds = load_dataset(config, make_crm(300, seed=0, months=12).tables)
+    >>> labels = make_labels(ds, pd.to_datetime(["2024-04-01", "2024-07-01"]), horizon_days=90)
+    >>> labels.columns.tolist()
+    ['customer_id', 'cutoff', 'label']
+    >>> counts = labels.groupby("cutoff")["label"].agg(["size", "sum"])
+    >>> counts.to_numpy().tolist()  # active customers at each cutoff, churners among them
+    [[179, 19], [198, 18]]
     """
     if definition not in _DEFINITIONS:
         raise ConfigError(
