@@ -190,8 +190,8 @@ def step_train(work: Path, repeat: int) -> None:
 def step_pipeline(work: Path, repeat: int) -> None:
     import churnkit as ck
     from churnkit.actions import at_risk_from_scores
-    from churnkit.scoring import score_partition
     from churnkit.report import write_at_risk_lists
+    from churnkit.scoring import score_partition
 
     cfg = ck.load_config(work / "config.yaml")
     model = ck.load_model(work / "model")

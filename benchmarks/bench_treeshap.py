@@ -77,7 +77,7 @@ def main() -> None:
         os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="bench_treeshap_")
     import numba  # after NUMBA_CACHE_DIR is set
 
-    from churnkit.explain._treeshap import TreeExplainer
+    from churnkit.model import TreeExplainer
 
     n_threads = args.threads or numba.config.NUMBA_NUM_THREADS
     X_train, y_train = make_data(args.train_rows, args.features, seed=0)

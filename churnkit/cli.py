@@ -170,9 +170,9 @@ def validate(config: ConfigOpt, fmt: FormatOpt = Format.table,
         if rejects is not None:
             summary["rejects_file"] = str(write_table(ds.rejects, rejects))
         _print_summary(f"{config}: valid", summary, fmt)
-        top = ds.rejects.groupby(["table", "reason"]).size().sort_values(ascending=False)
-        for (table, reason), n in top.head(10).items():
-            err.print(f"[yellow]{n:,} row(s) of {table}[/]: {escape(reason)}")
+        top = ds.rejects.groupby(["table", "reason"]).size().sort_values(ascending=False).head(10)
+        for key, n in zip(top.index, top.to_numpy(), strict=True):
+            err.print(f"[yellow]{n:,} row(s) of {key[0]}[/]: {escape(str(key[1]))}")
 
 
 @app.command()

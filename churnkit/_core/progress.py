@@ -14,7 +14,7 @@ class Progress(Protocol):
     ``update`` wrapper, a logger's ``info``.
     """
 
-    def __call__(self, message: str) -> None:
+    def __call__(self, message: str, /) -> None:
         """Report ``message``."""
 
 

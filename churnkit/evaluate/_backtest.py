@@ -158,7 +158,7 @@ def _event_folds(config: Config, labels: pd.DataFrame, k: int) -> list[dict[str,
     need = config.labels.validation_cutoffs + 1
     if k > len(cutoffs):
         raise ConfigError(
-            f"evaluation -> test_cutoffs: {k} test cutoffs requested but the labels have only "
+            f"evaluation.test_cutoffs: {k} test cutoffs requested but the labels have only "
             f"{len(cutoffs)} cutoffs. Lower it (or --cv) or add cutoffs."
         )
     folds = []

@@ -21,8 +21,8 @@ from churnkit.explain._reasons import (
     load_reasons,
     top_reasons,
 )
-from churnkit.explain._treeshap import TreeExplainer, UnsupportedModelError
 from churnkit.explain._wording import format_value, humanize_feature
+from churnkit.model import TreeExplainer, UnsupportedModelError
 
 __all__ = [
     "EXPECTED_COLUMN",

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import difflib
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from churnkit._core import atomic_path, atomic_write_text, esc, html_page, png_bytes, slugify
 from churnkit.exceptions import SchemaError
+from churnkit.explain._plots import plot_waterfall
 from churnkit.explain._reason_config import EXPECTED_COLUMN, ReasonConfig, as_reason_config, load_reasons
 from churnkit.explain._reasons import (
     _grouping,
@@ -38,6 +39,7 @@ from churnkit.explain._wording import (
     humanize_feature,
     missing_text,
 )
+from churnkit.model import feature_set_of
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -97,8 +99,6 @@ class CustomerExplanation:
 
     def plot(self, ax: Axes | None = None) -> Axes:
         """Waterfall of the largest contributions (see :func:`churnkit.explain.plot_waterfall`)."""
-        from churnkit.explain._plots import plot_waterfall
-
         shown = pd.Series(dict(zip(self.table["feature"], self.table["value"], strict=True)))
         ax = plot_waterfall(self.contributions, shown, max_features=self.max_features, ax=ax)
         ax.set_title(f"Customer {self.customer_id}: churn probability {self.probability:.0%}",
@@ -165,13 +165,7 @@ def customer_features(
     SchemaError
         If the customer is not in the customers table (close ids are suggested).
     """
-    fs = getattr(model, "feature_set_", None)
-    if fs is None:
-        from churnkit.exceptions import ModelError
-
-        raise ModelError(
-            "This model has no feature set: train it with churnkit.train (or 'churnkit train')."
-        )
+    fs = feature_set_of(model)
     ids = dataset.customers["customer_id"]
     text = ids.astype(str).to_numpy()
     hit = np.flatnonzero(text == str(customer_id))
@@ -296,15 +290,11 @@ def write_customer_explanation(
     dict of str to Path
         ``"waterfall"``, ``"table"`` and ``"summary"``.
     """
-    from churnkit._core import atomic_path, atomic_write_text, esc, html_page, slugify
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     stem = f"customer_{slugify(str(expl.customer_id), fallback='unknown')}"
     ax = expl.plot()
-    buffer = io.BytesIO()
-    ax.figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    png = buffer.getvalue()
+    png = png_bytes(ax.figure, dpi=110, bbox_inches="tight")
     paths = {"waterfall": out / f"{stem}.png", "table": out / f"{stem}.csv",
              "summary": out / f"{stem}.html"}
     with atomic_path(paths["waterfall"]) as tmp:

@@ -1,7 +1,13 @@
 """The churn model: training, calibration, metrics, explanation and saved artifacts."""
 
 from churnkit.model._artifacts import load_manifest, load_model, save_model
-from churnkit.model._fit import fit_model, model_from_config, training_summary, training_window
+from churnkit.model._fit import (
+    feature_set_of,
+    fit_model,
+    model_from_config,
+    training_summary,
+    training_window,
+)
 from churnkit.model._metrics import (
     TOP_SHARES,
     calibration_table,
@@ -12,14 +18,18 @@ from churnkit.model._metrics import (
     sorted_cumulative,
 )
 from churnkit.model._model import ChurnModel, out_of_time_split
+from churnkit.model._treeshap import TreeExplainer, UnsupportedModelError
 
 __all__ = [
     "TOP_SHARES",
     "ChurnModel",
+    "TreeExplainer",
+    "UnsupportedModelError",
     "calibration_table",
     "check_scores",
     "classification_metrics",
     "cumulative_gains",
+    "feature_set_of",
     "fit_model",
     "lift_at",
     "load_manifest",

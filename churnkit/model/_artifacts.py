@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 import sklearn
 
+from churnkit._core import __version__
 from churnkit.exceptions import ModelError
 
 __all__ = ["load_manifest", "load_model", "save_model"]
@@ -74,8 +75,6 @@ def save_model(model: Any, path: str | Path, **extra: Any) -> Path:
     Path
         The model folder.
     """
-    from churnkit._core import __version__
-
     if not hasattr(model, "booster_"):
         raise ModelError("Cannot save an unfitted model. Call 'fit' first.")
     path = Path(path)
@@ -117,8 +116,6 @@ def save_model(model: Any, path: str | Path, **extra: Any) -> Path:
 
 def load_manifest(path: str | Path) -> dict[str, Any]:
     """Read a model folder's manifest and verify every file's sha256 and the versions."""
-    from churnkit._core import __version__
-
     path = Path(path)
     mpath = path / MANIFEST
     if not mpath.is_file():
@@ -168,11 +165,9 @@ def load_model(path: str | Path) -> Any:
     ModelError
         If the folder is incomplete, a file was modified, or versions are incompatible.
     """
-    from churnkit.model._model import ChurnModel
-
     manifest = load_manifest(path)
     model = joblib.load(Path(path) / "model.joblib")
-    if not isinstance(model, ChurnModel):
-        raise ModelError(f"{path}/model.joblib does not hold a ChurnModel.")
+    if type(model).__name__ != "ChurnModel" or not hasattr(model, "booster_"):
+        raise ModelError(f"{path}/model.joblib does not hold a fitted ChurnModel.")
     model.manifest_ = manifest
     return model

@@ -16,9 +16,10 @@ import numpy as np
 import pandas as pd
 
 from churnkit.config import Config
+from churnkit.exceptions import ModelError
 from churnkit.model._model import ChurnModel
 
-__all__ = ["fit_model", "model_from_config", "training_summary", "training_window"]
+__all__ = ["feature_set_of", "fit_model", "model_from_config", "training_summary", "training_window"]
 
 
 def model_from_config(config: Config) -> ChurnModel:
@@ -95,3 +96,13 @@ def training_summary(
         summary["rejects"] = rejects
     summary["model_version"] = model.version_
     return summary
+
+
+def feature_set_of(model: Any) -> Any:
+    """The :class:`~churnkit.features.FeatureSet` a model was trained with, or a clear error."""
+    fs = getattr(model, "feature_set_", None)
+    if fs is None:
+        raise ModelError(
+            "This model has no feature set: train it with churnkit.train (or 'churnkit train')."
+        )
+    return fs

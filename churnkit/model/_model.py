@@ -14,7 +14,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 
 from churnkit.exceptions import ModelError, NotFittedError, SchemaError
+from churnkit.model._artifacts import load_model, save_model
 from churnkit.model._metrics import classification_metrics
+from churnkit.model._treeshap import TreeExplainer
 
 __all__ = ["ChurnModel", "out_of_time_split"]
 
@@ -350,7 +352,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         X : DataFrame
             Features, as from the model's feature set.
         method : {"fast", "lightgbm"}, default "fast"
-            ``fast``: churnkit's compiled TreeSHAP (:class:`churnkit.explain.TreeExplainer`),
+            ``fast``: churnkit's compiled TreeSHAP (:class:`churnkit.model.TreeExplainer`),
             about 100x faster; ``lightgbm``: ``Booster.predict(pred_contrib=True)``.
             Both are exact and agree to about 1e-12.
         """
@@ -358,8 +360,6 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         if method == "fast":
             explainer = getattr(self, "_explainer", None)
             if explainer is None:
-                from churnkit.explain import TreeExplainer
-
                 explainer = self._explainer = TreeExplainer(self.booster_, n_threads=self.n_jobs)
             contrib = explainer.shap_values(X)
         elif method == "lightgbm":
@@ -387,13 +387,9 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
 
     def save(self, path: Any, **manifest: Any) -> Any:
         """Save to a folder; see :func:`churnkit.model.save_model`."""
-        from churnkit.model._artifacts import save_model
-
         return save_model(self, path, **manifest)
 
     @classmethod
     def load(cls, path: Any) -> ChurnModel:
         """Load a saved model after verifying its manifest; see :func:`churnkit.model.load_model`."""
-        from churnkit.model._artifacts import load_model
-
         return load_model(path)

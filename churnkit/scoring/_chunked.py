@@ -247,7 +247,7 @@ def _fill_empty(sizes: np.ndarray) -> np.ndarray:
 def _newest_kept(ids: pd.Series, stamps: pd.Series, known: pd.Index) -> pd.Timestamp | None:
     """Newest timestamp of the rows :func:`churnkit.load_dataset` keeps (known customer, valid time)."""
     codes, distinct = normalised_ids(ids)
-    is_known = np.append(known.get_indexer(distinct) >= 0, False)[codes]
+    is_known = np.append(known.get_indexer(pd.Index(distinct)) >= 0, False)[codes]
     ts, _ = parse_dates(stamps.reset_index(drop=True))
     kept = ts.to_numpy("datetime64[ns]")[is_known & ts.notna().to_numpy()]
     return pd.Timestamp(kept.max()) if len(kept) else None

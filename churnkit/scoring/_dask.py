@@ -152,7 +152,7 @@ def read_partitioned(client: Any, config: Config, n: int, *, csv_blocksize: Any 
     import dask
 
     assert config.data.customers is not None  # checked by check_partitionable
-    specs = {"customers": config.data.customers, **config.data.events}
+    specs: dict[str, Any] = {"customers": config.data.customers, **config.data.events}
     pieces: list[dict[str, list[Any]]] = [{} for _ in range(n)]
     lengths: dict[str, list[Any]] = {}
     for name, spec in specs.items():
@@ -237,7 +237,8 @@ def _limit_threads() -> None:
         import numba
         from distributed import get_worker
 
-        numba.set_num_threads(max(1, min(get_worker().state.nthreads, numba.config.NUMBA_NUM_THREADS)))
+        limit = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]  # set at import
+        numba.set_num_threads(max(1, min(get_worker().state.nthreads, limit)))
     except (ImportError, ValueError):  # not on a worker
         pass
 

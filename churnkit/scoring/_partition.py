@@ -96,7 +96,7 @@ def normalised_ids(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     codes, uniques = pd.factorize(raw, use_na_sentinel=True)
     parsed, missing = parse_ids(pd.Series(uniques))
     ids = parsed.to_numpy(dtype=object)
-    level, distinct = pd.factorize(np.where(missing.to_numpy(), None, ids))
+    level, distinct = pd.factorize(np.where(missing.to_numpy(), np.array(None, dtype=object), ids))
     return np.append(level, -1)[codes], np.asarray(distinct, dtype=object)
 
 
@@ -176,10 +176,10 @@ def pin_types(config: Config, attributes: dict[str, str], columns: dict[str, dic
     the model was trained with (:func:`trained_types`), Dask training those the
     first partition found (:func:`dataset_types`). Declared types win.
     """
-    if config.data.customers is None:
-        return config
     data = config.data
     cust = data.customers
+    if cust is None:
+        return config
     attributes = {**{c: t for c, t in attributes.items() if c not in cust.exclude},
                   **cust.attributes}
     events = {}

@@ -24,27 +24,17 @@ from churnkit.actions import (
 )
 from churnkit.config import Config
 from churnkit.data import REJECT_COLUMNS, Dataset
-from churnkit.exceptions import ConfigError, ModelError
+from churnkit.exceptions import ConfigError
 from churnkit.explain import load_reasons, top_reasons
-from churnkit.features import FeatureSet
 from churnkit.labels import active_mask
+from churnkit.model import feature_set_of
 from churnkit.scoring._result import ScoreResult, merge_summaries, value_total
 
-__all__ = ["SCORE_COLUMNS", "feature_set_of", "resolve_as_of", "score_partition"]
+__all__ = ["SCORE_COLUMNS", "resolve_as_of", "score_partition"]
 
 #: The leading columns of every scores table, in order.
 SCORE_COLUMNS = ["customer_id", "as_of", "churn_probability", "risk_band", "value_at_risk",
                  "reason_1", "reason_2", "reason_3", "action_1", "action_2", "action_3"]
-
-
-def feature_set_of(model: Any) -> FeatureSet:
-    """The feature set a model was trained with, or a clear error."""
-    fs = getattr(model, "feature_set_", None)
-    if fs is None:
-        raise ModelError(
-            "This model has no feature set: train it with churnkit.train (or 'churnkit train')."
-        )
-    return fs
 
 
 def score_partition(config: Config, model: Any, dataset: Dataset, *, as_of: pd.Timestamp
@@ -190,7 +180,7 @@ def resolve_as_of(as_of: str | pd.Timestamp | None, end: pd.Timestamp) -> pd.Tim
         raise ConfigError(
             f"as_of: {str(as_of)[:40]!r} is not a date. Give it as YYYY-MM-DD, e.g. '2025-06-01'."
         ) from None
-    if when is pd.NaT or pd.isna(when):
+    if pd.isna(when):
         raise ConfigError("as_of: a date is needed, got a missing value. Give YYYY-MM-DD.")
     if when.tzinfo is not None:
         raise ConfigError(

@@ -1,7 +1,7 @@
 """A LightGBM booster dump read into the flat arrays of the TreeSHAP kernels.
 
 :func:`parse_booster` lays the trees out as the matrices whose columns
-:mod:`churnkit.explain._treeshap_forest` names, and groups their nodes into
+:mod:`churnkit.model._treeshap_forest` names, and groups their nodes into
 the units whose pattern tables the kernels build.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from churnkit.explain._treeshap_forest import (
+from churnkit.model._treeshap_forest import (
     L_N_PATH,
     L_N_UF,
     L_PATH_OFF,
@@ -76,11 +76,14 @@ class Forest:
     max_uf: int
 
 
+_Ref = tuple[bool, int]  # (is leaf, local id) of a node
+
+
 @dataclass
 class _Tree:
     node_off: int
     leaf_off: int
-    children: list[tuple[bool, int]]  # (is leaf, local id) of left, right of each node
+    children: list[tuple[_Ref, _Ref]]  # left and right child of each internal node
     depth: list[int]
     size: list[int]  # internal nodes in the subtree
     first_leaf: list[int]

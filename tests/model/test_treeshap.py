@@ -1,4 +1,4 @@
-"""Tests of churnkit.explain._treeshap.TreeExplainer against LightGBM's pred_contrib."""
+"""Tests of churnkit.model._treeshap.TreeExplainer against LightGBM's pred_contrib."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from churnkit.exceptions import ConfigError, ModelError, NotFittedError, SchemaError
-from churnkit.explain._treeshap import TreeExplainer, UnsupportedModelError
-from churnkit.explain._treeshap_forest import L_N_PATH, L_N_UF, U_TABLE_OFF
+from churnkit.model import TreeExplainer, UnsupportedModelError
+from churnkit.model._treeshap_forest import L_N_PATH, L_N_UF, U_TABLE_OFF
 
 ATOL = 1e-6
 

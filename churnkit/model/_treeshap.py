@@ -38,8 +38,8 @@ import numpy as np
 import pandas as pd
 
 from churnkit.exceptions import ConfigError, ModelError, NotFittedError, SchemaError
-from churnkit.explain import _treeshap_forest as _k
-from churnkit.explain._treeshap_booster import Forest, parse_booster
+from churnkit.model import _treeshap_forest as _k
+from churnkit.model._treeshap_booster import Forest, parse_booster
 
 __all__ = ["TreeExplainer", "UnsupportedModelError"]
 
@@ -62,7 +62,7 @@ def _as_booster(model: Any) -> lgb.Booster:
     if isinstance(model, lgb.Booster):
         return model
     if isinstance(model, lgb.LGBMModel):
-        booster = getattr(model, "_Booster", None)
+        booster: lgb.Booster | None = getattr(model, "_Booster", None)
         if booster is None:
             raise NotFittedError(
                 f"This {type(model).__name__} is not fitted yet. Call 'fit' before explaining it."
@@ -374,8 +374,10 @@ class _numba_threads:  # noqa: N801 - used like a function
 
     def __enter__(self) -> None:
         self.previous = numba.get_num_threads()
-        n = numba.config.NUMBA_NUM_THREADS if self.n is None else self.n
-        numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
+        # numba.config creates its settings at run time (config.reload()), out of mypy's sight
+        most: int = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]
+        n = most if self.n is None else self.n
+        numba.set_num_threads(max(1, min(n, most)))
 
     def __exit__(self, *exc: object) -> None:
         numba.set_num_threads(self.previous)
@@ -410,10 +412,10 @@ def _float64_chunks(
     if isinstance(X, pd.DataFrame):
         frame = _encode_categories(X, pandas_categorical)
         for start in range(0, frame.shape[0], _CHUNK_ROWS):
-            part = frame.iloc[start : start + _CHUNK_ROWS]
+            rows = frame.iloc[start : start + _CHUNK_ROWS]
             yield (
                 start,
-                np.ascontiguousarray(part.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64),
+                np.ascontiguousarray(rows.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64),
             )
         return
     arr = X if isinstance(X, np.ndarray) else np.asarray(X)

@@ -1,6 +1,6 @@
 """Flat model arrays and compiled kernels behind :class:`churnkit.explain.TreeExplainer`.
 
-:func:`churnkit.explain._treeshap_booster.parse_booster` turns
+:func:`churnkit.model._treeshap_booster.parse_booster` turns
 ``Booster.dump_model()`` into flat arrays (a ``Forest``); the numba functions
 below consume them.
 
