@@ -19,6 +19,7 @@ import churnkit as ck
 from churnkit._core import builtin_config
 from churnkit.config import config_from_dict
 from churnkit.evaluate import backtest
+from churnkit.exceptions import ModelError
 
 pytestmark = pytest.mark.slow  # trains on the public datasets in ../shared/data
 
@@ -52,25 +53,13 @@ def test_cdnow_inactivity_churn_pipeline(shared_data):
     assert scored.scores["as_of"].unique().tolist() == ["1998-07-01"]
 
 
-def test_cdnow_backtest_at_1997_12_31_trains_only_on_finished_horizons(shared_data):
-    result = backtest(_config("cdnow.yaml"), n_folds=1)
-    fold = result.folds.iloc[0]
-    assert str(fold["test_cutoff"].date()) == "1997-12-31"
-    # a 182-day horizon must end by 1997-12-31: training cutoffs stop at 1997-06-30
-    assert fold["train_cutoffs"] == ["1997-03-31", "1997-04-30", "1997-05-31", "1997-06-30"]
-    assert fold["validation_cutoffs"] == ["1997-06-30"]
-    assert fold["n_test"] == 23570
-    # trained on customers of at most 6 months, tested on ones of 9 to 12 months: the model
-    # also sees recency and purchase rates relative to each customer's age
-    names = set(result.last_model.feature_names_in_)
-    assert {"purchases__days_since_last__tenure_share", "purchases__count__monthly__90d",
-            "purchases__dollar_value__monthly__365d"} <= names
-    m = result.metrics
-    assert 0.72 < m["roc_auc"] < 0.85, m
-    # recency alone is a strong rule on CDNOW
-    assert m["baseline"]["rule"]["roc_auc"] > 0.78
-    assert result.rules == ["days since the last activity (purchases)"]
-    assert m["baseline"]["logistic"]["roc_auc"] > 0.78
+def test_cdnow_backtest_at_1997_12_31_refuses_a_fold_without_purged_training_rows(shared_data):
+    """Training cutoffs stop at 1997-06-30, the fold's validation cutoff: with the purge that
+    every training path applies, no 182-day training horizon ends before it, so the fold is
+    refused with the fix rather than validated on labels that overlap validation."""
+    with pytest.raises(ModelError, match=r"182-day horizon ending before the first validation "
+                                         r"cutoff 1997-06-30.*Start the cutoff schedule earlier"):
+        backtest(_config("cdnow.yaml"), n_folds=1)
 
 
 @pytest.mark.parametrize(("name", "auc", "lift"), [("telco.yaml", 0.83, 2.6),

@@ -79,7 +79,7 @@ def score_partition(config: Config, model: Any, dataset: Dataset, *, as_of: pd.T
         {"customer_id": cust["customer_id"].to_numpy()[active],
          "cutoff": np.full(int(active.sum()), as_of.to_datetime64())}
     )
-    unseen = fs.unseen_categories(dataset, spine)
+    unseen = fs.unseen_categories(dataset, spine, as_of=as_of)
     X = fs.transform(dataset, spine)
     p = model.predict_proba(X)[:, 1] if len(X) else np.empty(0)
     scores = pd.DataFrame(
