@@ -52,7 +52,7 @@ def out_of_time_split(
     >>> cut = pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01", "2024-04-01"])
     >>> train, valid = out_of_time_split(cut, validation_cutoffs=1, horizon_days=45)
     >>> train.tolist(), valid.tolist()
-    ([True, False, False, True], [False, False, False, True])
+    ([True, True, False, False], [False, False, False, True])
     """
     cut = pd.to_datetime(pd.Series(cutoffs)).to_numpy()
     unique = np.unique(cut)
