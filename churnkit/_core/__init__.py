@@ -9,6 +9,7 @@ other and the leaf module :mod:`churnkit.exceptions` -- never a stage.
 
 from churnkit._core.atomic import atomic_path, atomic_write_bytes, atomic_write_text
 from churnkit._core.columns import require_columns
+from churnkit._core.dates import resolve_as_of
 from churnkit._core.html import BASE_CSS, esc, html_page, img_tag, is_missing, slugify
 from churnkit._core.messages import (
     ECHO_LIMIT,
@@ -62,6 +63,7 @@ __all__ = [
     "png_bytes",
     "read_yaml",
     "require_columns",
+    "resolve_as_of",
     "short_list",
     "short_repr",
     "slugify",

@@ -20,7 +20,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from churnkit._core import atomic_path, atomic_write_text, esc, html_page, png_bytes, slugify
+from churnkit._core import (
+    atomic_path,
+    atomic_write_text,
+    esc,
+    html_page,
+    png_bytes,
+    resolve_as_of,
+    slugify,
+)
 from churnkit.exceptions import SchemaError
 from churnkit.explain._plots import plot_waterfall
 from churnkit.explain._reason_config import EXPECTED_COLUMN, ReasonConfig, as_reason_config, load_reasons
@@ -175,7 +183,7 @@ def customer_features(
         raise SchemaError(
             f"customers.customer_id: no customer {str(customer_id)!r} among {len(text):,}.{hint}"
         )
-    when = pd.Timestamp(as_of) if as_of is not None else dataset.end
+    when = resolve_as_of(as_of, dataset.end)
     key = ids.iloc[hit[0]]
     spine = pd.DataFrame({"customer_id": [key], "cutoff": [when.to_datetime64()]})
     # the calls scoring makes (churnkit.scoring.score_partition): repair types, then transform

@@ -9,18 +9,14 @@ from typing import Any
 
 import pandas as pd
 
-from churnkit._core import Progress, atomic_path, no_progress
+from churnkit._core import Progress, atomic_write_text, no_progress
 from churnkit.config import Config, load_config
 from churnkit.evaluate import BASELINES, HEADLINE, backtest, write_model_report
+from churnkit.scoring import write_table
 
 __all__ = ["comparison_rows", "evaluate"]
 
 _ROWS = (*HEADLINE, "lift_at_5", "lift_at_20", "emp", "profit_best", "profit_best_depth")
-
-
-def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        frame.to_csv(tmp, index=False, lineterminator="\n")
 
 
 def evaluate(
@@ -65,14 +61,13 @@ def evaluate(
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         metrics = out / "metrics.json"
-        with atomic_path(metrics) as tmp:
-            tmp.write_text(result.to_json() + "\n", encoding="utf-8")
-        _write_csv(result.predictions, out / "predictions.csv")
+        atomic_write_text(metrics, result.to_json() + "\n")
+        write_table(result.predictions, out / "predictions.csv")
         folds = result.folds.copy()
         for col in ("train_cutoffs", "validation_cutoffs"):
             if col in folds:
                 folds[col] = folds[col].map(" ".join)
-        _write_csv(folds, out / "folds.csv")
+        write_table(folds, out / "folds.csv")
         report = write_model_report(result, out, model=result.last_model)
         summary["files"] = {"metrics": str(metrics), "predictions": str(out / "predictions.csv"),
                             "folds": str(out / "folds.csv"), "report": str(report)}

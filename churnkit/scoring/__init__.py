@@ -14,14 +14,13 @@ from churnkit.scoring._dask_train import train_dask
 from churnkit.scoring._local import score_local
 from churnkit.scoring._partition import partition_of
 from churnkit.scoring._result import ScoreResult, merge_summaries, write_table
-from churnkit.scoring._unit import SCORE_COLUMNS, resolve_as_of, score_partition
+from churnkit.scoring._unit import SCORE_COLUMNS, score_partition
 
 __all__ = [
     "SCORE_COLUMNS",
     "ScoreResult",
     "merge_summaries",
     "partition_of",
-    "resolve_as_of",
     "score_chunked",
     "score_dask",
     "score_local",

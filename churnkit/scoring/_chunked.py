@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from churnkit._core import Progress, no_progress
+from churnkit._core import Progress, no_progress, resolve_as_of
 from churnkit.config import Config
 from churnkit.data import load_dataset, parse_dates, require_config_columns, source_table
 from churnkit.exceptions import ConfigError, SchemaError
@@ -40,7 +40,7 @@ from churnkit.scoring._partition import (
     with_end,
 )
 from churnkit.scoring._result import ScoreResult, concat_scores, merge_summaries
-from churnkit.scoring._unit import resolve_as_of, score_partition
+from churnkit.scoring._unit import score_partition
 
 __all__ = ["score_chunked"]
 

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from churnkit._core import Progress, atomic_path, no_progress
+from churnkit._core import Progress, atomic_path, no_progress, resolve_as_of
 from churnkit.config import Config
 from churnkit.data import load_dataset
 from churnkit.exceptions import ConfigError, SchemaError
@@ -43,7 +43,7 @@ from churnkit.scoring._partition import (
     with_end,
 )
 from churnkit.scoring._result import ScoreResult, merge_summaries
-from churnkit.scoring._unit import resolve_as_of, score_partition
+from churnkit.scoring._unit import score_partition
 
 __all__ = ["read_partitioned", "score_dask", "scheduler_client"]
 

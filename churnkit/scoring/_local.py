@@ -7,11 +7,11 @@ from typing import Any
 
 import pandas as pd
 
-from churnkit._core import Progress, no_progress
+from churnkit._core import Progress, no_progress, resolve_as_of
 from churnkit.config import Config
 from churnkit.data import load_dataset
 from churnkit.scoring._result import ScoreResult
-from churnkit.scoring._unit import resolve_as_of, score_partition
+from churnkit.scoring._unit import score_partition
 
 __all__ = ["score_local"]
 

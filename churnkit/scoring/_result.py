@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from churnkit._core import atomic_path
+from churnkit._core import atomic_path, atomic_write_text
 from churnkit.data import REJECT_COLUMNS, Dataset
 
 __all__ = ["ScoreResult", "concat_scores", "merge_summaries", "value_total", "write_table"]
@@ -120,10 +120,8 @@ class ScoreResult:
         """
         out = Path(out)
         if self.parts:
-            path = out / "summary.json"
-            with atomic_path(path) as tmp:
-                tmp.write_text(json.dumps(self.summary, indent=2, default=str) + "\n",
-                               encoding="utf-8")
+            path = atomic_write_text(out / "summary.json",
+                                     json.dumps(self.summary, indent=2, default=str) + "\n")
             return {"scores": out / "scores", "rejects": out / "rejects", "summary": path}
         rej = Path(rejects) if rejects is not None else out.with_name(f"rejects{out.suffix}")
         return {"scores": write_table(self.scores, out), "rejects": write_table(self.rejects, rej)}

@@ -24,13 +24,12 @@ from churnkit.actions import (
 )
 from churnkit.config import Config
 from churnkit.data import REJECT_COLUMNS, Dataset
-from churnkit.exceptions import ConfigError
 from churnkit.explain import load_reasons, top_reasons
 from churnkit.labels import active_mask
 from churnkit.model import feature_set_of
 from churnkit.scoring._result import ScoreResult, merge_summaries, value_total
 
-__all__ = ["SCORE_COLUMNS", "resolve_as_of", "score_partition"]
+__all__ = ["SCORE_COLUMNS", "score_partition"]
 
 #: The leading columns of every scores table, in order.
 SCORE_COLUMNS = ["customer_id", "as_of", "churn_probability", "risk_band", "value_at_risk",
@@ -163,28 +162,3 @@ def _inactive_reason(config: Config, when: pd.Timestamp) -> str:
         )
     return f"not a customer at {when.date()} (not yet signed up or already ended); not scored"
 
-
-def resolve_as_of(as_of: str | pd.Timestamp | None, end: pd.Timestamp) -> pd.Timestamp:
-    """The point in time to score at: ``as_of`` parsed, or the end of the data.
-
-    Raises
-    ------
-    ConfigError
-        For text that is no date, or a date with a time zone.
-    """
-    if as_of is None:
-        return end
-    try:
-        when = pd.Timestamp(as_of)
-    except (TypeError, ValueError):
-        raise ConfigError(
-            f"as_of: {str(as_of)[:40]!r} is not a date. Give it as YYYY-MM-DD, e.g. '2025-06-01'."
-        ) from None
-    if pd.isna(when):
-        raise ConfigError("as_of: a date is needed, got a missing value. Give YYYY-MM-DD.")
-    if when.tzinfo is not None:
-        raise ConfigError(
-            f"as_of: {str(as_of)!r} has a time zone; churnkit's dates have none. "
-            "Give the local date, e.g. '2025-06-01'."
-        )
-    return when

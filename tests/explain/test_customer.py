@@ -183,3 +183,10 @@ def test_explain_builds_the_features_score_builds(config, trained):
         if raw[customer] != "n/a":
             assert one["static__value"].iloc[0] >= 1000
         pd.testing.assert_frame_equal(one.reset_index(drop=True), row.reset_index(drop=True))
+
+
+def test_explain_parses_as_of_like_score(trained):
+    model, ds = trained
+    customer = ds.customers["customer_id"].iloc[0]
+    with pytest.raises(ck.ConfigError, match="as_of: 'next tuesday' is not a date"):
+        customer_features(model, ds, customer, as_of="next tuesday")
