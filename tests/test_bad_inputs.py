@@ -1,4 +1,4 @@
-"""Malformed input files (tests/bad_inputs/cases.yaml) through the real loader, CLI and pipeline."""
+"""Malformed input files (tests/bad_inputs/cases*.yaml) through the real loader, CLI and pipeline."""
 
 from __future__ import annotations
 
@@ -18,7 +18,13 @@ from churnkit.config import config_from_dict
 from churnkit.data import rejected_customers
 
 ROOT = Path(__file__).parent / "bad_inputs"
-CASES = yaml.safe_load((ROOT / "cases.yaml").read_text(encoding="utf-8"))
+# One file per theme (cases.yaml, cases_formats.yaml, ...), read in name order.
+CASES = [
+    case
+    for path in sorted(ROOT.glob("cases*.yaml"))
+    for case in yaml.safe_load(path.read_text(encoding="utf-8")) or []
+]
+assert len({c["name"] for c in CASES}) == len(CASES), "case names must be unique across cases*.yaml"
 BASE_IDS = [f"c{i:02d}" for i in range(1, 41)]
 runner = CliRunner()
 
