@@ -19,7 +19,7 @@ from churnkit._core import (
     short_repr,
 )
 from churnkit.exceptions import ConfigError
-from churnkit.explain._reason_config import ReasonConfig
+from churnkit.explain import ReasonConfig
 
 __all__ = [
     "DEFAULT_PLAYBOOK",

@@ -16,13 +16,14 @@ from churnkit.data._dataset import (
 )
 from churnkit.data._io import ENCODINGS, read_table, sniff_bytes, sniff_delimiter
 from churnkit.data._links import require_config_columns, source_table
-from churnkit.data._parse import parse_dates, parse_ids, parse_numeric
+from churnkit.data._parse import infer_type, parse_dates, parse_ids, parse_numeric
 
 __all__ = [
     "ENCODINGS",
     "REJECT_COLUMNS",
     "Dataset",
     "EventSpec",
+    "infer_type",
     "load_dataset",
     "parse_dates",
     "parse_ids",

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import precision_recall_curve, roc_curve
+from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
 
 from churnkit._core import new_axes
 from churnkit.evaluate._profit import profit_curve
@@ -41,8 +41,6 @@ def _style(name: str) -> dict[str, Any]:
 
 def plot_roc(y: Any, scores: Mapping[str, Any], *, ax: Axes | None = None) -> Axes:
     """ROC curves of each scorer, with its AUC in the legend."""
-    from sklearn.metrics import roc_auc_score
-
     ax = new_axes(ax)
     y = np.asarray(y, dtype=bool)
     for name, p in scores.items():
@@ -57,8 +55,6 @@ def plot_roc(y: Any, scores: Mapping[str, Any], *, ax: Axes | None = None) -> Ax
 
 def plot_pr(y: Any, scores: Mapping[str, Any], *, ax: Axes | None = None) -> Axes:
     """Precision-recall curves, with average precision in the legend and the base rate."""
-    from sklearn.metrics import average_precision_score
-
     ax = new_axes(ax)
     y = np.asarray(y, dtype=bool)
     for name, p in scores.items():

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import beta as beta_dist
 
+from churnkit.config import CampaignConfig
 from churnkit.exceptions import SchemaError
 from churnkit.model import check_scores, sorted_cumulative
 
@@ -47,8 +48,6 @@ __all__ = ["best_profit", "customer_values", "expected_max_profit", "profit_curv
 
 
 def _campaign(campaign: Any) -> Any:
-    from churnkit.config import CampaignConfig
-
     return campaign if campaign is not None else CampaignConfig()
 
 

@@ -28,6 +28,7 @@ changes with a sign, money and minutes rounded to what a reader needs.
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import math
 import re
@@ -218,8 +219,6 @@ def glob_regex(patterns: tuple[str, ...]) -> re.Pattern[str]:
 
 @functools.lru_cache(maxsize=256)
 def _glob_regex(patterns: tuple[str, ...]) -> re.Pattern[str]:
-    import fnmatch
-
     return re.compile("|".join(fnmatch.translate(p) for p in patterns) or r"(?!)", re.IGNORECASE)
 
 

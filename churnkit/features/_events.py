@@ -19,6 +19,7 @@ from sklearn.utils import Tags
 from sklearn.utils.validation import check_is_fitted
 
 from churnkit.config import NUMERIC_AGGS
+from churnkit.data import infer_type
 from churnkit.exceptions import NotFittedError, SchemaError
 from churnkit.features._kernel import (
     OP_COPY,
@@ -323,8 +324,6 @@ class EventFeatures(TransformerMixin, BaseEstimator):
     def _column_types(self, ev: pd.DataFrame) -> dict[str, str]:
         if self.columns:
             return {c: t for c, t in self.columns.items() if t in {"categorical", "numeric", "boolean"}}
-        from churnkit.data._parse import infer_type
-
         types = {}
         for col in ev.columns:
             if col in ("customer_id", "timestamp"):

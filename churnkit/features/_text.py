@@ -25,6 +25,7 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils import Tags
 
+from churnkit.data import infer_type
 from churnkit.exceptions import SchemaError
 from churnkit.features._events import (
     EventFeatures,
@@ -167,8 +168,6 @@ class TextFeatures(TransformerMixin, BaseEstimator):
                     f"Available columns: {list(ev.columns)}. Fix the 'columns' parameter."
                 )
             return cols
-        from churnkit.data._parse import infer_type
-
         return [c for c in ev.columns if c not in ("customer_id", "timestamp")
                 and infer_type(ev[c]) == "text"]
 

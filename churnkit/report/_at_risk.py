@@ -19,7 +19,7 @@ from churnkit._core import (
     require_columns,
     slugify,
 )
-from churnkit.actions._at_risk import AT_RISK_COLUMNS
+from churnkit.actions import AT_RISK_COLUMNS
 
 __all__ = ["excel_sheet_name", "write_at_risk_lists"]
 

@@ -17,6 +17,7 @@ import pandas as pd
 from churnkit._core import LITERAL, literal_legend, require_columns
 from churnkit.exceptions import SchemaError
 from churnkit.retention._rates import METRIC_COLUMNS
+from churnkit.retention._value import VALUE_COLUMNS
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -222,8 +223,6 @@ def plot_value(
     >>> ax.get_xlabel()
     'Total customer lifetime value'
     """
-    from churnkit.retention._value import VALUE_COLUMNS
-
     require_columns(table, [metric], table="table", fix="Pass the output of value_by_segment(...).")
     ax = _axes(ax)
     by = [c for c in table.columns if c not in VALUE_COLUMNS]
