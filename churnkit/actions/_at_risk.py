@@ -133,6 +133,22 @@ def build_at_risk(
         ``value_at_risk`` (descending, missing last), ties by
         ``churn_probability``. ``attrs["as_of"]`` holds the latest ``as_of`` of
         ``scores`` as text, if it has that column.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from churnkit.actions import build_at_risk
+    >>> scores = pd.DataFrame({"customer_id": ["a", "b", "c"],
+    ...                        "churn_probability": [0.9, 0.4, 0.7]})
+    >>> customers = pd.DataFrame({"customer_id": ["a", "b", "c"], "value": [100.0, 900.0, 50.0],
+    ...                           "account_manager": ["Ana", "Ana", "Ben"]})
+    >>> reasons = pd.DataFrame({"reason_1": ["No login in 30 days", "Price rise", "Open ticket"]})
+    >>> table = build_at_risk(scores, customers, reasons, None)
+    >>> table[["customer_id", "account_manager", "risk_band", "value_at_risk"]]
+      customer_id account_manager risk_band  value_at_risk
+    0           b             Ana    medium         4320.0
+    1           a             Ana      high         1080.0
+    2           c             Ben      high          420.0
     """
     require_columns(scores, ["customer_id", "churn_probability"], table="scores", fix=_FIX)
     require_columns(customers, ["customer_id", "value"], table="customers", fix=_FIX)

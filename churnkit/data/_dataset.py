@@ -448,6 +448,20 @@ def load_dataset(config: Config, tables: Mapping[str, pd.DataFrame] | None = Non
         For table-level problems: missing file or column, empty table, wrong
         delimiter or encoding, duplicate column names. Row-level problems go
         to ``Dataset.rejects`` instead.
+
+    Examples
+    --------
+    >>> import churnkit as ck
+    >>> from churnkit._core import builtin_config
+    >>> config = ck.load_config(builtin_config("default.yaml"))
+    >>> crm = ck.datasets.make_crm(300, seed=0)
+    >>> dataset = ck.load_dataset(config, crm.tables)
+    >>> len(dataset.customers), sorted(dataset.events)
+    (300, ['contacts', 'feedback', 'transactions', 'usage'])
+    >>> dataset.end
+    Timestamp('2026-01-01 00:00:00')
+    >>> len(dataset.rejects)
+    0
     """
     tables = dict(tables or {})
     rejects = Rejects()

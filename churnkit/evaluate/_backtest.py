@@ -205,6 +205,19 @@ def backtest(
     ------
     ConfigError
         When a test cutoff has too few earlier cutoffs whose horizon ends before it.
+
+    Examples
+    --------
+    >>> import churnkit as ck
+    >>> from churnkit._core import builtin_config
+    >>> from churnkit.evaluate import backtest
+    >>> config = ck.load_config(builtin_config("default.yaml"))
+    >>> result = backtest(config, tables=ck.datasets.make_crm(400, seed=0).tables, n_folds=1)
+    >>> result.comparison().columns[:3].tolist()  # metrics by scorer, the model first
+    ['model', 'rule', 'logistic']
+    >>> model, rule = result.metrics["roc_auc"], result.metrics["baseline"]["rule"]["roc_auc"]
+    >>> bool(model > rule)
+    True
     """
     progress = progress or _noop
     progress("Loading and validating tables")

@@ -349,5 +349,19 @@ def build_features(
     -------
     DataFrame
         Indexed like ``spine``; names such as ``contacts__topic=billing__count__90d``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import churnkit as ck
+    >>> from churnkit._core import builtin_config
+    >>> from churnkit.features import build_features
+    >>> config = ck.load_config(builtin_config("default.yaml"))
+    >>> dataset = ck.load_dataset(config, ck.datasets.make_crm(300, seed=0).tables)
+    >>> spine = pd.DataFrame({"customer_id": dataset.customers["customer_id"],
+    ...                       "cutoff": pd.Timestamp("2025-06-01")})
+    >>> X = build_features(dataset, spine, windows=[30, 90])
+    >>> X.shape[0] == len(spine), "contacts__count__90d" in X
+    (True, True)
     """
     return FeatureSet(windows=windows, top_k=top_k, derived=derived).fit_transform(dataset, spine)

@@ -111,6 +111,25 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         Validation metrics (``roc_auc``, ``pr_auc``, ``log_loss``, ``brier``...).
     version_ : str
         Content hash of the trained model, written into every score.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from churnkit.model import ChurnModel
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame({"usage__count__30d": rng.poisson(4, 3000).astype("float32"),
+    ...                   "tenure_days": rng.uniform(0, 1000, 3000).astype("float32")})
+    >>> y = (rng.uniform(size=3000) < 0.6 / (1 + X["usage__count__30d"])).astype(int)
+    >>> model = ChurnModel(n_estimators=200).fit(X, y)
+    >>> p = model.predict_proba(X)[:, 1]
+    >>> bool(p[X["usage__count__30d"] == 0].mean() > 3 * p[X["usage__count__30d"] >= 6].mean())
+    True
+    >>> bool(model.metrics_["roc_auc"] > 0.6)
+    True
+    >>> contributions = model.explain(X.head(2))  # exact TreeSHAP, log-odds
+    >>> contributions.columns.tolist()
+    ['usage__count__30d', 'tenure_days', '(expected)']
     """
 
     def __init__(

@@ -170,6 +170,26 @@ def score_chunked(
     ConfigError
         For configurations whose tables cannot be split by customer id up front
         (snapshot mode, lookups, joins, customers from events).
+
+    Examples
+    --------
+    >>> import shutil, tempfile
+    >>> from pathlib import Path
+    >>> import churnkit as ck
+    >>> from churnkit._core import builtin_config
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> files = ck.datasets.make_crm(300, seed=0).write(folder / "data")
+    >>> _ = shutil.copy(builtin_config("default.yaml"), folder / "config.yaml")
+    >>> config = ck.load_config(folder / "config.yaml")
+    >>> model = ck.train(config).model
+    >>> from churnkit.scoring import score_chunked
+    >>> chunked = score_chunked(config, model, partitions=3)
+    >>> local = ck.score(config, model)
+    >>> key = ["customer_id", "churn_probability", "reason_1"]
+    >>> a = chunked.scores[key].sort_values("customer_id", ignore_index=True)
+    >>> b = local.scores[key].sort_values("customer_id", ignore_index=True)
+    >>> chunked.summary["partitions"], a.equals(b)
+    (3, True)
     """
     n_chunks = partitions
     if not isinstance(n_chunks, int) or isinstance(n_chunks, bool) or n_chunks < 1:

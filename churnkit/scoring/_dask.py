@@ -290,6 +290,32 @@ def score_dask(
     ConfigError
         For configurations whose tables cannot be split by customer id up front
         (snapshot mode, lookups, joins, customers from events).
+
+    Examples
+    --------
+    >>> import shutil, tempfile
+    >>> from pathlib import Path
+    >>> import churnkit as ck
+    >>> from churnkit._core import builtin_config
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> files = ck.datasets.make_crm(300, seed=0).write(folder / "data")
+    >>> _ = shutil.copy(builtin_config("default.yaml"), folder / "config.yaml")
+    >>> config = ck.load_config(folder / "config.yaml")
+    >>> from distributed import Client
+    >>> from churnkit.scoring import score_dask
+    >>> model = ck.train(config).model
+    >>> with Client(processes=False, n_workers=1, threads_per_worker=2,
+    ...             dashboard_address=None) as client:
+    ...     result = score_dask(config, model, out_dir=folder / "scores", scheduler=client,
+    ...                         partitions=2)
+    >>> local = ck.score(config, model)
+    >>> key = ["customer_id", "churn_probability", "reason_1"]
+    >>> a = result.scores[key].sort_values("customer_id", ignore_index=True)
+    >>> b = local.scores[key].sort_values("customer_id", ignore_index=True)
+    >>> result.summary["engine"], a.equals(b)
+    ('dask', True)
+    >>> sorted(p.name for p in (folder / "scores").iterdir())
+    ['rejects', 'scores', 'summary.json']
     """
     require_dask()
     check_partitionable(config, "Dask")

@@ -148,6 +148,25 @@ def train_dask(
         accept (``churnkit.train(config, engine="dask")`` wraps it in a ``TrainResult``).
     summary : dict
         As the local engine's, plus ``engine`` and ``partitions``.
+
+    Examples
+    --------
+    >>> import shutil, tempfile
+    >>> from pathlib import Path
+    >>> import churnkit as ck
+    >>> from churnkit._core import builtin_config
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> files = ck.datasets.make_crm(300, seed=0).write(folder / "data")
+    >>> _ = shutil.copy(builtin_config("default.yaml"), folder / "config.yaml")
+    >>> config = ck.load_config(folder / "config.yaml")
+    >>> from distributed import Client
+    >>> from churnkit.scoring import train_dask
+    >>> with Client(processes=False, n_workers=1, threads_per_worker=2,
+    ...             dashboard_address=None) as client:
+    ...     model, summary = train_dask(config, scheduler=client, partitions=2)
+    Finding random open ports for workers
+    >>> summary["engine"], summary["partitions"], summary["rows"] == ck.train(config).summary["rows"]
+    ('dask', 2, True)
     """
     require_dask("Dask training engine")
     import dask.dataframe as dd

@@ -43,6 +43,18 @@ def score_local(
     -------
     ScoreResult
         With the dataset, the features and the SHAP contributions.
+
+    Examples
+    --------
+    >>> import churnkit as ck
+    >>> from churnkit._core import builtin_config
+    >>> from churnkit.scoring import score_local
+    >>> config = ck.load_config(builtin_config("default.yaml"))
+    >>> crm = ck.datasets.make_crm(300, seed=0)
+    >>> model = ck.train(config, tables=crm.tables).model
+    >>> result = score_local(config, model, tables=crm.tables, as_of="2025-10-01")
+    >>> result.summary["engine"], str(result.scores["as_of"].iloc[0])[:10]
+    ('local', '2025-10-01')
     """
     progress("Loading and validating tables")
     dataset = load_dataset(config, tables)
