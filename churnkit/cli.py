@@ -22,6 +22,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from churnkit import jobs
+from churnkit._core import __version__
 from churnkit.config import load_config
 from churnkit.data import load_dataset
 from churnkit.exceptions import ChurnkitError
@@ -47,9 +48,18 @@ class Format(StrEnum):
     json = "json"
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        out.print(f"churnkit {__version__} (distribution churnkit-crm)")
+        raise typer.Exit()
+
+
 @app.callback()
 def _main(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_print_version, is_eager=True, help="Print the version and exit.",
+    )] = False,
 ) -> None:
     _STATE["debug"] = debug
 

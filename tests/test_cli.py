@@ -224,5 +224,5 @@ def test_dask_engine_without_dask_says_how_to_install(demo, tmp_path):
                         "--model", str(out / "model"), "--out", str(tmp_path / "s"), "--engine", "dask"],
                        capture_output=True, text=True)
     assert r.returncode == 1
-    assert "pip install 'churnkit[dask]'" in r.stderr
+    assert "pip install 'churnkit-crm[dask]'" in r.stderr
     assert "Traceback" not in r.stderr

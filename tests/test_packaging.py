@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -29,3 +30,37 @@ def test_configs_ship_as_churnkit_configs_with_their_yaml_files():
     assert tool["package-data"]["churnkit.configs"] == ["*.yaml"]
     assert (REPO / "configs" / "__init__.py").is_file()
     assert list((REPO / "configs").glob("*.yaml"))
+
+
+def test_distribution_name_is_our_own_and_the_version_has_one_source():
+    """``churnkit`` on the package index is another project: ours is churnkit-crm."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["name"] == "churnkit-crm"
+    assert "version" not in project
+    assert project["dynamic"] == ["version"]
+    assert _setuptools()["dynamic"]["version"] == {"attr": "churnkit._core.version.__version__"}
+    for extra in project["optional-dependencies"].values():
+        assert not any(dep.startswith("churnkit[") for dep in extra)
+
+
+def test_no_install_line_names_the_other_project():
+    """Every `pip install` in the docs and messages installs churnkit-crm or a local path."""
+    other = re.compile(r"pip install\s+(-\S+\s+)*['\"]?churnkit(\[|['\"\s]|$)")
+    assert other.search("pip install 'churnkit[dask]'")
+    assert other.search("pip install -U churnkit")
+    assert not other.search("pip install 'churnkit-crm[dask]'")
+    texts = [REPO / "README.md", *sorted((REPO / "churnkit").rglob("*.py"))]
+    found = [f"{path.name}: {line.strip()}" for path in texts
+             for line in path.read_text(encoding="utf-8").splitlines() if other.search(line)]
+    assert found == []
+
+
+def test_version_option_prints_the_package_version():
+    from typer.testing import CliRunner
+
+    from churnkit import __version__
+    from churnkit.cli import app
+
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"churnkit {__version__} (distribution churnkit-crm)"

@@ -104,7 +104,8 @@ def test_scoring_as_of_an_earlier_date_uses_only_earlier_data(trained, crm_confi
     crm, cfg = crm_config
     as_of = pd.Timestamp("2025-06-01")
     full = ck.score(cfg, trained.model, as_of=as_of).scores
-    assert len(full) > 0 and (full["as_of"] == "2025-06-01").all()
+    assert len(full) > 0
+    assert (full["as_of"] == "2025-06-01").all()
 
     customers = crm.customers.assign(
         end_date=crm.customers["end_date"].where(crm.customers["end_date"] < as_of))

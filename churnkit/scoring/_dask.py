@@ -58,7 +58,7 @@ def require_dask(engine: str = "Dask engine") -> None:
     except ImportError as exc:
         raise ConfigError(
             f"The {engine} needs dask and distributed ({exc}). Install them with: "
-            "pip install 'churnkit[dask]' (the same versions on every worker)."
+            "pip install 'churnkit-crm[dask]' (the same versions on every worker)."
         ) from None
 
 
