@@ -6,6 +6,8 @@ import re
 import tomllib
 from pathlib import Path
 
+from packaging.version import Version
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -64,3 +66,20 @@ def test_version_option_prints_the_package_version():
     result = CliRunner().invoke(app, ["--version"])
     assert result.exit_code == 0
     assert result.output.strip() == f"churnkit {__version__} (distribution churnkit-crm)"
+
+
+def test_minimum_versions_file_pins_every_declared_floor():
+    """.ci/min-versions.txt tests exactly the floors pyproject.toml declares."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    declared = {}
+    for dep in [*project["dependencies"], *project["optional-dependencies"]["test"]]:
+        match = re.fullmatch(r"([A-Za-z0-9_.-]+)(\[[^\]]*\])?>=([0-9.]+)", dep)
+        assert match, f"{dep}: declare a floor with >="
+        declared[match[1].lower()] = match[3]
+    pinned = dict(
+        line.split("==") for line in (REPO / ".ci" / "min-versions.txt").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    assert set(declared) <= set(pinned), "pin these floors in .ci/min-versions.txt"
+    differ = {n: (v, pinned[n]) for n, v in declared.items() if Version(v) != Version(pinned[n])}
+    assert differ == {}, "declared floor != tested version"
