@@ -15,7 +15,14 @@ Examples
 True
 """
 
-from churnkit import (
+import os as _os
+
+# Passive OpenMP waiting: idle LightGBM and numba threads sleep instead of spinning. On a
+# shared machine spinning threads made the same job take from 1x to 8x its quiet time.
+# It must be set before either library loads its OpenMP runtime; a value the user set wins.
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from churnkit import (  # noqa: E402 -- after the OpenMP setting above
     actions,
     data,
     datasets,
