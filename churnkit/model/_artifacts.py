@@ -218,6 +218,9 @@ def save_model(model: Any, path: str | Path, **extra: Any) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)  # mkdtemp makes an owner-only folder; use the usual mode
         model.booster_.save_model(str(tmp / BOOSTER))
         for name, data in contents.items():
             _write(tmp / name, data)

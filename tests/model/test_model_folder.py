@@ -78,6 +78,9 @@ def test_small_model_round_trip_is_exact(tmp_path, calibration):
     assert model_state(loaded) == model_state(model)
     assert loaded.version_ == model.version_
     assert json.loads((path / "features.json").read_text()) is None  # fitted without a feature set
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o777 & ~umask  # not the owner-only temporary mode
 
 
 def _text_config():
@@ -280,11 +283,12 @@ def test_planted_pickle_never_runs_without_trust_pickle(tmp_path):
     _rewrite(path, manifest)
     with pytest.raises(ModelError, match="a model folder holds"):
         ck.load_model(path)
-    r = runner.invoke(app, ["score", "--config", str(builtin_config("default.yaml")),
-                            "--model", str(legacy), "--out", str(tmp_path / "s.csv")])
-    assert r.exit_code == 1
-    assert "--trust-pickle" in r.stderr
-    assert "Traceback" not in r.stderr
+    config = str(builtin_config("default.yaml"))
+    for args in (["score", "--out", str(tmp_path / "s.csv")], ["explain", "--customer", "C1"]):
+        r = runner.invoke(app, [*args, "--config", config, "--model", str(legacy)])
+        assert r.exit_code == 1
+        assert "--trust-pickle" in r.stderr
+        assert "Traceback" not in r.stderr
     assert not marker.exists()
 
 
