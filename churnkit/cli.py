@@ -187,7 +187,7 @@ def train(config: ConfigOpt,
                    "lightgbm.dask on a Dask cluster.")] = TrainEngine.local,
           scheduler: SchedulerOpt = None, partitions: PartitionsOpt = None,
           fmt: FormatOpt = Format.table) -> None:
-    """Train a churn model and save it with its manifest."""
+    """Train a churn model and save it with its manifest (signed if CHURNKIT_MODEL_KEY is set)."""
     with _errors():
         cfg = load_config(config)
         with _steps() as progress:
