@@ -428,6 +428,23 @@ def load_model(path: str | Path, *, trust_pickle: bool = False) -> Any:
         If the folder is incomplete, holds extra or modified files, is unsigned
         or wrongly signed while ``CHURNKIT_MODEL_KEY`` is set, holds a pickle
         without ``trust_pickle=True``, or versions are incompatible.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np, pandas as pd
+    >>> from churnkit import ChurnModel
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame({"a": rng.normal(size=400), "b": rng.normal(size=400)})
+    >>> y = X["a"] + rng.normal(size=400) > 0.5
+    >>> model = ChurnModel(n_estimators=20, min_child_samples=20, n_jobs=1).fit(X, y)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = model.save(f"{tmp}/m")
+    ...     sorted(p.name for p in path.iterdir())
+    ...     same = load_model(path)
+    ['features.json', 'manifest.json', 'model.json', 'model.txt']
+    >>> bool((same.predict_proba(X) == model.predict_proba(X)).all())
+    True
     """
     folder = _folder(Path(path))
     manifest = load_manifest(folder)

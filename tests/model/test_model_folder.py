@@ -297,7 +297,9 @@ def test_trusted_old_pickle_model_loads_and_saves_as_data(tmp_path):
     legacy = _legacy_folder(tmp_path / "legacy", model)
     loaded = ck.load_model(legacy, trust_pickle=True)
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
-    again = ck.load_model(loaded.save(tmp_path / "resaved"))
+    loaded.save(legacy)  # saved again in place: a folder of data that loads without trust
+    assert not (legacy / "model.joblib").exists()
+    again = ck.load_model(legacy)
     np.testing.assert_array_equal(again.predict_proba(X), model.predict_proba(X))
 
 
