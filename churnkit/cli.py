@@ -136,6 +136,10 @@ def _print_summary(title: str, summary: dict[str, Any], fmt: Format) -> None:
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="YAML configuration file.")]
 FormatOpt = Annotated[Format, typer.Option("--format", help="Summary format.")]
 ModelOpt = Annotated[Path, typer.Option(help="Model folder written by 'churnkit train'.")]
+TrustPickleOpt = Annotated[bool, typer.Option(
+    "--trust-pickle", help="Also load a model saved by an older churnkit as a pickle "
+                           "(model.joblib). Loading a pickle runs code: only for a model from a "
+                           "trusted source.")]
 AsOfOpt = Annotated[str | None, typer.Option(help="As of this date (default: end of data).")]
 SchedulerOpt = Annotated[str | None, typer.Option(
     help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: a local cluster).")]
@@ -193,7 +197,7 @@ def train(config: ConfigOpt,
                    "lightgbm.dask on a Dask cluster.")] = TrainEngine.local,
           scheduler: SchedulerOpt = None, partitions: PartitionsOpt = None,
           fmt: FormatOpt = Format.table) -> None:
-    """Train a churn model and save it with its manifest."""
+    """Train a churn model and save it with its manifest (signed if CHURNKIT_MODEL_KEY is set)."""
     with _errors():
         cfg = load_config(config)
         with _steps() as progress:
@@ -214,10 +218,10 @@ def score(config: ConfigOpt, model: ModelOpt,
               help="local: all tables in memory; chunked: a chunk of customers at a time; "
                    "dask: on a Dask cluster (part files under --out).")] = Engine.local,
           scheduler: SchedulerOpt = None, partitions: PartitionsOpt = None,
-          fmt: FormatOpt = Format.table) -> None:
+          trust_pickle: TrustPickleOpt = False, fmt: FormatOpt = Format.table) -> None:
     """Score every active customer as of a date."""
     with _errors():
-        cfg, fitted = load_config(config), load_model(model)
+        cfg, fitted = load_config(config), load_model(model, trust_pickle=trust_pickle)
         with _steps() as progress:
             result = jobs.score(cfg, fitted, as_of=as_of, engine=engine.value, partitions=partitions,
                                 scheduler=scheduler, out_dir=out_file, progress=progress)
@@ -249,11 +253,12 @@ def explain(
     customer: Annotated[str, typer.Option(help="The customer id to explain.")],
     out_dir: Annotated[Path | None, typer.Option("--out", help="Write waterfall PNG, CSV, HTML.")] = None,
     as_of: AsOfOpt = None,
+    trust_pickle: TrustPickleOpt = False,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Explain one customer's score: top reasons and a SHAP waterfall."""
     with _errors():
-        cfg, fitted = load_config(config), load_model(model)
+        cfg, fitted = load_config(config), load_model(model, trust_pickle=trust_pickle)
         with _steps() as progress:
             progress(f"Explaining customer {customer}")
             expl, paths = jobs.explain(cfg, fitted, customer, as_of=as_of, out_dir=out_dir)

@@ -28,7 +28,7 @@ def demo(tmp_path_factory):
 def test_demo_writes_every_output(demo):
     out, summary = demo
     for name in ("config.yaml", "scores.csv", "rejects.csv", "at_risk.csv", "at_risk.xlsx",
-                 "model/manifest.json", "model/model.txt", "model/model.joblib",
+                 "model/manifest.json", "model/model.txt", "model/model.json", "model/features.json",
                  "data/customers.csv", "data/contacts.csv", "at_risk/index.html"):
         assert (out / name).is_file(), name
     assert summary["validation_roc_auc"] >= 0.75
@@ -63,7 +63,7 @@ def test_tampered_model_makes_score_exit_1_with_integrity_message(demo, tmp_path
     import shutil
 
     shutil.copytree(out / "model", tmp_path / "m")
-    target = tmp_path / "m" / "model.joblib"
+    target = tmp_path / "m" / "features.json"
     data = bytearray(target.read_bytes())
     data[len(data) // 2] ^= 0xFF
     target.write_bytes(bytes(data))

@@ -13,6 +13,7 @@ from churnkit._core import Progress, no_progress
 from churnkit.config import Config
 from churnkit.data import Dataset, load_dataset
 from churnkit.exceptions import ConfigError
+from churnkit.explain import load_reasons
 from churnkit.features import feature_set
 from churnkit.labels import labels_from_config
 from churnkit.model import ChurnModel, fit_model, training_summary, training_window
@@ -91,6 +92,7 @@ def train(
             raise ConfigError("The Dask engine reads the config's files; 'tables' is for 'local'.")
         model, summary = train_dask(config, scheduler=scheduler, partitions=partitions,
                                     progress=progress)
+        model.reasons_ = _reasons(config)
         return TrainResult(model, summary)
     if engine != "local":
         raise ConfigError(f"engine: {engine!r} is not a training engine. Use 'local' or 'dask'.")
@@ -108,4 +110,10 @@ def train(
         positive_rate=float(labels["label"].mean()), customers=labels["customer_id"].nunique())
     summary = training_summary(model, feature_set=fs, config=config, training=training,
                                rejects=len(dataset.rejects))
+    model.reasons_ = _reasons(config)
     return TrainResult(model, summary, dataset, labels)
+
+
+def _reasons(config: Config) -> dict[str, Any]:
+    """The reason groups of the configuration, as saved with the model (``reasons.json``)."""
+    return load_reasons(config.resolve(config.scoring.reasons)).model_dump(mode="json")

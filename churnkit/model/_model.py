@@ -409,6 +409,6 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         return save_model(self, path, **manifest)
 
     @classmethod
-    def load(cls, path: Any) -> ChurnModel:
+    def load(cls, path: Any, *, trust_pickle: bool = False) -> ChurnModel:
         """Load a saved model after verifying its manifest; see :func:`churnkit.model.load_model`."""
-        return load_model(path)
+        return load_model(path, trust_pickle=trust_pickle)

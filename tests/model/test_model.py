@@ -15,6 +15,16 @@ from churnkit.model import load_manifest
 pytestmark = pytest.mark.slow  # trains on the public IBM Telco dataset
 
 
+def _redigest(path, manifest):
+    """Rewrite a manifest with the digest of its new content, as a careful forger would."""
+    import hashlib
+
+    body = {k: v for k, v in manifest.items() if k not in ("digest", "signature")}
+    content = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    manifest["digest"] = "sha256:" + hashlib.sha256(content).hexdigest()
+    path.write_text(json.dumps(manifest))
+
+
 def _config(name, **model):
     path = builtin_config(name)
     raw = yaml.safe_load(path.read_text())
@@ -49,7 +59,7 @@ def test_save_load_round_trip_gives_identical_scores(telco, tmp_path):
     b = ck.score(cfg, loaded).scores
     pd.testing.assert_frame_equal(a, b)
     manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
-    assert set(manifest["files"]) == {"model.joblib", "model.txt"}
+    assert set(manifest["files"]) == {"model.txt", "model.json", "features.json", "reasons.json"}
     assert manifest["versions"]["churnkit"] == ck.__version__
     assert manifest["features"] == list(result.model.feature_names_in_)
     assert manifest["metrics"]["roc_auc"] == pytest.approx(result.model.metrics_["roc_auc"])
@@ -63,10 +73,10 @@ def test_save_load_round_trip_gives_identical_scores(telco, tmp_path):
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "delete"])
-def test_tampered_artifact_is_refused_before_unpickling(telco, tmp_path, damage):
+def test_tampered_artifact_is_refused(telco, tmp_path, damage):
     _, result = telco
     path = result.model.save(tmp_path / "m")
-    target = path / "model.joblib"
+    target = path / "model.txt"
     data = target.read_bytes()
     if damage == "flip":
         target.write_bytes(data[:100] + bytes([data[100] ^ 1]) + data[101:])
@@ -84,6 +94,9 @@ def test_incompatible_version_is_refused(telco, tmp_path):
     manifest = json.loads((path / "manifest.json").read_text())
     manifest["versions"]["lightgbm"] = "1.0.0"
     (path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelError, match="digest does not match"):
+        load_manifest(path)
+    _redigest(path / "manifest.json", manifest)
     with pytest.raises(ModelError, match="saved with LightGBM 1.0.0"):
         load_manifest(path)
     with pytest.raises(ModelError, match="manifest.json is missing"):
