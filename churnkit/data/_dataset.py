@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from churnkit.config import Config, CustomersTable, EventTable, SnapshotTable
+from churnkit.data._end import DayCounts, day_counts, find_end, late_reason
 from churnkit.data._links import (
     apply_joins,
     apply_lookups,
@@ -26,7 +27,8 @@ from churnkit.data._parse import infer_type, parse_bool, parse_categorical, pars
 from churnkit.data._rejects import REJECT_COLUMNS, Rejects, rejected_customers
 from churnkit.exceptions import SchemaError
 
-__all__ = ["REJECT_COLUMNS", "Dataset", "EventSpec", "load_dataset", "rejected_customers"]
+__all__ = ["REJECT_COLUMNS", "Dataset", "EventSpec", "load_dataset", "rejected_customers",
+           "stamp_of"]
 
 CUSTOMER_ROLES = (
     "signup_date", "end_date", "segment", "product", "account_manager", "value", "wallet_share"
@@ -85,6 +87,13 @@ class Dataset:
     end: pd.Timestamp
     label: pd.Series | None = None
     rejects: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REJECT_COLUMNS))
+
+    @property
+    def start(self) -> pd.Timestamp | None:
+        """The first day with an event (None without events)."""
+        firsts = [df["timestamp"].min() for df in self.events.values() if len(df)]
+        firsts = [f for f in firsts if pd.notna(f)]
+        return pd.Timestamp(min(firsts)).normalize() if firsts else None
 
     @property
     def mode(self) -> str:
@@ -321,7 +330,7 @@ def _load_events(
     frame: pd.DataFrame, spec: EventTable, name: str, known: pd.Index, rejects: Rejects,
     end: pd.Timestamp | None, config: Config, tables: Mapping[str, pd.DataFrame],
     id_type: pd.CategoricalDtype, rejected: set[Any] | None = None,
-) -> tuple[pd.DataFrame, EventSpec]:
+) -> tuple[pd.DataFrame, EventSpec, np.ndarray]:
     require_config_columns(frame, name, [spec.customer_id], f"events.{name}")
     _bad_lines(frame, name, spec.customer_id if not spec.lookup else None, rejects)
     ids, missing_id = _event_ids(frame[spec.customer_id])
@@ -356,8 +365,7 @@ def _load_events(
     if end is not None:
         late = ~drop & (ts >= end)
         rejects.add(name, late, frame, ids, spec.timestamp, frame[spec.timestamp],
-                    f"event dated on or after the end of the data ({end.date()}, data.end); "
-                    "row dropped", drop=True)
+                    late_reason(end), drop=True)
         drop = drop | late
 
     used = {spec.customer_id, spec.timestamp, *spec.exclude}
@@ -400,9 +408,10 @@ def _load_events(
     out = out[keep]
     # sorted by customer id, then time (stable): the order of sort_values on the ids
     order = np.lexsort((out["timestamp"].to_numpy("datetime64[ns]").view(np.int64), code[keep]))
+    rows = out.index.to_numpy()[order]
     out = out.take(order).reset_index(drop=True)
     return out, EventSpec(name, spec.kind, types, dict(spec.roles), dict(spec.aggregations),
-                          text=spec.text)
+                          text=spec.text), rows
 
 
 def _customers_from_events(
@@ -425,6 +434,12 @@ def _customers_from_events(
     assert cust is not None
     return pd.DataFrame({cust.customer_id: first.index.astype(str),
                          cust.signup_date or "signup_date": first.to_numpy()})
+
+
+def stamp_of(customers: pd.DataFrame, events: Mapping[str, pd.DataFrame]) -> DayCounts:
+    """Rows per day of the event timestamps, and of the customer dates (see ``find_end``)."""
+    cust_dates = [customers[c] for c in ("signup_date", "end_date") if c in customers]
+    return (day_counts(df["timestamp"] for df in events.values()), day_counts(cust_dates))
 
 
 def load_dataset(config: Config, tables: Mapping[str, pd.DataFrame] | None = None) -> Dataset:
@@ -495,11 +510,12 @@ def load_dataset(config: Config, tables: Mapping[str, pd.DataFrame] | None = Non
     id_type = pd.CategoricalDtype(known.sort_values())
     events: dict[str, pd.DataFrame] = {}
     specs: dict[str, EventSpec] = {}
+    source_rows: dict[str, np.ndarray] = {}
     for name, spec in data.events.items():
         try:
             ev_frame = _source(config, spec, name, tables)
-            events[name], specs[name] = _load_events(ev_frame, spec, name, known, rejects, end,
-                                                     config, tables, id_type, rejected)
+            events[name], specs[name], source_rows[name] = _load_events(
+                ev_frame, spec, name, known, rejects, end, config, tables, id_type, rejected)
         except SchemaError as exc:
             problems.append(str(exc))
     if len(problems) == 1:
@@ -509,13 +525,12 @@ def load_dataset(config: Config, tables: Mapping[str, pd.DataFrame] | None = Non
             f"{len(problems)} tables cannot be loaded:\n" + "\n".join(f"- {p}" for p in problems)
         )
     if end is None:
-        stamps = [df["timestamp"].max() for df in events.values() if len(df)]
-        stamps += [customers[c].max() for c in ("signup_date", "end_date") if c in customers]
-        stamps = [s for s in stamps if pd.notna(s)]
-        if not stamps:
-            raise SchemaError(
-                "Cannot tell where the data ends: no event timestamps and no customer dates. "
-                "Set data.end in the config."
-            )
-        end = pd.Timestamp(max(stamps)).normalize() + pd.Timedelta(days=1)
+        end = find_end([stamp_of(customers, events)])
+        for name, ev in events.items():
+            late = ev["timestamp"] >= end
+            if late.any():
+                ev_rows = pd.DataFrame(index=source_rows[name])
+                rejects.add(name, late, ev_rows, ev["customer_id"], data.events[name].timestamp,
+                            ev["timestamp"].astype(str), late_reason(end), drop=True)
+                events[name] = ev[~late.to_numpy()].reset_index(drop=True)
     return Dataset(customers, attributes, events, specs, end, None, rejects.frame())

@@ -27,7 +27,7 @@ import pandas as pd
 
 from churnkit._core import Progress, atomic_path, no_progress, resolve_as_of
 from churnkit.config import Config
-from churnkit.data import load_dataset
+from churnkit.data import first_day, load_dataset
 from churnkit.exceptions import ConfigError, SchemaError
 from churnkit.scoring._partition import (
     FAR_END,
@@ -314,7 +314,7 @@ def score_dask(
         units = [client.submit(_load_unit, load_config, pieces[k], pure=False) for k in used]
         stamps = client.gather([client.submit(operator.itemgetter(1), u) for u in units])
         end = data_end(config, stamps)
-        when = resolve_as_of(as_of, end)
+        when = resolve_as_of(as_of, end, start=first_day(stamps))
         offsets = {name: np.cumsum([0, *client.gather(futs)[:-1]], dtype=np.int64)
                    for name, futs in lengths.items()}
         progress(f"Scoring {n} partitions")
