@@ -64,7 +64,8 @@ class Dataset:
         (``signup_date``, ``end_date``, ``segment``, ``product``, ``account_manager``,
         ``value``, ``wallet_share``) and static attribute columns.
     attributes : dict
-        Static attribute column → type (``categorical``, ``numeric``, ``boolean``).
+        Static attribute column → type (``categorical``, ``numeric``, ``boolean``,
+        ``datetime``: a date such as a date of birth, turned into days before each cutoff).
     events : dict of DataFrame
         Event tables with ``customer_id``, ``timestamp`` and their typed columns,
         sorted by customer and time. ``customer_id`` is a ``category`` whose
@@ -78,6 +79,9 @@ class Dataset:
         Snapshot mode: the boolean churn label aligned with ``customers``.
     rejects : DataFrame
         ``table, row, customer_id, column, value, reason`` for every row set aside.
+    ignored : dict
+        ``table.column`` → why a column of the input is not used (free-text
+        customer columns, date columns of event tables).
     """
 
     customers: pd.DataFrame
@@ -87,6 +91,7 @@ class Dataset:
     end: pd.Timestamp
     label: pd.Series | None = None
     rejects: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REJECT_COLUMNS))
+    ignored: dict[str, str] = field(default_factory=dict)
 
     @property
     def start(self) -> pd.Timestamp | None:
@@ -107,6 +112,7 @@ class Dataset:
             "events": {name: len(df) for name, df in self.events.items()},
             "rejects": self.rejects.groupby("table").size().to_dict() if len(self.rejects) else {},
             "end": str(self.end.date()),
+            **({"ignored": dict(self.ignored)} if self.ignored else {}),
         }
 
 
@@ -238,8 +244,31 @@ def _clash(table: str, col: str, key: str, *, declared: bool) -> None:
         )
 
 
+def _looks_like_dates(raw: pd.Series) -> bool:
+    """Whether a text column holds dates: 99% of its values look like dates and parse.
+
+    Numbers such as ``20240131`` or ``2024`` are left to the other types; the
+    few values that are no date are set to missing and reported when parsed.
+    """
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        return True
+    if not (raw.dtype == object or pd.api.types.is_string_dtype(raw.dtype)
+            or isinstance(raw.dtype, pd.CategoricalDtype)):
+        return False
+    sample = raw.dropna().astype(str).str.strip()
+    sample = sample[sample != ""].iloc[:2000]
+    if not len(sample):
+        return False
+    shaped = sample.str.fullmatch(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T][\d:.]+)?")
+    if shaped.mean() < 0.99:
+        return False
+    _, bad = parse_dates(sample[shaped.to_numpy()])
+    return bool(1 - bad.mean() * shaped.mean() >= 0.99)
+
+
 def _load_customers(
-    frame: pd.DataFrame, spec: CustomersTable | SnapshotTable, name: str, rejects: Rejects
+    frame: pd.DataFrame, spec: CustomersTable | SnapshotTable, name: str, rejects: Rejects,
+    ignored: dict[str, str] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     id_col = spec.customer_id
     roles: dict[str, str] = {
@@ -290,6 +319,7 @@ def _load_customers(
         used.add(spec.label)
     declared = dict(getattr(spec, "attributes", {}) or getattr(spec, "columns", {}))
     attributes: dict[str, str] = {}
+    ignored = {} if ignored is None else ignored
     for col in frame.columns:
         if col in used:
             continue
@@ -297,7 +327,12 @@ def _load_customers(
             _clash(name, col, name, declared=col in declared)
             continue
         kind = declared.get(col) or infer_type(frame[col])
-        if kind in {"text", "datetime"}:
+        if col not in declared and kind in {"text", "categorical"} and _looks_like_dates(frame[col]):
+            kind = "datetime"
+        if kind == "text":
+            ignored[f"{name}.{col}"] = (
+                "free text is not used as a customer attribute (declare it categorical to use "
+                "its values, or list it under exclude)")
             continue
         attributes[col] = kind
         out[col] = _parse_typed(frame, name, col, kind, rejects, ids)
@@ -330,6 +365,7 @@ def _load_events(
     frame: pd.DataFrame, spec: EventTable, name: str, known: pd.Index, rejects: Rejects,
     end: pd.Timestamp | None, config: Config, tables: Mapping[str, pd.DataFrame],
     id_type: pd.CategoricalDtype, rejected: set[Any] | None = None,
+    ignored: dict[str, str] | None = None,
 ) -> tuple[pd.DataFrame, EventSpec, np.ndarray]:
     require_config_columns(frame, name, [spec.customer_id], f"events.{name}")
     _bad_lines(frame, name, spec.customer_id if not spec.lookup else None, rejects)
@@ -390,6 +426,10 @@ def _load_events(
             "categorical" if col in role_of else infer_type(frame[col])
         )
         if kind == "datetime":
+            if ignored is not None:
+                ignored[f"{name}.{col}"] = (
+                    "a date column of an event table is not used (only its timestamp is); list "
+                    "it under exclude to silence this")
             continue
         types[col] = kind
         out[col] = _parse_typed(frame, name, col, kind, rejects, ids, category=True)
@@ -466,13 +506,14 @@ def load_dataset(config: Config, tables: Mapping[str, pd.DataFrame] | None = Non
     """
     tables = dict(tables or {})
     rejects = Rejects()
+    ignored: dict[str, str] = {}
     data = config.data
     end = pd.Timestamp(data.end) if data.end is not None else None
     if data.snapshot is not None:
         snap = data.snapshot
         frame = _source(config, snap, "snapshot", tables)
         require_config_columns(frame, "snapshot", [snap.label], "snapshot")
-        customers, attributes = _load_customers(frame, snap, "snapshot", rejects)
+        customers, attributes = _load_customers(frame, snap, "snapshot", rejects, ignored)
         label_text = frame[snap.label].astype("string").str.strip().str.lower()
         positives = {str(v).strip().lower() for v in snap.positive}
         missing_label = label_text.isna()
@@ -484,7 +525,7 @@ def load_dataset(config: Config, tables: Mapping[str, pd.DataFrame] | None = Non
         customers = customers.reset_index(drop=True)
         label = label.reset_index(drop=True)
         return Dataset(customers, attributes, {}, {}, end or pd.Timestamp.now().normalize(),
-                       label, rejects.frame())
+                       label, rejects.frame(), ignored)
 
     assert data.customers is not None  # guaranteed by DataConfig validation
     cust_spec = data.customers
@@ -499,7 +540,7 @@ def load_dataset(config: Config, tables: Mapping[str, pd.DataFrame] | None = Non
         else:
             frame = _source(config, cust_spec, "customers", tables)
         frame = apply_joins(frame, cust_spec, config, tables, rejects)
-        customers, attributes = _load_customers(frame, cust_spec, "customers", rejects)
+        customers, attributes = _load_customers(frame, cust_spec, "customers", rejects, ignored)
     except SchemaError as exc:
         problems.append(str(exc))
         customers, attributes = pd.DataFrame({"customer_id": pd.Series(dtype=object)}), {}
@@ -515,7 +556,8 @@ def load_dataset(config: Config, tables: Mapping[str, pd.DataFrame] | None = Non
         try:
             ev_frame = _source(config, spec, name, tables)
             events[name], specs[name], source_rows[name] = _load_events(
-                ev_frame, spec, name, known, rejects, end, config, tables, id_type, rejected)
+                ev_frame, spec, name, known, rejects, end, config, tables, id_type, rejected,
+                ignored)
         except SchemaError as exc:
             problems.append(str(exc))
     if len(problems) == 1:
@@ -533,4 +575,4 @@ def load_dataset(config: Config, tables: Mapping[str, pd.DataFrame] | None = Non
                 rejects.add(name, late, ev_rows, ev["customer_id"], data.events[name].timestamp,
                             ev["timestamp"].astype(str), late_reason(end), drop=True)
                 events[name] = ev[~late.to_numpy()].reset_index(drop=True)
-    return Dataset(customers, attributes, events, specs, end, None, rejects.frame())
+    return Dataset(customers, attributes, events, specs, end, None, rejects.frame(), ignored)
