@@ -130,17 +130,28 @@ def _distinct(raw: pd.Series) -> tuple[np.ndarray, pd.Series] | None:
     return codes, pd.Series(uniques)
 
 
+def _named(values: pd.Series, names: Mapping[str, str]) -> pd.Series:
+    """Category values with their codes replaced by the configured names (``labels:``)."""
+    if not names:
+        return values
+    codes, _ = parse_ids(values)  # "5", " 5" and 5.0 are all the code "5"
+    named = codes.map(dict(names))
+    return named.where(named.notna(), codes.where(codes.notna(), values)).astype(object)
+
+
 def _parse_typed(
     frame: pd.DataFrame, table: str, col: str, kind: str, rejects: Rejects,
-    ids: pd.Series | None, *, category: bool = False,
+    ids: pd.Series | None, *, category: bool = False, names: Mapping[str, str] | None = None,
 ) -> pd.Series:
     """Parse one column by type; unparseable values become missing and are reported.
 
     Categorical, text and boolean text columns are parsed by distinct value;
     categorical columns come back as pandas ``category`` when ``category`` is
-    true, else as object strings.
+    true, else as object strings, with coded values replaced by ``names``.
     """
     raw = frame[col]
+    if names and kind == "categorical" and _distinct(raw) is None:
+        raw = raw.astype(object).where(raw.notna(), None)
     distinct = _distinct(raw) if kind not in ("numeric", "datetime") else None
     if distinct is not None:
         codes, uniques = distinct
@@ -149,6 +160,8 @@ def _parse_typed(
             parsed = pd.Series(np.append(values.to_numpy(), np.nan)[codes], index=raw.index)
         else:
             values, bad_u = parse_categorical(uniques)
+            if kind == "categorical":
+                values = _named(values, names or {})
             if category and kind == "categorical":
                 level, levels = pd.factorize(values.to_numpy(dtype=object))
                 cat = pd.Categorical.from_codes(
@@ -271,6 +284,7 @@ def _load_customers(
     ignored: dict[str, str] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     id_col = spec.customer_id
+    labels = dict(spec.labels)
     roles: dict[str, str] = {
         r: c for r in CUSTOMER_ROLES if (c := getattr(spec, r, None)) is not None
     }
@@ -295,7 +309,8 @@ def _load_customers(
     drop = missing.copy()
     out = pd.DataFrame({"customer_id": ids}, index=frame.index)
     for role, col in roles.items():
-        out[role] = _parse_typed(frame, name, col, _ROLE_TYPES[role], rejects, ids)
+        out[role] = _parse_typed(frame, name, col, _ROLE_TYPES[role], rejects, ids,
+                                 names=labels.get(col))
     if churned is not None and "end_date" in out:
         # a churn date of a customer who came back (flag false) is not an end
         gone = _parse_typed(frame, name, churned, "boolean", rejects, ids)
@@ -326,7 +341,7 @@ def _load_customers(
         if col in out.columns:
             _clash(name, col, name, declared=col in declared)
             continue
-        kind = declared.get(col) or infer_type(frame[col])
+        kind = declared.get(col) or ("categorical" if col in labels else infer_type(frame[col]))
         if col not in declared and kind in {"text", "categorical"} and _looks_like_dates(frame[col]):
             kind = "datetime"
         if kind == "text":
@@ -335,7 +350,7 @@ def _load_customers(
                 "its values, or list it under exclude)")
             continue
         attributes[col] = kind
-        out[col] = _parse_typed(frame, name, col, kind, rejects, ids)
+        out[col] = _parse_typed(frame, name, col, kind, rejects, ids, names=labels.get(col))
 
     # duplicates among the kept rows: identical rows collapse; conflicting rows drop the customer
     kept_ids = out["customer_id"].where(~drop)
@@ -423,7 +438,7 @@ def _load_events(
             _clash(name, col, f"events.{name}", declared=col in spec.columns)
             continue
         kind = spec.columns.get(col) or role_types.get(role_of.get(col, "")) or (
-            "categorical" if col in role_of else infer_type(frame[col])
+            "categorical" if col in role_of or col in spec.labels else infer_type(frame[col])
         )
         if kind == "datetime":
             if ignored is not None:
@@ -432,7 +447,8 @@ def _load_events(
                     "it under exclude to silence this")
             continue
         types[col] = kind
-        out[col] = _parse_typed(frame, name, col, kind, rejects, ids, category=True)
+        out[col] = _parse_typed(frame, name, col, kind, rejects, ids, category=True,
+                                names=spec.labels.get(col))
     if "duration" in spec.roles and types.get(spec.roles["duration"]) == "numeric":
         col = spec.roles["duration"]
         neg = out[col] < 0
