@@ -239,7 +239,8 @@ def report(
     scores: Annotated[Path, typer.Option(help="Scores file written by 'churnkit score'.")],
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the at-risk lists.")],
     min_band: Annotated[
-        str | None, typer.Option(help="Only this risk band and riskier, e.g. medium.")
+        str | None, typer.Option(help="Only this risk band and riskier, e.g. high; 'low' lists "
+                                      "everyone. Default: every band above low.")
     ] = None,
     currency: Annotated[str, typer.Option(help="Currency symbol for values.")] = "",
     fmt: FormatOpt = Format.table,
