@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -168,3 +170,44 @@ def test_scoring_with_a_stray_date_keeps_as_of_and_every_customer(crm, config, t
     assert chunked.rejects["reason"].str.contains("bulk of the event dates").sum() == 1
     with pytest.raises(ck.ConfigError, match="after the end of the data"):
         ck.score(cfg, model, as_of="2100-12-31")
+
+
+def test_cli_refuses_as_of_outside_the_events_in_one_paragraph(tmp_path):
+    """A small model on the bad-input base CRM (events up to 2024-05-27, data.end unset)."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from churnkit.cli import app
+
+    base = Path(__file__).parents[1] / "bad_inputs" / "base"
+    raw = {
+        "name": "as-of",
+        "data": {
+            "customers": {"path": str(base / "customers.csv"), "signup_date": "signup_date",
+                          "end_date": "end_date", "value": "monthly_value"},
+            "events": {"contacts": {"kind": "contacts", "path": str(base / "contacts.csv")}},
+        },
+        "labels": {"horizon_days": 30, "validation_cutoffs": 1,
+                   "cutoffs": ["2024-02-01", "2024-03-01", "2024-04-01"]},
+        "model": {"n_estimators": 10, "min_child_samples": 3, "calibration": "none",
+                  "n_jobs": 1},
+        "scoring": {"explain": "none"},
+    }
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(yaml.safe_dump(raw))
+    runner = CliRunner()
+    r = runner.invoke(app, ["train", "--config", str(cfg), "--out", str(tmp_path / "m")])
+    assert r.exit_code == 0, r.output
+    for as_of, words in [("2100-01-01", "after the end of the data (2024-05-28)"),
+                         ("2023-06-01", "on or before the first event (2024-01-01)")]:
+        r = runner.invoke(app, ["score", "--config", str(cfg), "--model", str(tmp_path / "m"),
+                                "--out", str(tmp_path / "s.csv"), "--as-of", as_of])
+        assert r.exit_code == 1, r.output
+        message = " ".join(r.stderr.split())
+        assert words in message
+        assert "Traceback" not in r.stderr
+        assert not (tmp_path / "s.csv").exists()
+    r = runner.invoke(app, ["score", "--config", str(cfg), "--model", str(tmp_path / "m"),
+                            "--out", str(tmp_path / "s.csv"), "--format", "json"])
+    assert r.exit_code == 0, r.output
+    assert '"as_of": "2024-05-28"' in r.stdout
