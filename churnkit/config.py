@@ -303,7 +303,9 @@ class DataConfig(_Model):
     events: dict[str, EventTable] = Field(default_factory=dict)
     snapshot: SnapshotTable | None = None
     end: date | None = None
-    """End of the data (exclusive); default: the day after the newest event or date."""
+    """End of the data (exclusive); default: the day after the bulk of the event dates (a
+    few stray far-future event rows are ignored and rejected; contract end dates never
+    count; without events, the customer dates)."""
 
     @model_validator(mode="after")
     def _one_mode(self) -> DataConfig:
