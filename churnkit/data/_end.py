@@ -30,6 +30,8 @@ STRAY_GAP_DAYS = 90
 #: ... when they hold at most this share of all the event rows.
 STRAY_SHARE = 0.01
 
+_DAY_NS = 86_400 * 10**9
+
 #: Rows per day: the event days and the customer-date days (used only without events).
 DayCounts = tuple[pd.Series, pd.Series]
 
@@ -37,26 +39,37 @@ DayCounts = tuple[pd.Series, pd.Series]
 def day_counts(stamps: Iterable[pd.Series]) -> pd.Series:
     """Rows per calendar day of the given timestamp columns (a Series indexed by day).
 
+    Counted on whole days as integers, one column at a time, so that tens of
+    millions of events cost one integer copy per table.
+
     Examples
     --------
     >>> import pandas as pd
-    >>> s = pd.Series(pd.to_datetime(["2024-01-01 10:00", "2024-01-01 12:00", "2024-01-03"]))
+    >>> s = pd.Series(pd.to_datetime(["2024-01-01 10:00", "2024-01-01 12:00", "2024-01-03 08:00"]))
     >>> day_counts([s]).to_dict()
     {Timestamp('2024-01-01 00:00:00'): 2, Timestamp('2024-01-03 00:00:00'): 1}
     """
-    days = [pd.Series(s.to_numpy("datetime64[ns]")).dropna().dt.normalize() for s in stamps]
-    days = [d for d in days if len(d)]
-    if not days:
-        return pd.Series(dtype=np.int64, index=pd.DatetimeIndex([]))
-    out = pd.concat(days, ignore_index=True).value_counts().sort_index()
-    out.index.name = None
-    return out.rename(None).astype(np.int64)
+    parts = []
+    for s in stamps:
+        ns = s.to_numpy("datetime64[ns]").view(np.int64)
+        days = ns[ns != np.iinfo(np.int64).min] // _DAY_NS  # NaT is the smallest int64
+        if len(days):
+            parts.append(pd.Series(days).value_counts(sort=False))
+    if not parts:
+        return _empty()
+    counts = pd.concat(parts).groupby(level=0).sum().sort_index()
+    index = pd.DatetimeIndex((counts.index.to_numpy(np.int64) * _DAY_NS).view("M8[ns]"))
+    return pd.Series(counts.to_numpy(np.int64), index=index)
+
+
+def _empty() -> pd.Series:
+    return pd.Series(dtype=np.int64, index=pd.DatetimeIndex([], dtype="M8[ns]"))
 
 
 def _merge(parts: Iterable[pd.Series]) -> pd.Series:
     parts = [p for p in parts if p is not None and len(p)]
     if not parts:
-        return pd.Series(dtype=np.int64, index=pd.DatetimeIndex([]))
+        return _empty()
     return pd.concat(parts).groupby(level=0).sum().sort_index().astype(np.int64)
 
 
