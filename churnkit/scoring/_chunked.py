@@ -215,7 +215,7 @@ def score_chunked(
                     spill.write(name, table, part, offset)
                     offset += len(table)
                     if config.data.end is None:
-                        stamps.append(_newest_kept(ids, stamps_raw, known))
+                        stamps.append(_kept_days(ids, stamps_raw, known))
         finally:
             spill.close()
         end = data_end(config, stamps)
@@ -253,7 +253,7 @@ def _fill_empty(sizes: np.ndarray) -> np.ndarray:
     return remap
 
 
-def _newest_kept(ids: pd.Series, stamps: pd.Series, known: pd.Index) -> DayCounts:
+def _kept_days(ids: pd.Series, stamps: pd.Series, known: pd.Index) -> DayCounts:
     """Rows per day of the rows :func:`churnkit.load_dataset` keeps (known customer, valid time)."""
     codes, distinct = normalised_ids(ids)
     is_known = np.append(known.get_indexer(pd.Index(distinct)) >= 0, False)[codes]
