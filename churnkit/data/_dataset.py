@@ -415,8 +415,8 @@ def _load_events(
     drop = missing_id | ts.isna() | unknown
     if end is not None:
         late = ~drop & (ts >= end)
-        rejects.add(name, late, frame, ids, spec.timestamp, frame[spec.timestamp],
-                    late_reason(end), drop=True)
+        # the value as parsed, as when the end is found after loading (see load_dataset)
+        rejects.add(name, late, frame, ids, spec.timestamp, ts, late_reason(end), drop=True)
         drop = drop | late
 
     used = {spec.customer_id, spec.timestamp, *spec.exclude}
@@ -589,6 +589,6 @@ def load_dataset(config: Config, tables: Mapping[str, pd.DataFrame] | None = Non
             if late.any():
                 ev_rows = pd.DataFrame(index=source_rows[name])
                 rejects.add(name, late, ev_rows, ev["customer_id"], data.events[name].timestamp,
-                            ev["timestamp"].astype(str), late_reason(end), drop=True)
+                            ev["timestamp"], late_reason(end), drop=True)
                 events[name] = ev[~late.to_numpy()].reset_index(drop=True)
     return Dataset(customers, attributes, events, specs, end, None, rejects.frame(), ignored)

@@ -315,6 +315,13 @@ def score_dask(
         stamps = client.gather([client.submit(operator.itemgetter(1), u) for u in units])
         end = data_end(config, stamps)
         when = resolve_as_of(as_of, end, start=first_day(stamps))
+        if config.data.end is None:
+            # partitions with events on or after the end found: loaded again with that end,
+            # so that those rows go to the rejects as with the local engine (rarely any)
+            for i, (days, _) in enumerate(stamps):
+                if len(days) and days.index[-1] >= end:
+                    units[i] = client.submit(_load_unit, with_end(load_config, end),
+                                             pieces[used[i]], pure=False)
         offsets = {name: np.cumsum([0, *client.gather(futs)[:-1]], dtype=np.int64)
                    for name, futs in lengths.items()}
         progress(f"Scoring {n} partitions")
