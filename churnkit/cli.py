@@ -26,6 +26,7 @@ from churnkit._core import __version__
 from churnkit.config import load_config
 from churnkit.data import load_dataset
 from churnkit.exceptions import ChurnkitError
+from churnkit.labels import label_population, labels_from_config
 from churnkit.model import load_model
 from churnkit.scoring import write_table
 
@@ -133,6 +134,17 @@ def _print_summary(title: str, summary: dict[str, Any], fmt: Format) -> None:
     out.print(table)
 
 
+def _print_population(population: Any) -> None:
+    """The label population: rows and churn rate per cutoff."""
+    table = Table(title="Label population (customers active at each cutoff, churned in the "
+                        "horizon)", title_justify="left")
+    for col in ("cutoff", "rows", "churned", "churn rate"):
+        table.add_column(col, justify="left" if col == "cutoff" else "right")
+    for row in population.itertuples(index=False):
+        table.add_row(row.cutoff, f"{row.rows:,}", f"{row.churned:,}", f"{row.churn_rate:.1%}")
+    out.print(table)
+
+
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="YAML configuration file.")]
 FormatOpt = Annotated[Format, typer.Option("--format", help="Summary format.")]
 ModelOpt = Annotated[Path, typer.Option(help="Model folder written by 'churnkit train'.")]
@@ -181,9 +193,14 @@ def validate(config: ConfigOpt, fmt: FormatOpt = Format.table,
             progress("Loading and validating tables")
             ds = load_dataset(cfg)
         summary = ds.summary()
+        population = label_population(labels_from_config(ds, cfg.labels))
+        summary["labels"] = population.to_dict("records")
         if rejects is not None:
             summary["rejects_file"] = str(write_table(ds.rejects, rejects))
-        _print_summary(f"{config}: valid", summary, fmt)
+        _print_summary(f"{config}: valid", {k: v for k, v in summary.items() if k != "labels"}
+                       if fmt is not Format.json else summary, fmt)
+        if fmt is not Format.json:
+            _print_population(population)
         top = ds.rejects.groupby(["table", "reason"]).size().sort_values(ascending=False).head(10)
         for key, n in zip(top.index, top.to_numpy(), strict=True):
             err.print(f"[yellow]{n:,} row(s) of {key[0]}[/]: {escape(str(key[1]))}")
@@ -236,7 +253,8 @@ def report(
     scores: Annotated[Path, typer.Option(help="Scores file written by 'churnkit score'.")],
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the at-risk lists.")],
     min_band: Annotated[
-        str | None, typer.Option(help="Only this risk band and riskier, e.g. medium.")
+        str | None, typer.Option(help="Only this risk band and riskier, e.g. high; 'low' lists "
+                                      "everyone. Default: every band above low.")
     ] = None,
     currency: Annotated[str, typer.Option(help="Currency symbol for values.")] = "",
     fmt: FormatOpt = Format.table,

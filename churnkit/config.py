@@ -156,7 +156,40 @@ class Lookup(_Table):
         return self.name or (Path(self.path).stem if self.path else "lookup")
 
 
-class CustomersTable(_Table):
+class _CodeNames(_Model):
+    """Names for coded category values of a table's columns."""
+
+    labels: dict[str, dict[str, str]] = Field(default_factory=dict)
+    """Names for coded category values, per column, e.g.
+    ``{event_type_id: {5: Billing dispute, 7: Price increase}}``: the column is then
+    categorical and reasons read "event type: Billing dispute". Codes not listed keep
+    their code."""
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _codes_as_text(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        return {col: ({_code_text(k): v for k, v in names.items()} if isinstance(names, dict)
+                      else names) for col, names in value.items()}
+
+    def _check_labels(self, types: dict[str, str]) -> None:
+        wrong = sorted(c for c in self.labels if types.get(c, "categorical") != "categorical")
+        if wrong:
+            raise ValueError(
+                f"labels: column(s) {wrong} are declared {sorted({types[c] for c in wrong})}; "
+                "names for codes need a categorical column (declare it categorical)"
+            )
+
+
+def _code_text(code: Any) -> str:
+    """A code as text as the data layer reads it: ``5``, ``5.0`` and ``"5"`` are ``"5"``."""
+    if isinstance(code, float) and code.is_integer():
+        return str(int(code))
+    return str(code).strip()
+
+
+class CustomersTable(_Table, _CodeNames):
     """The customers table: one row per customer."""
 
     from_events: str | None = None
@@ -191,10 +224,11 @@ class CustomersTable(_Table):
                         f"{join.table_name!r}); give one of them another name"
                     )
                 seen[new] = join.table_name
+        self._check_labels(dict(self.attributes))
         return self
 
 
-class EventTable(_Table):
+class EventTable(_Table, _CodeNames):
     """A table of timestamped events of customers (contacts, feedback, usage...)."""
 
     kind: EventKind = "events"
@@ -236,8 +270,13 @@ class EventTable(_Table):
                 raise ValueError(f"column {short_repr(col, 60)}: {problem}")
         return aggs
 
+    @model_validator(mode="after")
+    def _labelled_columns(self) -> EventTable:
+        self._check_labels(dict(self.columns))
+        return self
 
-class SnapshotTable(_Table):
+
+class SnapshotTable(_Table, _CodeNames):
     """Snapshot mode: one table, one row per customer, with a churn label column."""
 
     customer_id: str | None = None
@@ -251,6 +290,11 @@ class SnapshotTable(_Table):
     value: str | None = None
     segment: str | None = None
 
+    @model_validator(mode="after")
+    def _labelled_columns(self) -> SnapshotTable:
+        self._check_labels(dict(self.columns))
+        return self
+
 
 class DataConfig(_Model):
     """Where the tables are and how to read them."""
@@ -259,7 +303,9 @@ class DataConfig(_Model):
     events: dict[str, EventTable] = Field(default_factory=dict)
     snapshot: SnapshotTable | None = None
     end: date | None = None
-    """End of the data (exclusive); default: the day after the newest event or date."""
+    """End of the data (exclusive); default: the day after the bulk of the event dates (a
+    few stray far-future event rows are ignored and rejected; contract end dates never
+    count; without events, the customer dates)."""
 
     @model_validator(mode="after")
     def _one_mode(self) -> DataConfig:

@@ -55,6 +55,7 @@ def _config_dict(files: dict[str, str] | None = None, options: dict | None = Non
                              "roles": {"score": "score"}, **opts.get("feedback", {})},
             },
             "end": "2024-07-01",
+            **opts.get("data", {}),
         },
         "labels": {"horizon_days": 30, "validation_cutoffs": 1,
                    "cutoffs": ["2024-02-01", "2024-03-01", "2024-04-01", "2024-05-01"]},
@@ -131,6 +132,26 @@ def test_bad_input_case(case):
     for cid, day in want.get("dates", {}).items():
         got = cust.loc[cid, "signup_date"]
         assert (pd.isna(got) if day is None else got == pd.Timestamp(day)), (cid, got)
+    if "end" in want:
+        assert str(ds.end.date()) == str(want["end"])
+    for col, kind in want.get("attributes", {}).items():
+        assert ds.attributes.get(col) == kind, ds.attributes
+    if "ignored" in want:
+        assert sorted(ds.ignored) == sorted(want["ignored"])
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if "trains" in c], ids=lambda c: c["name"])
+def test_bad_input_case_trains_and_scores(case, tmp_path):
+    """Cases marked `trains`: a model trains, saves, loads and scores; listed features exist."""
+    cfg = _config(case["files"], case.get("options"))
+    trained = ck.train(cfg)
+    trained.model.booster_.dump_model()  # the model file parses
+    names = set(trained.model.feature_names_in_)
+    for name in case["trains"].get("features", []):
+        assert name in names, sorted(n for n in names if n.split("__")[0] in name)
+    trained.write(tmp_path / "m")
+    scored = ck.score(cfg, ck.load_model(tmp_path / "m"))
+    assert len(scored.scores) == case["trains"]["scored"]
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if "train_error" in c], ids=lambda c: c["name"])

@@ -13,16 +13,23 @@ from churnkit.data._dataset import (
     EventSpec,
     load_dataset,
     rejected_customers,
+    stamp_of,
 )
+from churnkit.data._end import DayCounts, day_counts, find_end, first_day, late_reason
 from churnkit.data._io import ENCODINGS, read_table, sniff_bytes, sniff_delimiter
 from churnkit.data._links import require_config_columns, source_table
 from churnkit.data._parse import infer_type, parse_dates, parse_ids, parse_numeric
 
 __all__ = [
     "ENCODINGS",
+    "DayCounts",
     "REJECT_COLUMNS",
     "Dataset",
     "EventSpec",
+    "day_counts",
+    "find_end",
+    "first_day",
+    "late_reason",
     "infer_type",
     "load_dataset",
     "parse_dates",
@@ -34,4 +41,5 @@ __all__ = [
     "sniff_bytes",
     "sniff_delimiter",
     "source_table",
+    "stamp_of",
 ]

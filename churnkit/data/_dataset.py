@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from churnkit.config import Config, CustomersTable, EventTable, SnapshotTable
+from churnkit.data._end import DayCounts, day_counts, find_end, late_reason
 from churnkit.data._links import (
     apply_joins,
     apply_lookups,
@@ -26,7 +27,8 @@ from churnkit.data._parse import infer_type, parse_bool, parse_categorical, pars
 from churnkit.data._rejects import REJECT_COLUMNS, Rejects, rejected_customers
 from churnkit.exceptions import SchemaError
 
-__all__ = ["REJECT_COLUMNS", "Dataset", "EventSpec", "load_dataset", "rejected_customers"]
+__all__ = ["REJECT_COLUMNS", "Dataset", "EventSpec", "load_dataset", "rejected_customers",
+           "stamp_of"]
 
 CUSTOMER_ROLES = (
     "signup_date", "end_date", "segment", "product", "account_manager", "value", "wallet_share"
@@ -62,7 +64,8 @@ class Dataset:
         (``signup_date``, ``end_date``, ``segment``, ``product``, ``account_manager``,
         ``value``, ``wallet_share``) and static attribute columns.
     attributes : dict
-        Static attribute column → type (``categorical``, ``numeric``, ``boolean``).
+        Static attribute column → type (``categorical``, ``numeric``, ``boolean``,
+        ``datetime``: a date such as a date of birth, turned into days before each cutoff).
     events : dict of DataFrame
         Event tables with ``customer_id``, ``timestamp`` and their typed columns,
         sorted by customer and time. ``customer_id`` is a ``category`` whose
@@ -76,6 +79,9 @@ class Dataset:
         Snapshot mode: the boolean churn label aligned with ``customers``.
     rejects : DataFrame
         ``table, row, customer_id, column, value, reason`` for every row set aside.
+    ignored : dict
+        ``table.column`` → why a column of the input is not used (free-text
+        customer columns, date columns of event tables).
     """
 
     customers: pd.DataFrame
@@ -85,6 +91,14 @@ class Dataset:
     end: pd.Timestamp
     label: pd.Series | None = None
     rejects: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REJECT_COLUMNS))
+    ignored: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def start(self) -> pd.Timestamp | None:
+        """The first day with an event (None without events)."""
+        firsts = [df["timestamp"].min() for df in self.events.values() if len(df)]
+        firsts = [f for f in firsts if pd.notna(f)]
+        return pd.Timestamp(min(firsts)).normalize() if firsts else None
 
     @property
     def mode(self) -> str:
@@ -98,6 +112,7 @@ class Dataset:
             "events": {name: len(df) for name, df in self.events.items()},
             "rejects": self.rejects.groupby("table").size().to_dict() if len(self.rejects) else {},
             "end": str(self.end.date()),
+            **({"ignored": dict(self.ignored)} if self.ignored else {}),
         }
 
 
@@ -115,17 +130,28 @@ def _distinct(raw: pd.Series) -> tuple[np.ndarray, pd.Series] | None:
     return codes, pd.Series(uniques)
 
 
+def _named(values: pd.Series, names: Mapping[str, str]) -> pd.Series:
+    """Category values with their codes replaced by the configured names (``labels:``)."""
+    if not names:
+        return values
+    codes, _ = parse_ids(values)  # "5", " 5" and 5.0 are all the code "5"
+    named = codes.map(dict(names))
+    return named.where(named.notna(), codes.where(codes.notna(), values)).astype(object)
+
+
 def _parse_typed(
     frame: pd.DataFrame, table: str, col: str, kind: str, rejects: Rejects,
-    ids: pd.Series | None, *, category: bool = False,
+    ids: pd.Series | None, *, category: bool = False, names: Mapping[str, str] | None = None,
 ) -> pd.Series:
     """Parse one column by type; unparseable values become missing and are reported.
 
     Categorical, text and boolean text columns are parsed by distinct value;
     categorical columns come back as pandas ``category`` when ``category`` is
-    true, else as object strings.
+    true, else as object strings, with coded values replaced by ``names``.
     """
     raw = frame[col]
+    if names and kind == "categorical" and _distinct(raw) is None:
+        raw = raw.astype(object).where(raw.notna(), None)
     distinct = _distinct(raw) if kind not in ("numeric", "datetime") else None
     if distinct is not None:
         codes, uniques = distinct
@@ -134,6 +160,8 @@ def _parse_typed(
             parsed = pd.Series(np.append(values.to_numpy(), np.nan)[codes], index=raw.index)
         else:
             values, bad_u = parse_categorical(uniques)
+            if kind == "categorical":
+                values = _named(values, names or {})
             if category and kind == "categorical":
                 level, levels = pd.factorize(values.to_numpy(dtype=object))
                 cat = pd.Categorical.from_codes(
@@ -229,10 +257,34 @@ def _clash(table: str, col: str, key: str, *, declared: bool) -> None:
         )
 
 
+def _looks_like_dates(raw: pd.Series) -> bool:
+    """Whether a text column holds dates: 99% of its values look like dates and parse.
+
+    Numbers such as ``20240131`` or ``2024`` are left to the other types; the
+    few values that are no date are set to missing and reported when parsed.
+    """
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        return True
+    if not (raw.dtype == object or pd.api.types.is_string_dtype(raw.dtype)
+            or isinstance(raw.dtype, pd.CategoricalDtype)):
+        return False
+    sample = raw.dropna().astype(str).str.strip()
+    sample = sample[sample != ""].iloc[:2000]
+    if not len(sample):
+        return False
+    shaped = sample.str.fullmatch(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T][\d:.]+)?")
+    if shaped.mean() < 0.99:
+        return False
+    _, bad = parse_dates(sample[shaped.to_numpy()])
+    return bool(1 - bad.mean() * shaped.mean() >= 0.99)
+
+
 def _load_customers(
-    frame: pd.DataFrame, spec: CustomersTable | SnapshotTable, name: str, rejects: Rejects
+    frame: pd.DataFrame, spec: CustomersTable | SnapshotTable, name: str, rejects: Rejects,
+    ignored: dict[str, str] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     id_col = spec.customer_id
+    labels = dict(spec.labels)
     roles: dict[str, str] = {
         r: c for r in CUSTOMER_ROLES if (c := getattr(spec, r, None)) is not None
     }
@@ -257,7 +309,8 @@ def _load_customers(
     drop = missing.copy()
     out = pd.DataFrame({"customer_id": ids}, index=frame.index)
     for role, col in roles.items():
-        out[role] = _parse_typed(frame, name, col, _ROLE_TYPES[role], rejects, ids)
+        out[role] = _parse_typed(frame, name, col, _ROLE_TYPES[role], rejects, ids,
+                                 names=labels.get(col))
     if churned is not None and "end_date" in out:
         # a churn date of a customer who came back (flag false) is not an end
         gone = _parse_typed(frame, name, churned, "boolean", rejects, ids)
@@ -281,17 +334,23 @@ def _load_customers(
         used.add(spec.label)
     declared = dict(getattr(spec, "attributes", {}) or getattr(spec, "columns", {}))
     attributes: dict[str, str] = {}
+    ignored = {} if ignored is None else ignored
     for col in frame.columns:
         if col in used:
             continue
         if col in out.columns:
             _clash(name, col, name, declared=col in declared)
             continue
-        kind = declared.get(col) or infer_type(frame[col])
-        if kind in {"text", "datetime"}:
+        kind = declared.get(col) or ("categorical" if col in labels else infer_type(frame[col]))
+        if col not in declared and kind in {"text", "categorical"} and _looks_like_dates(frame[col]):
+            kind = "datetime"
+        if kind == "text":
+            ignored[f"{name}.{col}"] = (
+                "free text is not used as a customer attribute (declare it categorical to use "
+                "its values, or list it under exclude)")
             continue
         attributes[col] = kind
-        out[col] = _parse_typed(frame, name, col, kind, rejects, ids)
+        out[col] = _parse_typed(frame, name, col, kind, rejects, ids, names=labels.get(col))
 
     # duplicates among the kept rows: identical rows collapse; conflicting rows drop the customer
     kept_ids = out["customer_id"].where(~drop)
@@ -321,7 +380,8 @@ def _load_events(
     frame: pd.DataFrame, spec: EventTable, name: str, known: pd.Index, rejects: Rejects,
     end: pd.Timestamp | None, config: Config, tables: Mapping[str, pd.DataFrame],
     id_type: pd.CategoricalDtype, rejected: set[Any] | None = None,
-) -> tuple[pd.DataFrame, EventSpec]:
+    ignored: dict[str, str] | None = None,
+) -> tuple[pd.DataFrame, EventSpec, np.ndarray]:
     require_config_columns(frame, name, [spec.customer_id], f"events.{name}")
     _bad_lines(frame, name, spec.customer_id if not spec.lookup else None, rejects)
     ids, missing_id = _event_ids(frame[spec.customer_id])
@@ -355,9 +415,8 @@ def _load_events(
     drop = missing_id | ts.isna() | unknown
     if end is not None:
         late = ~drop & (ts >= end)
-        rejects.add(name, late, frame, ids, spec.timestamp, frame[spec.timestamp],
-                    f"event dated on or after the end of the data ({end.date()}, data.end); "
-                    "row dropped", drop=True)
+        # the value as parsed, as when the end is found after loading (see load_dataset)
+        rejects.add(name, late, frame, ids, spec.timestamp, ts, late_reason(end), drop=True)
         drop = drop | late
 
     used = {spec.customer_id, spec.timestamp, *spec.exclude}
@@ -379,12 +438,17 @@ def _load_events(
             _clash(name, col, f"events.{name}", declared=col in spec.columns)
             continue
         kind = spec.columns.get(col) or role_types.get(role_of.get(col, "")) or (
-            "categorical" if col in role_of else infer_type(frame[col])
+            "categorical" if col in role_of or col in spec.labels else infer_type(frame[col])
         )
         if kind == "datetime":
+            if ignored is not None:
+                ignored[f"{name}.{col}"] = (
+                    "a date column of an event table is not used (only its timestamp is); list "
+                    "it under exclude to silence this")
             continue
         types[col] = kind
-        out[col] = _parse_typed(frame, name, col, kind, rejects, ids, category=True)
+        out[col] = _parse_typed(frame, name, col, kind, rejects, ids, category=True,
+                                names=spec.labels.get(col))
     if "duration" in spec.roles and types.get(spec.roles["duration"]) == "numeric":
         col = spec.roles["duration"]
         neg = out[col] < 0
@@ -400,9 +464,10 @@ def _load_events(
     out = out[keep]
     # sorted by customer id, then time (stable): the order of sort_values on the ids
     order = np.lexsort((out["timestamp"].to_numpy("datetime64[ns]").view(np.int64), code[keep]))
+    rows = out.index.to_numpy()[order]
     out = out.take(order).reset_index(drop=True)
     return out, EventSpec(name, spec.kind, types, dict(spec.roles), dict(spec.aggregations),
-                          text=spec.text)
+                          text=spec.text), rows
 
 
 def _customers_from_events(
@@ -425,6 +490,12 @@ def _customers_from_events(
     assert cust is not None
     return pd.DataFrame({cust.customer_id: first.index.astype(str),
                          cust.signup_date or "signup_date": first.to_numpy()})
+
+
+def stamp_of(customers: pd.DataFrame, events: Mapping[str, pd.DataFrame]) -> DayCounts:
+    """Rows per day of the event timestamps, and of the customer dates (see ``find_end``)."""
+    cust_dates = [customers[c] for c in ("signup_date", "end_date") if c in customers]
+    return (day_counts(df["timestamp"] for df in events.values()), day_counts(cust_dates))
 
 
 def load_dataset(config: Config, tables: Mapping[str, pd.DataFrame] | None = None) -> Dataset:
@@ -465,13 +536,14 @@ def load_dataset(config: Config, tables: Mapping[str, pd.DataFrame] | None = Non
     """
     tables = dict(tables or {})
     rejects = Rejects()
+    ignored: dict[str, str] = {}
     data = config.data
     end = pd.Timestamp(data.end) if data.end is not None else None
     if data.snapshot is not None:
         snap = data.snapshot
         frame = _source(config, snap, "snapshot", tables)
         require_config_columns(frame, "snapshot", [snap.label], "snapshot")
-        customers, attributes = _load_customers(frame, snap, "snapshot", rejects)
+        customers, attributes = _load_customers(frame, snap, "snapshot", rejects, ignored)
         label_text = frame[snap.label].astype("string").str.strip().str.lower()
         positives = {str(v).strip().lower() for v in snap.positive}
         missing_label = label_text.isna()
@@ -483,7 +555,7 @@ def load_dataset(config: Config, tables: Mapping[str, pd.DataFrame] | None = Non
         customers = customers.reset_index(drop=True)
         label = label.reset_index(drop=True)
         return Dataset(customers, attributes, {}, {}, end or pd.Timestamp.now().normalize(),
-                       label, rejects.frame())
+                       label, rejects.frame(), ignored)
 
     assert data.customers is not None  # guaranteed by DataConfig validation
     cust_spec = data.customers
@@ -498,7 +570,7 @@ def load_dataset(config: Config, tables: Mapping[str, pd.DataFrame] | None = Non
         else:
             frame = _source(config, cust_spec, "customers", tables)
         frame = apply_joins(frame, cust_spec, config, tables, rejects)
-        customers, attributes = _load_customers(frame, cust_spec, "customers", rejects)
+        customers, attributes = _load_customers(frame, cust_spec, "customers", rejects, ignored)
     except SchemaError as exc:
         problems.append(str(exc))
         customers, attributes = pd.DataFrame({"customer_id": pd.Series(dtype=object)}), {}
@@ -509,11 +581,13 @@ def load_dataset(config: Config, tables: Mapping[str, pd.DataFrame] | None = Non
     id_type = pd.CategoricalDtype(known.sort_values())
     events: dict[str, pd.DataFrame] = {}
     specs: dict[str, EventSpec] = {}
+    source_rows: dict[str, np.ndarray] = {}
     for name, spec in data.events.items():
         try:
             ev_frame = _source(config, spec, name, tables)
-            events[name], specs[name] = _load_events(ev_frame, spec, name, known, rejects, end,
-                                                     config, tables, id_type, rejected)
+            events[name], specs[name], source_rows[name] = _load_events(
+                ev_frame, spec, name, known, rejects, end, config, tables, id_type, rejected,
+                ignored)
         except SchemaError as exc:
             problems.append(str(exc))
     if len(problems) == 1:
@@ -523,13 +597,12 @@ def load_dataset(config: Config, tables: Mapping[str, pd.DataFrame] | None = Non
             f"{len(problems)} tables cannot be loaded:\n" + "\n".join(f"- {p}" for p in problems)
         )
     if end is None:
-        stamps = [df["timestamp"].max() for df in events.values() if len(df)]
-        stamps += [customers[c].max() for c in ("signup_date", "end_date") if c in customers]
-        stamps = [s for s in stamps if pd.notna(s)]
-        if not stamps:
-            raise SchemaError(
-                "Cannot tell where the data ends: no event timestamps and no customer dates. "
-                "Set data.end in the config."
-            )
-        end = pd.Timestamp(max(stamps)).normalize() + pd.Timedelta(days=1)
-    return Dataset(customers, attributes, events, specs, end, None, rejects.frame())
+        end = find_end([stamp_of(customers, events)])
+        for name, ev in events.items():
+            late = ev["timestamp"] >= end
+            if late.any():
+                ev_rows = pd.DataFrame(index=source_rows[name])
+                rejects.add(name, late, ev_rows, ev["customer_id"], data.events[name].timestamp,
+                            ev["timestamp"], late_reason(end), drop=True)
+                events[name] = ev[~late.to_numpy()].reset_index(drop=True)
+    return Dataset(customers, attributes, events, specs, end, None, rejects.frame(), ignored)

@@ -183,7 +183,7 @@ def customer_features(
         raise SchemaError(
             f"customers.customer_id: no customer {str(customer_id)!r} among {len(text):,}.{hint}"
         )
-    when = resolve_as_of(as_of, dataset.end)
+    when = resolve_as_of(as_of, dataset.end, start=dataset.start)
     key = ids.iloc[hit[0]]
     spine = pd.DataFrame({"customer_id": [key], "cutoff": [when.to_datetime64()]})
     # the calls scoring makes (churnkit.scoring.score_partition): repair types, then transform

@@ -438,6 +438,9 @@ def _value_count(t: str, col: str, value: str, within: str) -> str:
         return f"{_words(t)} about {v} ({within})"
     if col in {"channel", "medium"}:
         return f"{_words(t)} by {v} ({within})"
+    if not v.replace(".", "").isdigit():  # a named code: "event type: Billing dispute"
+        col = re.sub(r"_(id|code|cd|no|nr)$", "", col)
+        return f"{_words(t)} with {col.replace('_', ' ')}: {v} ({within})"
     return f"{_words(t)} with {col.replace('_', ' ')} {v} ({within})"
 
 

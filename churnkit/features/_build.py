@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from churnkit.data import REJECT_COLUMNS, Dataset, parse_numeric
+from churnkit.data import REJECT_COLUMNS, Dataset, parse_dates, parse_numeric
 from churnkit.exceptions import SchemaError
 from churnkit.features._derived import DerivedFeatures
 from churnkit.features._events import EventFeatures, check_fitted, check_spine
@@ -170,10 +170,21 @@ class FeatureSet(BaseEstimator):
         text = [c for c, k in self.static_.types_.items()
                 if k in {"numeric", "boolean"} and c in cust
                 and not pd.api.types.is_numeric_dtype(cust[c])]
-        if not text:
+        dates = [c for c, k in self.static_.types_.items()
+                 if k == "datetime" and c in cust and not pd.api.types.is_datetime64_any_dtype(cust[c])]
+        if not text and not dates:
             return dataset
         cust = cust.copy()
         parts = [dataset.rejects]
+        for col in dates:
+            raw = cust[col].astype(object)
+            cust[col], bad = parse_dates(raw.where(raw.notna(), None))
+            if bad.any():
+                parts.append(pd.DataFrame({
+                    "table": "customers", "row": None, "customer_id": cust.loc[bad, "customer_id"],
+                    "column": col, "value": raw[bad].astype(str),
+                    "reason": "no date in a column the model was trained on as dates; set to missing",
+                })[REJECT_COLUMNS])
         for col in text:
             raw = cust[col].astype(object)
             cust[col], bad = parse_numeric(raw.where(raw.notna(), None))

@@ -48,7 +48,11 @@ _DEFAULT_ROLES = {
     "contacts": ("direction", "resolved", "topic", "channel"),
     "feedback": ("score", "survey"),
 }
-_BAD_NAME_CHARS = str.maketrans(dict.fromkeys('[]{}",:', "_"))
+# characters LightGBM rejects in feature names, or writes unescaped into its JSON dump
+# (backslash, control characters): each becomes "_" (names made equal are told apart by
+# _dedupe), so that any category value or column name gives a usable feature name
+_BAD_NAME_CHARS = str.maketrans(dict.fromkeys(
+    '[]{}",:\\' + "".join(map(chr, [*range(0x20), *range(0x7F, 0xA0)])), "_"))
 
 
 _MAX_SEEN = 10_000  # distinct values remembered per categorical column
@@ -150,6 +154,13 @@ def _text_flag(coded: tuple[np.ndarray, pd.Index], test: Any) -> np.ndarray:
 
 
 def _clean(value: object) -> str:
+    r"""A category value or column name as a part of a feature name LightGBM can store.
+
+    Examples
+    --------
+    >>> _clean("web\\chat"), _clean("billing\tquestion"), _clean("a:b")
+    ('web_chat', 'billing_question', 'a_b')
+    """
     return str(value).translate(_BAD_NAME_CHARS)
 
 

@@ -21,6 +21,11 @@ _ROLE_FEATURES = {"segment": "categorical", "product": "categorical", "value": "
                   "wallet_share": "numeric"}
 
 
+def _static_name(col: str, kind: str) -> str:
+    """Feature name of a customer column: ``static__days_since_<col>`` for dates."""
+    return f"static__days_since_{_clean(col)}" if kind == "datetime" else f"static__{_clean(col)}"
+
+
 class StaticFeatures(TransformerMixin, BaseEstimator):
     """Customer attributes as features, joined onto the snapshot frame.
 
@@ -28,7 +33,10 @@ class StaticFeatures(TransformerMixin, BaseEstimator):
     ``signup_date``); ``static__value``, ``static__segment``, ``static__product``
     and every declared attribute follow. Categorical columns keep pandas
     ``category`` dtype with the levels seen in ``fit`` (the ``max_categories``
-    most frequent; rarer and unseen values become missing).
+    most frequent; rarer and unseen values become missing). A ``datetime``
+    attribute (e.g. a date of birth) becomes ``static__days_since_<column>``: the
+    days from the date to the cutoff, missing when the date is not before the
+    cutoff, so that no later information leaks in.
 
     The customers table is an argument of :meth:`fit`, :meth:`transform` and
     :meth:`unseen_categories` (``customers=``), never a parameter: the fitted
@@ -37,7 +45,8 @@ class StaticFeatures(TransformerMixin, BaseEstimator):
     Parameters
     ----------
     attributes : mapping of str to str, optional
-        Attribute column → type (``categorical``, ``numeric``, ``boolean``).
+        Attribute column → type (``categorical``, ``numeric``, ``boolean``,
+        ``datetime``).
     max_categories : int, default 100
         Levels kept per categorical column.
 
@@ -111,7 +120,7 @@ class StaticFeatures(TransformerMixin, BaseEstimator):
                 if len(counts) <= _MAX_SEEN:
                     self.seen_[col] = sorted(counts.index.tolist())
         names = ["static__tenure_days"] if self.tenure_ else []
-        names += [f"static__{_clean(c)}" for c in types]
+        names += [_static_name(c, k) for c, k in types.items()]
         self.feature_names_out_ = np.asarray(names, dtype=object)
         self.n_features_in_ = X.shape[1]
         return self
@@ -152,9 +161,17 @@ class StaticFeatures(TransformerMixin, BaseEstimator):
             signup = cust["signup_date"].to_numpy("datetime64[ns]")[take]
             tenure = (X["cutoff"].to_numpy("datetime64[ns]") - signup) / np.timedelta64(1, "D")
             out["static__tenure_days"] = np.where(found, tenure, np.nan).astype(np.float32)
+        cutoff = X["cutoff"].to_numpy("datetime64[ns]")
         for col, kind in self.types_.items():
-            name = f"static__{_clean(col)}"
-            if kind == "categorical":
+            name = _static_name(col, kind)
+            if kind == "datetime":
+                # days from the date to the cutoff; a date on or after the cutoff is not
+                # known yet at the cutoff (or is a plan), so it is missing: no leakage
+                when = (pd.to_datetime(cust[col], errors="coerce").to_numpy("datetime64[ns]")[take]
+                        if col in cust else np.full(len(X), np.datetime64("NaT"), "M8[ns]"))
+                days = (cutoff - when) / np.timedelta64(1, "D")
+                out[name] = np.where(found & (days > 0), days, np.nan).astype(np.float32)
+            elif kind == "categorical":
                 cats = pd.Index(self.categories_[col], dtype=object)
                 codes = np.full(len(X), -1, dtype=np.int32)
                 if col in cust:

@@ -13,6 +13,9 @@ from churnkit.report import write_at_risk_lists
 
 __all__ = ["read_scores", "report"]
 
+LOWEST_BAND = "low"
+"""The band below every threshold of ``scoring.risk_bands`` (see :func:`churnkit.actions.risk_band`)."""
+
 
 def read_scores(path: str | Path) -> pd.DataFrame:
     """A scores table written by ``churnkit score``: a CSV or Parquet file, or a folder of parts."""
@@ -43,7 +46,9 @@ def report(
     out_dir : path-like
         Folder for ``at_risk.csv``, ``at_risk.xlsx`` and ``at_risk/<manager>.html``.
     min_band : str, optional
-        List only this risk band and riskier ones (e.g. ``"medium"``).
+        List only this risk band and riskier ones (e.g. ``"medium"``); ``"low"``
+        lists every customer. Default: every band above ``low``, so that the lists
+        hold the customers at risk, not every customer scored.
     currency : str, default ""
         Currency symbol for values.
 
@@ -54,6 +59,10 @@ def report(
     """
     table = scores if isinstance(scores, pd.DataFrame) else read_scores(scores)
     at_risk = at_risk_from_scores(table, min_band=min_band)
+    if min_band is None:  # the band below every threshold is not at risk
+        attrs = dict(at_risk.attrs)
+        at_risk = at_risk[at_risk["risk_band"].astype(str) != LOWEST_BAND].reset_index(drop=True)
+        at_risk.attrs.update(attrs)
     paths = write_at_risk_lists(at_risk, out_dir, currency=currency)
     return {"at_risk_customers": len(at_risk),
             "account_managers": int(at_risk["account_manager"].nunique()),

@@ -1,5 +1,11 @@
 """Labels: cutoff schedules and churn definitions (contractual, inactivity, column)."""
 
-from churnkit.labels._labels import active_mask, labels_from_config, make_cutoffs, make_labels
+from churnkit.labels._labels import (
+    active_mask,
+    label_population,
+    labels_from_config,
+    make_cutoffs,
+    make_labels,
+)
 
-__all__ = ["active_mask", "labels_from_config", "make_cutoffs", "make_labels"]
+__all__ = ["active_mask", "label_population", "labels_from_config", "make_cutoffs", "make_labels"]

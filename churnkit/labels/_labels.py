@@ -18,7 +18,7 @@ from churnkit.config import CutoffSchedule, LabelConfig
 from churnkit.data import Dataset
 from churnkit.exceptions import ConfigError, SchemaError
 
-__all__ = ["active_mask", "make_cutoffs", "make_labels"]
+__all__ = ["active_mask", "label_population", "make_cutoffs", "make_labels"]
 
 _DEFINITIONS = ("contractual", "inactivity")
 
@@ -243,3 +243,24 @@ def labels_from_config(dataset: Dataset, cfg: LabelConfig) -> pd.DataFrame:
         dataset, cutoffs, definition=cfg.definition, horizon_days=cfg.horizon_days,
         lookback_days=cfg.lookback_days, activity_tables=cfg.activity_tables or None,
     )
+
+
+def label_population(labels: pd.DataFrame) -> pd.DataFrame:
+    """Rows, churners and churn rate per cutoff of a label table.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> labels = pd.DataFrame({"customer_id": ["a", "b", "a"], "label": [True, False, False],
+    ...     "cutoff": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-02-01"])})
+    >>> label_population(labels).to_dict("records")[0]
+    {'cutoff': '2024-01-01', 'rows': 2, 'churned': 1, 'churn_rate': 0.5}
+    """
+    grouped = labels.groupby("cutoff", sort=True)["label"]
+    rows, churned = grouped.size(), grouped.sum()
+    return pd.DataFrame({
+        "cutoff": [str(pd.Timestamp(c).date()) for c in rows.index],
+        "rows": rows.to_numpy(dtype=np.int64),
+        "churned": churned.to_numpy(dtype=np.int64),
+        "churn_rate": np.round(churned.to_numpy(dtype=float) / rows.to_numpy(dtype=float), 4),
+    })

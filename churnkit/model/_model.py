@@ -76,6 +76,25 @@ def out_of_time_split(
     return train, valid
 
 
+def check_dump(booster: lgb.Booster, feature_names: list[str]) -> None:
+    """Raise :class:`ModelError` when LightGBM's JSON dump of ``booster`` does not parse.
+
+    Explanations and scoring read the trees from that dump; LightGBM writes
+    feature names into it unescaped, so a backslash or control character in a
+    name would make every later ``score`` or ``explain`` fail.
+    """
+    try:
+        booster.dump_model()
+    except ValueError as exc:  # json.JSONDecodeError
+        odd = [n for n in feature_names if any(c == "\\" or ord(c) < 0x20 for c in str(n))]
+        names = f" Feature names with a backslash or control character: {odd[:5]}." if odd else ""
+        raise ModelError(
+            f"The trained LightGBM model cannot be read back: its JSON dump does not parse "
+            f"({exc}).{names} Remove such characters from the column names and category "
+            "values (or exclude the column), then train again."
+        ) from None
+
+
 class ChurnModel(ClassifierMixin, BaseEstimator):
     """Gradient-boosted churn classifier with honest validation and calibrated probabilities.
 
@@ -301,6 +320,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
                categories: dict[str, list[Any]],
                raw_valid: np.ndarray, y_valid: np.ndarray, n_train: int) -> ChurnModel:
         """Take a trained booster: calibrate it and measure it on the validation rows."""
+        check_dump(booster, feature_names)
         self.booster_ = booster
         self.best_iteration_ = int(booster.num_trees())
         self.feature_names_in_ = np.asarray(feature_names, dtype=object)

@@ -22,7 +22,15 @@ import pyarrow.parquet as pq
 
 from churnkit._core import Progress, no_progress, resolve_as_of
 from churnkit.config import Config
-from churnkit.data import load_dataset, parse_dates, require_config_columns, source_table
+from churnkit.data import (
+    DayCounts,
+    day_counts,
+    first_day,
+    load_dataset,
+    parse_dates,
+    require_config_columns,
+    source_table,
+)
 from churnkit.exceptions import ConfigError, SchemaError
 from churnkit.scoring._partition import (
     FAR_END,
@@ -227,11 +235,11 @@ def score_chunked(
                     spill.write(name, table, part, offset)
                     offset += len(table)
                     if config.data.end is None:
-                        stamps.append(_newest_kept(ids, stamps_raw, known))
+                        stamps.append(_kept_days(ids, stamps_raw, known))
         finally:
             spill.close()
         end = data_end(config, stamps)
-        when = resolve_as_of(as_of, end)
+        when = resolve_as_of(as_of, end, start=first_day(stamps))
         scores, rejects, summaries = [], [], []
         for k in np.unique(remap):
             progress(f"Scoring chunk {k + 1} of {n_chunks}")
@@ -239,7 +247,8 @@ def score_chunked(
             tables = {"customers": customers.iloc[rows["customers"]].reset_index(drop=True)}
             for name in config.data.events:
                 tables[name], rows[name] = spill.read(name, k)
-            dataset = load_dataset(load_config, tables)
+            # with the end known, events dated after it go to the rejects as in load_dataset
+            dataset = load_dataset(with_end(load_config, end), tables)
             del tables
             result = score_partition(config, model, dataset, as_of=when)
             summaries.append(result.summary)
@@ -264,13 +273,13 @@ def _fill_empty(sizes: np.ndarray) -> np.ndarray:
     return remap
 
 
-def _newest_kept(ids: pd.Series, stamps: pd.Series, known: pd.Index) -> pd.Timestamp | None:
-    """Newest timestamp of the rows :func:`churnkit.load_dataset` keeps (known customer, valid time)."""
+def _kept_days(ids: pd.Series, stamps: pd.Series, known: pd.Index) -> DayCounts:
+    """Rows per day of the rows :func:`churnkit.load_dataset` keeps (known customer, valid time)."""
     codes, distinct = normalised_ids(ids)
     is_known = np.append(known.get_indexer(pd.Index(distinct)) >= 0, False)[codes]
     ts, _ = parse_dates(stamps.reset_index(drop=True))
     kept = ts.to_numpy("datetime64[ns]")[is_known & ts.notna().to_numpy()]
-    return pd.Timestamp(kept.max()) if len(kept) else None
+    return day_counts([pd.Series(kept)]), day_counts([])
 
 
 def _first_rows(raw_ids: pd.Series) -> pd.Series:

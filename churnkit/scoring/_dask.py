@@ -27,7 +27,7 @@ import pandas as pd
 
 from churnkit._core import Progress, atomic_path, no_progress, resolve_as_of
 from churnkit.config import Config
-from churnkit.data import load_dataset
+from churnkit.data import first_day, load_dataset
 from churnkit.exceptions import ConfigError, SchemaError
 from churnkit.scoring._partition import (
     FAR_END,
@@ -340,7 +340,14 @@ def score_dask(
         units = [client.submit(_load_unit, load_config, pieces[k], pure=False) for k in used]
         stamps = client.gather([client.submit(operator.itemgetter(1), u) for u in units])
         end = data_end(config, stamps)
-        when = resolve_as_of(as_of, end)
+        when = resolve_as_of(as_of, end, start=first_day(stamps))
+        if config.data.end is None:
+            # partitions with events on or after the end found: loaded again with that end,
+            # so that those rows go to the rejects as with the local engine (rarely any)
+            for i, (days, _) in enumerate(stamps):
+                if len(days) and days.index[-1] >= end:
+                    units[i] = client.submit(_load_unit, with_end(load_config, end),
+                                             pieces[used[i]], pure=False)
         offsets = {name: np.cumsum([0, *client.gather(futs)[:-1]], dtype=np.int64)
                    for name, futs in lengths.items()}
         progress(f"Scoring {n} partitions")

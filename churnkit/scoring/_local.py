@@ -58,7 +58,7 @@ def score_local(
     """
     progress("Loading and validating tables")
     dataset = load_dataset(config, tables)
-    when = resolve_as_of(as_of, dataset.end)
+    when = resolve_as_of(as_of, dataset.end, start=dataset.start)
     progress(f"Scoring and explaining {len(dataset.customers):,} customers")
     result = score_partition(config, model, dataset, as_of=when)
     result.summary.update(engine="local", partitions=1)

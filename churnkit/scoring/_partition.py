@@ -9,8 +9,9 @@ engine, the Dask engine) relies on the same rules, kept here:
   table and all its events land in the same partition, in every process and run;
   rows without an id go to partition 0, so that each is reported exactly once;
 - the end of the data is the one :func:`churnkit.load_dataset` would find on
-  all the data (the day after the newest kept event or customer date), computed
-  before any partition is scored and given to every partition;
+  all the data (the day after the bulk of the kept event dates, from the rows per
+  day of every partition), computed before any partition is scored and given to
+  every partition;
 - column types are pinned to those the model was trained with, so that no
   partition infers a different type from its own sample of the data.
 """
@@ -29,7 +30,16 @@ import numpy as np
 import pandas as pd
 
 from churnkit.config import Config
-from churnkit.data import ENCODINGS, Dataset, parse_ids, sniff_bytes, sniff_delimiter
+from churnkit.data import (
+    ENCODINGS,
+    Dataset,
+    DayCounts,
+    find_end,
+    parse_ids,
+    sniff_bytes,
+    sniff_delimiter,
+    stamp_of,
+)
 from churnkit.exceptions import ConfigError, SchemaError
 
 __all__ = [
@@ -125,30 +135,21 @@ def with_end(config: Config, end: date | pd.Timestamp | None) -> Config:
     return config.model_copy(update={"data": config.data.model_copy(update={"end": value})})
 
 
-def dataset_stamp(dataset: Dataset) -> pd.Timestamp | None:
-    """The newest event timestamp or customer date of a loaded dataset (None if none)."""
-    stamps = [df["timestamp"].max() for df in dataset.events.values() if len(df)]
-    stamps += [dataset.customers[c].max() for c in ("signup_date", "end_date")
-               if c in dataset.customers]
-    stamps = [s for s in stamps if pd.notna(s)]
-    return pd.Timestamp(max(stamps)) if stamps else None
+def dataset_stamp(dataset: Dataset) -> DayCounts:
+    """Rows per day of a loaded dataset's event timestamps and customer dates (see ``data_end``)."""
+    return stamp_of(dataset.customers, dataset.events)
 
 
-def data_end(config: Config, stamps: Iterable[pd.Timestamp | None]) -> pd.Timestamp:
+def data_end(config: Config, stamps: Iterable[DayCounts | None]) -> pd.Timestamp:
     """The end of the data as :func:`churnkit.load_dataset` finds it on all partitions.
 
-    ``data.end`` when the config sets it, else the day after the newest of
-    ``stamps`` (the newest kept event or customer date of each partition).
+    ``data.end`` when the config sets it, else the day after the bulk of the
+    event days of all partitions together (:func:`churnkit.data.find_end`); the
+    rows per day of each partition add up, so every engine finds the same end.
     """
     if config.data.end is not None:
         return pd.Timestamp(config.data.end)
-    known = [pd.Timestamp(s) for s in stamps if s is not None and pd.notna(s)]
-    if not known:
-        raise SchemaError(
-            "Cannot tell where the data ends: no event timestamps and no customer dates. "
-            "Set data.end in the config."
-        )
-    return max(known).normalize() + pd.Timedelta(days=1)
+    return find_end(stamps)
 
 
 def trained_types(model: Any) -> tuple[dict[str, str], dict[str, dict[str, str]]]:

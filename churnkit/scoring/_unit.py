@@ -41,7 +41,8 @@ def score_partition(config: Config, model: Any, dataset: Dataset, *, as_of: pd.T
     """Score the customers of ``dataset`` active at ``as_of``.
 
     Every customer of the dataset ends up either in the scores or in the rejects
-    (with a reason): rows that failed validation, and customers no longer active.
+    (with a reason): rows that failed validation, and customers no longer active
+    (in snapshot data, those whose label says they have churned).
 
     Parameters
     ----------
@@ -63,7 +64,9 @@ def score_partition(config: Config, model: Any, dataset: Dataset, *, as_of: pd.T
     dataset = fs.align(dataset)  # columns in the types the model was trained with
     cust = dataset.customers
     if dataset.label is not None:
-        active = np.ones(len(cust), dtype=bool)
+        # snapshot data: a customer whose label says churned has left and cannot be
+        # retained; they go to the rejects (not scored) rather than onto at-risk lists
+        active = ~dataset.label.to_numpy(dtype=bool)
     else:
         lab = config.labels
         active = active_mask(
@@ -71,7 +74,7 @@ def score_partition(config: Config, model: Any, dataset: Dataset, *, as_of: pd.T
             activity_tables=lab.activity_tables or None,
         )
     inactive = cust.loc[~active, ["customer_id"]].assign(
-        table="customers", row=None, column="", value=None,
+        table="customers" if dataset.label is None else "snapshot", row=None, column="", value=None,
         reason=_inactive_reason(config, as_of),
     )
     spine = pd.DataFrame(
@@ -155,6 +158,11 @@ def _add_owner_and_touches(scores: pd.DataFrame, dataset: Dataset, cust: pd.Data
 
 
 def _inactive_reason(config: Config, when: pd.Timestamp) -> str:
+    if config.data.snapshot is not None:
+        return (
+            f"already churned (snapshot.{config.data.snapshot.label} is one of the positive "
+            "values); not scored"
+        )
     if config.labels.definition == "inactivity":
         return (
             f"not active at {when.date()}: no activity in the {config.labels.lookback_days} "

@@ -105,7 +105,7 @@ def test_joins_make_customer_columns_for_roles():
     assert cust["churns"].to_dict() == {"A": 2.0, "B": 1.0, "C": 0.0}  # none counts 0
     assert ds.attributes["churns"] == "numeric"
     assert "flag" not in ds.attributes  # the churn flag is a label, never a feature
-    assert "first_start" not in ds.attributes  # dates are not static features
+    assert ds.attributes["first_start"] == "datetime"  # dates become days-before-cutoff features
     # by start date B's latest open plan is s3's (file order would say s4's)
     assert cust["latest_plan"].to_dict() == {"A": "basic", "B": "pro", "C": "basic"}
     assert ds.attributes["latest_plan"] == "categorical"

@@ -44,8 +44,13 @@ def test_snapshot_pipeline_on_ibm_telco(telco):
     cfg, result = telco
     m = result.model.metrics_
     assert m["roc_auc"] > 0.82, m  # published figures are about 0.84-0.85
-    scores = ck.score(cfg, result.model).scores
-    assert len(scores) == 7043
+    scored = ck.score(cfg, result.model)
+    scores = scored.scores
+    raw = pd.read_csv(cfg.resolve(cfg.data.snapshot.path))
+    # customers who already churned are not scored; they are in the rejects
+    assert len(scores) == (raw["Churn"] == "No").sum() == 7043 - scored.summary["not_active"]
+    gone = scored.rejects[scored.rejects["reason"].str.contains("already churned")]
+    assert set(gone["customer_id"]) == set(raw.loc[raw["Churn"] == "Yes", "customerID"])
     assert scores["customer_id"].is_unique
     assert scores["churn_probability"].between(0, 1).all()
     assert set(scores["risk_band"]) <= {"high", "medium", "low"}

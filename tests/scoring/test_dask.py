@@ -50,6 +50,7 @@ def crm(tmp_path_factory):
     contacts.loc[::40, "timestamp"] = "yesterday"
     contacts.loc[5::70, "customer_id"] = "NOBODY"
     contacts.loc[7::90, "customer_id"] = None
+    contacts.loc[3, "timestamp"] = "2205-01-31T10:00:00"  # stray: rejected, the end stays
     contacts.to_csv(path, index=False)
     return data, configs, ck.train(configs["parquet"]).model
 
@@ -105,6 +106,7 @@ def test_dask_scores_equal_the_local_engine(client, crm, fmt, tmp_path):
         assert summary[key] == local.summary[key], key
     if fmt == "csv":
         assert summary["rejected_rows"] > 0
+        assert rejects["reason"].str.contains("bulk of the event dates").sum() == 1
 
 
 def test_dask_scores_as_of_an_earlier_date(client, crm, tmp_path):
