@@ -182,7 +182,7 @@ def step_train(work: Path, repeat: int) -> None:
     model.feature_set_ = fs
     model.config_ = cfg.model_dump(mode="json", exclude={"base_dir"})
     model.training_ = {"mode": "events", "rows": len(labels), "data_end": str(ds.end.date())}
-    model.save(work / "model", config=model.config_, training=model.training_)
+    ck.save_model(model, work / "model", config=model.config_, training=model.training_)
     _emit("train", times, peak, trees=int(model.best_iteration_),
           roc_auc=round(float(model.metrics_.get("roc_auc", np.nan)), 4))
 

@@ -50,7 +50,7 @@ from churnkit.features import (
 )
 from churnkit.jobs import TrainResult, score, train
 from churnkit.labels import make_cutoffs, make_labels
-from churnkit.model import ChurnModel, load_model
+from churnkit.model import ChurnModel, load_model, save_model
 from churnkit.scoring import ScoreResult
 
 __all__ = [
@@ -81,6 +81,7 @@ __all__ = [
     "load_config",
     "load_dataset",
     "load_model",
+    "save_model",
     "make_cutoffs",
     "make_labels",
     "model",

@@ -35,8 +35,10 @@ LAYER = {
     "__init__": 13, "__main__": 13,
 }
 # Third-party modules imported inside functions on purpose: optional extras (dask, openpyxl),
-# heavy imports kept off `import churnkit` (matplotlib), or thread/engine setup.
-LAZY_THIRD_PARTY = ("matplotlib", "dask", "distributed", "pyarrow", "numba", "lightgbm", "openpyxl")
+# heavy imports kept off `import churnkit` (matplotlib), thread/engine setup, or the opt-in
+# loading of old pickle models (joblib).
+LAZY_THIRD_PARTY = ("matplotlib", "dask", "distributed", "pyarrow", "numba", "lightgbm", "openpyxl",
+                    "joblib")
 
 
 def _sources() -> Iterator[tuple[str, Path, ast.Module]]:

@@ -223,7 +223,7 @@ def test_cli_validate_lists_row_problems_and_writes_rejects(tmp_path):
 def small_model(tmp_path_factory):
     out = tmp_path_factory.mktemp("model")
     result = ck.train(_config())
-    result.model.save(out / "m", config=result.model.config_, training=result.model.training_)
+    ck.save_model(result.model, out / "m", config=result.model.config_, training=result.model.training_)
     return out / "m"
 
 

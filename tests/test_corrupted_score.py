@@ -29,7 +29,7 @@ def setup(tmp_path_factory):
     text = text.replace("n_estimators: 1000", "n_estimators: 60").replace("explain: all", "explain: at_risk")
     (root / "clean" / "config.yaml").write_text(text.replace("data/", ""))
     trained = ck.train(ck.load_config(root / "clean" / "config.yaml"))
-    trained.model.save(root / "model", config=trained.model.config_, training=trained.model.training_)
+    ck.save_model(trained.model, root / "model", config=trained.model.config_, training=trained.model.training_)
 
     # the same tables with 1% of the customers rows and 1% of the contacts rows corrupted
     bad = root / "bad"

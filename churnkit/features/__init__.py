@@ -3,6 +3,7 @@
 from churnkit.features._build import FeatureSet, build_features, feature_set
 from churnkit.features._derived import DerivedFeatures
 from churnkit.features._events import NUMERIC_AGGS, EventFeatures
+from churnkit.features._state import feature_set_from_state, feature_set_state
 from churnkit.features._static import StaticFeatures
 from churnkit.features._text import TextFeatures
 
@@ -15,4 +16,6 @@ __all__ = [
     "StaticFeatures",
     "TextFeatures",
     "build_features",
+    "feature_set_from_state",
+    "feature_set_state",
 ]

@@ -16,7 +16,7 @@ from churnkit.exceptions import ConfigError
 from churnkit.explain import load_reasons
 from churnkit.features import feature_set
 from churnkit.labels import labels_from_config
-from churnkit.model import ChurnModel, fit_model, training_summary, training_window
+from churnkit.model import ChurnModel, fit_model, save_model, training_summary, training_window
 from churnkit.scoring import train_dask
 
 __all__ = ["TrainResult", "train"]
@@ -45,7 +45,7 @@ class TrainResult:
 
     def write(self, out: str | Path) -> Path:
         """Save the model to the folder ``out`` with its manifest (see :meth:`ChurnModel.save`)."""
-        return self.model.save(out, config=self.model.config_, training=self.model.training_)
+        return save_model(self.model, out, config=self.model.config_, training=self.model.training_)
 
 
 def train(

@@ -47,7 +47,8 @@ import sklearn
 from churnkit._core import __version__
 from churnkit._core.state import dump_state
 from churnkit.exceptions import ModelError
-from churnkit.features._state import feature_set_from_state, feature_set_state
+from churnkit.features import feature_set_from_state, feature_set_state
+from churnkit.model._state import model_from_state, model_state
 
 __all__ = ["KEY_ENV", "load_manifest", "load_model", "save_model"]
 
@@ -199,8 +200,6 @@ def save_model(model: Any, path: str | Path, **extra: Any) -> Path:
     Path
         The model folder.
     """
-    from churnkit.model._state import model_state  # _state needs ChurnModel, whose module imports this one
-
     if not hasattr(model, "booster_"):
         raise ModelError("Cannot save an unfitted model. Call 'fit' first.")
     path = Path(path)
@@ -433,13 +432,13 @@ def load_model(path: str | Path, *, trust_pickle: bool = False) -> Any:
     --------
     >>> import tempfile
     >>> import numpy as np, pandas as pd
-    >>> from churnkit import ChurnModel
+    >>> from churnkit import ChurnModel, load_model, save_model
     >>> rng = np.random.default_rng(0)
     >>> X = pd.DataFrame({"a": rng.normal(size=400), "b": rng.normal(size=400)})
     >>> y = X["a"] + rng.normal(size=400) > 0.5
     >>> model = ChurnModel(n_estimators=20, min_child_samples=20, n_jobs=1).fit(X, y)
     >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     path = model.save(f"{tmp}/m")
+    ...     path = save_model(model, f"{tmp}/m")
     ...     sorted(p.name for p in path.iterdir())
     ...     same = load_model(path)
     ['features.json', 'manifest.json', 'model.json', 'model.txt']
@@ -450,8 +449,6 @@ def load_model(path: str | Path, *, trust_pickle: bool = False) -> Any:
     manifest = load_manifest(folder)
     if manifest.get("format_version") == 1:
         return _load_pickle(folder, manifest, trust_pickle=trust_pickle)
-    from churnkit.model._state import model_from_state  # see save_model
-
     try:
         booster = lightgbm.Booster(model_file=str(folder / BOOSTER))
     except (lightgbm.basic.LightGBMError, ValueError, UnicodeDecodeError) as exc:

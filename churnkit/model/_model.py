@@ -14,7 +14,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 
 from churnkit.exceptions import ModelError, NotFittedError, SchemaError
-from churnkit.model._artifacts import load_model, save_model
 from churnkit.model._metrics import classification_metrics
 from churnkit.model._treeshap import TreeExplainer
 
@@ -357,7 +356,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
 
     def _check(self, X: pd.DataFrame) -> pd.DataFrame:
         if not hasattr(self, "booster_"):
-            raise NotFittedError("No booster found. Call 'fit' (or ChurnModel.load) first.")
+            raise NotFittedError("No booster found. Call 'fit' (or churnkit.load_model) first.")
         if not isinstance(X, pd.DataFrame):
             raise SchemaError(f"Expected X as a DataFrame, got {type(X).__name__}.")
         missing = [c for c in self.feature_names_in_ if c not in X.columns]
@@ -423,12 +422,3 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         state = self.__dict__.copy()
         state.pop("_explainer", None)  # rebuilt on first use
         return state
-
-    def save(self, path: Any, **manifest: Any) -> Any:
-        """Save to a folder; see :func:`churnkit.model.save_model`."""
-        return save_model(self, path, **manifest)
-
-    @classmethod
-    def load(cls, path: Any, *, trust_pickle: bool = False) -> ChurnModel:
-        """Load a saved model after verifying its manifest; see :func:`churnkit.model.load_model`."""
-        return load_model(path, trust_pickle=trust_pickle)

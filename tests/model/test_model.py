@@ -58,7 +58,7 @@ def test_snapshot_pipeline_on_ibm_telco(telco):
 
 def test_save_load_round_trip_gives_identical_scores(telco, tmp_path):
     cfg, result = telco
-    result.model.save(tmp_path / "m", config=result.model.config_)
+    ck.save_model(result.model, tmp_path / "m", config=result.model.config_)
     loaded = ck.load_model(tmp_path / "m")
     a = ck.score(cfg, result.model).scores
     b = ck.score(cfg, loaded).scores
@@ -80,7 +80,7 @@ def test_save_load_round_trip_gives_identical_scores(telco, tmp_path):
 @pytest.mark.parametrize("damage", ["flip", "truncate", "delete"])
 def test_tampered_artifact_is_refused(telco, tmp_path, damage):
     _, result = telco
-    path = result.model.save(tmp_path / "m")
+    path = ck.save_model(result.model, tmp_path / "m")
     target = path / "model.txt"
     data = target.read_bytes()
     if damage == "flip":
@@ -95,7 +95,7 @@ def test_tampered_artifact_is_refused(telco, tmp_path, damage):
 
 def test_incompatible_version_is_refused(telco, tmp_path):
     _, result = telco
-    path = result.model.save(tmp_path / "m")
+    path = ck.save_model(result.model, tmp_path / "m")
     manifest = json.loads((path / "manifest.json").read_text())
     manifest["versions"]["lightgbm"] = "1.0.0"
     (path / "manifest.json").write_text(json.dumps(manifest))

@@ -69,7 +69,7 @@ def _rehash(path, name):
 @pytest.mark.parametrize("calibration", ["sigmoid", "isotonic", "none"])
 def test_small_model_round_trip_is_exact(tmp_path, calibration):
     model, X = _tiny(calibration=calibration)
-    path = model.save(tmp_path / "m")
+    path = ck.save_model(model, tmp_path / "m")
     assert sorted(p.name for p in path.iterdir()) == [
         "features.json", "manifest.json", "model.json", "model.txt"]
     loaded = ck.load_model(path)
@@ -150,7 +150,7 @@ def test_edited_feature_state_is_refused_naming_file_and_key(crm_model, tmp_path
 
 def test_unknown_key_in_model_state_is_refused(tmp_path):
     model, _ = _tiny()
-    path = model.save(tmp_path / "m")
+    path = ck.save_model(model, tmp_path / "m")
     state = json.loads((path / "model.json").read_text())
     state["calibration"]["extra"] = 1
     (path / "model.json").write_text(json.dumps(state))
@@ -163,7 +163,7 @@ def test_unknown_key_in_model_state_is_refused(tmp_path):
 @pytest.mark.parametrize("name", ["model.txt", "model.json", "features.json"])
 def test_a_changed_byte_in_any_file_is_refused(tmp_path, name):
     model, _ = _tiny()
-    path = model.save(tmp_path / "m")
+    path = ck.save_model(model, tmp_path / "m")
     data = bytearray((path / name).read_bytes())
     data[len(data) // 2] ^= 0x01
     (path / name).write_bytes(bytes(data))
@@ -173,7 +173,7 @@ def test_a_changed_byte_in_any_file_is_refused(tmp_path, name):
 
 def test_a_changed_manifest_is_refused(tmp_path):
     model, _ = _tiny()
-    path = model.save(tmp_path / "m")
+    path = ck.save_model(model, tmp_path / "m")
     text = (path / "manifest.json").read_text()
     (path / "manifest.json").write_text(text.replace('"calibration": "sigmoid"',
                                                      '"calibration": "isotonic"'))
@@ -183,7 +183,7 @@ def test_a_changed_manifest_is_refused(tmp_path):
 
 def test_extra_and_missing_files_are_refused(tmp_path):
     model, _ = _tiny()
-    path = model.save(tmp_path / "m")
+    path = ck.save_model(model, tmp_path / "m")
     (path / "notes.txt").write_text("hello")
     with pytest.raises(ModelError, match=r"notes\.txt, which manifest\.json does not list"):
         ck.load_model(path)
@@ -194,7 +194,7 @@ def test_extra_and_missing_files_are_refused(tmp_path):
     _rewrite(path, manifest)
     with pytest.raises(ModelError, match=r"features\.json, which manifest\.json does not list"):
         ck.load_model(path)
-    path = model.save(tmp_path / "m2")
+    path = ck.save_model(model, tmp_path / "m2")
     (path / "model.json").unlink()
     with pytest.raises(ModelError, match=r"model\.json is missing \(it is listed in manifest"):
         ck.load_model(path)
@@ -202,7 +202,7 @@ def test_extra_and_missing_files_are_refused(tmp_path):
 
 def test_manifest_naming_files_outside_the_folder_is_refused(tmp_path):
     model, _ = _tiny()
-    path = model.save(tmp_path / "m")
+    path = ck.save_model(model, tmp_path / "m")
     (tmp_path / "outside.txt").write_text("x")
     manifest = _manifest(path)
     manifest["files"]["../outside.txt"] = hashlib.sha256(b"x").hexdigest()
@@ -214,7 +214,7 @@ def test_manifest_naming_files_outside_the_folder_is_refused(tmp_path):
 def test_signed_models(tmp_path, monkeypatch):
     model, X = _tiny()
     monkeypatch.setenv(KEY, "s3cret")
-    path = model.save(tmp_path / "signed")
+    path = ck.save_model(model, tmp_path / "signed")
     assert _manifest(path)["signature"].startswith("hmac-sha256:")
     np.testing.assert_array_equal(ck.load_model(path).predict_proba(X), model.predict_proba(X))
     monkeypatch.setenv(KEY, "another")
@@ -222,7 +222,7 @@ def test_signed_models(tmp_path, monkeypatch):
         ck.load_model(path)
     monkeypatch.delenv(KEY)
     ck.load_model(path)  # no key: the signature cannot be checked, the digest still is
-    unsigned = model.save(tmp_path / "unsigned")
+    unsigned = ck.save_model(model, tmp_path / "unsigned")
     assert "signature" not in _manifest(unsigned)
     monkeypatch.setenv(KEY, "s3cret")
     with pytest.raises(ModelError, match="is not signed, and CHURNKIT_MODEL_KEY is set"):
@@ -269,10 +269,10 @@ def test_planted_pickle_never_runs_without_trust_pickle(tmp_path):
     with pytest.raises(ModelError, match=r"model\.joblib is a pickle .* --trust-pickle"):
         ck.load_model(legacy)
     with pytest.raises(ModelError, match="trust_pickle=True"):
-        ChurnModel.load(legacy)
+        ck.load_model(legacy)
     # planted into a current folder, it is an extra file and never read
     model, _ = _tiny()
-    path = model.save(tmp_path / "m")
+    path = ck.save_model(model, tmp_path / "m")
     shutil.copy(legacy / "model.joblib", path / "model.joblib")
     with pytest.raises(ModelError, match=r"model\.joblib, which manifest\.json does not list"):
         ck.load_model(path)
@@ -297,7 +297,7 @@ def test_trusted_old_pickle_model_loads_and_saves_as_data(tmp_path):
     legacy = _legacy_folder(tmp_path / "legacy", model)
     loaded = ck.load_model(legacy, trust_pickle=True)
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
-    loaded.save(legacy)  # saved again in place: a folder of data that loads without trust
+    ck.save_model(loaded, legacy)  # saved again in place: a folder of data that loads without trust
     assert not (legacy / "model.joblib").exists()
     again = ck.load_model(legacy)
     np.testing.assert_array_equal(again.predict_proba(X), model.predict_proba(X))
@@ -346,24 +346,24 @@ def test_save_replaces_a_model_without_a_moment_of_no_model(tmp_path, monkeypatc
     new, _ = _tiny(seed=1)
     assert old.version_ != new.version_
     path = tmp_path / "models" / "m"
-    old.save(path)
+    ck.save_model(old, path)
     with monkeypatch.context() as mp:
         faults = _Faults(mp, path, {old.version_, new.version_}, exchange=exchange)
-        new.save(path)
+        ck.save_model(new, path)
         steps = faults.calls
     assert steps >= 6  # four files written, then the swap and the clean-up
     assert ck.load_model(path).version_ == new.version_
     assert sorted(p.name for p in path.parent.iterdir()) == ["m"]  # no leftovers
     for k in range(1, steps + 1):
         shutil.rmtree(path)
-        old.save(path)
+        ck.save_model(old, path)
         with monkeypatch.context() as mp:
             faults = _Faults(mp, path, {old.version_, new.version_}, exchange=exchange, fail_at=k)
             with pytest.raises(OSError, match=f"injected failure at step {k}"):
-                new.save(path)
+                ck.save_model(new, path)
             faults.check()
         assert ck.load_model(path).version_ in {old.version_, new.version_}
-        new.save(path)  # the next save completes and tidies up
+        ck.save_model(new, path)  # the next save completes and tidies up
         assert ck.load_model(path).version_ == new.version_
         assert sorted(p.name for p in path.parent.iterdir()) == ["m"]
 
@@ -373,11 +373,11 @@ def test_save_refuses_to_replace_a_folder_that_is_not_a_model(tmp_path):
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "customers.csv").write_text("customer_id\n1\n")
     with pytest.raises(ModelError, match="is not a churnkit model folder"):
-        model.save(tmp_path / "data")
+        ck.save_model(model, tmp_path / "data")
     assert (tmp_path / "data" / "customers.csv").is_file()
     (tmp_path / "file").write_text("x")
     with pytest.raises(ModelError, match="it is a file, not a folder"):
-        model.save(tmp_path / "file")
+        ck.save_model(model, tmp_path / "file")
     with pytest.raises(ModelError, match="does not exist"):
         ck.load_model(tmp_path / "nowhere")
     with pytest.raises(ModelError, match="manifest.json is missing"):

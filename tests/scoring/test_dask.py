@@ -129,7 +129,7 @@ def test_train_dask_with_lightgbm_dask(client, crm, tmp_path):
     # the same out-of-time split as local training: same validation rows, same purged cutoffs
     assert model.metrics_["n_train"] == local_model.metrics_["n_train"]
     assert model.metrics_["n"] == local_model.metrics_["n"]
-    model.save(tmp_path / "model", config=model.config_, training=model.training_)
+    ck.save_model(model, tmp_path / "model", config=model.config_, training=model.training_)
     loaded = ck.load_model(tmp_path / "model")
     scores = ck.score(configs["parquet"], loaded).scores
     assert scores["churn_probability"].between(0, 1).all()
