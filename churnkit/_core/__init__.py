@@ -1,8 +1,9 @@
 """The foundation below every stage of churnkit.
 
-Atomic file writes, the HTML page kit, the strict YAML → pydantic loader, the
-built-in config files, the required-columns check, message helpers, the
-progress callback type and the package version. Modules here import only the
+Atomic file writes, the one table writer (CSV with formulas neutralised), the
+HTML page kit, the strict YAML → pydantic loader, the built-in config files, the
+required-columns check, message helpers, the progress callback type and the
+package version. Modules here import only the
 standard library, numpy, pandas, pydantic, PyYAML (matplotlib lazily), each
 other and the leaf module :mod:`churnkit.exceptions` -- never a stage.
 """
@@ -23,6 +24,7 @@ from churnkit._core.messages import (
 from churnkit._core.plots import LITERAL, literal_legend, new_axes, png_bytes
 from churnkit._core.progress import Progress, no_progress
 from churnkit._core.resources import builtin_config, config_file
+from churnkit._core.tables import FORMULA_START, guard_formulas, write_table
 from churnkit._core.version import __version__
 from churnkit._core.yaml_config import (
     MAX_YAML_BYTES,
@@ -37,6 +39,7 @@ from churnkit._core.yaml_config import (
 __all__ = [
     "BASE_CSS",
     "ECHO_LIMIT",
+    "FORMULA_START",
     "LITERAL",
     "MAX_YAML_BYTES",
     "MAX_YAML_NODES",
@@ -53,6 +56,7 @@ __all__ = [
     "did_you_mean",
     "esc",
     "format_validation_error",
+    "guard_formulas",
     "html_page",
     "img_tag",
     "is_missing",
@@ -69,4 +73,5 @@ __all__ = [
     "slugify",
     "unknown_names",
     "validate_model",
+    "write_table",
 ]

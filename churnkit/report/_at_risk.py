@@ -18,6 +18,7 @@ from churnkit._core import (
     is_missing,
     require_columns,
     slugify,
+    write_table,
 )
 from churnkit.actions._at_risk import AT_RISK_COLUMNS
 
@@ -38,7 +39,6 @@ _WIDTHS = {
 _BAND_FILLS = {
     "high": ("FDE0DC", "A61B1B"), "medium": ("FEF0C7", "8A4B08"), "low": ("DCF5E7", "146C43"),
 }
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _TRAILER = re.compile(r"^(.*\S) \(([^()]*)\)$", re.DOTALL)
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
 
@@ -82,18 +82,6 @@ def _band_order(bands: Iterable[str]) -> list[str]:
     known = ["high", "medium", "low"]
     present = list(dict.fromkeys(str(b) for b in bands if not is_missing(b)))
     return [b for b in known if b in present] + sorted(b for b in present if b not in known)
-
-
-def _guard_csv(frame: pd.DataFrame) -> pd.DataFrame:
-    """Prefix text cells that spreadsheets would run as formulas with an apostrophe."""
-    out = frame.copy()
-    for col in out.columns:
-        if pd.api.types.is_string_dtype(out[col]) or out[col].dtype == object:
-            text = out[col].astype("str")
-            risky = text.str.startswith(_FORMULA_START).fillna(False).astype(bool)
-            if risky.any():
-                out[col] = text.where(~risky, "'" + text)
-    return out
 
 
 # ----------------------------------------------------------------------------- XLSX
@@ -282,8 +270,7 @@ def write_at_risk_lists(
     managers = _managers(table)
 
     paths: dict[str, Path] = {"csv": out / "at_risk.csv", "xlsx": out / "at_risk.xlsx"}
-    with atomic_path(paths["csv"]) as tmp:
-        _guard_csv(table).to_csv(tmp, index=False, encoding="utf-8")
+    write_table(table, paths["csv"])
     _write_xlsx(table, managers, paths["xlsx"], currency)
 
     taken = {"index"}

@@ -11,24 +11,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from churnkit._core import atomic_path, atomic_write_text
+from churnkit._core import atomic_write_text, write_table
 from churnkit.data import REJECT_COLUMNS, Dataset
 
 __all__ = ["ScoreResult", "concat_scores", "merge_summaries", "value_total", "write_table"]
 
 #: Summary keys added up over partitions.
 _COUNTS = ("scored", "rejected_rows", "not_active")
-
-
-def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write a table atomically as CSV or Parquet (by suffix)."""
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        if path.suffix.lower() in {".parquet", ".pq"}:
-            frame.to_parquet(tmp, index=False)
-        else:
-            frame.to_csv(tmp, index=False, lineterminator="\n")
-    return path
 
 
 def merge_summaries(parts: Sequence[dict[str, Any]], *, as_of: pd.Timestamp,

@@ -1,0 +1,132 @@
+"""The one table writer: CSV or Parquet, atomic, with spreadsheet formulas neutralised.
+
+A CSV file opened in a spreadsheet program runs any cell that starts with
+``=``, ``+``, ``-`` or ``@`` (and, in some programs, a tab or carriage return)
+as a formula -- a customer name, a comment or a segment value typed by anyone
+can then execute on an account manager's machine ("CSV injection"). Every CSV
+churnkit writes goes through :func:`write_table`, which puts an apostrophe in
+front of such text cells, the way spreadsheet programs mark a cell as text.
+Numbers stay numbers, also when they are held as text (``"-0.5"``).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from churnkit._core.atomic import atomic_path
+
+__all__ = ["FORMULA_START", "guard_formulas", "write_table"]
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet program read a cell as a formula."""
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?%?")
+
+
+def _is_text(values: pd.Series | pd.Index) -> bool:
+    dtype = values.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        dtype = dtype.categories.dtype
+    return bool(pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype))
+
+
+def _guard_values(values: pd.Series) -> pd.Series:
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype(object)
+    text = values.astype(object)
+    is_str = text.map(lambda v: isinstance(v, str)).astype(bool)
+    if not is_str.any():
+        return values
+    cells = text[is_str].astype(str)
+    risky = cells.str.startswith(FORMULA_START) & ~cells.str.fullmatch(_NUMBER)
+    if not risky.any():
+        return values
+    out = text.copy()
+    out[risky[risky].index] = "'" + cells[risky]
+    return out
+
+
+def guard_formulas(frame: pd.DataFrame, *, index: bool = False) -> pd.DataFrame:
+    """``frame`` with every text cell that a spreadsheet would run as a formula made inert.
+
+    Such a cell starts with one of :data:`FORMULA_START` and is not a plain number;
+    it gets a leading apostrophe. Numeric columns, and numbers held as text, are
+    left as they are. With ``index``, the row labels are guarded too.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"name": ["=HYPERLINK(1)", "@SUM(A1)", "-0.5", "ok"],
+    ...                       "x": [-1.5, 2.0, 3.0, 4.0]})
+    >>> guard_formulas(frame)["name"].tolist()
+    ["'=HYPERLINK(1)", "'@SUM(A1)", '-0.5', 'ok']
+    >>> guard_formulas(frame)["x"].tolist()
+    [-1.5, 2.0, 3.0, 4.0]
+    """
+    out = frame
+    for pos in range(frame.shape[1]):
+        if not _is_text(frame.iloc[:, pos]):
+            continue
+        guarded = _guard_values(frame.iloc[:, pos])
+        if guarded is not frame.iloc[:, pos]:
+            if out is frame:
+                out = frame.copy()
+            out.isetitem(pos, guarded.to_numpy(dtype=object))
+    columns = pd.Series(frame.columns.to_numpy(dtype=object), dtype=object)
+    if _is_text(columns):
+        names = _guard_values(columns)
+        if names is not columns:
+            out = out.copy() if out is frame else out
+            out.columns = pd.Index(names.tolist())
+    if index and _is_text(frame.index):
+        rows = pd.Series(frame.index.to_numpy(dtype=object), dtype=object)
+        labels = _guard_values(rows)
+        if labels is not rows:
+            out = out.copy() if out is frame else out
+            out.index = pd.Index(labels.tolist(), name=frame.index.name)
+    return out
+
+
+def write_table(frame: pd.DataFrame, path: str | Path, *, index: bool = False,
+                **csv_options: Any) -> Path:
+    """Write ``frame`` atomically as Parquet (``.parquet``/``.pq``) or CSV (any other name).
+
+    CSV files are UTF-8 with LF line ends (CRLF when a cell holds a carriage
+    return, so that the cell is quoted), text cells guarded by
+    :func:`guard_formulas`; further keywords go to :meth:`DataFrame.to_csv`
+    (e.g. ``date_format``). Returns the path.
+
+    Examples
+    --------
+    >>> import pandas as pd, tempfile
+    >>> from pathlib import Path
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = write_table(pd.DataFrame({"a": ["=1+1"], "b": [-2]}), Path(tmp) / "t.csv")
+    ...     print(path.read_text())
+    a,b
+    '=1+1,-2
+    <BLANKLINE>
+    """
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        if path.suffix.lower() in {".parquet", ".pq"}:
+            frame.to_parquet(tmp, index=index)
+        else:
+            guarded = guard_formulas(frame, index=index)
+            # a bare CR inside a cell is quoted only when it is part of the line end
+            end = "\r\n" if _has_cr(guarded, index=index) else "\n"
+            guarded.to_csv(tmp, index=index, lineterminator=end, encoding="utf-8", **csv_options)
+    return path
+
+
+def _has_cr(frame: pd.DataFrame, *, index: bool) -> bool:
+    parts = [frame.iloc[:, i] for i in range(frame.shape[1]) if _is_text(frame.iloc[:, i])]
+    parts.append(pd.Series(frame.columns.to_numpy(dtype=object), dtype=object))
+    if index:
+        parts.append(pd.Series(frame.index.to_numpy(dtype=object), dtype=object))
+    return any(
+        bool(part.map(lambda v: isinstance(v, str) and "\r" in v).any()) for part in parts
+    )
