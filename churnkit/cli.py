@@ -22,11 +22,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from churnkit import jobs
+from churnkit._core import run_lock
 from churnkit.config import load_config
 from churnkit.data import load_dataset
 from churnkit.exceptions import ChurnkitError
 from churnkit.model import load_model
-from churnkit.scoring import write_table
+from churnkit.scoring import score_paths, write_table
 
 app = typer.Typer(
     name="churnkit",
@@ -207,8 +208,11 @@ def score(config: ConfigOpt, model: ModelOpt,
           fmt: FormatOpt = Format.table) -> None:
     """Score every active customer as of a date."""
     with _errors():
+        # the output names are checked, and the folders locked, before minutes of scoring
+        folders = [out_file] if engine is Engine.dask else [
+            p.parent for p in score_paths(out_file, rejects)]
         cfg, fitted = load_config(config), load_model(model)
-        with _steps() as progress:
+        with run_lock(*folders, command="churnkit score"), _steps() as progress:
             result = jobs.score(cfg, fitted, as_of=as_of, engine=engine.value, partitions=partitions,
                                 scheduler=scheduler, out_dir=out_file, progress=progress)
             progress("Writing outputs")

@@ -1,11 +1,12 @@
 """The foundation below every stage of churnkit.
 
-Atomic file writes, the one table writer (CSV with formulas neutralised), the
-HTML page kit, the strict YAML → pydantic loader, the built-in config files, the
-required-columns check, message helpers, the progress callback type and the
-package version. Modules here import only the
-standard library, numpy, pandas, pydantic, PyYAML (matplotlib lazily), each
-other and the leaf module :mod:`churnkit.exceptions` -- never a stage.
+Atomic file writes, runs whose output files appear together (one run per
+folder at a time), the one table writer (CSV with formulas neutralised), the
+HTML page kit, the strict YAML → pydantic loader, the built-in config files,
+the required-columns check, message helpers, the progress callback type and
+the package version. Modules here import only the standard library, numpy,
+pandas, pydantic, PyYAML (matplotlib lazily), each other and the leaf module
+:mod:`churnkit.exceptions` -- never a stage.
 """
 
 from churnkit._core.atomic import atomic_path, atomic_write_bytes, atomic_write_text
@@ -24,7 +25,14 @@ from churnkit._core.messages import (
 from churnkit._core.plots import LITERAL, literal_legend, new_axes, png_bytes
 from churnkit._core.progress import Progress, no_progress
 from churnkit._core.resources import builtin_config, config_file
-from churnkit._core.tables import FORMULA_START, guard_formulas, write_table
+from churnkit._core.runs import OutputRun, output_run, run_lock, settle
+from churnkit._core.tables import (
+    FORMULA_START,
+    TABLE_SUFFIXES,
+    check_table_path,
+    guard_formulas,
+    write_table,
+)
 from churnkit._core.version import __version__
 from churnkit._core.yaml_config import (
     MAX_YAML_BYTES,
@@ -43,13 +51,16 @@ __all__ = [
     "LITERAL",
     "MAX_YAML_BYTES",
     "MAX_YAML_NODES",
+    "OutputRun",
     "Progress",
     "StrictModel",
+    "TABLE_SUFFIXES",
     "__version__",
     "atomic_path",
     "atomic_write_bytes",
     "atomic_write_text",
     "builtin_config",
+    "check_table_path",
     "cap_text",
     "closest",
     "config_file",
@@ -64,10 +75,13 @@ __all__ = [
     "load_yaml_model",
     "new_axes",
     "no_progress",
+    "output_run",
     "png_bytes",
     "read_yaml",
     "require_columns",
     "resolve_as_of",
+    "run_lock",
+    "settle",
     "short_list",
     "short_repr",
     "slugify",

@@ -18,11 +18,15 @@ from typing import Any
 import pandas as pd
 
 from churnkit._core.atomic import atomic_path
+from churnkit._core.messages import short_repr
+from churnkit.exceptions import OutputError
 
-__all__ = ["FORMULA_START", "guard_formulas", "write_table"]
+__all__ = ["FORMULA_START", "TABLE_SUFFIXES", "check_table_path", "guard_formulas", "write_table"]
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 """First characters that make a spreadsheet program read a cell as a formula."""
+TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
+"""File name endings :func:`write_table` writes: CSV, or Parquet."""
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?%?")
 
 
@@ -130,3 +134,31 @@ def _has_cr(frame: pd.DataFrame, *, index: bool) -> bool:
     return any(
         bool(part.map(lambda v: isinstance(v, str) and "\r" in v).any()) for part in parts
     )
+
+
+def check_table_path(path: str | Path, *, option: str) -> Path:
+    """``path`` if a table can be written there as CSV or Parquet, else an :class:`OutputError`.
+
+    The name must end in one of :data:`TABLE_SUFFIXES` (an ``.xlsx`` name would
+    get CSV content) and must not be an existing folder. ``option`` names the
+    setting in the message, e.g. ``"--out"``.
+
+    Examples
+    --------
+    >>> check_table_path("scores.parquet", option="--out").name
+    'scores.parquet'
+    >>> try:
+    ...     check_table_path("scores.xlsx", option="--out")
+    ... except OutputError as exc:
+    ...     print(exc)
+    --out 'scores.xlsx': tables are written as CSV or Parquet; name the file *.csv or *.parquet.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in TABLE_SUFFIXES:
+        raise OutputError(
+            f"{option} {short_repr(str(path))}: tables are written as CSV or Parquet; "
+            "name the file *.csv or *.parquet."
+        )
+    if path.is_dir():
+        raise OutputError(f"{option} {short_repr(str(path))} is a folder; give a file name.")
+    return path
