@@ -3,9 +3,10 @@
 Atomic file writes, runs whose output files appear together (one run per
 folder at a time), the one table writer (CSV with formulas neutralised), the
 HTML page kit, the strict YAML → pydantic loader, the built-in config files,
-the required-columns check, message helpers, the progress callback type and
-the package version. Modules here import only the standard library, numpy,
-pandas, pydantic, PyYAML (matplotlib lazily), each other and the leaf module
+the required-columns check, message helpers, numba functions cached where a
+cache can be written, the progress callback type and the package version.
+Modules here import only the standard library, numpy, pandas, pydantic, PyYAML
+(matplotlib and numba lazily), each other and the leaf module
 :mod:`churnkit.exceptions` -- never a stage.
 """
 
@@ -13,6 +14,7 @@ from churnkit._core.atomic import atomic_path, atomic_write_bytes, atomic_write_
 from churnkit._core.columns import require_columns
 from churnkit._core.dates import resolve_as_of
 from churnkit._core.html import BASE_CSS, esc, html_page, img_tag, is_missing, slugify
+from churnkit._core.jit import cached_njit, private_cache_dir
 from churnkit._core.messages import (
     ECHO_LIMIT,
     cap_text,
@@ -61,6 +63,7 @@ __all__ = [
     "atomic_write_text",
     "builtin_config",
     "check_table_path",
+    "cached_njit",
     "cap_text",
     "closest",
     "config_file",
@@ -77,6 +80,7 @@ __all__ = [
     "no_progress",
     "output_run",
     "png_bytes",
+    "private_cache_dir",
     "read_yaml",
     "require_columns",
     "resolve_as_of",
