@@ -176,3 +176,12 @@ def test_markup_and_emoji_codes_in_paths_and_columns_are_shown_as_written(tmp_pa
     assert r.exit_code == 1, r.output
     assert ":x:[bold]id" in r.stderr
     assert "❌" not in r.stderr
+
+
+def test_scores_path_that_is_a_fifo_or_device(tmp_path):
+    fifo = tmp_path / "scores.csv"
+    os.mkfifo(fifo)
+    for path in (fifo, Path(os.devnull)):
+        r = runner.invoke(app, ["report", "--scores", str(path), "--out", str(tmp_path / "l")])
+        text = _one_paragraph(r)
+        assert "not a regular file" in text

@@ -32,7 +32,7 @@ KILLER = textwrap.dedent(r'''
     import numpy as np
     import pandas as pd
 
-    from churnkit._core import settle
+    from churnkit._core import output_run, settle
     from churnkit.actions import build_at_risk
     from churnkit.report import write_at_risk_lists
     from churnkit.scoring import ScoreResult
@@ -58,11 +58,21 @@ KILLER = textwrap.dedent(r'''
                           "column": "", "value": None, "reason": f"run {seed}"})
         return ScoreResult({}, {"scores": s, "rejects": r})
 
+    def parts_run(d, n, tag):  # a folder of part files and a summary, as the Dask engine writes
+        with output_run(d) as run:
+            for sub in ("scores", "rejects"):
+                folder = run.stage(d / sub)
+                folder.mkdir()
+                for k in range(n):
+                    (folder / f"part-{k:05d}.parquet").write_text(f"{tag} {sub} {k}")
+            run.stage(d / "summary.json").write_text(f"{{\"run\": \"{tag}\"}}")
+
     RUNS = {
         "report": (lambda d: write_at_risk_lists(at_risk(["Ana", "Bo", "Cy"], 1), d),
                    lambda d: write_at_risk_lists(at_risk(["Ana", "Dee"], 2), d)),
         "score": (lambda d: scores(1).write(d / "scores.csv"),
                   lambda d: scores(2).write(d / "scores.csv")),
+        "parts": (lambda d: parts_run(d, 3, "old"), lambda d: parts_run(d, 2, "new")),
     }
 
     def digest(path):
@@ -167,6 +177,9 @@ def test_a_run_killed_before_any_write_leaves_the_old_or_the_new_run(tmp_path):
         assert "new" in states, kind
         assert any(o["raw"] == "mixed" for o in killed), kind  # the journal is really needed
         assert outcomes[-1]["state"] == "new"
+    assert sorted(report["parts"]["new"]) == [
+        "rejects/part-00000.parquet", "rejects/part-00001.parquet", "scores/part-00000.parquet",
+        "scores/part-00001.parquet", "summary.json"]
     pages = [name for name in report["report"]["new"] if name.startswith("at_risk/")]
     assert sorted(pages) == ["at_risk/ana.html", "at_risk/dee.html", "at_risk/index.html"]
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import socket
 import time
 import uuid
@@ -190,7 +191,12 @@ def _resolve(folder: Path, name: str) -> Path:
 
 
 def _apply(folder: Path) -> None:
-    """Complete the renames and removals of the journal in ``folder``, then delete it."""
+    """Complete the renames and removals of the journal in ``folder``, then delete it.
+
+    Each step can be repeated: a rename whose staged file is gone was done, a
+    removal of a missing file is no-op. A folder replacing a folder moves the old
+    one aside first (to a name the journal fixes), then deletes it.
+    """
     journal = folder / JOURNAL_NAME
     try:
         record = json.loads(journal.read_text(encoding="utf-8"))
@@ -199,12 +205,25 @@ def _apply(folder: Path) -> None:
     except ValueError:  # never committed in full: the journal is written atomically
         journal.unlink(missing_ok=True)
         return
+    run = str(record.get("run", "run"))
+    aside: list[Path] = []
     for staged, target in record.get("replace", []):
-        source = _resolve(folder, staged)
+        source, dest = _resolve(folder, staged), _resolve(folder, target)
+        old = dest.with_name(f".{dest.name}.{run}.churnkit-old")
         if source.exists():
-            os.replace(source, _resolve(folder, target))
+            if source.is_dir() and dest.is_dir() and not dest.is_symlink():
+                os.replace(dest, old)
+            os.replace(source, dest)
+        aside.append(old)
     for name in record.get("remove", []):
-        _resolve(folder, name).unlink(missing_ok=True)
+        path = _resolve(folder, name)
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    for old in aside:
+        if old.exists():
+            shutil.rmtree(old, ignore_errors=True)
     _fsync_dir(folder)
     journal.unlink(missing_ok=True)
 
@@ -243,12 +262,20 @@ class OutputRun:
         self._swept: set[Path] = set()
 
     def stage(self, target: str | Path) -> Path:
-        """The hidden path to write ``target``'s new content to (its folder is created)."""
+        """The hidden path to write ``target``'s new content to (its folder is created).
+
+        The staged path may be made a file or a folder; a folder replaces the
+        target folder as a whole.
+        """
         target = Path(target).absolute()
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.parent not in self._swept:  # part files of runs killed before their commit
-            for old in target.parent.glob(f".*{_PART}*"):
-                old.unlink(missing_ok=True)
+            for old in [*target.parent.glob(f".*{_PART}*"),
+                        *target.parent.glob(".*.churnkit-old")]:
+                if old.is_dir() and not old.is_symlink():
+                    shutil.rmtree(old, ignore_errors=True)
+                else:
+                    old.unlink(missing_ok=True)
             self._swept.add(target.parent)
         staged = target.with_name(f".{target.name}.{self.id}{_PART}{target.suffix}")
         self._replace[target] = staged
@@ -270,8 +297,12 @@ class OutputRun:
     def commit(self) -> None:
         """Write the journal (the commit point), then apply it."""
         for staged in self._replace.values():
-            with staged.open("rb") as fh:
-                os.fsync(fh.fileno())
+            for path in sorted(staged.rglob("*")) if staged.is_dir() else [staged]:
+                if path.is_file():
+                    with path.open("rb") as fh:
+                        os.fsync(fh.fileno())
+            if staged.is_dir():
+                _fsync_dir(staged)
         record = {
             "run": self.id,
             "replace": [[self._name(s), self._name(t)] for t, s in self._replace.items()],
@@ -290,8 +321,11 @@ class OutputRun:
     def discard(self) -> None:
         """Delete the staged files of a run that will not commit."""
         for staged in self._replace.values():
-            with contextlib.suppress(OSError):
-                staged.unlink(missing_ok=True)
+            if staged.is_dir() and not staged.is_symlink():
+                shutil.rmtree(staged, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    staged.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager

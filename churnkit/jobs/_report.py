@@ -22,7 +22,9 @@ def read_scores(path: str | Path) -> pd.DataFrame:
         settle(path.parent)
         return pd.read_parquet(path)
     if not path.is_file():
-        raise SchemaError(f"Scores file {str(path)!r} does not exist. Write one with 'churnkit score'.")
+        what = ("is not a regular file (a device, pipe or socket)" if path.exists()
+                else "does not exist")
+        raise SchemaError(f"Scores file {str(path)!r} {what}. Write one with 'churnkit score'.")
     settle(path.parent)  # a run interrupted while renaming its files is completed first
     if path.suffix.lower() in {".parquet", ".pq"}:
         return pd.read_parquet(path)
