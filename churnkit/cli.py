@@ -124,8 +124,8 @@ def _steps() -> Iterator[Callable[[str], None]]:
     with _stdout_to_stderr(), err.status("Starting") as status:
 
         def progress(message: str) -> None:
-            err.log(f"{message}…") if _STATE["debug"] else None
-            status.update(f"{message}…  [dim]{time.perf_counter() - start:.0f}s[/]")
+            err.log(f"{escape(message)}…") if _STATE["debug"] else None
+            status.update(f"{escape(message)}…  [dim]{time.perf_counter() - start:.0f}s[/]")
 
         yield progress
 
