@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from churnkit._core.atomic import atomic_path
@@ -37,20 +38,43 @@ def _is_text(values: pd.Series | pd.Index) -> bool:
     return bool(pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype))
 
 
+def _distinct_text(values: pd.Series) -> tuple[np.ndarray, np.ndarray, pd.Series]:
+    """Codes (-1 missing), the distinct values, and those of them that are text."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    distinct = np.asarray(uniques, dtype=object)
+    is_str = np.fromiter((isinstance(v, str) for v in distinct), dtype=bool, count=len(distinct))
+    return codes, distinct, pd.Series(distinct[is_str], index=np.flatnonzero(is_str), dtype=object)
+
+
 def _guard_values(values: pd.Series) -> pd.Series:
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        values = values.astype(object)
-    text = values.astype(object)
-    is_str = text.map(lambda v: isinstance(v, str)).astype(bool)
-    if not is_str.any():
+    """``values`` with risky text cells prefixed, or ``values`` itself when none is risky.
+
+    The test runs once per distinct value, so a column of a million customers with a
+    few reasons costs a hashing pass, not a million string checks.
+    """
+    if pd.api.types.is_string_dtype(values.dtype) and not pd.api.types.is_object_dtype(values.dtype):
+        # a string column: every value is text, and its string methods are vectorised
+        risky = values.str.startswith(FORMULA_START).fillna(False).astype(bool)
+        if risky.any():
+            risky[risky] = ~values[risky].str.fullmatch(_NUMBER).fillna(False).astype(bool)
+        if not risky.any():
+            return values
+        return values.where(~risky, "'" + values)
+    codes, distinct, text = _distinct_text(values)
+    if text.empty:
         return values
-    cells = text[is_str].astype(str)
-    risky = cells.str.startswith(FORMULA_START) & ~cells.str.fullmatch(_NUMBER)
+    risky = text.str.startswith(FORMULA_START)
+    if risky.any():
+        risky[risky] = ~text[risky].str.fullmatch(_NUMBER)
     if not risky.any():
         return values
-    out = text.copy()
-    out[risky[risky].index] = "'" + cells[risky]
-    return out
+    distinct = distinct.copy()
+    distinct[risky[risky].index.to_numpy()] = ("'" + text[risky]).to_numpy(dtype=object)
+    out = np.append(distinct, np.array([None], dtype=object))[codes]
+    missing = codes < 0
+    if missing.any():  # keep the missing markers as they were (None, NaN, NA)
+        out[missing] = values.to_numpy(dtype=object)[missing]
+    return pd.Series(out, index=values.index, dtype=object)
 
 
 def guard_formulas(frame: pd.DataFrame, *, index: bool = False) -> pd.DataFrame:
@@ -72,10 +96,11 @@ def guard_formulas(frame: pd.DataFrame, *, index: bool = False) -> pd.DataFrame:
     """
     out = frame
     for pos in range(frame.shape[1]):
-        if not _is_text(frame.iloc[:, pos]):
+        column = frame.iloc[:, pos]
+        if not _is_text(column):
             continue
-        guarded = _guard_values(frame.iloc[:, pos])
-        if guarded is not frame.iloc[:, pos]:
+        guarded = _guard_values(column)
+        if guarded is not column:
             if out is frame:
                 out = frame.copy()
             out.isetitem(pos, guarded.to_numpy(dtype=object))
@@ -131,9 +156,13 @@ def _has_cr(frame: pd.DataFrame, *, index: bool) -> bool:
     parts.append(pd.Series(frame.columns.to_numpy(dtype=object), dtype=object))
     if index:
         parts.append(pd.Series(frame.index.to_numpy(dtype=object), dtype=object))
-    return any(
-        bool(part.map(lambda v: isinstance(v, str) and "\r" in v).any()) for part in parts
-    )
+    return any(_any_cr(part) for part in parts)
+
+
+def _any_cr(values: pd.Series) -> bool:
+    if pd.api.types.is_string_dtype(values.dtype) and not pd.api.types.is_object_dtype(values.dtype):
+        return bool(values.str.contains("\r", regex=False).fillna(False).any())
+    return bool(_distinct_text(values)[2].str.contains("\r", regex=False).any())
 
 
 def check_table_path(path: str | Path, *, option: str) -> Path:
