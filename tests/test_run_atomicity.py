@@ -259,9 +259,29 @@ def test_a_failed_run_leaves_the_old_files_and_no_part_files(tmp_path, monkeypat
 def test_settle_completes_an_interrupted_commit(tmp_path):
     (tmp_path / "a.csv").write_text("old a")
     (tmp_path / "b.csv").write_text("old b")
-    (tmp_path / ".a.csv.r1.churnkit-part.csv").write_text("new a")
+    (tmp_path / ".a.csv.ab12.churnkit-part.csv").write_text("new a")
     (tmp_path / ".churnkit-run.json").write_text(json.dumps(
-        {"run": "r1", "replace": [[".a.csv.r1.churnkit-part.csv", "a.csv"]], "remove": ["b.csv"]}))
+        {"run": "ab12", "replace": [[".a.csv.ab12.churnkit-part.csv", "a.csv"]],
+         "remove": ["b.csv"]}))
     settle(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv"]
     assert (tmp_path / "a.csv").read_text() == "new a"
+
+
+def test_a_planted_journal_cannot_rename_or_delete_other_files(tmp_path):
+    outside = tmp_path / "precious.txt"
+    outside.write_text("keep")
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine")
+    (folder / "scores.csv").write_text("scores")
+    (folder / ".churnkit-run.json").write_text(json.dumps({
+        "run": "ab12",
+        "replace": [["notes.txt", "scores.csv"], [str(outside), "scores.csv"]],
+        "remove": [str(outside), "../precious.txt"],
+    }))
+    settle(folder)
+    assert outside.read_text() == "keep"
+    assert (folder / "notes.txt").read_text() == "mine"
+    assert (folder / "scores.csv").read_text() == "scores"
+    assert not (folder / ".churnkit-run.json").exists()

@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import socket
 import time
@@ -190,12 +191,22 @@ def _resolve(folder: Path, name: str) -> Path:
     return path if path.is_absolute() else folder / path
 
 
+def _entries(items: Any, width: int) -> list[list[str]]:
+    """The well-formed entries (lists of ``width`` strings) of a journal field."""
+    if not isinstance(items, list):
+        return []
+    return [list(item) for item in items
+            if isinstance(item, list) and len(item) == width and all(isinstance(v, str) for v in item)]
+
+
 def _apply(folder: Path) -> None:
     """Complete the renames and removals of the journal in ``folder``, then delete it.
 
     Each step can be repeated: a rename whose staged file is gone was done, a
     removal of a missing file is no-op. A folder replacing a folder moves the old
-    one aside first (to a name the journal fixes), then deletes it.
+    one aside first (to a name the journal fixes), then deletes it. A journal
+    acts only on a run's own part files and on paths inside ``folder``, so a
+    journal planted in a folder cannot make a reader rename or delete other files.
     """
     journal = folder / JOURNAL_NAME
     try:
@@ -205,18 +216,26 @@ def _apply(folder: Path) -> None:
     except ValueError:  # never committed in full: the journal is written atomically
         journal.unlink(missing_ok=True)
         return
-    run = str(record.get("run", "run"))
+    run = str(record.get("run", ""))
+    if not re.fullmatch(r"[0-9a-f]{1,32}", run):
+        journal.unlink(missing_ok=True)  # not a journal this module wrote: act on nothing
+        return
     aside: list[Path] = []
-    for staged, target in record.get("replace", []):
+    for staged, target in _entries(record.get("replace"), 2):
         source, dest = _resolve(folder, staged), _resolve(folder, target)
+        if source.parent != dest.parent or not source.name.startswith(
+                f".{dest.name}.{run}{_PART}"):
+            continue  # a journal renames only a run's own part files onto their targets
         old = dest.with_name(f".{dest.name}.{run}.churnkit-old")
         if source.exists():
             if source.is_dir() and dest.is_dir() and not dest.is_symlink():
                 os.replace(dest, old)
             os.replace(source, dest)
         aside.append(old)
-    for name in record.get("remove", []):
+    for (name,) in _entries([[n] for n in record.get("remove", []) or []], 1):
         path = _resolve(folder, name)
+        if Path(name).is_absolute() or ".." in Path(name).parts:
+            continue  # removals are of stale outputs inside the run's folder only
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)
         else:
