@@ -6,6 +6,7 @@ traceback only with ``--debug``), 2 usage error.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sys
@@ -16,19 +17,21 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
+import pandas as pd
 import typer
+from pandas.errors import OutOfBoundsDatetime, OutOfBoundsTimedelta
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from churnkit import jobs
-from churnkit._core import __version__
+from churnkit._core import __version__, cap_text, check_table_path, resolve_as_of, run_lock
 from churnkit.config import load_config
 from churnkit.data import load_dataset
 from churnkit.exceptions import ChurnkitError
 from churnkit.labels import label_population, labels_from_config
 from churnkit.model import load_model
-from churnkit.scoring import write_table
+from churnkit.scoring import score_paths, write_table
 
 app = typer.Typer(
     name="churnkit",
@@ -37,8 +40,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-out = Console(highlight=False)
+# no emoji codes: a path or column named like ':x:' is shown as written
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+out = Console(highlight=False, emoji=False)
 _STATE = {"debug": False}
 
 
@@ -65,11 +69,37 @@ def _main(
     _STATE["debug"] = debug
 
 
+_OS_FIXES = {
+    errno.ENOSPC: "The disk is full: free some space, or write to another folder.",
+    errno.EDQUOT: "The disk quota is used up: free some space, or write to another folder.",
+    errno.EROFS: "The file system is read-only: write to a folder on a writable disk.",
+    errno.EACCES: "Permission denied: write to a folder you may write to, or ask for access.",
+    errno.EPERM: "Permission denied: write to a folder you may write to, or ask for access.",
+    errno.EISDIR: "It is a folder: give a file name.",
+    errno.ENOTDIR: "A part of the path is a file, not a folder: check the path.",
+    errno.ENOENT: "No such file or folder: check the path.",
+}
+
+
+def _message(exc: BaseException) -> str:
+    """One paragraph about ``exc``: what, where, and the fix."""
+    if isinstance(exc, OSError) and not isinstance(exc, ChurnkitError):
+        where = " ".join(repr(str(f)) for f in (exc.filename, exc.filename2) if f is not None)
+        what = exc.strerror or str(exc)
+        fix = _OS_FIXES.get(exc.errno or 0, "Check the path and the disk.")
+        return f"{what}{' (' + where + ')' if where else ''}. {fix}"
+    if isinstance(exc, OutOfBoundsDatetime | OutOfBoundsTimedelta):
+        return (f"{cap_text(str(exc))}: a date or a number of days is beyond what churnkit can "
+                "work with (years 1678-2261). Check the dates and day counts in the "
+                "configuration and the data.")
+    return str(exc)
+
+
 def _fail(exc: BaseException) -> None:
     if _STATE["debug"]:
         err.print_exception()
     kind = type(exc).__name__
-    err.print(f"[bold red]Error[/] ({kind}): {escape(str(exc))}")
+    err.print(f"[bold red]Error[/] ({kind}): {escape(_message(exc))}")
     raise typer.Exit(1)
 
 
@@ -78,8 +108,18 @@ def _errors() -> Iterator[None]:
     """Data, configuration and file-system problems: one message, exit 1. Bugs: a traceback."""
     try:
         yield
-    except (ChurnkitError, OSError) as exc:
+    except (ChurnkitError, OSError, OutOfBoundsDatetime, OutOfBoundsTimedelta) as exc:
         _fail(exc)
+
+
+def _as_of(value: str | None) -> str | None:
+    """Check an ``--as-of`` date up front: a date without a time zone (else exit 2)."""
+    if value is not None:
+        try:
+            resolve_as_of(value, pd.Timestamp.max)  # only the text here; the range later
+        except ChurnkitError as exc:
+            raise typer.BadParameter(str(exc).removeprefix("as_of: ")) from None
+    return value
 
 
 @contextmanager
@@ -94,8 +134,8 @@ def _steps() -> Iterator[Callable[[str], None]]:
     with _stdout_to_stderr(), err.status("Starting") as status:
 
         def progress(message: str) -> None:
-            err.log(f"{message}…") if _STATE["debug"] else None
-            status.update(f"{message}…  [dim]{time.perf_counter() - start:.0f}s[/]")
+            err.log(f"{escape(message)}…") if _STATE["debug"] else None
+            status.update(f"{escape(message)}…  [dim]{time.perf_counter() - start:.0f}s[/]")
 
         yield progress
 
@@ -122,7 +162,7 @@ def _print_summary(title: str, summary: dict[str, Any], fmt: Format) -> None:
     if fmt is Format.json:
         out.print_json(json.dumps(summary, default=str))
         return
-    table = Table(title=title, show_header=False, title_justify="left")
+    table = Table(title=escape(title), show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column()
     for key, value in summary.items():
@@ -130,7 +170,7 @@ def _print_summary(title: str, summary: dict[str, Any], fmt: Format) -> None:
             value = ", ".join(f"{k}={v}" for k, v in value.items())
         elif isinstance(value, float):
             value = f"{value:,.4f}" if abs(value) < 10 else f"{value:,.0f}"
-        table.add_row(key.replace("_", " "), str(value))
+        table.add_row(escape(key.replace("_", " ")), escape(str(value)))
     out.print(table)
 
 
@@ -152,7 +192,8 @@ TrustPickleOpt = Annotated[bool, typer.Option(
     "--trust-pickle", help="Also load a model saved by an older churnkit as a pickle "
                            "(model.joblib). Loading a pickle runs code: only for a model from a "
                            "trusted source.")]
-AsOfOpt = Annotated[str | None, typer.Option(help="As of this date (default: end of data).")]
+AsOfOpt = Annotated[str | None, typer.Option(
+    help="As of this date, YYYY-MM-DD (default: end of data).", callback=_as_of)]
 SchedulerOpt = Annotated[str | None, typer.Option(
     help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: a local cluster).")]
 PartitionsOpt = Annotated[int | None, typer.Option(
@@ -188,6 +229,8 @@ def validate(config: ConfigOpt, fmt: FormatOpt = Format.table,
              ) -> None:
     """Check a configuration and its tables; report every problem found."""
     with _errors():
+        if rejects is not None:
+            check_table_path(rejects, option="--rejects")
         cfg = load_config(config)
         with _steps() as progress:
             progress("Loading and validating tables")
@@ -203,7 +246,7 @@ def validate(config: ConfigOpt, fmt: FormatOpt = Format.table,
             _print_population(population)
         top = ds.rejects.groupby(["table", "reason"]).size().sort_values(ascending=False).head(10)
         for key, n in zip(top.index, top.to_numpy(), strict=True):
-            err.print(f"[yellow]{n:,} row(s) of {key[0]}[/]: {escape(str(key[1]))}")
+            err.print(f"[yellow]{n:,} row(s) of {escape(str(key[0]))}[/]: {escape(str(key[1]))}")
 
 
 @app.command()
@@ -238,8 +281,11 @@ def score(config: ConfigOpt, model: ModelOpt,
           trust_pickle: TrustPickleOpt = False, fmt: FormatOpt = Format.table) -> None:
     """Score every active customer as of a date."""
     with _errors():
+        # the output names are checked, and the folders locked, before minutes of scoring
+        folders = [out_file] if engine is Engine.dask else [
+            p.parent for p in score_paths(out_file, rejects)]
         cfg, fitted = load_config(config), load_model(model, trust_pickle=trust_pickle)
-        with _steps() as progress:
+        with run_lock(*folders, command="churnkit score"), _steps() as progress:
             result = jobs.score(cfg, fitted, as_of=as_of, engine=engine.value, partitions=partitions,
                                 scheduler=scheduler, out_dir=out_file, progress=progress)
             progress("Writing outputs")
@@ -318,7 +364,7 @@ def evaluate(
 
 def _print_comparison(config: Path, summary: dict[str, Any]) -> None:
     kind = "cross-validation" if summary["mode"] == "snapshot" else "out-of-time backtest"
-    table = Table(title=f"{config}: {kind}, {int(summary['folds'])} folds, "
+    table = Table(title=f"{escape(str(config))}: {kind}, {int(summary['folds'])} folds, "
                         f"{int(summary['n']):,} test rows, churn rate "
                         f"{summary['positive_rate']:.1%}", title_justify="left")
     table.add_column("metric", style="bold")

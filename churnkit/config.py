@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pandas as pd
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from churnkit._core import StrictModel, read_yaml, short_repr, unknown_names, validate_model
 
@@ -296,13 +296,30 @@ class SnapshotTable(_Table, _CodeNames):
         return self
 
 
+_FIRST_DAY, _LAST_DAY = date(1678, 1, 1), date(2261, 12, 31)  # what pandas times can hold
+_MAX_DAYS = 36_500  # a horizon, window or lookback of at most a hundred years
+
+
+def _in_time_range(day: date) -> date:
+    if not _FIRST_DAY <= day <= _LAST_DAY:
+        raise ValueError(
+            f"{day.isoformat()} is outside the dates churnkit can work with "
+            f"({_FIRST_DAY.year}-{_LAST_DAY.year}); give a date near your data"
+        )
+    return day
+
+
+Day = Annotated[date, AfterValidator(_in_time_range)]
+"""A calendar date within the range pandas timestamps can hold."""
+
+
 class DataConfig(_Model):
     """Where the tables are and how to read them."""
 
     customers: CustomersTable | None = None
     events: dict[str, EventTable] = Field(default_factory=dict)
     snapshot: SnapshotTable | None = None
-    end: date | None = None
+    end: Day | None = None
     """End of the data (exclusive); default: the day after the bulk of the event dates (a
     few stray far-future event rows are ignored and rejected; contract end dates never
     count; without events, the customer dates)."""
@@ -325,8 +342,8 @@ class DataConfig(_Model):
 class CutoffSchedule(_Model):
     """Cutoff dates ``start, start + every, ...`` up to ``end`` (inclusive)."""
 
-    start: date
-    end: date | None = None
+    start: Day
+    end: Day | None = None
     """Last cutoff; default: the latest cutoff whose horizon ends inside the data."""
     every: str = "MS"
     """A pandas offset alias: ``MS`` month start, ``QS`` quarter start, ``7D``..."""
@@ -347,13 +364,13 @@ class LabelConfig(_Model):
     """How churn is defined and when it is observed."""
 
     definition: Literal["contractual", "inactivity", "column"] = "contractual"
-    horizon_days: int = Field(90, gt=0)
-    cutoffs: CutoffSchedule | list[date] | None = None
+    horizon_days: int = Field(90, gt=0, le=_MAX_DAYS)
+    cutoffs: CutoffSchedule | list[Day] | None = None
     validation_cutoffs: int = Field(2, ge=1)
     """Newest cutoffs held out (out of time) for early stopping, calibration and metrics."""
     activity_tables: list[str] = Field(default_factory=list)
     """Inactivity churn: event tables that count as activity (default: all)."""
-    lookback_days: int = Field(365, gt=0)
+    lookback_days: int = Field(365, gt=0, le=_MAX_DAYS)
     """Inactivity churn: a customer is active at a cutoff if it had activity this recently."""
 
     @model_validator(mode="after")

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 
-__all__ = ["ChurnkitError", "ConfigError", "ModelError", "NotFittedError", "SchemaError"]
+__all__ = [
+    "ChurnkitError",
+    "ConfigError",
+    "ModelError",
+    "NotFittedError",
+    "OutputError",
+    "SchemaError",
+]
 
 
 class ChurnkitError(Exception):
@@ -23,6 +30,10 @@ class SchemaError(ChurnkitError, ValueError):
 
 class ConfigError(ChurnkitError, ValueError):
     """A configuration file or value is invalid; the message names the key path."""
+
+
+class OutputError(ChurnkitError):
+    """Outputs cannot be written as asked: a folder in use by another run, clashing file names."""
 
 
 class ModelError(ChurnkitError):

@@ -1,16 +1,20 @@
 """The foundation below every stage of churnkit.
 
-Atomic file writes, the HTML page kit, the strict YAML → pydantic loader, the
-built-in config files, the required-columns check, message helpers, the
-progress callback type and the package version. Modules here import only the
-standard library, numpy, pandas, pydantic, PyYAML (matplotlib lazily), each
-other and the leaf module :mod:`churnkit.exceptions` -- never a stage.
+Atomic file writes, runs whose output files appear together (one run per
+folder at a time), the one table writer (CSV with formulas neutralised), the
+HTML page kit, the strict YAML → pydantic loader, the built-in config files,
+the required-columns check, message helpers, numba functions cached where a
+cache can be written, the progress callback type and the package version.
+Modules here import only the standard library, numpy, pandas, pydantic, PyYAML
+(matplotlib and numba lazily), each other and the leaf module
+:mod:`churnkit.exceptions` -- never a stage.
 """
 
 from churnkit._core.atomic import atomic_path, atomic_write_bytes, atomic_write_text
 from churnkit._core.columns import require_columns
 from churnkit._core.dates import resolve_as_of
 from churnkit._core.html import BASE_CSS, esc, html_page, img_tag, is_missing, slugify
+from churnkit._core.jit import cached_njit, private_cache_dir
 from churnkit._core.messages import (
     ECHO_LIMIT,
     cap_text,
@@ -23,6 +27,14 @@ from churnkit._core.messages import (
 from churnkit._core.plots import LITERAL, literal_legend, new_axes, png_bytes
 from churnkit._core.progress import Progress, no_progress
 from churnkit._core.resources import builtin_config, config_file
+from churnkit._core.runs import OutputRun, output_run, run_lock, settle
+from churnkit._core.tables import (
+    FORMULA_START,
+    TABLE_SUFFIXES,
+    check_table_path,
+    guard_formulas,
+    write_table,
+)
 from churnkit._core.version import __version__
 from churnkit._core.yaml_config import (
     MAX_YAML_BYTES,
@@ -37,22 +49,28 @@ from churnkit._core.yaml_config import (
 __all__ = [
     "BASE_CSS",
     "ECHO_LIMIT",
+    "FORMULA_START",
     "LITERAL",
     "MAX_YAML_BYTES",
     "MAX_YAML_NODES",
+    "OutputRun",
     "Progress",
     "StrictModel",
+    "TABLE_SUFFIXES",
     "__version__",
     "atomic_path",
     "atomic_write_bytes",
     "atomic_write_text",
     "builtin_config",
+    "check_table_path",
+    "cached_njit",
     "cap_text",
     "closest",
     "config_file",
     "did_you_mean",
     "esc",
     "format_validation_error",
+    "guard_formulas",
     "html_page",
     "img_tag",
     "is_missing",
@@ -60,13 +78,18 @@ __all__ = [
     "load_yaml_model",
     "new_axes",
     "no_progress",
+    "output_run",
     "png_bytes",
+    "private_cache_dir",
     "read_yaml",
     "require_columns",
     "resolve_as_of",
+    "run_lock",
+    "settle",
     "short_list",
     "short_repr",
     "slugify",
     "unknown_names",
     "validate_model",
+    "write_table",
 ]

@@ -115,7 +115,9 @@ def value_at_risk(
     prob : array-like of float
         Churn probabilities in [0, 1].
     monthly_value : array-like of float
-        Revenue per month, in the same order as ``prob`` (missing stays missing).
+        Revenue per month, in the same order as ``prob``. Missing, infinite and
+        negative amounts give a missing value at risk (:func:`churnkit.load_dataset`
+        lists such values among the rejects).
     horizon_months : float, default 12
         How many months of revenue a churner takes away.
 
@@ -128,6 +130,8 @@ def value_at_risk(
     --------
     >>> value_at_risk([0.5], [100.0]).tolist()
     [600.0]
+    >>> value_at_risk([0.5, 0.5], [float("inf"), -5.0]).tolist()
+    [nan, nan]
     """
     if (
         isinstance(horizon_months, bool)
@@ -146,5 +150,7 @@ def value_at_risk(
             f"monthly_value has {len(money)} entries but prob has {len(values)}; "
             "pass one per customer."
         )
-    out: Any = values * money.to_numpy(dtype=float, na_value=np.nan) * float(horizon_months)
+    amount = money.to_numpy(dtype=float, na_value=np.nan, copy=True)
+    amount[~np.isfinite(amount) | (amount < 0)] = np.nan  # no amount, rather than a wrong one
+    out: Any = values * amount * float(horizon_months)
     return pd.Series(out, index=index, name="value_at_risk", dtype=float)

@@ -328,6 +328,13 @@ def _load_customers(
         rejects.add(name, bad, frame, ids, roles["wallet_share"], frame[roles["wallet_share"]],
                     "wallet share outside [0, 1]; set to missing")
         out.loc[bad, "wallet_share"] = np.nan
+    if "value" in out:  # revenue per month: a value at risk needs a finite amount >= 0
+        money = out["value"].to_numpy(dtype="float64", na_value=np.nan)
+        for flags, what in ((np.isinf(money), "infinite"), (np.isfinite(money) & (money < 0), "negative")):
+            bad_rows = pd.Series(flags, index=out.index)
+            rejects.add(name, bad_rows, frame, ids, roles["value"], frame[roles["value"]],
+                        f"{what} monthly value; set to missing (no value at risk)")
+            out.loc[bad_rows, "value"] = np.nan
 
     used = {id_col, *roles.values(), *spec.exclude, churned}
     if isinstance(spec, SnapshotTable):

@@ -110,7 +110,10 @@ def read_table(
     """
     path = Path(path)
     if not path.is_file():
-        raise SchemaError(f"Table {table!r}: file {str(path)!r} does not exist. Check its 'path'.")
+        what = ("is a folder, not a file" if path.is_dir() else
+                "is not a regular file (a device, pipe or socket)" if path.exists() else
+                "does not exist")
+        raise SchemaError(f"Table {table!r}: file {str(path)!r} {what}. Check its 'path'.")
     fmt = format or ("parquet" if path.suffix.lower() in {".parquet", ".pq"} else "csv")
     if fmt == "parquet":
         try:

@@ -28,6 +28,7 @@ from churnkit._core import (
     png_bytes,
     resolve_as_of,
     slugify,
+    write_table,
 )
 from churnkit.exceptions import SchemaError
 from churnkit.explain._plots import plot_waterfall
@@ -307,8 +308,7 @@ def write_customer_explanation(
              "summary": out / f"{stem}.html"}
     with atomic_path(paths["waterfall"]) as tmp:
         tmp.write_bytes(png)
-    with atomic_path(paths["table"]) as tmp:
-        expl.table.to_csv(tmp, index=False, lineterminator="\n")
+    write_table(expl.table, paths["table"])
     reasons = "".join(f"<li>{esc(r)}</li>" for r in expl.reasons["reason"]) or (
         "<li>Nothing in the data raises this customer's risk above the average.</li>"
     )

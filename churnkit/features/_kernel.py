@@ -22,7 +22,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from numba import njit, prange
+from numba import prange
+
+from churnkit._core import cached_njit
 
 __all__ = [
     "NUM_STATS",
@@ -104,7 +106,7 @@ class ScratchLayout:
         return self.bool_days + b
 
 
-@njit(cache=True, inline="always")
+@cached_njit(inline="always")
 def _first_at_or_after(ts: np.ndarray, lo: int, hi: int, value: int) -> int:
     """Smallest index i in [lo, hi) with ts[i] >= value (hi if none)."""
     while lo < hi:
@@ -116,7 +118,7 @@ def _first_at_or_after(ts: np.ndarray, lo: int, hi: int, value: int) -> int:
     return lo
 
 
-@njit(cache=True)
+@cached_njit()
 def code_segments(codes: np.ndarray, ts: np.ndarray, n_codes: int
                   ) -> tuple[np.ndarray, np.ndarray, bool]:
     """Where the events of each code lie: ``[lo[c], hi[c])``.
@@ -145,7 +147,7 @@ def code_segments(codes: np.ndarray, ts: np.ndarray, n_codes: int
     return lo, hi, True
 
 
-@njit(cache=True)
+@cached_njit()
 def run_segments(new_run: np.ndarray, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
     """Start and stop of each run of equal ids (``new_run[i]``: id differs from row i-1).
 
@@ -169,7 +171,7 @@ def run_segments(new_run: np.ndarray, ts: np.ndarray) -> tuple[np.ndarray, np.nd
     return lo, hi, True
 
 
-@njit(cache=True, parallel=True)
+@cached_njit(parallel=True)
 def aggregate_events(  # noqa: PLR0913
     ts: np.ndarray,  # int64 (n_events,) sorted within each customer segment
     seg_lo: np.ndarray,  # int64 (n_rows,) first event of the row's customer (or 0)

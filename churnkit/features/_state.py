@@ -23,8 +23,8 @@ from churnkit._core.state import StateError, StateReader
 from churnkit.config import NUMERIC_AGGS
 from churnkit.features._build import FeatureSet
 from churnkit.features._derived import DerivedFeatures
-from churnkit.features._events import _DEFAULT_AGGS, EventFeatures, _clean
-from churnkit.features._static import StaticFeatures
+from churnkit.features._events import _DEFAULT_AGGS, EventFeatures
+from churnkit.features._static import StaticFeatures, _static_name
 from churnkit.features._text import TextFeatures
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "feature_set_from_state", "feature_set_state"]
@@ -32,6 +32,7 @@ __all__ = ["FORMAT", "FORMAT_VERSION", "feature_set_from_state", "feature_set_st
 FORMAT = "churnkit.feature_set"
 FORMAT_VERSION = 1
 _TYPES = {"categorical", "numeric", "boolean"}
+_STATIC_TYPES = {*_TYPES, "datetime"}
 _KINDS = set(_DEFAULT_AGGS)
 
 
@@ -152,7 +153,7 @@ def _static_from_state(r: StateReader) -> StaticFeatures:
                        max_categories=p.integer("max_categories"))
     p.close()
     f.types_ = r.mapping("types_")
-    bad = {c: t for c, t in f.types_.items() if t not in _TYPES}
+    bad = {c: t for c, t in f.types_.items() if t not in _STATIC_TYPES}
     if bad:
         raise r.fail("types_", f"unknown column type(s) {bad}")
     f.tenure_ = r.flag("tenure_")
@@ -163,7 +164,7 @@ def _static_from_state(r: StateReader) -> StaticFeatures:
     f.seen_ = r.mapping("seen_", "lists of strings")
     names = r.strs("feature_names_out_")
     _names_match(r, names, [*(["static__tenure_days"] if f.tenure_ else []),
-                            *(f"static__{_clean(c)}" for c in f.types_)])
+                            *(_static_name(c, t) for c, t in f.types_.items())])
     f.feature_names_out_ = np.asarray(names, dtype=object)
     f.n_features_in_ = r.integer("n_features_in_")
     r.close()

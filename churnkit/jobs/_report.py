@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from churnkit._core import settle
 from churnkit.actions import at_risk_from_scores
 from churnkit.exceptions import SchemaError
 from churnkit.report import write_at_risk_lists
@@ -21,9 +22,13 @@ def read_scores(path: str | Path) -> pd.DataFrame:
     """A scores table written by ``churnkit score``: a CSV or Parquet file, or a folder of parts."""
     path = Path(path)
     if path.is_dir():  # the scores/ folder of part files written by the Dask engine
+        settle(path.parent)
         return pd.read_parquet(path)
     if not path.is_file():
-        raise SchemaError(f"Scores file {str(path)!r} does not exist. Write one with 'churnkit score'.")
+        what = ("is not a regular file (a device, pipe or socket)" if path.exists()
+                else "does not exist")
+        raise SchemaError(f"Scores file {str(path)!r} {what}. Write one with 'churnkit score'.")
+    settle(path.parent)  # a run interrupted while renaming its files is completed first
     if path.suffix.lower() in {".parquet", ".pq"}:
         return pd.read_parquet(path)
     return pd.read_csv(path, dtype={"customer_id": str, "account_manager": str})

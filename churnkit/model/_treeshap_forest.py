@@ -32,7 +32,9 @@ threads or the block size.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
+
+from churnkit._core import cached_njit
 
 __all__ = ["KZERO", "build_tables", "explain_rows"]
 
@@ -52,7 +54,7 @@ UNIT_COLS = 7
 L_UF_OFF, L_N_UF, L_PATH_OFF, L_N_PATH = range(4)
 
 
-@njit(cache=True, fastmath=False)
+@cached_njit(fastmath=False)
 def _pattern_phi(
     z: np.ndarray, o: np.ndarray, d: int, pw: np.ndarray, phi: np.ndarray
 ) -> None:  # pragma: no cover - compiled
@@ -85,7 +87,7 @@ def _pattern_phi(
         phi[p - 1] = total * (of - zf)
 
 
-@njit(cache=True, parallel=True, fastmath=False)
+@cached_njit(parallel=True, fastmath=False)
 def build_tables(
     table_units: np.ndarray,
     units: np.ndarray,
@@ -145,7 +147,7 @@ def build_tables(
                     table[off + uf_slot[fo + j] * n_pat + m] += unique[p * d + j]
 
 
-@njit(cache=True, parallel=True, fastmath=False)
+@cached_njit(parallel=True, fastmath=False)
 def explain_rows(
     X: np.ndarray,
     out: np.ndarray,

@@ -16,10 +16,13 @@ from churnkit._core import (
     esc,
     html_page,
     is_missing,
+    output_run,
     require_columns,
     slugify,
+    write_table,
 )
 from churnkit.actions import AT_RISK_COLUMNS
+from churnkit.exceptions import OutputError
 
 __all__ = ["excel_sheet_name", "write_at_risk_lists"]
 
@@ -38,7 +41,6 @@ _WIDTHS = {
 _BAND_FILLS = {
     "high": ("FDE0DC", "A61B1B"), "medium": ("FEF0C7", "8A4B08"), "low": ("DCF5E7", "146C43"),
 }
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _TRAILER = re.compile(r"^(.*\S) \(([^()]*)\)$", re.DOTALL)
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
 
@@ -82,18 +84,6 @@ def _band_order(bands: Iterable[str]) -> list[str]:
     known = ["high", "medium", "low"]
     present = list(dict.fromkeys(str(b) for b in bands if not is_missing(b)))
     return [b for b in known if b in present] + sorted(b for b in present if b not in known)
-
-
-def _guard_csv(frame: pd.DataFrame) -> pd.DataFrame:
-    """Prefix text cells that spreadsheets would run as formulas with an apostrophe."""
-    out = frame.copy()
-    for col in out.columns:
-        if pd.api.types.is_string_dtype(out[col]) or out[col].dtype == object:
-            text = out[col].astype("str")
-            risky = text.str.startswith(_FORMULA_START).fillna(False).astype(bool)
-            if risky.any():
-                out[col] = text.where(~risky, "'" + text)
-    return out
 
 
 # ----------------------------------------------------------------------------- XLSX
@@ -250,8 +240,7 @@ def write_at_risk_lists(
     at_risk : DataFrame
         The table from :func:`churnkit.actions.build_at_risk`.
     out_dir : str or Path
-        Created if needed. Files are written atomically (temporary file in
-        the same folder, then :func:`os.replace`).
+        Created if needed.
     title : str, default "Customers at risk"
         Heading of the HTML pages.
     as_of : str, optional
@@ -268,8 +257,11 @@ def write_at_risk_lists(
 
     Notes
     -----
-    In the CSV, text starting with ``= + - @`` gets a leading apostrophe so
-    spreadsheet programs show it instead of running it as a formula.
+    The files are one run (see :func:`churnkit._core.output_run`): they appear
+    together or not at all, a second run into ``out_dir`` at the same time is
+    refused, and the pages of managers an earlier run listed but this one does
+    not are removed. In the CSV, text starting with ``= + - @`` gets a leading
+    apostrophe so spreadsheet programs show it instead of running it as a formula.
     """
     require_columns(at_risk, AT_RISK_COLUMNS, table="at_risk",
                     fix="Build it with churnkit.actions.build_at_risk.")
@@ -277,25 +269,28 @@ def write_at_risk_lists(
     table["account_manager"] = table["account_manager"].fillna("(unassigned)").astype("str")
     as_of = as_of if as_of is not None else at_risk.attrs.get("as_of")
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"The at-risk lists' folder {str(out)!r} is a file; give a folder.")
     pages_dir = out / "at_risk"
-    pages_dir.mkdir(parents=True, exist_ok=True)
     managers = _managers(table)
 
     paths: dict[str, Path] = {"csv": out / "at_risk.csv", "xlsx": out / "at_risk.xlsx"}
-    with atomic_path(paths["csv"]) as tmp:
-        _guard_csv(table).to_csv(tmp, index=False, encoding="utf-8")
-    _write_xlsx(table, managers, paths["xlsx"], currency)
-
-    taken = {"index"}
-    hrefs = {manager: f"{slugify(manager, taken, fallback='manager')}.html" for manager in managers}
-    for manager, href in hrefs.items():
-        rows = table[table["account_manager"] == manager]
-        page = _manager_page(
-            manager, rows, title=title, as_of=as_of, currency=currency, index="index.html"
-        )
-        paths[f"html:{manager}"] = atomic_write_text(pages_dir / href, page)
-    paths["html_index"] = atomic_write_text(
-        pages_dir / "index.html",
-        _index_page(table, hrefs, title=title, as_of=as_of, currency=currency),
-    )
+    with output_run(out, command="churnkit report") as run:
+        write_table(table, run.stage(paths["csv"]))
+        _write_xlsx(table, managers, run.stage(paths["xlsx"]), currency)
+        taken = {"index"}
+        hrefs = {m: f"{slugify(m, taken, fallback='manager')}.html" for m in managers}
+        for manager, href in hrefs.items():
+            rows = table[table["account_manager"] == manager]
+            page = _manager_page(
+                manager, rows, title=title, as_of=as_of, currency=currency, index="index.html"
+            )
+            atomic_write_text(run.stage(pages_dir / href), page)
+            paths[f"html:{manager}"] = pages_dir / href
+        index = _index_page(table, hrefs, title=title, as_of=as_of, currency=currency)
+        atomic_write_text(run.stage(pages_dir / "index.html"), index)
+        paths["html_index"] = pages_dir / "index.html"
+        for page_path in pages_dir.glob("*.html"):  # pages of managers no longer listed
+            if not page_path.name.startswith("."):
+                run.remove(page_path)
     return paths

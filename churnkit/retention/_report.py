@@ -11,7 +11,15 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
-from churnkit._core import atomic_write_text, esc, html_page, img_tag, literal_legend, png_bytes
+from churnkit._core import (
+    atomic_write_text,
+    esc,
+    html_page,
+    img_tag,
+    literal_legend,
+    png_bytes,
+    write_table,
+)
 from churnkit.retention._activity import activity_crr
 from churnkit.retention._cohorts import activity_cohort_matrix, cohort_matrix
 from churnkit.retention._common import by_columns, check_period
@@ -231,7 +239,7 @@ def retention_report(
 
     def save_csv(name: str, frame: pd.DataFrame, *, index: bool = False) -> None:
         path = out / f"{name}.csv"
-        atomic_write_text(path, frame.to_csv(index=index, date_format="%Y-%m-%d"))
+        write_table(frame, path, index=index, date_format="%Y-%m-%d")
         files[name] = str(path)
 
     if events is None:

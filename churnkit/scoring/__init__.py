@@ -13,7 +13,7 @@ from churnkit.scoring._dask import score_dask
 from churnkit.scoring._dask_train import train_dask
 from churnkit.scoring._local import score_local
 from churnkit.scoring._partition import partition_of
-from churnkit.scoring._result import ScoreResult, merge_summaries, write_table
+from churnkit.scoring._result import ScoreResult, merge_summaries, score_paths, write_table
 from churnkit.scoring._unit import SCORE_COLUMNS, score_partition
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "score_dask",
     "score_local",
     "score_partition",
+    "score_paths",
     "train_dask",
     "write_table",
 ]

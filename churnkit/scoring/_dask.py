@@ -16,6 +16,7 @@ for the clusters it starts).
 
 from __future__ import annotations
 
+import json
 import operator
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,7 +26,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from churnkit._core import Progress, atomic_path, no_progress, resolve_as_of
+from churnkit._core import (
+    Progress,
+    atomic_path,
+    atomic_write_text,
+    no_progress,
+    output_run,
+    resolve_as_of,
+)
 from churnkit.config import Config
 from churnkit.data import first_day, load_dataset
 from churnkit.exceptions import ConfigError, SchemaError
@@ -214,8 +222,11 @@ def _write_part(frame: pd.DataFrame, path: Path) -> None:
 
 
 def _score_unit(unit: tuple[Any, ...], config: Config, model: Any, when: pd.Timestamp,
-                offsets: dict[str, np.ndarray], out_dir: str, k: int) -> dict[str, Any]:
-    """Score one loaded partition, write its scores and rejects parts, return its summary."""
+                offsets: dict[str, np.ndarray], folders: dict[str, str], k: int) -> dict[str, Any]:
+    """Score one loaded partition, write its scores and rejects parts, return its summary.
+
+    ``folders`` gives the (staged) folders of the ``scores`` and ``rejects`` parts.
+    """
     _limit_threads()
     dataset, _, origin = unit
     result = score_partition(config, model, dataset, as_of=when)
@@ -223,11 +234,10 @@ def _score_unit(unit: tuple[Any, ...], config: Config, model: Any, when: pd.Time
     rejects = fix_reject_rows(result.rejects, rows)
     rejects["row"] = rejects["row"].astype("Int64")
     name = f"part-{k:05d}.parquet"
-    folder = Path(out_dir)
     if len(result.scores):
-        _write_part(result.scores, folder / "scores" / name)
+        _write_part(result.scores, Path(folders["scores"]) / name)
     if len(rejects):
-        _write_part(rejects, folder / "rejects" / name)
+        _write_part(rejects, Path(folders["rejects"]) / name)
     return result.summary
 
 
@@ -241,6 +251,42 @@ def _limit_threads() -> None:
         numba.set_num_threads(max(1, min(get_worker().state.nthreads, limit)))
     except (ImportError, ValueError):  # not on a worker
         pass
+
+
+def _score_on_cluster(config: Config, model: Any, as_of: str | pd.Timestamp | None,
+                      scheduler: Any, partitions: int | None, csv_blocksize: Any,
+                      folders: dict[str, str], progress: Progress) -> dict[str, Any]:
+    """Score every partition on the cluster, its parts written to ``folders``; the summary."""
+    load_config = with_end(config, config.data.end or FAR_END)
+    with scheduler_client(scheduler) as client:
+        threads = sum(client.nthreads().values()) or 1
+        n = partitions or 2 * threads
+        progress(f"Splitting the tables into {n} partitions of customers")
+        pieces, lengths = read_partitioned(client, config, n, csv_blocksize=csv_blocksize)
+        model_future = client.scatter(model, broadcast=True, hash=False)
+        progress("Loading and validating each partition")
+        used = [k for k in range(n) if pieces[k]]
+        units = [client.submit(_load_unit, load_config, pieces[k], pure=False) for k in used]
+        stamps = client.gather([client.submit(operator.itemgetter(1), u) for u in units])
+        end = data_end(config, stamps)
+        when = resolve_as_of(as_of, end, start=first_day(stamps))
+        if config.data.end is None:
+            # partitions with events on or after the end found: loaded again with that end,
+            # so that those rows go to the rejects as with the local engine (rarely any)
+            for i, (days, _) in enumerate(stamps):
+                if len(days) and days.index[-1] >= end:
+                    units[i] = client.submit(_load_unit, with_end(load_config, end),
+                                             pieces[used[i]], pure=False)
+        offsets = {name: np.cumsum([0, *client.gather(futs)[:-1]], dtype=np.int64)
+                   for name, futs in lengths.items()}
+        progress(f"Scoring {n} partitions")
+        parts = client.gather([
+            client.submit(_score_unit, unit, config, model_future, when, offsets, folders, k,
+                          pure=False)
+            for unit, k in zip(units, used, strict=True)])
+        del units
+    return {**merge_summaries(parts, as_of=when, model_version=model.version_),
+            "engine": "dask", "partitions": n}
 
 
 def score_dask(
@@ -263,8 +309,10 @@ def score_dask(
     model : ChurnModel
         A model trained by :func:`churnkit.train` (or :func:`train_dask`).
     out_dir : path-like
-        Output folder: ``scores/part-*.parquet``, ``rejects/part-*.parquet``
-        (each part written atomically) and ``summary.json`` (written last).
+        Output folder: ``scores/part-*.parquet``, ``rejects/part-*.parquet`` and
+        ``summary.json``, one run (see :func:`churnkit._core.output_run`): the
+        parts are written to staged folders that replace ``scores/`` and
+        ``rejects/`` together with the summary, or not at all.
     as_of : str or Timestamp, optional
         Score date; default the end of all the data, as :func:`churnkit.score` finds it.
     scheduler : None, str or distributed.Client
@@ -323,43 +371,16 @@ def score_dask(
         raise ConfigError(f"The 'partitions' parameter of score_dask must be an int >= 1. "
                           f"Got {partitions!r} instead.")
     config = pin_types(config, *trained_types(model))
-    load_config = with_end(config, config.data.end or FAR_END)
     out = Path(out_dir)
-    for sub in ("scores", "rejects"):
-        (out / sub).mkdir(parents=True, exist_ok=True)
-        for old in (out / sub).glob("part-*.parquet"):
-            old.unlink()
-    with scheduler_client(scheduler) as client:
-        threads = sum(client.nthreads().values()) or 1
-        n = partitions or 2 * threads
-        progress(f"Splitting the tables into {n} partitions of customers")
-        pieces, lengths = read_partitioned(client, config, n, csv_blocksize=csv_blocksize)
-        model_future = client.scatter(model, broadcast=True, hash=False)
-        progress("Loading and validating each partition")
-        used = [k for k in range(n) if pieces[k]]
-        units = [client.submit(_load_unit, load_config, pieces[k], pure=False) for k in used]
-        stamps = client.gather([client.submit(operator.itemgetter(1), u) for u in units])
-        end = data_end(config, stamps)
-        when = resolve_as_of(as_of, end, start=first_day(stamps))
-        if config.data.end is None:
-            # partitions with events on or after the end found: loaded again with that end,
-            # so that those rows go to the rejects as with the local engine (rarely any)
-            for i, (days, _) in enumerate(stamps):
-                if len(days) and days.index[-1] >= end:
-                    units[i] = client.submit(_load_unit, with_end(load_config, end),
-                                             pieces[used[i]], pure=False)
-        offsets = {name: np.cumsum([0, *client.gather(futs)[:-1]], dtype=np.int64)
-                   for name, futs in lengths.items()}
-        progress(f"Scoring {n} partitions")
-        parts = client.gather([
-            client.submit(_score_unit, unit, config, model_future, when, offsets, str(out), k,
-                          pure=False)
-            for unit, k in zip(units, used, strict=True)])
-        del units
-    summary = {**merge_summaries(parts, as_of=when, model_version=model.version_),
-               "engine": "dask", "partitions": n}
-    result = ScoreResult(summary, parts={
+    with output_run(out, command="churnkit score") as run:
+        # the parts go to staged folders that replace scores/ and rejects/ together
+        folders = {sub: run.stage(out / sub) for sub in ("scores", "rejects")}
+        for folder in folders.values():
+            folder.mkdir()
+        summary = _score_on_cluster(config, model, as_of, scheduler, partitions, csv_blocksize,
+                                    {sub: str(f) for sub, f in folders.items()}, progress)
+        atomic_write_text(run.stage(out / "summary.json"),
+                          json.dumps(summary, indent=2, default=str) + "\n")
+    return ScoreResult(summary, parts={
         sub: sorted((out / sub).glob("part-*.parquet")) for sub in ("scores", "rejects")})
-    result.write(out)
-    return result
 

@@ -11,24 +11,27 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from churnkit._core import atomic_path, atomic_write_text
+from churnkit._core import (
+    atomic_write_text,
+    check_table_path,
+    output_run,
+    short_repr,
+    write_table,
+)
 from churnkit.data import REJECT_COLUMNS, Dataset
+from churnkit.exceptions import OutputError
 
-__all__ = ["ScoreResult", "concat_scores", "merge_summaries", "value_total", "write_table"]
+__all__ = [
+    "ScoreResult",
+    "concat_scores",
+    "merge_summaries",
+    "score_paths",
+    "value_total",
+    "write_table",
+]
 
 #: Summary keys added up over partitions.
 _COUNTS = ("scored", "rejected_rows", "not_active")
-
-
-def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write a table atomically as CSV or Parquet (by suffix)."""
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        if path.suffix.lower() in {".parquet", ".pq"}:
-            frame.to_parquet(tmp, index=False)
-        else:
-            frame.to_csv(tmp, index=False, lineterminator="\n")
-    return path
 
 
 def merge_summaries(parts: Sequence[dict[str, Any]], *, as_of: pd.Timestamp,
@@ -110,21 +113,50 @@ class ScoreResult:
     def write(self, out: str | Path, *, rejects: str | Path | None = None) -> dict[str, Path]:
         """Write the scores to ``out`` (``.csv`` or ``.parquet``) and the rejects beside it.
 
-        Results whose parts are already on disk (Dask engine) take ``out`` as their
-        folder and write its ``summary.json`` only.
+        The two files are one run (see :func:`churnkit._core.output_run`): they
+        appear together or not at all, and a second run into the same folder at
+        the same time is refused. Results whose parts are already on disk (Dask
+        engine) take ``out`` as their folder and write its ``summary.json`` only.
 
         Returns
         -------
         dict of str to Path
             ``scores`` and ``rejects`` (files or folders), and ``summary`` for parts.
         """
-        out = Path(out)
         if self.parts:
-            path = atomic_write_text(out / "summary.json",
-                                     json.dumps(self.summary, indent=2, default=str) + "\n")
-            return {"scores": out / "scores", "rejects": out / "rejects", "summary": path}
-        rej = Path(rejects) if rejects is not None else out.with_name(f"rejects{out.suffix}")
-        return {"scores": write_table(self.scores, out), "rejects": write_table(self.rejects, rej)}
+            out = Path(out)
+            with output_run(out, command="churnkit score") as run:
+                text = json.dumps(self.summary, indent=2, default=str) + "\n"
+                atomic_write_text(run.stage(out / "summary.json"), text)
+            return {"scores": out / "scores", "rejects": out / "rejects",
+                    "summary": out / "summary.json"}
+        out, rej = score_paths(out, rejects)
+        with output_run(out.parent, rej.parent, command="churnkit score") as run:
+            write_table(self.scores, run.stage(out))
+            write_table(self.rejects, run.stage(rej))
+        return {"scores": out, "rejects": rej}
+
+
+def score_paths(out: str | Path, rejects: str | Path | None = None) -> tuple[Path, Path]:
+    """The scores and rejects files of a run, checked: table names, two different files.
+
+    ``rejects`` defaults to ``rejects.<suffix of out>`` beside ``out``.
+
+    Raises
+    ------
+    OutputError
+        For a name that is no CSV or Parquet file, a folder, or the same file twice.
+    """
+    out = check_table_path(out, option="--out")
+    rej = check_table_path(rejects if rejects is not None else out.with_name(f"rejects{out.suffix}"),
+                           option="--rejects")
+    if out.absolute() == rej.absolute() or (rej.exists() and out.exists() and rej.samefile(out)):
+        which = "its default, rejects" + out.suffix if rejects is None else "--rejects"
+        raise OutputError(
+            f"--out {short_repr(str(out))} and {which} name the same file; the rejects would "
+            "overwrite the scores. Give --rejects another file name."
+        )
+    return out, rej
 
 
 def concat_scores(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
