@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from churnkit._core import Progress, builtin_config, no_progress
+from churnkit._core import Progress, __version__, builtin_config, no_progress
 from churnkit.config import load_config
 from churnkit.datasets import make_crm
 from churnkit.jobs._report import report
@@ -80,4 +80,5 @@ def demo(
                           f"{lists['account_managers']} account managers",
         "output": str(out),
         "seconds": round(time.perf_counter() - start, 1),
+        "churnkit_version": __version__,
     }

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from churnkit._core import Progress, atomic_write_text, no_progress
+from churnkit._core import Progress, __version__, atomic_write_text, no_progress
 from churnkit.config import Config, load_config
 from churnkit.evaluate import BASELINES, HEADLINE, backtest, write_model_report
 from churnkit.scoring import write_table
@@ -53,7 +53,8 @@ def evaluate(
     """
     cfg = config if isinstance(config, Config) else load_config(config)
     result = backtest(cfg, tables=tables, n_folds=cv, progress=progress)
-    summary: dict[str, Any] = {"config": cfg.name, "mode": result.mode}
+    summary: dict[str, Any] = {"config": cfg.name, "mode": result.mode,
+                               "churnkit_version": __version__}
     summary.update(json.loads(result.to_json()))
     summary["rules"] = list(dict.fromkeys(result.rules))
     if out_dir is not None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from churnkit._core import settle
+from churnkit._core import __version__, settle
 from churnkit.actions import at_risk_from_scores
 from churnkit.exceptions import SchemaError
 from churnkit.report import write_at_risk_lists
@@ -72,4 +72,4 @@ def report(
     return {"at_risk_customers": len(at_risk),
             "account_managers": int(at_risk["account_manager"].nunique()),
             "at_risk_csv": str(paths["csv"]), "at_risk_xlsx": str(paths["xlsx"]),
-            "at_risk_html": str(paths["html_index"])}
+            "at_risk_html": str(paths["html_index"]), "churnkit_version": __version__}

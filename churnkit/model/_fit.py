@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from churnkit._core import __version__
 from churnkit.config import Config
 from churnkit.exceptions import ModelError
 from churnkit.model._model import ChurnModel
@@ -95,6 +96,7 @@ def training_summary(
     if rejects is not None:
         summary["rejects"] = rejects
     summary["model_version"] = model.version_
+    summary["churnkit_version"] = __version__
     return summary
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from churnkit._core import (
+    __version__,
     atomic_write_text,
     esc,
     html_page,
@@ -320,6 +321,7 @@ def retention_report(
     latest = _latest(overall)
     latest_churn = churn_all.loc[cast(Any, latest.name)] if latest is not None else None
     summary: dict[str, Any] = {
+        "churnkit_version": __version__,
         "mode": mode,
         "period": period,
         "by": by_cols,

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from churnkit._core import (
+    __version__,
     atomic_write_text,
     check_table_path,
     output_run,
@@ -53,6 +54,7 @@ def merge_summaries(parts: Sequence[dict[str, Any]], *, as_of: pd.Timestamp,
     out["risk_bands"] = dict(sorted(bands.items(), key=lambda kv: (-kv[1], kv[0])))
     out["value_at_risk"] = float(sum(p["value_at_risk"] for p in parts))
     out["model_version"] = model_version
+    out["churnkit_version"] = __version__
     return out
 
 
