@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from churnkit._core import atomic_write_text, builtin_config
 from churnkit.datasets import _simulate as sim
 from churnkit.datasets import _vocab
 from churnkit.exceptions import ConfigError
@@ -72,6 +73,38 @@ class CRM:
     def tables(self) -> dict[str, pd.DataFrame]:
         """All six tables by name, ground truth included."""
         return {name: getattr(self, name) for name in TABLES}
+
+    def write_project(self, directory: str | Path,
+                      format: Literal["csv", "parquet"] = "csv") -> Path:
+        """Write a ready-to-run project: the tables in ``data/``, the default ``config.yaml``.
+
+        Parameters
+        ----------
+        directory : str or Path
+            Project folder; created if missing.
+        format : {"csv", "parquet"}, default "csv"
+            File format of the tables (see :meth:`write`).
+
+        Returns
+        -------
+        Path
+            The configuration file, for :func:`churnkit.load_config`.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> import churnkit as ck
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     config = ck.load_config(ck.datasets.make_crm(50, seed=0).write_project(folder))
+        ...     sorted(config.data.events)
+        ['contacts', 'feedback', 'transactions', 'usage']
+        """
+        folder = Path(directory)
+        self.write(folder / "data", format=format)
+        text = builtin_config("default.yaml").read_text(encoding="utf-8")
+        path = folder / "config.yaml"
+        atomic_write_text(path, text.replace(".csv", ".parquet") if format == "parquet" else text)
+        return path
 
     def write(self, directory: str | Path, format: Literal["csv", "parquet"] = "csv") -> dict[str, Path]:
         """Write one file per table (ground truth included) into ``directory``.

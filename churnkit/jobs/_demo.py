@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 from typing import Any
 
-from churnkit._core import Progress, __version__, builtin_config, no_progress
+from churnkit._core import Progress, __version__, no_progress
 from churnkit.config import load_config
 from churnkit.datasets import make_crm
 from churnkit.jobs._report import report
@@ -49,9 +48,7 @@ def demo(
     out.mkdir(parents=True, exist_ok=True)
     progress(f"Generating the sample CRM ({customers:,} customers)")
     crm = make_crm(customers, seed=seed)
-    crm.write(out / "data", format="csv")
-    shutil.copyfile(builtin_config("default.yaml"), out / "config.yaml")
-    cfg = load_config(out / "config.yaml")
+    cfg = load_config(crm.write_project(out))
     trained = train(cfg, progress=progress)
     progress("Saving the model")
     trained.write(out / "model")

@@ -181,14 +181,11 @@ def score_chunked(
 
     Examples
     --------
-    >>> import shutil, tempfile
+    >>> import tempfile
     >>> from pathlib import Path
     >>> import churnkit as ck
-    >>> from churnkit._core import builtin_config
     >>> folder = Path(tempfile.mkdtemp())
-    >>> files = ck.datasets.make_crm(300, seed=0).write(folder / "data")
-    >>> _ = shutil.copy(builtin_config("default.yaml"), folder / "config.yaml")
-    >>> config = ck.load_config(folder / "config.yaml")
+    >>> config = ck.load_config(ck.datasets.make_crm(300, seed=0).write_project(folder))
     >>> model = ck.train(config).model
     >>> from churnkit.scoring import score_chunked
     >>> chunked = score_chunked(config, model, partitions=3)

@@ -151,14 +151,11 @@ def train_dask(
 
     Examples
     --------
-    >>> import shutil, tempfile
+    >>> import tempfile
     >>> from pathlib import Path
     >>> import churnkit as ck
-    >>> from churnkit._core import builtin_config
     >>> folder = Path(tempfile.mkdtemp())
-    >>> files = ck.datasets.make_crm(300, seed=0).write(folder / "data")
-    >>> _ = shutil.copy(builtin_config("default.yaml"), folder / "config.yaml")
-    >>> config = ck.load_config(folder / "config.yaml")
+    >>> config = ck.load_config(ck.datasets.make_crm(300, seed=0).write_project(folder))
     >>> from distributed import Client
     >>> from churnkit.scoring import train_dask
     >>> with Client(processes=False, n_workers=1, threads_per_worker=2,
