@@ -55,6 +55,7 @@ def _config_dict(files: dict[str, str] | None = None, options: dict | None = Non
                              "roles": {"score": "score"}, **opts.get("feedback", {})},
             },
             "end": "2024-07-01",
+            **opts.get("data", {}),
         },
         "labels": {"horizon_days": 30, "validation_cutoffs": 1,
                    "cutoffs": ["2024-02-01", "2024-03-01", "2024-04-01", "2024-05-01"]},
@@ -153,6 +154,7 @@ def test_huge_text_field_is_read_and_cut_in_rejects(tmp_path):
     cfg["data"]["customers"]["path"] = str(ROOT / "base" / "customers.csv")
     cfg["data"]["events"]["feedback"]["path"] = str(ROOT / "base" / "feedback.csv")
     cfg["data"]["events"]["contacts"]["columns"]["note"] = "numeric"  # every note is "bad"
+    cfg["data"]["max_rejected_share"] = 1.0  # ... and the column kept all the same
     ds = ck.load_dataset(config_from_dict(cfg))
     assert len(ds.events["contacts"]) == 122
     rej = ds.rejects
