@@ -102,7 +102,13 @@ class _Table(_Model):
     @classmethod
     def _date_format(cls, value: str | dict[str, str] | None) -> str | dict[str, str] | None:
         if isinstance(value, dict):
-            return {col: _check_date_format(fmt) for col, fmt in value.items()}
+            out = {}
+            for col, fmt in value.items():
+                try:
+                    out[col] = _check_date_format(fmt)
+                except ValueError as exc:
+                    raise ValueError(f"column {short_repr(col, 60)}: {exc}") from None
+            return out
         return None if value is None else _check_date_format(value)
 
 
