@@ -231,6 +231,16 @@ def csv_options(path: Path, spec: Any, table: str) -> tuple[dict[str, Any], list
     """
     if not path.is_file():
         raise SchemaError(f"Table {table!r}: file {str(path)!r} does not exist. Check its 'path'.")
+    with path.open("rb") as fh:
+        magic = fh.read(4)
+    packed = ("gzip-compressed" if magic.startswith(b"\x1f\x8b") else
+              "a ZIP archive or Excel workbook" if magic == b"PK\x03\x04" else None)
+    if packed is not None:
+        raise SchemaError(
+            f"Table {table!r}: file {path} is {packed}, which cannot be read a block at a "
+            "time. Score it with the local engine (which unpacks it), or give the table as "
+            "plain CSV or Parquet."
+        )
     encoding = _encoding(path, spec.encoding, table)
     with path.open(encoding=encoding, newline="") as fh:
         header_line = fh.readline().rstrip("\r\n")
