@@ -29,6 +29,8 @@ _SIGNATURES = {
     b"PK\x03\x04": "a ZIP archive or Excel workbook that cannot be opened (damaged or cut "
                    "short). Save the sheet as CSV (UTF-8) again",
     b"\xd0\xcf\x11\xe0": "an old Excel .xls workbook. Save the sheet as CSV (UTF-8)",
+    b"PK\x05\x06": "an empty ZIP archive. Zip the table's file into it, or point 'path' at "
+                   "the file itself",
     b"PAR1": "a Parquet file. Set the table's 'format: parquet' or name the file *.parquet",
 }
 
@@ -129,7 +131,7 @@ def read_table(
     if fmt == "parquet":
         return _read_parquet(path, path, table)
     raw = path.read_bytes()
-    if fmt == "xlsx" or _is_workbook(raw):
+    if (fmt == "xlsx" and raw.startswith(b"PK\x03\x04")) or _is_workbook(raw):
         return _read_excel(raw, sheet, path, table)
     raw, member = _unpack(raw, path, table)
     if member is not None and _format_of(member) == "parquet":
