@@ -80,7 +80,7 @@ def test_streaming_engines_refuse_packed_event_files_the_local_engine_reads(tmp_
     zipped = config_from_dict(_config(contacts="files/contacts_zipped.zip"))
     assert len(ck.score(zipped, model).scores) == len(plain)
     with pytest.raises(SchemaError, match=r"contacts_zipped\.zip is a ZIP archive or Excel "
-                                          r"workbook, which cannot be read a block at a time\. "
+                                          r".xlsx workbook, which cannot be read a block at a time\. "
                                           r"Score it with the local engine"):
         ck.score(zipped, model, engine="chunked")
 
@@ -94,3 +94,42 @@ def test_excel_types_are_kept(tmp_path):
     assert (got["signup_date"] == want["signup_date"]).all()
     assert got["end_date"].isna().equals(want["end_date"].isna())
     assert (got["value"] == want["monthly_value"]).all()
+
+
+def _dmy(day: str) -> str:
+    y, m, d = day[:10].split("-")
+    return f"{d}/{m}/{y}{day[10:].replace('T', ' ')[:6]}"
+
+
+def test_chunks_read_dates_and_decimals_as_the_whole_table_does(tmp_path):
+    """d/m/Y dates and decimal commas whose evidence sits in a few rows only.
+
+    Each chunk of customers, read on its own, would lack a day above 12 or a
+    number that needs a decimal comma, and read its rows the other way.
+    """
+    model = ck.train(config_from_dict(_config())).model
+    cust = pd.read_csv(ROOT / "base" / "customers.csv", dtype=str, keep_default_na=False)
+    big_day = cust["signup_date"].str[8:].astype(int) > 12
+    keep = ~big_day | cust.index.isin([12, 13, 14])  # days above 12 in three rows only
+    cust.loc[~keep, "signup_date"] = cust.loc[~keep, "signup_date"].str[:8] + "05"
+    cust["signup_date"] = cust["signup_date"].map(_dmy)
+    cust["end_date"] = cust["end_date"].map(lambda d: _dmy(d) if d else d)
+    value = cust["monthly_value"].astype(int)
+    cust["monthly_value"] = [f"{v},{i % 10}" if i < 3 else f"{v // 10},{v % 10}00"
+                             for i, v in enumerate(value)]
+    cust.to_csv(tmp_path / "customers.csv", index=False)
+    ev = pd.read_csv(ROOT / "base" / "contacts.csv", dtype=str)
+    ev["timestamp"] = ev["timestamp"].map(_dmy)
+    ev.to_csv(tmp_path / "contacts.csv", index=False)
+    cfg = config_from_dict(_config(str(tmp_path / "customers.csv"),
+                                   str(tmp_path / "contacts.csv")))
+    ds = ck.load_dataset(cfg)
+    got = ds.customers.set_index("customer_id")
+    assert got.loc["c01", "value"] == 50.0  # "50,0"
+    assert got.loc["c05", "value"] == 7.8  # "7,800": a decimal comma, as in the first rows
+    assert got.loc["c28", "signup_date"] == pd.Timestamp("2023-04-01")  # 01/04/2023
+    assert len(ds.rejects) == 0
+    local = ck.score(cfg, model)
+    chunked = ck.score(cfg, model, engine="chunked", partitions=8)
+    pd.testing.assert_frame_equal(chunked.scores, local.scores)
+    assert local.summary["as_of"] == chunked.summary["as_of"]

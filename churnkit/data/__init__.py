@@ -16,13 +16,25 @@ from churnkit.data._dataset import (
 )
 from churnkit.data._io import ENCODINGS, read_table, sniff_bytes, sniff_delimiter
 from churnkit.data._links import require_config_columns, source_table
-from churnkit.data._parse import parse_dates, parse_ids, parse_numeric
+from churnkit.data._parse import (
+    ColumnFormat,
+    Evidence,
+    column_evidence,
+    date_order,
+    parse_dates,
+    parse_ids,
+    parse_numeric,
+)
 
 __all__ = [
     "ENCODINGS",
+    "ColumnFormat",
+    "Evidence",
     "REJECT_COLUMNS",
     "Dataset",
     "EventSpec",
+    "column_evidence",
+    "date_order",
     "load_dataset",
     "parse_dates",
     "parse_ids",

@@ -26,8 +26,8 @@ ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
 _DELIMITERS = (",", ";", "\t", "|")
 NA_VALUES = ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "None"]
 _SIGNATURES = {
-    b"PK\x03\x04": "a ZIP archive or Excel workbook that cannot be opened (damaged or cut "
-                   "short). Save the sheet as CSV (UTF-8) again",
+    b"PK\x03\x04": "a ZIP archive or Excel .xlsx workbook that cannot be opened (damaged or "
+                   "cut short). Save the sheet as CSV (UTF-8) again",
     b"\xd0\xcf\x11\xe0": "an old Excel .xls workbook. Save the sheet as CSV (UTF-8)",
     b"PK\x05\x06": "an empty ZIP archive. Zip the table's file into it, or point 'path' at "
                    "the file itself",

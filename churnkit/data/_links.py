@@ -63,8 +63,10 @@ def require_config_columns(frame: pd.DataFrame, table: str, columns: list[str], 
 def column_format(frame: pd.DataFrame, spec: Any, column: str, key: str) -> ColumnFormat:
     """How ``column`` of a table is written.
 
-    The table's ``date_format``/``decimal`` keys (one value, or one per column) and
-    the delimiter its file was read with.
+    The table's ``date_format``/``decimal`` keys (one value, or one per column),
+    the delimiter its file was read with, and, for a part of a table, the
+    evidence of the whole table (``frame.attrs["sep"]`` and ``["evidence"]``,
+    set by the engines that load tables in parts).
     """
 
     def pick(value: Any) -> Any:
@@ -72,7 +74,8 @@ def column_format(frame: pd.DataFrame, spec: Any, column: str, key: str) -> Colu
 
     return ColumnFormat(date_format=pick(getattr(spec, "date_format", None)),
                         decimal=pick(getattr(spec, "decimal", None)),
-                        sep=frame.attrs.get("sep"), where=f"data.{key}")
+                        sep=frame.attrs.get("sep"), where=f"data.{key}",
+                        evidence=(frame.attrs.get("evidence") or {}).get(column))
 
 
 def check_format_columns(frame: pd.DataFrame, spec: Any, table: str, key: str) -> None:

@@ -16,7 +16,10 @@ import pandas as pd
 __all__ = [
     "DATE_ORDERS",
     "ColumnFormat",
+    "Evidence",
     "Parsed",
+    "column_evidence",
+    "date_order",
     "infer_type",
     "parse_bool",
     "parse_categorical",
@@ -29,6 +32,32 @@ __all__ = [
 
 DATE_ORDERS = {"DMY": "day/month/year", "MDY": "month/day/year"}
 """Orders of numeric dates such as ``05.02.2023`` (``date_format: DMY`` or ``MDY``)."""
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a column's values say about its date order and decimal mark.
+
+    Counts add up over batches of rows (``a + b``), so engines that load a table
+    in parts decide each column once, from the whole table, as loading it whole
+    would (see :func:`column_evidence`).
+    """
+
+    day_first: int = 0
+    """Numeric dates valid only day first (``13/02/2023``)."""
+    month_first: int = 0
+    dotted: bool = False
+    """Some numeric date is written with dots (``05.02.2023``)."""
+    point_only: int = 0
+    """Values that are numbers only with a decimal point (``12.5``)."""
+    comma_only: int = 0
+    commas: bool = False
+    """Some value holds a comma."""
+
+    def __add__(self, other: Evidence) -> Evidence:  # noqa: D105
+        return Evidence(self.day_first + other.day_first, self.month_first + other.month_first,
+                        self.dotted or other.dotted, self.point_only + other.point_only,
+                        self.comma_only + other.comma_only, self.commas or other.commas)
 
 
 @dataclass(frozen=True)
@@ -46,6 +75,8 @@ class ColumnFormat:
     sep: str | None = None
     where: str = ""
     """Config key of the table, for messages (e.g. ``data.customers``)."""
+    evidence: Evidence | None = None
+    """Evidence from the whole table, when only part of it is parsed; default: the values'."""
 
 
 class Parsed(NamedTuple):
@@ -172,7 +203,7 @@ def parse_dates_detail(s: pd.Series, fmt: ColumnFormat | None = None) -> Parsed:
     compact = vals.str.fullmatch(r"\d{8}") & ~numeric
     reason = ""
     if numeric.any():
-        order, why = _date_order(parts[numeric], given, fmt)
+        order, why = _date_order(fmt.evidence or _date_evidence(parts[numeric]), given, fmt)
         first = _dmy_iso(parts[numeric], order)
         parsed[numeric] = _ns(pd.to_datetime(first, format="ISO8601", errors="coerce", utc=True))
         swapped = _dmy_iso(parts[numeric], "MDY" if order == "DMY" else "DMY")
@@ -226,19 +257,39 @@ def _epochs(s: pd.Series) -> Parsed:
     return Parsed(out, present & out.isna(), _empty_mask(s), "")
 
 
-def _date_order(parts: pd.DataFrame, given: str | None, fmt: ColumnFormat) -> tuple[str, str]:
+def _date_evidence(parts: pd.DataFrame) -> Evidence:
+    """Counts of numeric dates (split by ``_NUMERIC_DATE``) valid only in one order."""
+    a = parts[0].astype(int)
+    b = parts[2].astype(int)
+    return Evidence(day_first=int(((a > 12) & (b <= 12)).sum()),
+                    month_first=int(((b > 12) & (a <= 12)).sum()),
+                    dotted=bool((parts[1] == ".").any()))
+
+
+def date_order(ev: Evidence, fmt: ColumnFormat | None = None) -> str:
+    """``"DMY"`` or ``"MDY"``: the order numeric dates are read in, given the evidence.
+
+    Examples
+    --------
+    >>> date_order(Evidence(day_first=2, month_first=1))
+    'DMY'
+    >>> date_order(Evidence(), ColumnFormat(sep=";"))
+    'DMY'
+    """
+    fmt = fmt or ColumnFormat()
+    return _date_order(ev, fmt.date_format, fmt)[0]
+
+
+def _date_order(ev: Evidence, given: str | None, fmt: ColumnFormat) -> tuple[str, str]:
     """The order of a column's numeric dates, and why it was chosen."""
     if given in DATE_ORDERS:
         return given, f"{fmt.where}.date_format"
-    a = parts[0].astype(int)
-    b = parts[2].astype(int)
-    day_first = int(((a > 12) & (b <= 12)).sum())
-    month_first = int(((b > 12) & (a <= 12)).sum())
+    day_first, month_first = ev.day_first, ev.month_first
     if day_first != month_first:
         order = "DMY" if day_first > month_first else "MDY"
         return order, (f"{max(day_first, month_first)} of its dates are valid only that way, "
                        f"{min(day_first, month_first)} the other way")
-    if (parts[1] == ".").any():
+    if ev.dotted:
         return "DMY", "dates written with dots are day first"
     if fmt.sep == ";":
         return "DMY", "the file is ';'-delimited, as in Europe"
@@ -288,38 +339,23 @@ def parse_numeric_detail(s: pd.Series, fmt: ColumnFormat | None = None) -> Parse
     A column is read with one decimal mark: ``fmt.decimal`` when given, else the
     mark under which more of its values are numbers (``415,41`` is one only with
     a decimal comma, ``12.5`` only with a decimal point), else a comma in a
-    ``;``-delimited file and a point otherwise. ``1,500`` is then 1.5 or 1500
-    for the whole column, never both; a value that is a number only with the
-    other mark is set aside (``other``).
+    ``;``-delimited file that holds commas and a point otherwise. ``1,500`` is
+    then 1.5 or 1500 for the whole column, never both; a value that is a number
+    only with the other mark is set aside (``other``).
     """
     fmt = fmt or ColumnFormat()
     if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
         return Parsed(s.astype("float64"), _empty_mask(s), _empty_mask(s), "")
-    text = _as_text(s.astype(object).where(s.notna(), None)).astype(object)
-    present = text.notna()
-    out = pd.to_numeric(text.where(present, np.nan), errors="coerce").astype("float64")
-    retry = present & out.isna()
-    if retry.any():
-        marker = text[retry].astype(str).str.lower().isin(_MISSING)
-        present[marker[marker].index] = False
-        retry[marker[marker].index] = False
+    text, present, out, retry = _numbers(s)
     other = _empty_mask(s)
     reason = ""
-    if retry.any() or fmt.decimal == ",":
-        point = out.copy()
-        comma = out.copy()
-        vals = text[retry].astype(str)
-        unit = vals.str.extract(_CURRENCY, expand=False)
-        vals = unit.where(unit.notna(), vals)
-        point[retry] = pd.to_numeric(
-            vals.where(~vals.str.match(_THOUSANDS, na=False), vals.str.replace(",", "", regex=False)),
-            errors="coerce").astype("float64")
-        comma[retry] = _decimal_comma(vals)
-        # values read by the fast path: with a decimal comma, a point groups thousands
-        dotted = ~retry & present & text.astype(str).str.contains(".", regex=False)
-        if dotted.any():
-            comma[dotted] = _decimal_comma(text[dotted].astype(str))
-        decimal, why = _decimal_mark(point, comma, present, text, fmt)
+    comma_given = fmt.decimal == "," or (
+        fmt.decimal is None and fmt.evidence is not None
+        and _decimal_mark(fmt.evidence, fmt)[0] == ",")
+    if retry.any() or comma_given:
+        point, comma = _both_marks(text, present, out, retry)
+        decimal, why = _decimal_mark(fmt.evidence or _numeric_evidence(point, comma, present, text),
+                                     fmt)
         out, alt = (comma, point) if decimal == "," else (point, comma)
         other = present & out.isna() & alt.notna()
         name = {",": "comma", ".": "point"}
@@ -332,6 +368,78 @@ def parse_numeric_detail(s: pd.Series, fmt: ColumnFormat | None = None) -> Parse
     return Parsed(out, bad, other & bad, reason)
 
 
+def _numbers(s: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
+    """A raw column's text, present values, fast parse and the values it missed.
+
+    Written-out "no value" markers (``n/a``, ``-``) count as missing.
+    """
+    text = _as_text(s.astype(object).where(s.notna(), None)).astype(object)
+    present = text.notna()
+    out = pd.to_numeric(text.where(present, np.nan), errors="coerce").astype("float64")
+    retry = present & out.isna()
+    if retry.any():
+        marker = text[retry].astype(str).str.lower().isin(_MISSING)
+        present[marker[marker].index] = False
+        retry[marker[marker].index] = False
+    return text, present, out, retry
+
+
+def _both_marks(text: pd.Series, present: pd.Series, out: pd.Series, retry: pd.Series
+                ) -> tuple[pd.Series, pd.Series]:
+    """Each value read with a decimal point and with a decimal comma (NaN where it is none)."""
+    point = out.copy()
+    comma = out.copy()
+    vals = text[retry].astype(str)
+    unit = vals.str.extract(_CURRENCY, expand=False)
+    vals = unit.where(unit.notna(), vals)
+    point[retry] = pd.to_numeric(
+        vals.where(~vals.str.match(_THOUSANDS, na=False), vals.str.replace(",", "", regex=False)),
+        errors="coerce").astype("float64")
+    comma[retry] = _decimal_comma(vals)
+    # values read by the fast path: with a decimal comma, a point groups thousands
+    dotted = ~retry & present & text.astype(str).str.contains(".", regex=False)
+    if dotted.any():
+        comma[dotted] = _decimal_comma(text[dotted].astype(str))
+    return point, comma
+
+
+def _numeric_evidence(point: pd.Series, comma: pd.Series, present: pd.Series,
+                      text: pd.Series) -> Evidence:
+    return Evidence(point_only=int((present & point.notna() & comma.isna()).sum()),
+                    comma_only=int((present & comma.notna() & point.isna()).sum()),
+                    commas=bool(text[present].astype(str).str.contains(",", regex=False).any()))
+
+
+def column_evidence(s: pd.Series) -> Evidence:
+    """What the values of a raw column say about its date order and decimal mark.
+
+    Engines that load a table in parts add up the evidence of every part and
+    pass it on (``ColumnFormat.evidence``), so each part is read as the whole
+    table would be.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> a = column_evidence(pd.Series(["13/02/2023", "1,5"]))
+    >>> b = column_evidence(pd.Series(["05/02/2023", "2,25"]))
+    >>> ev = a + b
+    >>> ev.day_first, ev.month_first, ev.comma_only
+    (1, 0, 2)
+    """
+    if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s) or \
+            pd.api.types.is_datetime64_any_dtype(s):
+        return Evidence()
+    text = _as_text(s)
+    parts = text.dropna().str.extract(_NUMERIC_DATE)
+    numeric = parts[0].notna()
+    dates = _date_evidence(parts[numeric]) if numeric.any() else Evidence()
+    text, present, out, retry = _numbers(s)
+    if not retry.any():
+        return dates
+    point, comma = _both_marks(text, present, out, retry)
+    return dates + _numeric_evidence(point, comma, present, text)
+
+
 def _decimal_comma(vals: pd.Series) -> pd.Series:
     """Numbers written with a decimal comma (``1.234,5``, ``415,41``, ``12``); others NaN."""
     grouped = vals.str.match(_THOUSANDS_DOT, na=False)
@@ -340,18 +448,16 @@ def _decimal_comma(vals: pd.Series) -> pd.Series:
     return pd.to_numeric(norm.where(grouped | plain), errors="coerce").astype("float64")
 
 
-def _decimal_mark(point: pd.Series, comma: pd.Series, present: pd.Series, text: pd.Series,
-                  fmt: ColumnFormat) -> tuple[str, str]:
+def _decimal_mark(ev: Evidence, fmt: ColumnFormat) -> tuple[str, str]:
     """The decimal mark of a column, and why it was chosen."""
     if fmt.decimal is not None:
         return fmt.decimal, f"{fmt.where}.decimal"
-    point_only = int((present & point.notna() & comma.isna()).sum())
-    comma_only = int((present & comma.notna() & point.isna()).sum())
+    point_only, comma_only = ev.point_only, ev.comma_only
     if point_only != comma_only:
         decimal = "," if comma_only > point_only else "."
         return decimal, (f"{max(point_only, comma_only)} of its values are numbers only that "
                          f"way, {min(point_only, comma_only)} the other way")
-    if fmt.sep == ";" and text[present].astype(str).str.contains(",", regex=False).any():
+    if fmt.sep == ";" and ev.commas:
         return ",", "the file is ';'-delimited, as in Europe"
     return ".", "no value tells the mark; a point is the default"
 

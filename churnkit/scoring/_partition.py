@@ -234,7 +234,7 @@ def csv_options(path: Path, spec: Any, table: str) -> tuple[dict[str, Any], list
     with path.open("rb") as fh:
         magic = fh.read(4)
     packed = ("gzip-compressed" if magic.startswith(b"\x1f\x8b") else
-              "a ZIP archive or Excel workbook" if magic == b"PK\x03\x04" else None)
+              "a ZIP archive or Excel .xlsx workbook" if magic == b"PK\x03\x04" else None)
     if packed is not None:
         raise SchemaError(
             f"Table {table!r}: file {path} is {packed}, which cannot be read a block at a "
