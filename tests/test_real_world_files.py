@@ -101,13 +101,12 @@ def _dmy(day: str) -> str:
     return f"{d}/{m}/{y}{day[10:].replace('T', ' ')[:6]}"
 
 
-def test_chunks_read_dates_and_decimals_as_the_whole_table_does(tmp_path):
+def _dmy_files(tmp_path: Path) -> dict:
     """d/m/Y dates and decimal commas whose evidence sits in a few rows only.
 
-    Each chunk of customers, read on its own, would lack a day above 12 or a
+    Each part of the customers, read on its own, would lack a day above 12 or a
     number that needs a decimal comma, and read its rows the other way.
     """
-    model = ck.train(config_from_dict(_config())).model
     cust = pd.read_csv(ROOT / "base" / "customers.csv", dtype=str, keep_default_na=False)
     big_day = cust["signup_date"].str[8:].astype(int) > 12
     keep = ~big_day | cust.index.isin([12, 13, 14])  # days above 12 in three rows only
@@ -121,8 +120,12 @@ def test_chunks_read_dates_and_decimals_as_the_whole_table_does(tmp_path):
     ev = pd.read_csv(ROOT / "base" / "contacts.csv", dtype=str)
     ev["timestamp"] = ev["timestamp"].map(_dmy)
     ev.to_csv(tmp_path / "contacts.csv", index=False)
-    cfg = config_from_dict(_config(str(tmp_path / "customers.csv"),
-                                   str(tmp_path / "contacts.csv")))
+    return _config(str(tmp_path / "customers.csv"), str(tmp_path / "contacts.csv"))
+
+
+def test_chunks_read_dates_and_decimals_as_the_whole_table_does(tmp_path):
+    model = ck.train(config_from_dict(_config())).model
+    cfg = config_from_dict(_dmy_files(tmp_path))
     ds = ck.load_dataset(cfg)
     got = ds.customers.set_index("customer_id")
     assert got.loc["c01", "value"] == 50.0  # "50,0"
@@ -133,3 +136,20 @@ def test_chunks_read_dates_and_decimals_as_the_whole_table_does(tmp_path):
     chunked = ck.score(cfg, model, engine="chunked", partitions=8)
     pd.testing.assert_frame_equal(chunked.scores, local.scores)
     assert local.summary["as_of"] == chunked.summary["as_of"]
+
+
+@pytest.mark.slow  # starts a Dask LocalCluster
+def test_dask_partitions_read_dates_and_decimals_as_the_whole_table_does(tmp_path):
+    import distributed
+    model = ck.train(config_from_dict(_config())).model
+    cfg = config_from_dict(_dmy_files(tmp_path))
+    local = ck.score(cfg, model)
+    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        got = ck.score(cfg, model, engine="dask", partitions=8, scheduler=client,
+                       out_dir=tmp_path / "out")
+    scores = pd.concat([pd.read_parquet(p) for p in got.parts["scores"]], ignore_index=True)
+    scores = scores.set_index("customer_id").loc[local.scores["customer_id"]].reset_index()
+    pd.testing.assert_frame_equal(scores[local.scores.columns], local.scores,
+                                  check_dtype=False)

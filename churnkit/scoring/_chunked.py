@@ -25,7 +25,6 @@ from churnkit.config import Config
 from churnkit.data import (
     ColumnFormat,
     Evidence,
-    column_evidence,
     date_order,
     load_dataset,
     parse_dates,
@@ -35,10 +34,12 @@ from churnkit.data import (
 from churnkit.exceptions import ConfigError, SchemaError
 from churnkit.scoring._partition import (
     FAR_END,
+    add_evidence,
     check_partitionable,
     csv_options,
     data_end,
     dataset_stamp,
+    evidence_columns,
     fix_reject_rows,
     name_columns,
     normalised_ids,
@@ -198,7 +199,7 @@ def score_chunked(
     customers = source_table(config, cust_spec, "customers", {})
     # each chunk reads dates and numbers as the whole table decides (see ColumnFormat)
     cust_attrs = {"sep": customers.attrs.get("sep"),
-                  "evidence": {c: column_evidence(customers[c]) for c in customers.columns}}
+                  "evidence": add_evidence({}, customers, list(customers.columns))}
     require_config_columns(customers, "customers", [cust_spec.customer_id], "customers")
     cust_part = partition_of(customers[cust_spec.customer_id], n_chunks)
     # a chunk without customers would hold only rejected events: they go to a chunk
@@ -226,7 +227,9 @@ def score_chunked(
                     part = remap[partition_of(ids, n_chunks)]
                     spill.write(name, table, part, offset)
                     offset += len(table)
-                    _add_evidence(evidence, table, spec)
+                    batch = table.select(evidence_columns(spec, table.column_names,
+                                                          customers=False)).to_pandas()
+                    evidence = add_evidence(evidence, batch, list(batch.columns))
                     if config.data.end is None:
                         for how, found in newest.items():
                             found.append(_newest_kept(ids, stamps_raw, known, how))
@@ -276,16 +279,6 @@ def _fill_empty(sizes: np.ndarray) -> np.ndarray:
 def _given(value: Any, column: str) -> str | None:
     """A table's ``date_format``/``decimal`` setting for ``column`` (one value or one per column)."""
     return value.get(column) if isinstance(value, dict) else value
-
-
-def _add_evidence(evidence: dict[str, Evidence], table: pa.Table, spec: Any) -> None:
-    """Add a batch's evidence on date order and decimal mark of the columns that need it."""
-    typed = [c for c, t in spec.columns.items() if t in {"numeric", "datetime"}]
-    roles = [spec.roles[r] for r in ("duration", "score") if r in spec.roles]
-    for col in dict.fromkeys([spec.timestamp, *typed, *roles]):
-        if col in table.column_names:
-            found = column_evidence(table.column(col).to_pandas())
-            evidence[col] = evidence.get(col, Evidence()) + found
 
 
 def _newest_kept(ids: pd.Series, stamps: pd.Series, known: pd.Index, order: str

@@ -29,14 +29,24 @@ import numpy as np
 import pandas as pd
 
 from churnkit.config import Config
-from churnkit.data import ENCODINGS, Dataset, parse_ids, sniff_bytes, sniff_delimiter
+from churnkit.data import (
+    ENCODINGS,
+    Dataset,
+    Evidence,
+    column_evidence,
+    parse_ids,
+    sniff_bytes,
+    sniff_delimiter,
+)
 from churnkit.exceptions import ConfigError, SchemaError
 
 __all__ = [
     "FAR_END",
     "NA_VALUES",
     "check_partitionable",
+    "add_evidence",
     "csv_options",
+    "evidence_columns",
     "unreadable_csv",
     "data_end",
     "dataset_stamp",
@@ -211,6 +221,30 @@ def _encoding(path: Path, given: str | None, table: str) -> str:
             continue
         return enc
     raise SchemaError(f"{path}: cannot decode the file; set the table's 'encoding' key.")
+
+
+def evidence_columns(spec: Any, names: Iterable[str], *, customers: bool) -> list[str]:
+    """Columns whose date order and decimal mark a partitioned engine decides on the whole table.
+
+    Every column of the customers table (read whole or small); of an event
+    table, the timestamp and the columns typed or playing a role as numbers or dates.
+    """
+    names = list(names)
+    if customers:
+        return names
+    typed = [c for c, t in spec.columns.items() if t in {"numeric", "datetime"}]
+    roles = [spec.roles[r] for r in ("duration", "score") if r in spec.roles]
+    return [c for c in dict.fromkeys([spec.timestamp, *typed, *roles]) if c in names]
+
+
+def add_evidence(evidence: dict[str, Evidence], frame: pd.DataFrame, columns: list[str]
+                 ) -> dict[str, Evidence]:
+    """``evidence`` plus that of ``frame``'s ``columns`` (see :class:`churnkit.data.Evidence`)."""
+    out = dict(evidence)
+    for col in columns:
+        if col in frame.columns:
+            out[col] = out.get(col, Evidence()) + column_evidence(frame[col])
+    return out
 
 
 def unreadable_csv(exc: Exception, path: Path | None, table: str) -> SchemaError:
