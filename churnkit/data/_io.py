@@ -278,6 +278,7 @@ def _read_excel(raw: bytes, sheet: str | int | None, path: Path, table: str) -> 
     header = [str(h).strip() for h in head.iloc[0].tolist()]
     frame = _check_columns(frame, header, path, table)
     frame.attrs["path"] = str(path)
+    frame.attrs["excel"] = True
     return frame
 
 

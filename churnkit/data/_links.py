@@ -75,7 +75,8 @@ def column_format(frame: pd.DataFrame, spec: Any, column: str, key: str) -> Colu
     return ColumnFormat(date_format=pick(getattr(spec, "date_format", None)),
                         decimal=pick(getattr(spec, "decimal", None)),
                         sep=frame.attrs.get("sep"), where=f"data.{key}",
-                        evidence=(frame.attrs.get("evidence") or {}).get(column))
+                        evidence=(frame.attrs.get("evidence") or {}).get(column),
+                        excel=bool(frame.attrs.get("excel")))
 
 
 def check_format_columns(frame: pd.DataFrame, spec: Any, table: str, key: str) -> None:

@@ -77,6 +77,9 @@ class ColumnFormat:
     """Config key of the table, for messages (e.g. ``data.customers``)."""
     evidence: Evidence | None = None
     """Evidence from the whole table, when only part of it is parsed; default: the values'."""
+    excel: bool = False
+    """The table comes from an Excel workbook: day numbers in a date column count from
+    1899-12-30 (Excel's serial dates), not from 1970-01-01."""
 
 
 class Parsed(NamedTuple):
@@ -181,7 +184,7 @@ def parse_dates_detail(s: pd.Series, fmt: ColumnFormat | None = None) -> Parsed:
         out = s.astype("datetime64[ns]")
         return Parsed(out, _empty_mask(s), _empty_mask(s), "")
     if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
-        return _epochs(s)
+        return _epochs(s, excel=fmt.excel)
     text = _as_text(s)
     present = text.notna()
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
@@ -236,12 +239,14 @@ _EPOCH_UNITS: tuple[tuple[float, Literal["D", "s", "ms", "us", "ns"]], ...] = (
     (1e5, "D"), (1e10, "s"), (1e13, "ms"), (1e16, "us"), (np.inf, "ns"))
 
 
-def _epochs(s: pd.Series) -> Parsed:
+def _epochs(s: pd.Series, *, excel: bool = False) -> Parsed:
     """Numbers in a date column (Parquet, spreadsheets) as times since 1970-01-01.
 
     The unit (days, seconds, milli-, micro- or nanoseconds) is decided once for
     the column from the median magnitude; values that are no whole number or
-    fall outside 1678-2261 in that unit are set aside.
+    fall outside 1678-2261 in that unit are set aside. In an Excel workbook,
+    day numbers are Excel serial dates (days since 1899-12-30, with a fraction
+    for the time of day).
     """
     num = s.astype("float64")
     present = num.notna()
@@ -250,6 +255,10 @@ def _epochs(s: pd.Series) -> Parsed:
         return Parsed(out, _empty_mask(s), _empty_mask(s), "")
     size = float(np.nanmedian(np.abs(num[present].to_numpy())))
     unit = next(u for limit, u in _EPOCH_UNITS if size < limit)
+    if excel and unit == "D":
+        days = pd.to_timedelta(num[present].round(6), unit="D")
+        out[present] = (pd.Timestamp("1899-12-30") + days).dt.round("s").astype("datetime64[ns]")
+        return Parsed(out, _empty_mask(s), _empty_mask(s), "")
     whole = present & (num == np.floor(num))
     exact = s[whole] if pd.api.types.is_integer_dtype(s) else num[whole]
     got = pd.to_datetime(exact.astype("int64"), unit=unit, errors="coerce", utc=True)

@@ -198,7 +198,7 @@ def score_chunked(
     progress("Reading the customers table")
     customers = source_table(config, cust_spec, "customers", {})
     # each chunk reads dates and numbers as the whole table decides (see ColumnFormat)
-    cust_attrs = {"sep": customers.attrs.get("sep"),
+    cust_attrs = {"sep": customers.attrs.get("sep"), "excel": customers.attrs.get("excel"),
                   "evidence": add_evidence({}, customers, list(customers.columns))}
     require_config_columns(customers, "customers", [cust_spec.customer_id], "customers")
     cust_part = partition_of(customers[cust_spec.customer_id], n_chunks)
