@@ -179,6 +179,8 @@ def read_table(
             f"Table {table!r}: cannot parse {path} as CSV with delimiter {delimiter!r}: {exc}. "
             "Set the table's 'sep' key (e.g. ';' or '\\t') if the file uses another delimiter."
         ) from None
+    if '"' in text and delimiter != r"\s+" and _spans_lines(frame):
+        _open_quote(text, delimiter, path, table)
     frame = _check_columns(frame, [h.strip() for h in header], path, table)
     frame.attrs["path"] = str(path)
     frame.attrs["sep"] = delimiter
@@ -282,22 +284,46 @@ def _read_excel(raw: bytes, sheet: str | int | None, path: Path, table: str) -> 
     return frame
 
 
+def _spans_lines(frame: pd.DataFrame) -> bool:
+    """Whether some value holds a line break (only a quoted field can)."""
+    columns = (frame.iloc[:, i] for i in range(frame.shape[1]))
+    return any(bool(col.astype("string").str.contains("\n", regex=False).any())
+               for col in columns if not pd.api.types.is_numeric_dtype(col))
+
+
 def _open_quote(text: str, delimiter: str, path: Path, table: str) -> None:
     """Raise for a quoted field that is never closed, naming the line where it opens.
 
     Only a field that *starts* with a quote (after the delimiter, a line break and
     spaces) is quoted; a quote inside an unquoted field (``screen is 27" wide``)
     is an ordinary character, as pandas reads it. A quoted field that runs to
-    the end of the file would swallow every later line into one value.
+    the end of the file would swallow every later line into one value; so would
+    one that runs over line breaks until a quote inside a later field closes it
+    (the quote is followed by more text instead of a delimiter).
     """
     d = re.escape(delimiter)
     opening = re.compile(rf'(?m)(?:^|(?<={d}))[ ]*"[^"]*(?:""[^"]*)*("|\Z)')
     for match in opening.finditer(text):
+        line = text.count("\n", 0, match.start()) + 1
         if not match.group(1):
-            line = text.count("\n", 0, match.start()) + 1
             raise SchemaError(
                 f"Table {table!r}: file {path}, line {line}: a quoted field opens there and is "
                 "never closed, so every later line would be read into it. Fix the quotes in the "
+                'export (a quote inside a quoted field is written as two quotes: "he said '
+                '""no""").'
+            )
+        after = text[match.end():match.end() + 1]
+        if after not in ("", delimiter, "\r", "\n") and "\n" in match.group(0):
+            # a quoted field over several lines, closed by a quote inside a later field
+            end = line + match.group(0).count("\n")
+            start = text.rfind("\n", 0, match.end()) + 1
+            stop = text.find("\n", match.end())
+            stop = stop if stop >= 0 else len(text)
+            where = text[max(start, match.end() - 40):min(stop, match.end() + 20)].rstrip("\r")
+            raise SchemaError(
+                f"Table {table!r}: file {path}, line {line}: a quoted field opens there and is "
+                f"never closed; a quote inside a field on line {end} ({where!r}) ends it, so "
+                f"lines {line + 1}-{end} would be read into one value. Fix the quotes in the "
                 'export (a quote inside a quoted field is written as two quotes: "he said '
                 '""no""").'
             )
