@@ -10,7 +10,7 @@ errors name the file and the key path, e.g.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -53,6 +53,25 @@ EVENT_ROLES = ("channel", "direction", "duration", "resolved", "score", "survey"
 """Kind-specific roles of event table columns (``data.events.<table>.roles``)."""
 
 
+def _check_date_format(value: str) -> str:
+    """``DMY``/``MDY`` (any case) or a ``strptime`` pattern with a year, month and day."""
+    if value.upper() in {"DMY", "MDY"}:
+        return value.upper()
+    sample = datetime(2024, 3, 31, 13, 45, 30)
+    ok = "%" in value and any(y in value for y in ("%Y", "%y"))
+    if ok:
+        try:
+            ok = datetime.strptime(sample.strftime(value), value).date() == sample.date()
+        except ValueError:
+            ok = False
+    if not ok:
+        raise ValueError(
+            f"date_format {short_repr(value, 60)} is neither DMY, MDY nor a strptime pattern "
+            "with year, month and day such as '%d.%m.%Y'"
+        )
+    return value
+
+
 class _Model(StrictModel):
     """Frozen, and unknown keys are errors."""
 
@@ -60,14 +79,37 @@ class _Model(StrictModel):
 class _Table(_Model):
     path: str | None = None
     """File path (CSV or Parquet), relative to the config file's folder."""
-    format: Literal["csv", "parquet"] | None = None
-    """File format; inferred from the suffix when omitted."""
+    format: Literal["csv", "parquet", "xlsx"] | None = None
+    """File format; inferred from the suffix when omitted (``.csv.gz``/``.zip`` are CSV)."""
     sep: str | None = None
     """CSV delimiter; sniffed from the header line when omitted."""
     encoding: str | None = None
     """CSV encoding; UTF-8 (with or without BOM) is tried first, then cp1252/latin-1."""
     names: list[str] | None = None
     """Column names for a CSV file without a header row."""
+    date_format: str | dict[str, str] | None = None
+    """How dates such as ``05.02.2023`` are read: ``DMY`` (day first), ``MDY`` (month first)
+    or a ``strptime`` pattern (``"%d.%m.%Y"``), for every date column or per column
+    (``{signup: DMY}``). Default: decided per column from its values."""
+    decimal: Literal[",", "."] | dict[str, Literal[",", "."]] | None = None
+    """Decimal mark of numbers (``","`` reads ``1.234,5``), for every numeric column or per
+    column. Default: decided per column from its values (and a ``;`` delimiter)."""
+    sheet: str | int | None = None
+    """Excel workbooks (``.xlsx``): the sheet to read, by name or 0-based position;
+    default: the first sheet."""
+
+    @field_validator("date_format")
+    @classmethod
+    def _date_format(cls, value: str | dict[str, str] | None) -> str | dict[str, str] | None:
+        if isinstance(value, dict):
+            out = {}
+            for col, fmt in value.items():
+                try:
+                    out[col] = _check_date_format(fmt)
+                except ValueError as exc:
+                    raise ValueError(f"column {short_repr(col, 60)}: {exc}") from None
+            return out
+        return None if value is None else _check_date_format(value)
 
 
 class JoinColumn(_Model):
@@ -323,6 +365,9 @@ class DataConfig(_Model):
     """End of the data (exclusive); default: the day after the bulk of the event dates (a
     few stray far-future event rows are ignored and rejected; contract end dates never
     count; without events, the customer dates)."""
+    max_rejected_share: float = Field(0.5, ge=0, le=1)
+    """A table with more than this share of its rows rejected (or a declared column with
+    more than this share of its values unusable) is an error, not a run with a hole."""
 
     @model_validator(mode="after")
     def _one_mode(self) -> DataConfig:

@@ -174,6 +174,7 @@ def test_huge_text_field_is_read_and_cut_in_rejects(tmp_path):
     cfg["data"]["customers"]["path"] = str(ROOT / "base" / "customers.csv")
     cfg["data"]["events"]["feedback"]["path"] = str(ROOT / "base" / "feedback.csv")
     cfg["data"]["events"]["contacts"]["columns"]["note"] = "numeric"  # every note is "bad"
+    cfg["data"]["max_rejected_share"] = 1.0  # ... and the column kept all the same
     ds = ck.load_dataset(config_from_dict(cfg))
     assert len(ds.events["contacts"]) == 122
     rej = ds.rejects

@@ -18,19 +18,32 @@ from churnkit.data._dataset import (
 from churnkit.data._end import DayCounts, day_counts, find_end, first_day, late_reason
 from churnkit.data._io import ENCODINGS, read_table, sniff_bytes, sniff_delimiter
 from churnkit.data._links import require_config_columns, source_table
-from churnkit.data._parse import infer_type, parse_dates, parse_ids, parse_numeric
+from churnkit.data._parse import (
+    ColumnFormat,
+    Evidence,
+    column_evidence,
+    date_order,
+    infer_type,
+    parse_dates,
+    parse_ids,
+    parse_numeric,
+)
 
 __all__ = [
     "ENCODINGS",
+    "ColumnFormat",
     "DayCounts",
+    "Evidence",
     "REJECT_COLUMNS",
     "Dataset",
     "EventSpec",
+    "column_evidence",
+    "date_order",
     "day_counts",
     "find_end",
     "first_day",
-    "late_reason",
     "infer_type",
+    "late_reason",
     "load_dataset",
     "parse_dates",
     "parse_ids",

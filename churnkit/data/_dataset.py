@@ -15,15 +15,31 @@ import numpy as np
 import pandas as pd
 
 from churnkit.config import Config, CustomersTable, EventTable, SnapshotTable
+from churnkit.data._checks import (
+    check_case_collisions,
+    check_column_loss,
+    check_table_loss,
+    match_case,
+)
 from churnkit.data._end import DayCounts, day_counts, find_end, late_reason
 from churnkit.data._links import (
     apply_joins,
     apply_lookups,
+    check_format_columns,
+    column_format,
     parse_as,
     require_config_columns,
     source_table,
 )
-from churnkit.data._parse import infer_type, parse_bool, parse_categorical, parse_dates, parse_ids
+from churnkit.data._parse import (
+    ColumnFormat,
+    infer_type,
+    parse_bool,
+    parse_categorical,
+    parse_dates,
+    parse_dates_detail,
+    parse_ids,
+)
 from churnkit.data._rejects import REJECT_COLUMNS, Rejects, rejected_customers
 from churnkit.exceptions import SchemaError
 
@@ -142,12 +158,15 @@ def _named(values: pd.Series, names: Mapping[str, str]) -> pd.Series:
 def _parse_typed(
     frame: pd.DataFrame, table: str, col: str, kind: str, rejects: Rejects,
     ids: pd.Series | None, *, category: bool = False, names: Mapping[str, str] | None = None,
+    fmt: ColumnFormat | None = None, share: float | None = None,
 ) -> pd.Series:
     """Parse one column by type; unparseable values become missing and are reported.
 
     Categorical, text and boolean text columns are parsed by distinct value;
     categorical columns come back as pandas ``category`` when ``category`` is
-    true, else as object strings, with coded values replaced by ``names``.
+    true, else as object strings, with coded values replaced by ``names``. With ``share``,
+    a column with more than that share of its present values unreadable is an error (see
+    :func:`check_column_loss`).
     """
     raw = frame[col]
     if names and kind == "categorical" and _distinct(raw) is None:
@@ -171,9 +190,14 @@ def _parse_typed(
                 with_missing = np.append(values.to_numpy(dtype=object), np.array([None], dtype=object))
                 parsed = pd.Series(with_missing[codes], index=raw.index, dtype=object)
         bad = pd.Series(np.append(bad_u.to_numpy(dtype=bool), False)[codes], index=raw.index)
+        reason: str | np.ndarray = f"unparseable {kind} value; set to missing"
     else:
-        parsed, bad = parse_as(raw, kind)
-    rejects.add(table, bad, frame, ids, col, raw, f"unparseable {kind} value; set to missing")
+        parsed, bad, other, why = parse_as(raw, kind, fmt)
+        reason = np.where(other.to_numpy(dtype=bool), why,
+                          f"unparseable {kind} value; set to missing")
+    if share is not None:
+        check_column_loss(frame, table, col, kind, parsed, bad, share)
+    rejects.add(table, bad, frame, ids, col, raw, reason)
     return parsed
 
 
@@ -195,6 +219,7 @@ def _event_ids(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
 def _source(cfg: Config, spec: Any, name: str, tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     key = name if name in {"customers", "snapshot"} else f"events.{name}"
     frame = source_table(cfg, spec, name, tables, key=key)
+    check_format_columns(frame, spec, name, key)
     dup = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
     if dup:
         raise SchemaError(
@@ -281,7 +306,7 @@ def _looks_like_dates(raw: pd.Series) -> bool:
 
 def _load_customers(
     frame: pd.DataFrame, spec: CustomersTable | SnapshotTable, name: str, rejects: Rejects,
-    ignored: dict[str, str] | None = None,
+    ignored: dict[str, str] | None = None, share: float = 0.5,
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     id_col = spec.customer_id
     labels = dict(spec.labels)
@@ -304,13 +329,17 @@ def _load_customers(
         missing = pd.Series(False, index=frame.index)
     else:
         ids, missing = parse_ids(frame[id_col])
+        check_table_loss(frame, name, {"customer id missing": missing},
+                         len(frame.attrs.get("bad_lines") or []), share, name)
+        check_case_collisions(ids, frame, name, id_col)
     rejects.add(name, missing, frame, None, id_col or "", None, "missing customer id; row dropped",
                 drop=True)
     drop = missing.copy()
     out = pd.DataFrame({"customer_id": ids}, index=frame.index)
     for role, col in roles.items():
         out[role] = _parse_typed(frame, name, col, _ROLE_TYPES[role], rejects, ids,
-                                 names=labels.get(col))
+                                 names=labels.get(col),
+                                 fmt=column_format(frame, spec, col, name), share=share)
     if churned is not None and "end_date" in out:
         # a churn date of a customer who came back (flag false) is not an end
         gone = _parse_typed(frame, name, churned, "boolean", rejects, ids)
@@ -357,7 +386,9 @@ def _load_customers(
                 "its values, or list it under exclude)")
             continue
         attributes[col] = kind
-        out[col] = _parse_typed(frame, name, col, kind, rejects, ids, names=labels.get(col))
+        out[col] = _parse_typed(frame, name, col, kind, rejects, ids, names=labels.get(col),
+                                fmt=column_format(frame, spec, col, name),
+                                share=share if col in declared else None)
 
     # duplicates among the kept rows: identical rows collapse; conflicting rows drop the customer
     kept_ids = out["customer_id"].where(~drop)
@@ -392,6 +423,7 @@ def _load_events(
     require_config_columns(frame, name, [spec.customer_id], f"events.{name}")
     _bad_lines(frame, name, spec.customer_id if not spec.lookup else None, rejects)
     ids, missing_id = _event_ids(frame[spec.customer_id])
+    no_id = missing_id.copy()
     rejects.add(name, missing_id, frame, None, spec.customer_id, None,
                 "missing customer id; row dropped", drop=True)
     if spec.lookup:
@@ -401,11 +433,20 @@ def _load_events(
         missing_id = missing_id | unlinked
     require_config_columns(frame, name, [spec.timestamp], f"events.{name}")
     require_config_columns(frame, name, [*spec.columns, *spec.roles.values()], f"events.{name}")
-    ts, bad_ts = parse_dates(frame[spec.timestamp])
+    ts, bad_ts, other_ts, why = parse_dates_detail(
+        frame[spec.timestamp], column_format(frame, spec, spec.timestamp, f"events.{name}"))
     rejects.add(name, bad_ts, frame, ids, spec.timestamp, frame[spec.timestamp],
-                "unparseable timestamp; row dropped (use ISO 8601, e.g. 2024-03-31T14:05:00)",
+                np.where(other_ts.to_numpy(),
+                         why.replace("datetime value", "timestamp").replace("set to missing",
+                                                                            "row dropped"),
+                         "unparseable timestamp; row dropped (use ISO 8601, e.g. "
+                         "2024-03-31T14:05:00)"),
                 drop=True)
     no_ts = ts.isna() & ~bad_ts
+    check_table_loss(frame, name, {"customer id missing": no_id, "timestamp unparseable": bad_ts,
+                                   "timestamp missing": no_ts},
+                     len(frame.attrs.get("bad_lines") or []), config.data.max_rejected_share,
+                     f"events.{name}")
     rejects.add(name, no_ts, frame, ids, spec.timestamp, None, "missing timestamp; row dropped",
                 drop=True)
     unknown = ~missing_id & ~ids.isin(known)
@@ -415,7 +456,19 @@ def _load_events(
         rejects.add(name, was_rejected, frame, ids, spec.customer_id, frame[spec.customer_id],
                     "event of a customer whose customers row was rejected (see that reject); "
                     "row dropped", drop=True)
-        rejects.add(name, unknown & ~was_rejected, frame, ids, spec.customer_id,
+        other = unknown & ~was_rejected
+        cased = ids[other].astype(object)
+        like = cased.map(match_case(pd.Index(cased.unique(), dtype=object), known))
+        by_case = pd.Series(False, index=frame.index)
+        by_case[like.index[like.notna().to_numpy()]] = True
+        reason = np.array([f"customer id differs only by case from {v!r} in the customers "
+                           "table; row dropped (ids are compared exactly: write the id one way "
+                           "in every table)" for v in like.fillna("")], dtype=object)
+        full = np.empty(len(frame), dtype=object)
+        full[frame.index.get_indexer(like.index)] = reason
+        rejects.add(name, by_case, frame, ids, spec.customer_id, frame[spec.customer_id], full,
+                    drop=True)
+        rejects.add(name, other & ~by_case, frame, ids, spec.customer_id,
                     frame[spec.customer_id],
                     "event of a customer not in the customers table; row dropped (add the "
                     "customer to the customers table, or fix the id)", drop=True)
@@ -455,7 +508,10 @@ def _load_events(
             continue
         types[col] = kind
         out[col] = _parse_typed(frame, name, col, kind, rejects, ids, category=True,
-                                names=spec.labels.get(col))
+                                names=spec.labels.get(col),
+                                fmt=column_format(frame, spec, col, f"events.{name}"),
+                                share=(config.data.max_rejected_share
+                                       if col in spec.columns else None))
     if "duration" in spec.roles and types.get(spec.roles["duration"]) == "numeric":
         col = spec.roles["duration"]
         neg = out[col] < 0
@@ -490,7 +546,8 @@ def _customers_from_events(
                                              Rejects())
         missing = missing | unlinked
     require_config_columns(frame, name, [spec.timestamp], f"events.{name}")
-    ts, _ = parse_dates(frame[spec.timestamp])
+    ts, _ = parse_dates(frame[spec.timestamp],
+                        column_format(frame, spec, spec.timestamp, f"events.{name}"))
     keep = ~missing.to_numpy()
     first = pd.Series(ts.to_numpy()[keep]).groupby(ids.to_numpy()[keep], sort=True).min()
     cust = config.data.customers
@@ -550,7 +607,8 @@ def load_dataset(config: Config, tables: Mapping[str, pd.DataFrame] | None = Non
         snap = data.snapshot
         frame = _source(config, snap, "snapshot", tables)
         require_config_columns(frame, "snapshot", [snap.label], "snapshot")
-        customers, attributes = _load_customers(frame, snap, "snapshot", rejects, ignored)
+        customers, attributes = _load_customers(frame, snap, "snapshot", rejects, ignored,
+                                                data.max_rejected_share)
         label_text = frame[snap.label].astype("string").str.strip().str.lower()
         positives = {str(v).strip().lower() for v in snap.positive}
         missing_label = label_text.isna()
@@ -577,7 +635,8 @@ def load_dataset(config: Config, tables: Mapping[str, pd.DataFrame] | None = Non
         else:
             frame = _source(config, cust_spec, "customers", tables)
         frame = apply_joins(frame, cust_spec, config, tables, rejects)
-        customers, attributes = _load_customers(frame, cust_spec, "customers", rejects, ignored)
+        customers, attributes = _load_customers(frame, cust_spec, "customers", rejects, ignored,
+                                                data.max_rejected_share)
     except SchemaError as exc:
         problems.append(str(exc))
         customers, attributes = pd.DataFrame({"customer_id": pd.Series(dtype=object)}), {}

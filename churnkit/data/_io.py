@@ -1,9 +1,16 @@
-"""Read tables from CSV or Parquet files with clear errors for broken files."""
+"""Read tables from CSV, Parquet or Excel files with clear errors for broken files.
+
+CSV files may be compressed (``.csv.gz``) or zipped (a ``.zip`` holding one file).
+"""
 
 from __future__ import annotations
 
 import csv
+import gzip
 import io
+import re
+import zipfile
+import zlib
 from collections import Counter
 from pathlib import Path
 
@@ -19,8 +26,11 @@ ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
 _DELIMITERS = (",", ";", "\t", "|")
 NA_VALUES = ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "None"]
 _SIGNATURES = {
-    b"PK\x03\x04": "a ZIP archive (an Excel .xlsx workbook?). Save the sheet as CSV (UTF-8)",
+    b"PK\x03\x04": "a ZIP archive or Excel .xlsx workbook that cannot be opened (damaged or "
+                   "cut short). Save the sheet as CSV (UTF-8) again",
     b"\xd0\xcf\x11\xe0": "an old Excel .xls workbook. Save the sheet as CSV (UTF-8)",
+    b"PK\x05\x06": "an empty ZIP archive. Zip the table's file into it, or point 'path' at "
+                   "the file itself",
     b"PAR1": "a Parquet file. Set the table's 'format: parquet' or name the file *.parquet",
 }
 
@@ -81,8 +91,9 @@ def read_table(
     sep: str | None = None,
     encoding: str | None = None,
     names: list[str] | None = None,
+    sheet: str | int | None = None,
 ) -> pd.DataFrame:
-    r"""Read one table as strings (CSV) or native types (Parquet).
+    r"""Read one table as strings (CSV) or native types (Parquet, Excel).
 
     CSV files are read with every column as text, so that parsing (dates,
     numbers, ids) happens in one place with row-level error reporting.
@@ -93,8 +104,11 @@ def read_table(
         CSV or Parquet file.
     table : str
         Table name used in error messages.
-    format : {"csv", "parquet"}, optional
-        Inferred from the suffix when omitted (``.parquet``/``.pq`` → Parquet, else CSV).
+    format : {"csv", "parquet", "xlsx"}, optional
+        Inferred from the suffix when omitted (``.parquet``/``.pq`` → Parquet,
+        ``.xlsx``/``.xlsm`` → Excel, else CSV). A gzip-compressed file (``.csv.gz``)
+        or a ZIP archive holding one file is unpacked first; a workbook is read
+        as Excel whatever its name.
     sep : str, optional
         CSV delimiter; sniffed from the header line when omitted. ``"\\s+"`` reads
         whitespace-separated files.
@@ -103,6 +117,8 @@ def read_table(
         are tried in turn when omitted.
     names : list of str, optional
         Column names of a CSV file that has no header row.
+    sheet : str or int, optional
+        Excel workbooks: the sheet's name or 0-based position; default the first.
 
     Returns
     -------
@@ -114,15 +130,17 @@ def read_table(
                 "is not a regular file (a device, pipe or socket)" if path.exists() else
                 "does not exist")
         raise SchemaError(f"Table {table!r}: file {str(path)!r} {what}. Check its 'path'.")
-    fmt = format or ("parquet" if path.suffix.lower() in {".parquet", ".pq"} else "csv")
+    fmt = format or _format_of(path.name)
     if fmt == "parquet":
-        try:
-            frame = pd.read_parquet(path)
-        except (OSError, ValueError) as exc:
-            raise SchemaError(f"Table {table!r}: cannot read Parquet file {path}: {exc}") from None
-        return _check_columns(frame, list(frame.columns), path, table)
-
+        return _read_parquet(path, path, table)
     raw = path.read_bytes()
+    if (fmt == "xlsx" and raw.startswith(b"PK\x03\x04")) or _is_workbook(raw):
+        return _read_excel(raw, sheet, path, table)
+    raw, member = _unpack(raw, path, table)
+    if member is not None and _format_of(member) == "parquet":
+        return _read_parquet(io.BytesIO(raw), path, table)
+    if member is not None and _is_workbook(raw):
+        return _read_excel(raw, sheet, path, table)
     text, _ = _decode(raw, path, encoding, table)
     if not text.strip():
         raise SchemaError(
@@ -151,6 +169,8 @@ def read_table(
             engine="python" if delimiter == r"\s+" else "c",
         )
     except pd.errors.ParserError as exc:
+        if '"' in text and delimiter != r"\s+":
+            _open_quote(text, delimiter, path, table)
         if names is not None or delimiter == r"\s+":
             raise SchemaError(
                 f"Table {table!r}: cannot parse {path} as CSV with delimiter {delimiter!r}: {exc}. "
@@ -162,29 +182,154 @@ def read_table(
             f"Table {table!r}: cannot parse {path} as CSV with delimiter {delimiter!r}: {exc}. "
             "Set the table's 'sep' key (e.g. ';' or '\\t') if the file uses another delimiter."
         ) from None
+    if '"' in text and delimiter != r"\s+" and _spans_lines(frame):
+        _open_quote(text, delimiter, path, table)
     frame = _check_columns(frame, [h.strip() for h in header], path, table)
     frame.attrs["path"] = str(path)
+    frame.attrs["sep"] = delimiter
     return frame
 
 
-def _open_quote(text: str, delimiter: str, path: Path, table: str) -> None:
-    """Raise for a quoted field that is never closed (an odd number of quote characters).
+def _format_of(name: str) -> str:
+    """``parquet``, ``xlsx`` or ``csv`` from a file name (``x.csv.gz`` is CSV)."""
+    suffix = Path(name.lower().removesuffix(".gz")).suffix
+    if suffix in {".parquet", ".pq"}:
+        return "parquet"
+    return "xlsx" if suffix in {".xlsx", ".xlsm"} else "csv"
 
-    Such a field swallows every later line into one value, so the rows after it
-    would be lost without a trace.
-    """
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=True)
-    start = 1
+
+def _is_workbook(raw: bytes) -> bool:
+    """Whether ``raw`` is an Excel .xlsx workbook (a ZIP archive with an ``xl/`` folder)."""
+    if not raw.startswith(b"PK\x03\x04"):
+        return False
     try:
-        for _ in reader:
-            start = reader.line_num + 1
-    except csv.Error:
-        pass
-    raise SchemaError(
-        f"Table {table!r}: file {path}, line {start}: a quoted field is never closed, so every "
-        "later line would be read into it. Fix the quotes in the export (a quote inside a "
-        'field is written as two quotes: "he said ""no""").'
-    )
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            return any(n.startswith("xl/") for n in archive.namelist())
+    except zipfile.BadZipFile:
+        return False
+
+
+def _unpack(raw: bytes, path: Path, table: str) -> tuple[bytes, str | None]:
+    """The bytes of a gzip-compressed file or of the one file in a ZIP archive.
+
+    Returns the bytes and the archive member's name (None when ``raw`` is not an archive).
+    """
+    member: str | None = None
+    if raw.startswith(b"PK\x03\x04") and zipfile.is_zipfile(io.BytesIO(raw)):
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            files = [i for i in archive.infolist()
+                     if not i.is_dir() and not i.filename.startswith("__MACOSX/")]
+            if len(files) != 1:
+                names = [i.filename for i in files[:5]]
+                raise SchemaError(
+                    f"Table {table!r}: ZIP archive {path} holds {len(files)} files {names}; "
+                    "a zipped table must hold exactly one. Unzip it and point the table's "
+                    "'path' at the file to read."
+                )
+            member = files[0].filename
+            try:
+                raw = archive.read(files[0])
+            except (zipfile.BadZipFile, NotImplementedError, RuntimeError, zlib.error) as exc:
+                raise SchemaError(
+                    f"Table {table!r}: cannot unzip {member!r} from {path} ({exc}). Zip it "
+                    "again without a password, or unzip it and point 'path' at the file."
+                ) from None
+    if raw.startswith(b"\x1f\x8b"):
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise SchemaError(
+                f"Table {table!r}: gzip file {path} is damaged or cut short ({exc}). "
+                "Compress the export again, or give it uncompressed."
+            ) from None
+        member = member or path.name.removesuffix(".gz")
+    return raw, member
+
+
+def _read_parquet(source: Path | io.BytesIO, path: Path, table: str) -> pd.DataFrame:
+    try:
+        frame = pd.read_parquet(source)
+    except (OSError, ValueError) as exc:
+        raise SchemaError(f"Table {table!r}: cannot read Parquet file {path}: {exc}") from None
+    return _check_columns(frame, list(frame.columns), path, table)
+
+
+def _read_excel(raw: bytes, sheet: str | int | None, path: Path, table: str) -> pd.DataFrame:
+    """One sheet of an .xlsx workbook, with Excel's own types (numbers, dates, text)."""
+    try:
+        book = pd.ExcelFile(io.BytesIO(raw), engine="openpyxl")
+    except (zipfile.BadZipFile, OSError, ValueError, KeyError) as exc:
+        raise SchemaError(
+            f"Table {table!r}: cannot open Excel workbook {path} ({exc}). Save it again as "
+            ".xlsx, or save the sheet as CSV (UTF-8)."
+        ) from None
+    sheets = [str(n) for n in book.sheet_names]
+    known = sheet is None or (sheet in sheets if isinstance(sheet, str)
+                              else 0 <= sheet < len(sheets))
+    if not known:
+        raise SchemaError(
+            f"Table {table!r}: workbook {path} has no sheet {sheet!r}; its sheets are "
+            f"{sheets[:20]}. Set the table's 'sheet' key to one of them (a name, or a "
+            "position counted from 0)."
+        )
+    name = sheets[0] if sheet is None else sheet
+    head = pd.read_excel(book, sheet_name=name, header=None, nrows=1)
+    if head.empty:
+        raise SchemaError(
+            f"Table {table!r}: sheet {name!r} of {path} is empty. Put the table with its "
+            "header row at the top of the sheet, or set the table's 'sheet' key."
+        )
+    frame = pd.read_excel(book, sheet_name=name, keep_default_na=False, na_values=NA_VALUES)
+    header = [str(h).strip() for h in head.iloc[0].tolist()]
+    frame = _check_columns(frame, header, path, table)
+    frame.attrs["path"] = str(path)
+    frame.attrs["excel"] = True
+    return frame
+
+
+def _spans_lines(frame: pd.DataFrame) -> bool:
+    """Whether some value holds a line break (only a quoted field can)."""
+    columns = (frame.iloc[:, i] for i in range(frame.shape[1]))
+    return any(bool(col.astype("string").str.contains("\n", regex=False).any())
+               for col in columns if not pd.api.types.is_numeric_dtype(col))
+
+
+def _open_quote(text: str, delimiter: str, path: Path, table: str) -> None:
+    """Raise for a quoted field that is never closed, naming the line where it opens.
+
+    Only a field that *starts* with a quote (after the delimiter, a line break and
+    spaces) is quoted; a quote inside an unquoted field (``screen is 27" wide``)
+    is an ordinary character, as pandas reads it. A quoted field that runs to
+    the end of the file would swallow every later line into one value; so would
+    one that runs over line breaks until a quote inside a later field closes it
+    (the quote is followed by more text instead of a delimiter).
+    """
+    d = re.escape(delimiter)
+    opening = re.compile(rf'(?m)(?:^|(?<={d}))[ ]*"[^"]*(?:""[^"]*)*("|\Z)')
+    for match in opening.finditer(text):
+        line = text.count("\n", 0, match.start()) + 1
+        if not match.group(1):
+            raise SchemaError(
+                f"Table {table!r}: file {path}, line {line}: a quoted field opens there and is "
+                "never closed, so every later line would be read into it. Fix the quotes in the "
+                'export (a quote inside a quoted field is written as two quotes: "he said '
+                '""no""").'
+            )
+        after = text[match.end():match.end() + 1]
+        if after not in ("", delimiter, "\r", "\n") and "\n" in match.group(0):
+            # a quoted field over several lines, closed by a quote inside a later field
+            end = line + match.group(0).count("\n")
+            start = text.rfind("\n", 0, match.end()) + 1
+            stop = text.find("\n", match.end())
+            stop = stop if stop >= 0 else len(text)
+            where = text[max(start, match.end() - 40):min(stop, match.end() + 20)].rstrip("\r")
+            raise SchemaError(
+                f"Table {table!r}: file {path}, line {line}: a quoted field opens there and is "
+                f"never closed; a quote inside a field on line {end} ({where!r}) ends it, so "
+                f"lines {line + 1}-{end} would be read into one value. Fix the quotes in the "
+                'export (a quote inside a quoted field is written as two quotes: "he said '
+                '""no""").'
+            )
 
 
 def _read_ragged(text: str, delimiter: str, path: Path, table: str) -> pd.DataFrame:

@@ -25,19 +25,31 @@ from churnkit._core import require_columns
 from churnkit.config import Config, CustomersTable, EventTable, JoinColumn
 from churnkit.data._io import read_table
 from churnkit.data._parse import (
+    ColumnFormat,
+    Parsed,
     infer_type,
     parse_bool,
     parse_categorical,
     parse_dates,
+    parse_dates_detail,
     parse_ids,
     parse_numeric,
+    parse_numeric_detail,
 )
 from churnkit.exceptions import SchemaError
 
 if TYPE_CHECKING:
     from churnkit.data._rejects import Rejects
 
-__all__ = ["apply_joins", "apply_lookups", "parse_as", "require_config_columns", "source_table"]
+__all__ = [
+    "apply_joins",
+    "apply_lookups",
+    "check_format_columns",
+    "column_format",
+    "parse_as",
+    "require_config_columns",
+    "source_table",
+]
 
 
 def require_config_columns(frame: pd.DataFrame, table: str, columns: list[str], key: str) -> None:
@@ -48,15 +60,45 @@ def require_config_columns(frame: pd.DataFrame, table: str, columns: list[str], 
                         f"columns{file}.")
 
 
-def parse_as(raw: pd.Series, kind: str) -> tuple[pd.Series, pd.Series]:
-    """Parse ``raw`` as ``kind`` (numeric, boolean, datetime, else categorical): values, bad mask."""
+def column_format(frame: pd.DataFrame, spec: Any, column: str, key: str) -> ColumnFormat:
+    """How ``column`` of a table is written.
+
+    The table's ``date_format``/``decimal`` keys (one value, or one per column),
+    the delimiter its file was read with, and, for a part of a table, the
+    evidence of the whole table (``frame.attrs["sep"]`` and ``["evidence"]``,
+    set by the engines that load tables in parts).
+    """
+
+    def pick(value: Any) -> Any:
+        return value.get(column) if isinstance(value, dict) else value
+
+    return ColumnFormat(date_format=pick(getattr(spec, "date_format", None)),
+                        decimal=pick(getattr(spec, "decimal", None)),
+                        sep=frame.attrs.get("sep"), where=f"data.{key}",
+                        evidence=(frame.attrs.get("evidence") or {}).get(column),
+                        excel=bool(frame.attrs.get("excel")))
+
+
+def check_format_columns(frame: pd.DataFrame, spec: Any, table: str, key: str) -> None:
+    """The columns named under ``date_format``/``decimal`` of a table exist."""
+    for option in ("date_format", "decimal"):
+        value = getattr(spec, option, None)
+        if isinstance(value, dict):
+            require_config_columns(frame, table, list(value), f"{key}.{option}")
+
+
+def parse_as(raw: pd.Series, kind: str, fmt: ColumnFormat | None = None) -> Parsed:
+    """Parse ``raw`` as ``kind`` (numeric, boolean, datetime, else categorical).
+
+    Returns the values, the mask of present but unusable values, and those set
+    aside for disagreeing with the column's date order or decimal mark.
+    """
     if kind == "numeric":
-        return parse_numeric(raw)
-    if kind == "boolean":
-        return parse_bool(raw)
+        return parse_numeric_detail(raw, fmt)
     if kind == "datetime":
-        return parse_dates(raw)
-    return parse_categorical(raw)
+        return parse_dates_detail(raw, fmt)
+    values, bad = parse_bool(raw) if kind == "boolean" else parse_categorical(raw)
+    return Parsed(values, bad, pd.Series(False, index=raw.index), "")
 
 
 def source_table(
@@ -75,7 +117,7 @@ def source_table(
             f"Set data.{key or name}.path or pass tables={{{name!r}: df}}."
         )
     return read_table(path, table=name, format=spec.format, sep=spec.sep, encoding=spec.encoding,
-                      names=spec.names)
+                      names=spec.names, sheet=spec.sheet)
 
 
 def apply_lookups(
@@ -224,9 +266,12 @@ def apply_joins(
                     f"Join {name!r}: column {col.column!r} is {kind}, so it cannot be "
                     f"aggregated with {col.agg!r}. Use first/last/min/max/count/nunique."
                 )
-            parsed, bad = parse_as(raw, kind)
+            parsed, bad, other, why = parse_as(raw, kind, column_format(table, join, col.column,
+                                                                         where))
+            reason = np.where(other.to_numpy(), f"{why.split('; set')[0]}; ignored",
+                              f"unparseable {kind} value in joined table; ignored")
             rejects.add(name, bad & pd.Series(keep, index=table.index), table, keys, col.column,
-                        raw, f"unparseable {kind} value in joined table; ignored")
+                        raw, reason)
             agg = _aggregate(parsed[keep], keys.to_numpy()[keep], col)
             out = cust_ids.map(agg)
             if col.agg in {"count", "nunique", "sum"}:

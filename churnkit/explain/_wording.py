@@ -135,8 +135,18 @@ def parse_condition(text: str, allow_self: bool = False) -> tuple[Operand, str, 
 
 
 # ----------------------------------------------------------------------------- evaluation
+# a window total whose values may all be missing: then its mean sibling is missing too
+_TOTAL = re.compile(r"^(?P<stem>.+)__(?:sum|trend|monthly)__(?P<window>\d+d)$")
+
+
 class Columns:
-    """Feature values of selected rows, resolving names case-insensitively."""
+    """Feature values of selected rows, resolving names case-insensitively.
+
+    A window sum (its trend, its amount per month) over no recorded value reads as
+    missing, not 0: the kernel adds up nothing to 0, so a customer whose logins
+    were never recorded would read "0 logins". Its ``mean`` sibling (missing
+    when no value was recorded in the window) tells the two apart.
+    """
 
     def __init__(self, X: pd.DataFrame) -> None:
         self.X = X
@@ -149,7 +159,13 @@ class Columns:
             return None
         series = self.X[col]
         if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
-            return series.to_numpy(dtype=float, na_value=np.nan)[rows]
+            out: np.ndarray = series.to_numpy(dtype=float, na_value=np.nan)[rows]
+            total = _TOTAL.match(str(col))
+            mean = None if total is None else self.get(
+                f"{total['stem']}__mean__{total['window']}", rows)
+            if mean is not None and mean.dtype == float:
+                out = np.where(np.isnan(mean), np.nan, out)
+            return out
         values = series.to_numpy(dtype=object, copy=True)[rows]
         values[pd.isna(values)] = None
         return values

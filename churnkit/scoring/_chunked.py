@@ -23,7 +23,10 @@ import pyarrow.parquet as pq
 from churnkit._core import Progress, no_progress, resolve_as_of
 from churnkit.config import Config
 from churnkit.data import (
+    ColumnFormat,
     DayCounts,
+    Evidence,
+    date_order,
     day_counts,
     first_day,
     load_dataset,
@@ -34,10 +37,12 @@ from churnkit.data import (
 from churnkit.exceptions import ConfigError, SchemaError
 from churnkit.scoring._partition import (
     FAR_END,
+    add_evidence,
     check_partitionable,
     csv_options,
     data_end,
     dataset_stamp,
+    evidence_columns,
     fix_reject_rows,
     name_columns,
     normalised_ids,
@@ -55,9 +60,12 @@ __all__ = ["score_chunked"]
 _ROW = "__churnkit_row"
 
 
-def _batches(config: Config, name: str, spec: Any, batch_rows: int
+def _batches(config: Config, name: str, spec: Any, batch_rows: int, seen: dict[str, Any]
              ) -> Iterator[tuple[pa.Table, pd.Series, pd.Series]]:
-    """Row batches of an event table: the rows (Arrow), their raw ids and raw timestamps."""
+    """Row batches of an event table: the rows (Arrow), their raw ids and raw timestamps.
+
+    A CSV file's delimiter goes to ``seen["sep"]``.
+    """
     path = config.resolve(spec.path)
     if path is None:
         raise SchemaError(f"Table {name!r} has no 'path' in the config. Set data.events.{name}.path.")
@@ -82,6 +90,7 @@ def _batches(config: Config, name: str, spec: Any, batch_rows: int
             yield table, pd.Series([], dtype=object), pd.Series([], dtype="datetime64[ns]")
         return
     options, header = csv_options(path, spec, name)
+    seen["sep"] = options["sep"]
     empty = True
     for chunk in _csv_chunks(path, name, batch_rows, options):
         empty = False
@@ -208,6 +217,9 @@ def score_chunked(
 
     progress("Reading the customers table")
     customers = source_table(config, cust_spec, "customers", {})
+    # each chunk reads dates and numbers as the whole table decides (see ColumnFormat)
+    cust_attrs = {"sep": customers.attrs.get("sep"), "excel": customers.attrs.get("excel"),
+                  "evidence": add_evidence({}, customers, list(customers.columns))}
     require_config_columns(customers, "customers", [cust_spec.customer_id], "customers")
     cust_part = partition_of(customers[cust_spec.customer_id], n_chunks)
     # a chunk without customers would hold only rejected events: they go to a chunk
@@ -220,6 +232,7 @@ def score_chunked(
     known = pd.Index(kept.customers["customer_id"].to_numpy(dtype=object))
     stamps = [dataset_stamp(kept)]
     del kept
+    event_attrs: dict[str, dict[str, Any]] = {}
 
     with tempfile.TemporaryDirectory(dir=tmp_dir, prefix="churnkit-chunks-") as folder:
         spill = _Spill(Path(folder), n_chunks)
@@ -227,12 +240,24 @@ def score_chunked(
             for name, spec in config.data.events.items():
                 progress(f"Splitting {name} into {n_chunks} chunks")
                 offset = 0
-                for table, ids, stamps_raw in _batches(config, name, spec, batch_rows):
+                seen: dict[str, Any] = {}
+                evidence: dict[str, Evidence] = {}
+                newest: dict[str, list[DayCounts]] = {"DMY": [], "MDY": []}
+                for table, ids, stamps_raw in _batches(config, name, spec, batch_rows, seen):
                     part = remap[partition_of(ids, n_chunks)]
                     spill.write(name, table, part, offset)
                     offset += len(table)
+                    batch = table.select(evidence_columns(spec, table.column_names,
+                                                          customers=False)).to_pandas()
+                    evidence = add_evidence(evidence, batch, list(batch.columns))
                     if config.data.end is None:
-                        stamps.append(_kept_days(ids, stamps_raw, known))
+                        for how, found in newest.items():
+                            found.append(_kept_days(ids, stamps_raw, known, how))
+                event_attrs[name] = {"sep": seen.get("sep"), "evidence": evidence}
+                if config.data.end is None:
+                    fmt = ColumnFormat(date_format=_given(spec.date_format, spec.timestamp),
+                                       sep=seen.get("sep"))
+                    stamps += newest[date_order(evidence.get(spec.timestamp, Evidence()), fmt)]
         finally:
             spill.close()
         end = data_end(config, stamps)
@@ -242,8 +267,10 @@ def score_chunked(
             progress(f"Scoring chunk {k + 1} of {n_chunks}")
             rows = {"customers": np.flatnonzero(cust_part == k)}
             tables = {"customers": customers.iloc[rows["customers"]].reset_index(drop=True)}
+            tables["customers"].attrs.update(cust_attrs)
             for name in config.data.events:
                 tables[name], rows[name] = spill.read(name, k)
+                tables[name].attrs.update(event_attrs[name])
             # with the end known, events dated after it go to the rejects as in load_dataset
             dataset = load_dataset(with_end(load_config, end), tables)
             del tables
@@ -270,11 +297,21 @@ def _fill_empty(sizes: np.ndarray) -> np.ndarray:
     return remap
 
 
-def _kept_days(ids: pd.Series, stamps: pd.Series, known: pd.Index) -> DayCounts:
-    """Rows per day of the rows :func:`churnkit.load_dataset` keeps (known customer, valid time)."""
+def _given(value: Any, column: str) -> str | None:
+    """A table's ``date_format``/``decimal`` setting for ``column`` (one value or one per column)."""
+    return value.get(column) if isinstance(value, dict) else value
+
+
+def _kept_days(ids: pd.Series, stamps: pd.Series, known: pd.Index, order: str) -> DayCounts:
+    """Rows per day of the rows :func:`churnkit.load_dataset` keeps (known customer, valid time).
+
+    Numeric dates are read in ``order``: which order the whole table takes is
+    known only once every batch has been seen.
+    """
     codes, distinct = normalised_ids(ids)
     is_known = np.append(known.get_indexer(pd.Index(distinct)) >= 0, False)[codes]
-    ts, _ = parse_dates(stamps.reset_index(drop=True))
+    forced = Evidence(day_first=1) if order == "DMY" else Evidence(month_first=1)
+    ts, _ = parse_dates(stamps.reset_index(drop=True), ColumnFormat(evidence=forced))
     kept = ts.to_numpy("datetime64[ns]")[is_known & ts.notna().to_numpy()]
     return day_counts([pd.Series(kept)]), day_counts([])
 

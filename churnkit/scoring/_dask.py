@@ -35,14 +35,16 @@ from churnkit._core import (
     resolve_as_of,
 )
 from churnkit.config import Config
-from churnkit.data import first_day, load_dataset
+from churnkit.data import Evidence, first_day, load_dataset
 from churnkit.exceptions import ConfigError, SchemaError
 from churnkit.scoring._partition import (
     FAR_END,
+    add_evidence,
     check_partitionable,
     csv_options,
     data_end,
     dataset_stamp,
+    evidence_columns,
     fix_reject_rows,
     partition_of,
     pin_types,
@@ -104,8 +106,12 @@ def scheduler_client(scheduler: Any = None, *, n_workers: int | None = None) -> 
         yield client
 
 
-def _read_lazy(config: Config, spec: Any, name: str, csv_blocksize: Any) -> Any:
-    """One table as a lazy Dask DataFrame, read as :func:`churnkit.data.read_table` reads it."""
+def _read_lazy(config: Config, spec: Any, name: str, csv_blocksize: Any,
+               seen: dict[str, Any] | None = None) -> Any:
+    """One table as a lazy Dask DataFrame, read as :func:`churnkit.data.read_table` reads it.
+
+    A CSV file's delimiter goes to ``seen["sep"]``.
+    """
     import dask.dataframe as dd
 
     path = config.resolve(spec.path)
@@ -118,6 +124,8 @@ def _read_lazy(config: Config, spec: Any, name: str, csv_blocksize: Any) -> Any:
             raise SchemaError(f"Table {name!r}: file {str(path)!r} does not exist. Check its 'path'.")
         return dd.read_parquet(str(path))
     options, header = csv_options(path, spec, name)
+    if seen is not None:
+        seen["sep"] = options["sep"]
     try:
         frame = dd.read_csv(str(path), blocksize=csv_blocksize, **options)
     except pd.errors.ParserError as exc:  # in the first rows, which Dask reads for the types
@@ -136,9 +144,15 @@ def _default_strings(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _split(frame: pd.DataFrame, id_col: str, n: int, source: int) -> tuple[Any, ...]:
-    """Split input partition ``source`` into ``n`` pieces by customer; the last output is its length."""
+def _split(frame: pd.DataFrame, id_col: str, n: int, source: int, columns: list[str]
+           ) -> tuple[Any, ...]:
+    """Split input partition ``source`` into ``n`` pieces by customer.
+
+    The two last outputs are its length and the evidence of its ``columns`` on
+    their date order and decimal mark (see :class:`churnkit.data.Evidence`).
+    """
     frame = _default_strings(frame.reset_index(drop=True))
+    evidence = add_evidence({}, frame, columns)
     part = (partition_of(frame[id_col], n) if id_col in frame
             else np.zeros(len(frame), dtype=np.int64))
     frame[_ROW] = np.arange(len(frame), dtype=np.int64)
@@ -146,16 +160,19 @@ def _split(frame: pd.DataFrame, id_col: str, n: int, source: int) -> tuple[Any, 
     order = np.argsort(part, kind="stable")
     bounds = np.searchsorted(part[order], np.arange(n + 1))
     pieces = [frame.iloc[order[bounds[k]:bounds[k + 1]]] for k in range(n)]
-    return (*pieces, len(frame))
+    return (*pieces, len(frame), evidence)
 
 
-def read_partitioned(client: Any, config: Config, n: int, *, csv_blocksize: Any = None
+def read_partitioned(client: Any, config: Config, n: int, *, csv_blocksize: Any = None,
+                     formats: dict[str, dict[str, Any]] | None = None,
                      ) -> tuple[list[dict[str, list[Any]]], dict[str, list[Any]]]:
     """Futures of each partition's pieces of every table, and of each input partition's length.
 
     Returns ``(pieces, lengths)``: ``pieces[k][table]`` lists the futures of
     partition ``k``'s rows of ``table``, one per input partition in file order;
     ``lengths[table]`` the futures of the input partitions' row counts.
+    ``formats`` (when given) receives each table's delimiter and the evidence of
+    the whole table on date orders and decimal marks, for :func:`_load_unit`.
     """
     import dask
 
@@ -164,20 +181,33 @@ def read_partitioned(client: Any, config: Config, n: int, *, csv_blocksize: Any 
     pieces: list[dict[str, list[Any]]] = [{} for _ in range(n)]
     lengths: dict[str, list[Any]] = {}
     for name, spec in specs.items():
-        frame = _read_lazy(config, spec, name, csv_blocksize)
-        outs = [dask.delayed(_split, nout=n + 1, pure=True)(p, spec.customer_id, n, i)
+        seen: dict[str, Any] = {}
+        frame = _read_lazy(config, spec, name, csv_blocksize, seen)
+        columns = evidence_columns(spec, [str(c) for c in frame.columns],
+                                   customers=name == "customers")
+        outs = [dask.delayed(_split, nout=n + 2, pure=True)(p, spec.customer_id, n, i, columns)
                 for i, p in enumerate(frame.to_delayed())]
-        flat = client.compute([out[j] for out in outs for j in range(n + 1)])
+        flat = client.compute([out[j] for out in outs for j in range(n + 2)])
+        found = []
         for i in range(len(outs)):
-            row = flat[i * (n + 1):(i + 1) * (n + 1)]
+            row = flat[i * (n + 2):(i + 1) * (n + 2)]
             for k in range(n):
                 pieces[k].setdefault(name, []).append(row[k])
             lengths.setdefault(name, []).append(row[n])
+            found.append(row[n + 1])
+        if formats is not None:
+            formats[name] = {"sep": seen.get("sep"), "evidence": found}
     for name, futures in lengths.items():  # a file pandas cannot split into rows stops here
         try:
             client.gather(futures)
         except pd.errors.ParserError as exc:
             raise unreadable_csv(exc, config.resolve(specs[name].path), name) from None
+    for attrs in (formats or {}).values():
+        total: dict[str, Evidence] = {}
+        for part in client.gather(attrs["evidence"]):
+            total = {c: total.get(c, Evidence()) + part.get(c, Evidence())
+                     for c in dict.fromkeys([*total, *part])}
+        attrs["evidence"] = total
     # a partition without customers would hold only rejected events: they join the first
     # partition that has customers (loading needs a non-empty customers table)
     sizes = client.gather([[client.submit(len, p) for p in unit["customers"]] for unit in pieces])
@@ -192,13 +222,20 @@ def read_partitioned(client: Any, config: Config, n: int, *, csv_blocksize: Any 
     return pieces, lengths
 
 
-def _load_unit(config: Config, pieces: dict[str, list[pd.DataFrame]]) -> tuple[Any, ...]:
-    """Load and validate one partition; keep where each row came from."""
+def _load_unit(config: Config, pieces: dict[str, list[pd.DataFrame]],
+               formats: dict[str, dict[str, Any]] | None = None) -> tuple[Any, ...]:
+    """Load and validate one partition; keep where each row came from.
+
+    ``formats`` gives each table's delimiter and whole-table evidence (see
+    :func:`read_partitioned`), so the partition reads dates and numbers as the
+    whole table would be read.
+    """
     tables, origin = {}, {}
     for name, parts in pieces.items():
         frame = pd.concat(parts, ignore_index=True)
         source = frame.pop(_SRC).to_numpy(dtype=np.int64)
         origin[name] = (source, frame.pop(_ROW).to_numpy(dtype=np.int64))
+        frame.attrs.update((formats or {}).get(name, {}))
         tables[name] = frame
     dataset = load_dataset(config, tables)
     return dataset, dataset_stamp(dataset), origin
@@ -262,11 +299,14 @@ def _score_on_cluster(config: Config, model: Any, as_of: str | pd.Timestamp | No
         threads = sum(client.nthreads().values()) or 1
         n = partitions or 2 * threads
         progress(f"Splitting the tables into {n} partitions of customers")
-        pieces, lengths = read_partitioned(client, config, n, csv_blocksize=csv_blocksize)
+        formats: dict[str, dict[str, Any]] = {}
+        pieces, lengths = read_partitioned(client, config, n, csv_blocksize=csv_blocksize,
+                                           formats=formats)
         model_future = client.scatter(model, broadcast=True, hash=False)
         progress("Loading and validating each partition")
         used = [k for k in range(n) if pieces[k]]
-        units = [client.submit(_load_unit, load_config, pieces[k], pure=False) for k in used]
+        units = [client.submit(_load_unit, load_config, pieces[k], formats, pure=False)
+                 for k in used]
         stamps = client.gather([client.submit(operator.itemgetter(1), u) for u in units])
         end = data_end(config, stamps)
         when = resolve_as_of(as_of, end, start=first_day(stamps))
@@ -276,7 +316,7 @@ def _score_on_cluster(config: Config, model: Any, as_of: str | pd.Timestamp | No
             for i, (days, _) in enumerate(stamps):
                 if len(days) and days.index[-1] >= end:
                     units[i] = client.submit(_load_unit, with_end(load_config, end),
-                                             pieces[used[i]], pure=False)
+                                             pieces[used[i]], formats, pure=False)
         offsets = {name: np.cumsum([0, *client.gather(futs)[:-1]], dtype=np.int64)
                    for name, futs in lengths.items()}
         progress(f"Scoring {n} partitions")

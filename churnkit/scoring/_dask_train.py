@@ -177,13 +177,15 @@ def train_dask(
     with scheduler_client(scheduler) as client:
         n = partitions or 2 * (sum(client.nthreads().values()) or 1)
         progress(f"Splitting the tables into {n} partitions of customers")
-        pieces, _ = read_partitioned(client, config, n, csv_blocksize=csv_blocksize)
+        formats: dict[str, dict[str, Any]] = {}
+        pieces, _ = read_partitioned(client, config, n, csv_blocksize=csv_blocksize,
+                                     formats=formats)
         # the first partition (a random sample of customers) fixes the column types
         used = [k for k in range(n) if pieces[k]]
-        first = client.submit(_load_unit, load, pieces[used[0]], pure=False)
+        first = client.submit(_load_unit, load, pieces[used[0]], formats, pure=False)
         attributes, columns = client.submit(_learned_types, first).result()
         load = pin_types(load, attributes, columns)
-        units = [first] + [client.submit(_load_unit, load, pieces[k], pure=False)
+        units = [first] + [client.submit(_load_unit, load, pieces[k], formats, pure=False)
                            for k in used[1:]]
         stamps = client.gather([client.submit(operator.itemgetter(1), u) for u in units])
         end = data_end(config, stamps)

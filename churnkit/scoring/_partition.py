@@ -34,6 +34,8 @@ from churnkit.data import (
     ENCODINGS,
     Dataset,
     DayCounts,
+    Evidence,
+    column_evidence,
     find_end,
     parse_ids,
     sniff_bytes,
@@ -46,7 +48,9 @@ __all__ = [
     "FAR_END",
     "NA_VALUES",
     "check_partitionable",
+    "add_evidence",
     "csv_options",
+    "evidence_columns",
     "unreadable_csv",
     "data_end",
     "dataset_stamp",
@@ -214,6 +218,30 @@ def _encoding(path: Path, given: str | None, table: str) -> str:
     raise SchemaError(f"{path}: cannot decode the file; set the table's 'encoding' key.")
 
 
+def evidence_columns(spec: Any, names: Iterable[str], *, customers: bool) -> list[str]:
+    """Columns whose date order and decimal mark a partitioned engine decides on the whole table.
+
+    Every column of the customers table (read whole or small); of an event
+    table, the timestamp and the columns typed or playing a role as numbers or dates.
+    """
+    names = list(names)
+    if customers:
+        return names
+    typed = [c for c, t in spec.columns.items() if t in {"numeric", "datetime"}]
+    roles = [spec.roles[r] for r in ("duration", "score") if r in spec.roles]
+    return [c for c in dict.fromkeys([spec.timestamp, *typed, *roles]) if c in names]
+
+
+def add_evidence(evidence: dict[str, Evidence], frame: pd.DataFrame, columns: list[str]
+                 ) -> dict[str, Evidence]:
+    """``evidence`` plus that of ``frame``'s ``columns`` (see :class:`churnkit.data.Evidence`)."""
+    out = dict(evidence)
+    for col in columns:
+        if col in frame.columns:
+            out[col] = out.get(col, Evidence()) + column_evidence(frame[col])
+    return out
+
+
 def unreadable_csv(exc: Exception, path: Path | None, table: str) -> SchemaError:
     """The error for a CSV file that pandas cannot split into rows while streaming it."""
     detail = " ".join(str(exc).split("Original Message:")[-1].split())  # without Dask's wrapping
@@ -232,6 +260,16 @@ def csv_options(path: Path, spec: Any, table: str) -> tuple[dict[str, Any], list
     """
     if not path.is_file():
         raise SchemaError(f"Table {table!r}: file {str(path)!r} does not exist. Check its 'path'.")
+    with path.open("rb") as fh:
+        magic = fh.read(4)
+    packed = ("gzip-compressed" if magic.startswith(b"\x1f\x8b") else
+              "a ZIP archive or Excel .xlsx workbook" if magic == b"PK\x03\x04" else None)
+    if packed is not None:
+        raise SchemaError(
+            f"Table {table!r}: file {path} is {packed}, which cannot be read a block at a "
+            "time. Score it with the local engine (which unpacks it), or give the table as "
+            "plain CSV or Parquet."
+        )
     encoding = _encoding(path, spec.encoding, table)
     with path.open(encoding=encoding, newline="") as fh:
         header_line = fh.readline().rstrip("\r\n")

@@ -130,6 +130,8 @@ def test_a_dropped_row_gets_one_reject_line_and_kept_rows_their_value_lines(tiny
          "topic": ["x", "y", "z"], "direction": ["in", "in", "out"],
          "resolved": ["maybe", "maybe", "yes"], "minutes": ["-3", "-3", "oops"]}
     )
+    # two of the three booleans are bad: allowed here, to see each row's reject lines
+    tiny_config_dict["data"]["max_rejected_share"] = 1.0
     ds = _load(tiny_config_dict, {**tiny_raw, "contacts": contacts})
     rej = ds.rejects[ds.rejects["table"] == "contacts"]
     # row 0: no id, a bad date, a bad boolean and a negative duration -> one line, the first reason
