@@ -1,7 +1,7 @@
 """The foundation below every stage of churnkit.
 
 Atomic file writes, the HTML page kit, the strict YAML → pydantic loader, the
-built-in config files, the required-columns check, message helpers, the
+built-in config files, the required-columns check, the text dtype, message helpers, the
 progress callback type and the package version. Modules here import only the
 standard library, numpy, pandas, pydantic, PyYAML (matplotlib lazily), each
 other and the leaf module :mod:`churnkit.exceptions` -- never a stage.
@@ -10,6 +10,7 @@ other and the leaf module :mod:`churnkit.exceptions` -- never a stage.
 from churnkit._core.atomic import atomic_path, atomic_write_bytes, atomic_write_text
 from churnkit._core.columns import require_columns
 from churnkit._core.dates import resolve_as_of
+from churnkit._core.dtypes import STR_DTYPE
 from churnkit._core.html import BASE_CSS, esc, html_page, img_tag, is_missing, slugify
 from churnkit._core.messages import (
     ECHO_LIMIT,
@@ -40,6 +41,7 @@ __all__ = [
     "LITERAL",
     "MAX_YAML_BYTES",
     "MAX_YAML_NODES",
+    "STR_DTYPE",
     "Progress",
     "StrictModel",
     "__version__",

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from churnkit._core import (
+    STR_DTYPE,
     atomic_path,
     atomic_write_text,
     esc,
@@ -70,7 +71,7 @@ def excel_sheet_name(name: str, taken: set[str]) -> str:
 
 
 def _managers(at_risk: pd.DataFrame) -> list[str]:
-    names = at_risk["account_manager"].fillna("(unassigned)").astype("str").unique().tolist()
+    names = at_risk["account_manager"].fillna("(unassigned)").astype(STR_DTYPE).unique().tolist()
     return sorted(names, key=lambda n: (n.startswith("("), n.casefold(), n))
 
 
@@ -89,8 +90,8 @@ def _guard_csv(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for col in out.columns:
         if pd.api.types.is_string_dtype(out[col]) or out[col].dtype == object:
-            text = out[col].astype("str")
-            risky = text.str.startswith(_FORMULA_START).fillna(False).astype(bool)
+            text = out[col].astype(STR_DTYPE)
+            risky = text.str.startswith(_FORMULA_START, na=False).astype(bool)
             if risky.any():
                 out[col] = text.where(~risky, "'" + text)
     return out
@@ -274,7 +275,7 @@ def write_at_risk_lists(
     require_columns(at_risk, AT_RISK_COLUMNS, table="at_risk",
                     fix="Build it with churnkit.actions.build_at_risk.")
     table = at_risk[list(AT_RISK_COLUMNS)].copy()
-    table["account_manager"] = table["account_manager"].fillna("(unassigned)").astype("str")
+    table["account_manager"] = table["account_manager"].fillna("(unassigned)").astype(STR_DTYPE)
     as_of = as_of if as_of is not None else at_risk.attrs.get("as_of")
     out = Path(out_dir)
     pages_dir = out / "at_risk"

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from churnkit._core import Progress, atomic_path, no_progress, resolve_as_of
+from churnkit._core import STR_DTYPE, Progress, atomic_path, no_progress, resolve_as_of
 from churnkit.config import Config
 from churnkit.data import load_dataset
 from churnkit.exceptions import ConfigError, SchemaError
@@ -120,11 +120,11 @@ def _read_lazy(config: Config, spec: Any, name: str, csv_blocksize: Any) -> Any:
 
 
 def _default_strings(frame: pd.DataFrame) -> pd.DataFrame:
-    """String columns in pandas' default ``str`` dtype (Dask may hand out ``string[pyarrow]``)."""
+    """String columns in ``STR_DTYPE`` (Dask may hand out ``string[pyarrow]``)."""
     for col in frame.columns:
         dtype = frame[col].dtype
-        if isinstance(dtype, pd.StringDtype) and dtype != pd.StringDtype(na_value=np.nan):
-            frame[col] = frame[col].astype("str")
+        if isinstance(dtype, pd.StringDtype) and dtype != STR_DTYPE:
+            frame[col] = frame[col].astype(STR_DTYPE)
     return frame
 
 
