@@ -30,6 +30,8 @@ _CURRENCY = re.compile(
 _MISSING = {"-", "--", "?", "n/a", "na", "n.a.", "none", "null", "nan", "missing", "#n/a", "#na"}
 _TRUE = {"true", "t", "yes", "y", "1", "1.0"}
 _FALSE = {"false", "f", "no", "n", "0", "0.0"}
+# A UTC offset after a time of day: "T10:00+02:00", " 10:00:00.5 -0500", "T1000Z".
+_OFFSET = r"[Tt ]\d{2}(?::?\d{2}(?::?\d{2}(?:[.,]\d+)?)?)?\s*(?:[Zz]|[+-]\d{2}(?::?\d{2})?)$"
 
 
 def _as_text(s: pd.Series) -> pd.Series:
@@ -77,9 +79,13 @@ def parse_dates(s: pd.Series) -> tuple[pd.Series, pd.Series]:
         parsed[compact] = _ns(pd.to_datetime(
             vals[compact], format="%Y%m%d", errors="coerce", utc=True
         ))
-    rest = vals[~compact]
-    if len(rest):
-        parsed[~compact] = _ns(pd.to_datetime(rest, format="ISO8601", errors="coerce", utc=True))
+    if not compact.all():
+        # Values with and without an offset apart: pandas 2 gives a value without one the
+        # offset of the last value before it that has one.
+        offset = vals.str.contains(_OFFSET, regex=True) & ~compact
+        for part in (offset, ~compact & ~offset):
+            if part.any():
+                parsed[part] = _ns(pd.to_datetime(vals[part], format="ISO8601", errors="coerce", utc=True))
         retry = parsed.isna() & ~compact
         if retry.any():
             parsed[retry] = _ns(pd.to_datetime(
