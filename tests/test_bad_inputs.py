@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 from pathlib import Path
@@ -26,7 +27,9 @@ CASES = [
 ]
 assert len({c["name"] for c in CASES}) == len(CASES), "case names must be unique across cases*.yaml"
 BASE_IDS = [f"c{i:02d}" for i in range(1, 41)]
-runner = CliRunner()
+# stdout and stderr captured apart: click 8.2+ always does so, click 8.1 only when asked
+runner = (CliRunner(mix_stderr=False)
+          if "mix_stderr" in inspect.signature(CliRunner.__init__).parameters else CliRunner())
 
 
 def _config_dict(files: dict[str, str] | None = None, options: dict | None = None) -> dict:

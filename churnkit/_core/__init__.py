@@ -3,7 +3,7 @@
 Atomic file writes, runs whose output files appear together (one run per
 folder at a time), the one table writer (CSV with formulas neutralised), the
 HTML page kit, the strict YAML → pydantic loader, the built-in config files,
-the required-columns check, message helpers, numba functions cached where a
+the required-columns check, the text dtype, message helpers, numba functions cached where a
 cache can be written, the progress callback type and the package version.
 Modules here import only the standard library, numpy, pandas, pydantic, PyYAML
 (matplotlib and numba lazily), each other and the leaf module
@@ -13,6 +13,7 @@ Modules here import only the standard library, numpy, pandas, pydantic, PyYAML
 from churnkit._core.atomic import atomic_path, atomic_write_bytes, atomic_write_text
 from churnkit._core.columns import require_columns
 from churnkit._core.dates import resolve_as_of
+from churnkit._core.dtypes import STR_DTYPE
 from churnkit._core.html import BASE_CSS, esc, html_page, img_tag, is_missing, slugify
 from churnkit._core.jit import cached_njit, private_cache_dir
 from churnkit._core.messages import (
@@ -54,6 +55,7 @@ __all__ = [
     "MAX_YAML_BYTES",
     "MAX_YAML_NODES",
     "OutputRun",
+    "STR_DTYPE",
     "Progress",
     "StrictModel",
     "TABLE_SUFFIXES",

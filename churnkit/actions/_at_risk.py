@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from churnkit._core import require_columns
+from churnkit._core import STR_DTYPE, require_columns
 from churnkit.actions._risk import band_order, risk_band, value_at_risk
 from churnkit.exceptions import SchemaError
 
@@ -78,7 +78,7 @@ def _aligned(frame: pd.DataFrame | None, scores: pd.DataFrame, name: str) -> pd.
 
 def _touch(values: TouchInput, ids: pd.Series, column: str) -> pd.Series:
     if values is None:
-        return pd.Series(np.nan, index=ids.index, dtype="str")
+        return pd.Series(np.nan, index=ids.index, dtype=STR_DTYPE)
     if isinstance(values, pd.DataFrame):
         require_columns(values, ["customer_id", column], table=column, fix=_FIX)
         values = values.set_index("customer_id")[column]
@@ -86,7 +86,7 @@ def _touch(values: TouchInput, ids: pd.Series, column: str) -> pd.Series:
     if lookup.index.has_duplicates:
         dups = lookup.index[lookup.index.duplicated()][:5].tolist()
         raise SchemaError(f"{column}: several entries for customers {dups}; keep one each.")
-    return pd.Series(ids.map(lookup).to_numpy(dtype=object), index=ids.index, dtype="str")
+    return pd.Series(ids.map(lookup).to_numpy(dtype=object), index=ids.index, dtype=STR_DTYPE)
 
 
 def build_at_risk(
@@ -171,7 +171,7 @@ def build_at_risk(
         values[~found] = None
         return values
 
-    manager = pd.Series(from_customers("account_manager"), index=scores.index, dtype="str")
+    manager = pd.Series(from_customers("account_manager"), index=scores.index, dtype=STR_DTYPE)
     manager = manager.str.strip()
     manager = manager.where(manager != "").fillna(UNASSIGNED)
     prob = pd.Series(scores["churn_probability"].to_numpy(dtype=float), index=scores.index)
@@ -191,8 +191,8 @@ def build_at_risk(
     )
     for col in AT_RISK_COLUMNS[5:11]:
         source = reasons if col.startswith("reason") else actions
-        out[col] = source[col].astype("str") if col in source.columns else pd.Series(
-            np.nan, index=scores.index, dtype="str"
+        out[col] = source[col].astype(STR_DTYPE) if col in source.columns else pd.Series(
+            np.nan, index=scores.index, dtype=STR_DTYPE
         )
     out["last_contact"] = _touch(last_contact, ids, "last_contact")
     out["last_feedback"] = _touch(last_feedback, ids, "last_feedback")
@@ -235,7 +235,7 @@ def at_risk_from_scores(
     for col in AT_RISK_COLUMNS:
         if col not in out:
             out[col] = np.nan
-    manager = out["account_manager"].astype("str").str.strip()
+    manager = out["account_manager"].astype(STR_DTYPE).str.strip()
     out["account_manager"] = manager.where(manager != "").fillna(UNASSIGNED)
     result = _by_value_at_risk(out, kept)[list(AT_RISK_COLUMNS)]
     if "as_of" in scores.columns and scores["as_of"].notna().any():

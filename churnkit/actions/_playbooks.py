@@ -11,6 +11,7 @@ import pandas as pd
 from pydantic import field_validator
 
 from churnkit._core import (
+    STR_DTYPE,
     StrictModel,
     cap_text,
     config_file,
@@ -199,4 +200,4 @@ def recommend(
     out = pd.DataFrame(
         {f"action_{i + 1}": picked[:, i] for i in range(k)}, index=reason_ids.index
     )
-    return out.astype("str")
+    return out.astype(STR_DTYPE)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from churnkit._core import STR_DTYPE
 from churnkit.exceptions import SchemaError
 
 __all__ = ["DEFAULT_BANDS", "band_order", "risk_band", "value_at_risk"]
@@ -102,7 +103,7 @@ def risk_band(
     names = np.array([default] + [name for name, _ in reversed(ordered)], dtype=object)
     bounds = np.array([bound for _, bound in reversed(ordered)])
     labels = names[np.searchsorted(bounds, values, side="right")]
-    return pd.Series(labels, index=index, name="risk_band", dtype="str")
+    return pd.Series(labels, index=index, name="risk_band", dtype=STR_DTYPE)
 
 
 def value_at_risk(

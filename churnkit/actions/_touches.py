@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from churnkit._core import require_columns
+from churnkit._core import STR_DTYPE, require_columns
 from churnkit.exceptions import SchemaError
 
 __all__ = ["describe_last_contact", "describe_last_feedback"]
@@ -36,7 +36,7 @@ def _latest_before(
 
 
 def _text(column: pd.Series) -> pd.Series:
-    out = column.astype("str").str.strip()
+    out = column.astype(STR_DTYPE).str.strip()
     return out.where(out.notna() & (out != ""), np.nan)
 
 
@@ -65,8 +65,8 @@ def describe_last_contact(
         before ``as_of`` are absent.
     """
     latest = _latest_before(contacts, as_of, "contacts", customer_col, time_col)
-    text = latest["_date"].astype("str")
-    joined: pd.Series = pd.Series(np.nan, index=latest.index, dtype="str")
+    text = latest["_date"].astype(STR_DTYPE)
+    joined: pd.Series = pd.Series(np.nan, index=latest.index, dtype=STR_DTYPE)
     for column in _CONTACT_DETAILS:
         if column in latest.columns:
             detail = _text(latest[column])
@@ -105,10 +105,10 @@ def describe_last_feedback(
         ``"2024-02-01: survey not answered"``.
     """
     latest = _latest_before(feedback, as_of, "feedback", customer_col, time_col)
-    text = latest["_date"].astype("str") + ": "
+    text = latest["_date"].astype(STR_DTYPE) + ": "
     if score_col in latest.columns:
         score = pd.to_numeric(latest[score_col], errors="coerce")
-        worded = "score " + score.map(lambda v: f"{v:g}", na_action="ignore").astype("str")
+        worded = "score " + score.map(lambda v: f"{v:g}", na_action="ignore").astype(STR_DTYPE)
         text = text + worded.fillna("survey not answered")
     else:
         text = text + "feedback received"

@@ -111,6 +111,8 @@ _CURRENCY = re.compile(
 _MISSING = {"-", "--", "?", "n/a", "na", "n.a.", "none", "null", "nan", "missing", "#n/a", "#na"}
 _TRUE = {"true", "t", "yes", "y", "1", "1.0"}
 _FALSE = {"false", "f", "no", "n", "0", "0.0"}
+# A UTC offset after a time of day: "T10:00+02:00", " 10:00:00.5 -0500", "T1000Z".
+_OFFSET = r"[Tt ]\d{2}(?::?\d{2}(?::?\d{2}(?:[.,]\d+)?)?)?\s*(?:[Zz]|[+-]\d{2}(?::?\d{2})?)$"
 
 
 def _as_text(s: pd.Series) -> pd.Series:
@@ -223,7 +225,13 @@ def parse_dates_detail(s: pd.Series, fmt: ColumnFormat | None = None) -> Parsed:
         ))
     rest = ~compact & ~numeric
     if rest.any():
-        parsed[rest] = _ns(pd.to_datetime(vals[rest], format="ISO8601", errors="coerce", utc=True))
+        # Values with and without an offset apart: pandas 2 gives a value without one the
+        # offset of the last value before it that has one.
+        offset = vals.str.contains(_OFFSET, regex=True) & rest
+        for part in (offset, rest & ~offset):
+            if part.any():
+                parsed[part] = _ns(pd.to_datetime(vals[part], format="ISO8601", errors="coerce",
+                                                  utc=True))
         retry = parsed.isna() & rest
         if retry.any():
             parsed[retry] = _ns(pd.to_datetime(

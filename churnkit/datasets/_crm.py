@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from churnkit._core import atomic_write_text, builtin_config
+from churnkit._core import STR_DTYPE, atomic_write_text, builtin_config
 from churnkit.datasets import _simulate as sim
 from churnkit.datasets import _vocab
 from churnkit.exceptions import ConfigError
@@ -196,7 +196,7 @@ def _strings(values: list[str], codes: np.ndarray) -> pd.api.extensions.Extensio
     """Return ``values[codes]`` as a ``str`` array; negative codes are missing."""
     missing = codes < 0
     indices = pa.array(codes, mask=missing if missing.any() else None)
-    return pd.array(pa.array(values, type=pa.large_string()).take(indices), dtype="str")
+    return pd.array(pa.array(values, type=pa.large_string()).take(indices), dtype=STR_DTYPE)
 
 
 def _category(values: tuple[str, ...] | list[str], codes: np.ndarray) -> pd.Categorical:
@@ -338,7 +338,7 @@ def _assemble(run: sim.Simulation, start: pd.Timestamp, end: pd.Timestamp) -> CR
     ids = pa.array([f"C{i:0{width}d}" for i in range(1, n + 1)], type=pa.large_string())
 
     def customer_ids(idx: np.ndarray) -> pd.api.extensions.ExtensionArray:
-        return pd.array(ids.take(pa.array(idx)), dtype="str")
+        return pd.array(ids.take(pa.array(idx)), dtype=STR_DTYPE)
 
     churned = run.end < np.iinfo(np.int64).max
     end_date = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from churnkit._core import (
+    STR_DTYPE,
     atomic_path,
     atomic_write_text,
     esc,
@@ -247,8 +248,8 @@ def explain_customer(
     picked = [(rid, text) for rid, text in picked if not pd.isna(rid)]
     reason_table = pd.DataFrame(
         {
-            "reason_id": pd.array([rid for rid, _ in picked], dtype="str"),
-            "reason": pd.array([text for _, text in picked], dtype="str"),
+            "reason_id": pd.array([rid for rid, _ in picked], dtype=STR_DTYPE),
+            "reason": pd.array([text for _, text in picked], dtype=STR_DTYPE),
             "contribution": [float(grouped[rid]) for rid, _ in picked],
         }
     )
@@ -258,10 +259,10 @@ def explain_customer(
     table = pd.DataFrame(
         {
             "feature": long["feature"],
-            "description": pd.array([humanize_feature(f) for f in long["feature"]], dtype="str"),
-            "value": pd.array([_shown(values[f], f) for f in long["feature"]], dtype="str"),
+            "description": pd.array([humanize_feature(f) for f in long["feature"]], dtype=STR_DTYPE),
+            "value": pd.array([_shown(values[f], f) for f in long["feature"]], dtype=STR_DTYPE),
             "contribution": long["contribution"].to_numpy(),
-            "reason_id": pd.array(owner[long["feature"]].to_numpy(), dtype="str"),
+            "reason_id": pd.array(owner[long["feature"]].to_numpy(), dtype=STR_DTYPE),
         }
     )
     row = contrib.iloc[0]
@@ -387,8 +388,8 @@ def explanations_long(
     return pd.DataFrame(
         {
             "customer_id": ids_arr[rows],
-            "feature": pd.array(np.asarray(features, dtype=object)[feat], dtype="str"),
-            "value": pd.array(text, dtype="str"),
+            "feature": pd.array(np.asarray(features, dtype=object)[feat], dtype=STR_DTYPE),
+            "value": pd.array(text, dtype=STR_DTYPE),
             "contribution": values[rows, feat],
         }
     )
@@ -426,4 +427,4 @@ def feature_reasons(
     for j in grp.chains:
         for col, held in _winners(grp, j, cond):
             out[held, j] = ids[col]
-    return pd.DataFrame(out, index=X.index, columns=names).astype("str")
+    return pd.DataFrame(out, index=X.index, columns=names).astype(STR_DTYPE)

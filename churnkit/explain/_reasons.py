@@ -22,6 +22,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from churnkit._core import STR_DTYPE
 from churnkit.exceptions import SchemaError
 from churnkit.explain._reason_config import (
     EXPECTED_COLUMN,
@@ -286,7 +287,7 @@ def top_reasons(
         texts[rows[sel], slots[sel]] = _word_group(grp, int(g), rows[sel], X, cols, fallback)
     data = {f"reason_{i + 1}": texts[:, i] for i in range(k)}
     data |= {f"reason_{i + 1}_id": ids[:, i] for i in range(k)}
-    return pd.DataFrame(data, index=X.index).astype("str")
+    return pd.DataFrame(data, index=X.index).astype(STR_DTYPE)
 
 
 @dataclass(frozen=True)

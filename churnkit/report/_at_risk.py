@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from churnkit._core import (
+    STR_DTYPE,
     atomic_path,
     atomic_write_text,
     esc,
@@ -72,7 +73,7 @@ def excel_sheet_name(name: str, taken: set[str]) -> str:
 
 
 def _managers(at_risk: pd.DataFrame) -> list[str]:
-    names = at_risk["account_manager"].fillna("(unassigned)").astype("str").unique().tolist()
+    names = at_risk["account_manager"].fillna("(unassigned)").astype(STR_DTYPE).unique().tolist()
     return sorted(names, key=lambda n: (n.startswith("("), n.casefold(), n))
 
 
@@ -266,7 +267,7 @@ def write_at_risk_lists(
     require_columns(at_risk, AT_RISK_COLUMNS, table="at_risk",
                     fix="Build it with churnkit.actions.build_at_risk.")
     table = at_risk[list(AT_RISK_COLUMNS)].copy()
-    table["account_manager"] = table["account_manager"].fillna("(unassigned)").astype("str")
+    table["account_manager"] = table["account_manager"].fillna("(unassigned)").astype(STR_DTYPE)
     as_of = as_of if as_of is not None else at_risk.attrs.get("as_of")
     out = Path(out_dir)
     if out.exists() and not out.is_dir():

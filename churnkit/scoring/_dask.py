@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from churnkit._core import (
+    STR_DTYPE,
     Progress,
     atomic_path,
     atomic_write_text,
@@ -136,11 +137,11 @@ def _read_lazy(config: Config, spec: Any, name: str, csv_blocksize: Any,
 
 
 def _default_strings(frame: pd.DataFrame) -> pd.DataFrame:
-    """String columns in pandas' default ``str`` dtype (Dask may hand out ``string[pyarrow]``)."""
+    """String columns in ``STR_DTYPE`` (Dask may hand out ``string[pyarrow]``)."""
     for col in frame.columns:
         dtype = frame[col].dtype
-        if isinstance(dtype, pd.StringDtype) and dtype != pd.StringDtype(na_value=np.nan):
-            frame[col] = frame[col].astype("str")
+        if isinstance(dtype, pd.StringDtype) and dtype != STR_DTYPE:
+            frame[col] = frame[col].astype(STR_DTYPE)
     return frame
 
 

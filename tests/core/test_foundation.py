@@ -11,6 +11,7 @@ import pytest
 import churnkit
 from churnkit import _core
 from churnkit._core import (
+    STR_DTYPE,
     Progress,
     atomic_path,
     atomic_write_text,
@@ -35,6 +36,14 @@ def test_core_imports_no_stage():
                 assert any(node.module.startswith(a) for a in allowed), (path.name, node.module)
             if isinstance(node, ast.Import):
                 assert not any(a.name.startswith("churnkit") for a in node.names), path.name
+
+
+def test_text_dtype_keeps_missing_values_missing():
+    text = pd.Series(["a", None, float("nan"), 3], dtype=object).astype(STR_DTYPE)
+    assert text.isna().tolist() == [False, True, True, False]
+    assert text.tolist()[3] == "3"
+    assert (text + "!").fillna("-").tolist() == ["a!", "-", "-", "3!"]
+    assert pd.Series([None, None], dtype=STR_DTYPE).isna().all()
 
 
 def test_require_columns_message_names_table_missing_available_and_fix():

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from churnkit._core import STR_DTYPE
 from churnkit.exceptions import ConfigError, SchemaError
 from churnkit.explain._customer import explanations_long, feature_reasons
 from churnkit.explain._plots import plot_beeswarm, plot_global_reasons, plot_waterfall
@@ -551,7 +552,7 @@ def test_conditional_membership_equals_a_row_by_row_loop():
         [[_ref_owner(CONDITIONAL, row, f) for f in X.columns] for _, row in X.iterrows()],
         index=X.index, columns=X.columns,
     )
-    pd.testing.assert_frame_equal(feature_reasons(X, cfg), owners.astype("str"))
+    pd.testing.assert_frame_equal(feature_reasons(X, cfg), owners.astype(STR_DTYPE))
     grouped = group_contributions(contrib, cfg, X=X)
     features = contrib.drop(columns=EXPECTED_COLUMN)
     expected = {gid: features.where(owners == gid, 0.0).sum(axis=1) for gid in grouped.columns}
