@@ -99,11 +99,11 @@ def main() -> None:
     )
 
     start = time.perf_counter()
-    explainer = TreeExplainer(booster, n_threads=n_threads)
+    explainer = TreeExplainer(booster, n_jobs=n_threads)
     explainer.shap_values(X[:10])
     first = time.perf_counter() - start
     start = time.perf_counter()
-    explainer = TreeExplainer(booster, n_threads=n_threads)
+    explainer = TreeExplainer(booster, n_jobs=n_threads)
     setup = time.perf_counter() - start
     what = "cache load" if args.warm_cache else "numba compilation"
     print(

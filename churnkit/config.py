@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import pandas as pd
 from pydantic import AfterValidator, Field, field_validator, model_validator
@@ -428,8 +428,10 @@ class LabelConfig(_Model):
 class FeatureConfig(_Model):
     """Point-in-time feature settings."""
 
+    renamed_keys: ClassVar[dict[str, str]] = {"top_k": "max_categories"}
+
     windows: list[int] = Field(default_factory=lambda: [30, 90, 365])
-    top_k: int = Field(10, ge=1)
+    max_categories: int = Field(10, ge=1)
     """Most frequent values per categorical event column; the rest count as ``other``."""
     derived: bool = True
     """Add events and totals per month of tenure and recency as a share of tenure."""

@@ -62,7 +62,7 @@ def _config_dict(files: dict[str, str] | None = None, options: dict | None = Non
         },
         "labels": {"horizon_days": 30, "validation_cutoffs": 1,
                    "cutoffs": ["2024-02-01", "2024-03-01", "2024-04-01", "2024-05-01"]},
-        "features": {"windows": [30, 90], "top_k": 5},
+        "features": {"windows": [30, 90], "max_categories": 5},
         "model": {"n_estimators": 20, "min_child_samples": 3, "early_stopping_rounds": 5,
                   "calibration": "none", "n_jobs": 1},
         "scoring": {"explain": "none"},
@@ -248,7 +248,7 @@ def test_cli_score_counts_unseen_categories_and_parses_numbers_as_text(small_mod
     scored_north = base[base["customer_id"].isin(scores["customer_id"]) & (base["region"] == "north")]
     assert 0 < len(scored_north) <= north
     assert summary["unseen_categories"]["customers.region"] == len(scored_north)
-    # 'billing' was a kept topic: 'refund-request' is new; contacts has fewer topics than top_k
+    # 'billing' was a kept topic: 'refund-request' is new; contacts has fewer topics than max_categories
     billing = sum(",billing," in line for line in (ROOT / "base" / "contacts.csv").read_text().splitlines())
     assert summary["unseen_categories"]["contacts.topic"] == billing
 

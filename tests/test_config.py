@@ -108,3 +108,11 @@ def test_alias_bomb_is_refused(tmp_path):
     lines += [f"{c}: &{c} [" + ", ".join([f"*{p}"] * 10) + "]" for p, c in zip("abcdef", "bcdefg", strict=True)]
     with pytest.raises(ConfigError, match="through its aliases"):
         load_config(_write(tmp_path, "\n".join(lines) + "\n"))
+
+
+def test_a_renamed_key_names_its_new_name():
+    """features.top_k became features.max_categories (the name StaticFeatures uses too)."""
+    raw = {"data": {"customers": {"path": "customers.csv"}},
+           "labels": {"cutoffs": ["2024-01-01"]}, "features": {"top_k": 5}}
+    with pytest.raises(ConfigError, match=r"features\.top_k: renamed to 'max_categories'"):
+        config_from_dict(raw)

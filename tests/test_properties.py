@@ -21,7 +21,7 @@ CONFIG = config_from_dict({
                                          "ok": "boolean"}}},
     },
     "labels": {"cutoffs": ["2024-01-01"]},
-    "features": {"windows": [30, 365], "top_k": 3},
+    "features": {"windows": [30, 365], "max_categories": 3},
 })
 
 ids = st.one_of(
@@ -101,7 +101,7 @@ def test_messy_tables_load_and_featurise_without_losing_customers(tables):
     spine = pd.DataFrame({"customer_id": ds.customers["customer_id"].to_numpy(),
                           "cutoff": ds.end})
     spine["cutoff"] = spine["cutoff"].astype("datetime64[ns]")
-    fs = ck.FeatureSet(windows=(30, 365), top_k=3).fit(ds, spine)
+    fs = ck.FeatureSet(windows=(30, 365), max_categories=3).fit(ds, spine)
     X = fs.transform(ds, spine)
     assert len(X) == len(spine)
     assert list(X.columns) == fs.feature_names_

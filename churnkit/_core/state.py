@@ -88,8 +88,8 @@ class StateReader:
 
     Examples
     --------
-    >>> r = StateReader({"top_k": 10, "windows": [30, 90]}, "features.json")
-    >>> r.integer("top_k"), r.ints("windows")
+    >>> r = StateReader({"max_categories": 10, "windows": [30, 90]}, "features.json")
+    >>> r.integer("max_categories"), r.ints("windows")
     (10, [30, 90])
     >>> r.close()
     >>> StateReader({"x": "1"}, "f.json").integer("x")

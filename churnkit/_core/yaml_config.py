@@ -253,8 +253,10 @@ def format_validation_error(exc: ValidationError, where: str, model: type[BaseMo
             *parent, key = err["loc"]
             _, section = _locate(model, tuple(parent))
             allowed = _fields(section)
-            close = closest(key, allowed)
-            msg = "unknown key" + ("" if close is None else f" (did you mean {close!r}?)")
+            renamed = getattr(section, "renamed_keys", {}).get(key)
+            close = renamed or closest(key, allowed)
+            msg = (f"renamed to {renamed!r}" if renamed else
+                   "unknown key" + ("" if close is None else f" (did you mean {close!r}?)"))
             msg += f"; allowed keys: {', '.join(allowed)}" if allowed else ""
             if close is not None:
                 suggested.add((*shown[:-1], close))

@@ -38,7 +38,7 @@ class FeatureSet(BaseEstimator):
     ----------
     windows : sequence of int, default (30, 90, 365)
         Window lengths in days for event features.
-    top_k : int, default 10
+    max_categories : int, default 10
         Category levels kept per categorical event column.
     derived : bool, default True
         Add the tenure-normalised features of :class:`DerivedFeatures` (events and
@@ -78,10 +78,10 @@ class FeatureSet(BaseEstimator):
     dtype('float32')
     """
 
-    def __init__(self, *, windows: Sequence[int] = (30, 90, 365), top_k: int = 10,
+    def __init__(self, *, windows: Sequence[int] = (30, 90, 365), max_categories: int = 10,
                  derived: bool = True) -> None:
         self.windows = windows
-        self.top_k = top_k
+        self.max_categories = max_categories
         self.derived = derived
 
     def fit(self, dataset: Dataset, spine: pd.DataFrame) -> FeatureSet:
@@ -110,7 +110,7 @@ class FeatureSet(BaseEstimator):
             spec = dataset.specs[name]
             self.events_[name] = EventFeatures(
                 table=name, kind=spec.kind, columns=spec.columns, roles=spec.roles,
-                aggregations=spec.aggregations or None, windows=windows, top_k=self.top_k,
+                aggregations=spec.aggregations or None, windows=windows, max_categories=self.max_categories,
             ).fit(spine, events=events)
         self.texts_: dict[str, TextFeatures] = {}
         for name, events in dataset.events.items():
@@ -338,12 +338,13 @@ def _coded_spine(spine: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
 
 def feature_set(features: Any) -> FeatureSet:
     """An unfitted :class:`FeatureSet` with the settings of a config's ``features`` section."""
-    return FeatureSet(windows=features.windows, top_k=features.top_k, derived=features.derived)
+    return FeatureSet(windows=features.windows, max_categories=features.max_categories,
+                      derived=features.derived)
 
 
 def build_features(
     dataset: Dataset, spine: pd.DataFrame, *, windows: Sequence[int] = (30, 90, 365),
-    top_k: int = 10, derived: bool = True,
+    max_categories: int = 10, derived: bool = True,
 ) -> pd.DataFrame:
     """Build every point-in-time feature for the rows of ``spine``.
 
@@ -353,7 +354,7 @@ def build_features(
         Validated tables.
     spine : DataFrame
         One row per (customer, cutoff): columns ``customer_id`` and ``cutoff``.
-    windows, top_k, derived
+    windows, max_categories, derived
         See :class:`FeatureSet`.
 
     Returns
@@ -375,4 +376,5 @@ def build_features(
     >>> X.shape[0] == len(spine), "contacts__count__90d" in X
     (True, True)
     """
-    return FeatureSet(windows=windows, top_k=top_k, derived=derived).fit_transform(dataset, spine)
+    fs = FeatureSet(windows=windows, max_categories=max_categories, derived=derived)
+    return fs.fit_transform(dataset, spine)

@@ -281,7 +281,7 @@ class EventFeatures(TransformerMixin, BaseEstimator):
         Numeric aggregations per column, overriding the kind's defaults.
     windows : sequence of int, default (30, 90, 365)
         Window lengths in days.
-    top_k : int, default 10
+    max_categories : int, default 10
         Most frequent values kept per categorical column.
 
     Attributes
@@ -314,7 +314,7 @@ class EventFeatures(TransformerMixin, BaseEstimator):
         roles: Mapping[str, str] | None = None,
         aggregations: Mapping[str, Sequence[str]] | None = None,
         windows: Sequence[int] = (30, 90, 365),
-        top_k: int = 10,
+        max_categories: int = 10,
     ) -> None:
         self.table = table
         self.kind = kind
@@ -322,7 +322,7 @@ class EventFeatures(TransformerMixin, BaseEstimator):
         self.roles = roles
         self.aggregations = aggregations
         self.windows = windows
-        self.top_k = top_k
+        self.max_categories = max_categories
 
     # -- helpers ---------------------------------------------------------------------------
     def _resolved_roles(self, ev: pd.DataFrame) -> dict[str, str]:
@@ -366,8 +366,9 @@ class EventFeatures(TransformerMixin, BaseEstimator):
             This transformer, fitted.
         """
         X = check_spine(X, f"EventFeatures(table={self.table!r}).fit")
-        if int(self.top_k) < 1:
-            raise ValueError(f"The 'top_k' parameter of EventFeatures must be >= 1. Got {self.top_k}.")
+        if int(self.max_categories) < 1:
+            raise ValueError("The 'max_categories' parameter of EventFeatures must be >= 1. "
+                             f"Got {self.max_categories}.")
         windows = sorted({int(w) for w in self.windows})
         if not windows or windows[0] <= 0:
             raise ValueError(
@@ -396,8 +397,8 @@ class EventFeatures(TransformerMixin, BaseEstimator):
             counts = pd.Series(tally, index=names).groupby(level=0).sum()
             counts = counts[counts > 0].sort_index(kind="stable").sort_values(
                 ascending=False, kind="stable")
-            self.categories_[col] = [str(v) for v in counts.index[: int(self.top_k)]]
-            self.other_[col] = len(counts) > int(self.top_k)
+            self.categories_[col] = [str(v) for v in counts.index[: int(self.max_categories)]]
+            self.other_[col] = len(counts) > int(self.max_categories)
             if len(counts) <= _MAX_SEEN:
                 self.seen_[col] = sorted(str(v) for v in counts.index)
         default = _DEFAULT_AGGS.get(self.kind, _DEFAULT_AGGS["events"])

@@ -72,7 +72,7 @@ def _event_state(f: EventFeatures) -> dict[str, Any]:
         "roles": _opt_map(f.roles),
         "aggregations": None if aggs is None else {str(k): [str(a) for a in v]
                                                    for k, v in dict(aggs).items()},
-        "windows": [int(w) for w in f.windows], "top_k": int(f.top_k),
+        "windows": [int(w) for w in f.windows], "max_categories": int(f.max_categories),
     }
     _check_fitted_attributes(f, _EVENT_FITTED, params)
     return {
@@ -99,7 +99,7 @@ def _event_from_state(r: StateReader) -> EventFeatures:
         table=p.text("table"), kind=kind,
         columns=None if p.optional("columns") else p.mapping("columns"),
         roles=None if p.optional("roles") else p.mapping("roles"),
-        aggregations=aggregations, windows=p.ints("windows"), top_k=p.integer("top_k"),
+        aggregations=aggregations, windows=p.ints("windows"), max_categories=p.integer("max_categories"),
     )
     p.close()
     f.roles_ = r.mapping("roles_")
@@ -389,7 +389,7 @@ def feature_set_state(fs: FeatureSet) -> dict[str, Any]:
         Strings, numbers, booleans, lists and dicts only; :func:`feature_set_from_state`
         rebuilds an identical set from it.
     """
-    params = {"windows": [int(w) for w in fs.windows], "top_k": int(fs.top_k),
+    params = {"windows": [int(w) for w in fs.windows], "max_categories": int(fs.max_categories),
               "derived": bool(fs.derived)}
     _check_fitted_attributes(fs, _SET_FITTED, params)
     derived = getattr(fs, "derived_", None)
@@ -435,7 +435,8 @@ def feature_set_from_state(data: Any, file: str) -> FeatureSet:
                                        f"{r.data.get('format_version')!r}")
     r.text("sklearn")  # informative: the state does not depend on scikit-learn's pickles
     p = r.sub("params")
-    fs = FeatureSet(windows=p.ints("windows"), top_k=p.integer("top_k"), derived=p.flag("derived"))
+    fs = FeatureSet(windows=p.ints("windows"), max_categories=p.integer("max_categories"),
+                    derived=p.flag("derived"))
     p.close()
     fs.static_ = _static_from_state(r.sub("static_"))
     fs.events_ = {name: _event_from_state(s) for name, s in r.items("events_")}

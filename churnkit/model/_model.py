@@ -398,7 +398,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         if method == "fast":
             explainer = getattr(self, "_explainer", None)
             if explainer is None:
-                explainer = self._explainer = TreeExplainer(self.booster_, n_threads=self.n_jobs)
+                explainer = self._explainer = TreeExplainer(self.booster_, n_jobs=self.n_jobs)
             contrib = explainer.shap_values(X)
         elif method == "lightgbm":
             contrib = self.booster_.predict(X, pred_contrib=True, num_threads=self.n_jobs)

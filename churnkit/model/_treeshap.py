@@ -84,7 +84,7 @@ class TreeExplainer:
         A trained booster, or a fitted scikit-learn wrapper (its ``booster_``
         is used).  Binary, regression and other single-output objectives are
         supported; multiclass models and linear trees are not.
-    n_threads : int or None, default=None
+    n_jobs : int or None, default=None
         Threads used by :meth:`shap_values`.  ``None`` uses every thread numba
         was started with.  Results do not depend on it: each row is computed
         by one thread in a fixed order, so values are bitwise reproducible.
@@ -147,17 +147,17 @@ class TreeExplainer:
         self,
         model: Any,
         *,
-        n_threads: int | None = None,
+        n_jobs: int | None = None,
         max_table_depth: int = 12,
         max_table_mb: float = 256.0,
     ) -> None:
         booster = _as_booster(model)
-        if n_threads is not None and (
-            isinstance(n_threads, bool) or not isinstance(n_threads, int | np.integer) or n_threads < 1
+        if n_jobs is not None and (
+            isinstance(n_jobs, bool) or not isinstance(n_jobs, int | np.integer) or n_jobs < 1
         ):
             raise ConfigError(
-                "The 'n_threads' parameter of TreeExplainer must be a positive int or None. "
-                f"Got {n_threads!r} instead."
+                "The 'n_jobs' parameter of TreeExplainer must be a positive int or None. "
+                f"Got {n_jobs!r} instead."
             )
         if (
             isinstance(max_table_depth, bool)
@@ -173,7 +173,7 @@ class TreeExplainer:
                 "The 'max_table_mb' parameter of TreeExplainer must be a number >= 0. "
                 f"Got {max_table_mb!r} instead."
             )
-        self.n_threads = None if n_threads is None else int(n_threads)
+        self.n_jobs = None if n_jobs is None else int(n_jobs)
         self.max_table_depth = int(max_table_depth)
         self.max_table_mb = float(max_table_mb)
 
@@ -218,7 +218,7 @@ class TreeExplainer:
                     f = self._forest
                     new = np.zeros(f.table_size, dtype=np.float64)
                     if f.table_units.size:
-                        with _numba_threads(self.n_threads):
+                        with _numba_threads(self.n_jobs):
                             _k.build_tables(
                                 f.table_units,
                                 f.units,
@@ -331,7 +331,7 @@ class TreeExplainer:
         out = np.empty((n_rows, n_out), dtype=np.float64)
         if n_rows == 0:
             return out
-        with _numba_threads(self.n_threads):
+        with _numba_threads(self.n_jobs):
             n_threads = numba.get_num_threads()
             for start, chunk in _float64_chunks(X, f.n_features, self._pandas_categorical):
                 n = chunk.shape[0]

@@ -28,7 +28,7 @@ def _spine(n_customers=40, cutoffs=("2024-01-01", "2024-06-01", "2024-09-15")):
 
 
 def _fit(events, spine, **kw):
-    params = {"table": "contacts", "kind": "contacts", "windows": (30, 90, 365), "top_k": 3,
+    params = {"table": "contacts", "kind": "contacts", "windows": (30, 90, 365), "max_categories": 3,
                   "columns": {"topic": "categorical", "direction": "categorical",
                            "resolved": "boolean", "minutes": "numeric"}}
     params.update(kw)
@@ -66,7 +66,7 @@ def test_matches_a_plain_pandas_computation(rng):
 
 def test_topk_keeps_most_frequent_values_and_counts_the_rest_as_other(rng):
     events, spine = _events(rng), _spine()
-    f = _fit(events, spine, top_k=2)
+    f = _fit(events, spine, max_categories=2)
     assert len(f.categories_["topic"]) == 2
     out = f.transform(spine, events=events)
     total = out[[c for c in out if c.startswith("contacts__topic=") and c.endswith("__365d")]]
@@ -159,8 +159,8 @@ def test_errors_name_the_problem(rng):
         EventFeatures(table="x").transform(spine, events=events)
     with pytest.raises(ValueError, match="'windows' parameter"):
         EventFeatures(windows=[0]).fit(spine, events=events)
-    with pytest.raises(ValueError, match="'top_k' parameter of EventFeatures must be >= 1"):
-        EventFeatures(top_k=0).fit(spine, events=events)
+    with pytest.raises(ValueError, match="'max_categories' parameter of EventFeatures must be >= 1"):
+        EventFeatures(max_categories=0).fit(spine, events=events)
     f = _fit(events, spine)
     with pytest.raises(SchemaError, match=r"\.transform has no event table \(got None\)"):
         f.transform(spine)

@@ -41,7 +41,7 @@ def _config(contacts: Path):
         },
         "labels": {"horizon_days": 30, "validation_cutoffs": 1,
                    "cutoffs": ["2024-02-01", "2024-03-01", "2024-04-01", "2024-05-01"]},
-        "features": {"windows": [30, 90], "top_k": 5},
+        "features": {"windows": [30, 90], "max_categories": 5},
         "model": {"n_estimators": 20, "min_child_samples": 3, "early_stopping_rounds": 5,
                   "calibration": "none", "n_jobs": 1},
         "scoring": {"explain": "all"},

@@ -331,9 +331,9 @@ def test_pickle_round_trip(booster: lgb.Booster, numeric_data: Any) -> None:
 
 def test_deterministic_across_runs_and_threads(booster: lgb.Booster, numeric_data: Any) -> None:
     X = np.tile(numeric_data[0], (3, 1))
-    first = TreeExplainer(booster, n_threads=2).shap_values(X)
-    np.testing.assert_array_equal(TreeExplainer(booster, n_threads=2).shap_values(X), first)
-    np.testing.assert_array_equal(TreeExplainer(booster, n_threads=1).shap_values(X), first)
+    first = TreeExplainer(booster, n_jobs=2).shap_values(X)
+    np.testing.assert_array_equal(TreeExplainer(booster, n_jobs=2).shap_values(X), first)
+    np.testing.assert_array_equal(TreeExplainer(booster, n_jobs=1).shap_values(X), first)
     np.testing.assert_array_equal(TreeExplainer(booster).shap_values(X[1:])[:10], first[1:11])
 
 
@@ -366,8 +366,8 @@ def test_model_errors() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"n_threads": 0}, "'n_threads' parameter"),
-        ({"n_threads": 1.5}, "'n_threads' parameter"),
+        ({"n_jobs": 0}, "'n_jobs' parameter"),
+        ({"n_jobs": 1.5}, "'n_jobs' parameter"),
         ({"max_table_depth": 21}, "'max_table_depth' parameter"),
         ({"max_table_mb": -1}, "'max_table_mb' parameter"),
     ],
