@@ -10,7 +10,7 @@ Modules here import only the standard library, numpy, pandas, pydantic, PyYAML
 :mod:`churnkit.exceptions` -- never a stage.
 """
 
-from churnkit._core.atomic import atomic_path, atomic_write_bytes, atomic_write_text
+from churnkit._core.atomic import atomic_path, atomic_write_bytes, atomic_write_text, fsync_dir
 from churnkit._core.columns import require_columns
 from churnkit._core.dates import resolve_as_of
 from churnkit._core.dtypes import STR_DTYPE
@@ -63,6 +63,7 @@ __all__ = [
     "atomic_path",
     "atomic_write_bytes",
     "atomic_write_text",
+    "fsync_dir",
     "builtin_config",
     "check_table_path",
     "cached_njit",

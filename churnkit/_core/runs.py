@@ -41,6 +41,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from churnkit._core.atomic import fsync_dir
 from churnkit.exceptions import OutputError
 
 __all__ = ["JOURNAL_NAME", "LOCK_NAME", "OutputRun", "output_run", "run_lock", "settle"]
@@ -51,15 +52,6 @@ JOURNAL_NAME = ".churnkit-run.json"
 """The commit record of a run whose renames are under way."""
 _PART = ".churnkit-part"
 _HELD: dict[Path, tuple[int, int]] = {}  # folder -> (pid, depth) of the locks this process holds
-
-
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):  # not every platform/file system can sync a folder
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 # ----------------------------------------------------------------------------- lock
@@ -243,7 +235,7 @@ def _apply(folder: Path) -> None:
     for old in aside:
         if old.exists():
             shutil.rmtree(old, ignore_errors=True)
-    _fsync_dir(folder)
+    fsync_dir(folder)
     journal.unlink(missing_ok=True)
 
 
@@ -321,7 +313,7 @@ class OutputRun:
                     with path.open("rb") as fh:
                         os.fsync(fh.fileno())
             if staged.is_dir():
-                _fsync_dir(staged)
+                fsync_dir(staged)
         record = {
             "run": self.id,
             "replace": [[self._name(s), self._name(t)] for t, s in self._replace.items()],
@@ -334,7 +326,7 @@ class OutputRun:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(part, journal)
-        _fsync_dir(self.folder)
+        fsync_dir(self.folder)
         _apply(self.folder)
 
     def discard(self) -> None:

@@ -25,7 +25,6 @@ which runs code when loaded; they load only with ``trust_pickle=True``.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import errno
 import hashlib
@@ -44,7 +43,7 @@ import numpy as np
 import pandas as pd
 import sklearn
 
-from churnkit._core import __version__
+from churnkit._core import __version__, fsync_dir
 from churnkit._core.state import dump_state
 from churnkit.exceptions import ModelError
 from churnkit.features import feature_set_from_state, feature_set_state
@@ -112,13 +111,6 @@ def _write(path: Path, data: bytes) -> None:
         os.fsync(fh.fileno())
 
 
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):  # not every platform opens folders
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def _backup_of(path: Path) -> Path:
@@ -156,13 +148,13 @@ def _install(new: Path, path: Path) -> None:
     if not os.path.lexists(path):
         os.replace(new, path)
     elif _exchange(new, path):
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
         shutil.rmtree(new, ignore_errors=True)  # the old model, now under the temporary name
     else:
         shutil.rmtree(backup, ignore_errors=True)
         os.replace(path, backup)
         os.replace(new, path)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     shutil.rmtree(backup, ignore_errors=True)
 
 
@@ -246,7 +238,7 @@ def save_model(model: Any, path: str | Path, **extra: Any) -> Path:
             manifest["signature"] = _sign(content, key)
         _write(tmp / MANIFEST, (json.dumps(manifest, indent=2, sort_keys=True, allow_nan=False)
                                 + "\n").encode())
-        _fsync_dir(tmp)
+        fsync_dir(tmp)
         _install(tmp, path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
