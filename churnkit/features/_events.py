@@ -248,7 +248,38 @@ def checked_events(events: Any, builder: Any, method: str) -> pd.DataFrame:
     return ev
 
 
-class EventFeatures(TransformerMixin, BaseEstimator):
+class OneTableFeatures(TransformerMixin, BaseEstimator):
+    """Base of the transformers of one event table (:class:`EventFeatures`, :class:`TextFeatures`).
+
+    They share their calls (``fit(X, events=...)`` then ``transform(X, events=...)``),
+    how they name their output features, and their scikit-learn tags.
+    """
+
+    table: str
+    feature_names_out_: np.ndarray
+
+    def fit(self, X: pd.DataFrame, y: Any = None, *,
+            events: pd.DataFrame | None = None) -> OneTableFeatures:
+        raise NotImplementedError  # pragma: no cover -- every subclass defines it
+
+    def transform(self, X: pd.DataFrame, *, events: pd.DataFrame | None = None) -> pd.DataFrame:
+        raise NotImplementedError  # pragma: no cover -- every subclass defines it
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """Names of the output features."""
+        check_fitted(self, f"{type(self).__name__}(table={self.table!r})")
+        return self.feature_names_out_.copy()
+
+    def fit_transform(self, X: pd.DataFrame, y: Any = None, *,
+                      events: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Fit on ``events``, then transform the rows of ``X`` with it."""
+        return self.fit(X, y, events=events).transform(X, events=events)
+
+    def __sklearn_tags__(self) -> Tags:  # noqa: D105
+        return spine_tags(super().__sklearn_tags__())
+
+
+class EventFeatures(OneTableFeatures):
     """Aggregate one event table into point-in-time features per customer and cutoff.
 
     For each window (days before the cutoff): event count and its trend against
@@ -432,16 +463,6 @@ class EventFeatures(TransformerMixin, BaseEstimator):
     def _bools(self) -> list[str]:
         return [c for c, k in self.types_.items() if k == "boolean"]
 
-    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        """Names of the output features."""
-        check_fitted(self, f"EventFeatures(table={self.table!r})")
-        return self.feature_names_out_.copy()
-
-    def fit_transform(self, X: pd.DataFrame, y: Any = None, *,
-                      events: pd.DataFrame | None = None) -> pd.DataFrame:
-        """Fit on ``events``, then transform the rows of ``X`` with it."""
-        return self.fit(X, y, events=events).transform(X, events=events)
-
     def transform(self, X: pd.DataFrame, *, events: pd.DataFrame | None = None) -> pd.DataFrame:
         """Aggregate the events of each row's customer strictly before its cutoff.
 
@@ -544,10 +565,6 @@ class EventFeatures(TransformerMixin, BaseEstimator):
             )
         arr = np.asarray(plan, dtype=np.int64).reshape(-1, 3)
         return arr[:, 0].copy(), arr[:, 1].copy(), arr[:, 2].copy()
-
-    def __sklearn_tags__(self) -> Tags:  # noqa: D105
-        return spine_tags(super().__sklearn_tags__())
-
 
 _DAY_NS = 86_400 * 10**9
 

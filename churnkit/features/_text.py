@@ -20,20 +20,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.utils import Tags
 
 from churnkit.data import infer_type
 from churnkit.exceptions import SchemaError
 from churnkit.features._events import (
     EventFeatures,
+    OneTableFeatures,
     _clean,
-    check_fitted,
     check_spine,
     checked_events,
-    spine_tags,
 )
 
 __all__ = ["COMPLAINT_WORDS", "TextFeatures"]
@@ -81,7 +78,7 @@ def _lexicon_pattern(words: Sequence[str]) -> re.Pattern[str]:
 _COMPLAINT = _lexicon_pattern(COMPLAINT_WORDS)
 
 
-class TextFeatures(TransformerMixin, BaseEstimator):
+class TextFeatures(OneTableFeatures):
     """Aggregate the free-text columns of an event table into point-in-time features.
 
     For each text column and window (days before the cutoff): the number of rows
@@ -290,16 +287,6 @@ class TextFeatures(TransformerMixin, BaseEstimator):
                 names.append(f"{t}__{c}__text_svd{k + 1}__last__{windows[-1]}d")
         return names
 
-    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        """Names of the output features."""
-        check_fitted(self, f"TextFeatures(table={self.table!r})")
-        return self.feature_names_out_.copy()
-
-    def fit_transform(self, X: pd.DataFrame, y: Any = None, *,
-                      events: pd.DataFrame | None = None) -> pd.DataFrame:
-        """Fit on ``events``, then transform the rows of ``X`` with it."""
-        return self.fit(X, y, events=events).transform(X, events=events)
-
     def transform(self, X: pd.DataFrame, *, events: pd.DataFrame | None = None) -> pd.DataFrame:
         """Text features of each row's customer from rows strictly before its cutoff.
 
@@ -323,5 +310,3 @@ class TextFeatures(TransformerMixin, BaseEstimator):
         derived, _, _ = self._derive(checked_events(events, self, "transform"))
         return self.inner_.transform(X, events=derived)[names]
 
-    def __sklearn_tags__(self) -> Tags:  # noqa: D105
-        return spine_tags(super().__sklearn_tags__())
