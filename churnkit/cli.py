@@ -271,7 +271,7 @@ def evaluate(
         "--out", help="Write metrics.json, predictions.csv, folds.csv and model_report.html "
                       "to this folder.")] = None,
 ) -> None:
-    """Backtest a configuration against a one-feature rule and a logistic regression."""
+    """Backtest a configuration against a one-feature rule, a logistic regression and a plain LightGBM."""
     with _errors():
         with _steps() as progress:
             summary = jobs.evaluate(config, cv=cv, out_dir=out_dir, progress=progress)
@@ -289,12 +289,16 @@ def _print_comparison(config: Path, summary: dict[str, Any]) -> None:
                         f"{int(summary['n']):,} test rows, churn rate "
                         f"{summary['positive_rate']:.1%}", title_justify="left")
     table.add_column("metric", style="bold")
-    for name in ("model", "rule", "logistic"):
+    for name in ("model", "rule", "logistic", "lightgbm"):
         table.add_column(name, justify="right")
     for row in jobs.comparison_rows(summary):
         table.add_row(*row)
     out.print(table)
     err.print(f"rule: {escape('; '.join(summary['rules']))}")
+    plain = summary["plain_lightgbm"]
+    settings = ", ".join(f"{k}={v}" for k, v in plain["settings"].items())
+    err.print(f"lightgbm: plain LGBMClassifier ({settings}, native categoricals) on "
+              f"{plain['input']}")
 
 
 @app.command()

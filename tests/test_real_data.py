@@ -73,7 +73,7 @@ def test_snapshot_cross_validation_on_public_data(shared_data, name, auc, lift):
     assert m["roc_auc"] > m["baseline"]["rule"]["roc_auc"] + 0.05
     assert len(result.folds) == 5
     data = json.loads(result.to_json())
-    assert set(data["baseline"]) == {"rule", "logistic"}
+    assert set(data["baseline"]) == {"rule", "logistic", "lightgbm"}
     if name == "bank.yaml":  # row counters and surnames are never features
         assert not any(c in result.last_model.feature_names_in_
                        for c in ("static__RowNumber", "static__Surname", "static__Exited"))
