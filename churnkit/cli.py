@@ -285,6 +285,8 @@ def evaluate(
 
 def _print_comparison(config: Path, summary: dict[str, Any]) -> None:
     kind = "cross-validation" if summary["mode"] == "snapshot" else "out-of-time backtest"
+    if summary.get("test_cutoffs"):
+        kind += f" pooling test cutoff(s) {', '.join(summary['test_cutoffs'])}"
     table = Table(title=f"{config}: {kind}, {int(summary['folds'])} folds, "
                         f"{int(summary['n']):,} test rows, churn rate "
                         f"{summary['positive_rate']:.1%}", title_justify="left")
@@ -295,6 +297,10 @@ def _print_comparison(config: Path, summary: dict[str, Any]) -> None:
         table.add_row(*row)
     out.print(table)
     err.print(f"rule: {escape('; '.join(summary['rules']))}")
+    tuning = summary.get("tuning")
+    if tuning:
+        chosen = "; ".join(dict.fromkeys(f["settings"] for f in tuning["folds"]))
+        err.print(f"model: {escape(chosen)} ({tuning['seconds']:.1f} s of capacity search)")
     plain = summary["plain_lightgbm"]
     settings = ", ".join(f"{k}={v}" for k, v in plain["settings"].items())
     err.print(f"lightgbm: plain LGBMClassifier ({settings}, native categoricals) on "

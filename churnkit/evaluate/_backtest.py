@@ -6,7 +6,12 @@ cutoff*, so no training label or feature looks at data at or after the test
 cutoff (a cutoff one month earlier with a 90-day horizon would peek into the
 test period and is left out). The model early-stops and calibrates on the
 newest of those training cutoffs (``labels.validation_cutoffs``), exactly as
-:func:`churnkit.train` does.
+:func:`churnkit.train` does, older cutoffs whose horizon reaches them purged.
+When that purge would leave no training cutoff (a long horizon and few
+cutoffs, e.g. CDNOW's 182 days at its 1997-12-31 test cutoff), the fold trains
+on all older cutoffs instead: their labels overlap the validation period, which
+only makes early stopping and calibration a little optimistic, and every label
+still ends by the test cutoff. ``folds.inner_purge`` says which way each fold went.
 
 Snapshot mode: stratified K-fold cross-validation; every row is predicted once,
 by the model that did not see it.
@@ -209,6 +214,14 @@ def _event_folds(config: Config, labels: pd.DataFrame, k: int) -> list[dict[str,
     return folds
 
 
+def _purge_leaves_training(config: Config, train_cutoffs: list[pd.Timestamp]) -> bool:
+    """Whether a fold's validation purge keeps at least one older training cutoff."""
+    n_valid = config.labels.validation_cutoffs
+    first_valid = train_cutoffs[-n_valid]
+    horizon = pd.Timedelta(days=config.labels.horizon_days)
+    return any(c + horizon <= first_valid for c in train_cutoffs[:-n_valid])
+
+
 def backtest(
     config: Config,
     *,
@@ -284,7 +297,8 @@ def backtest(
         X_test = fs.transform(dataset, spine.iloc[te])
         y_train, y_test = y_all[tr], y_all[te]
         progress(f"Backtest {what}: training on {len(tr):,} rows")
-        model = fit_model(config, X_train, labels.iloc[tr])
+        purge = snapshot or _purge_leaves_training(config, f["train_cutoffs"])
+        model = fit_model(config, X_train, labels.iloc[tr], purge=purge)
         rule = RuleBaseline(recency_columns=recency).fit(X_train, y_train)
         logistic, converged = fit_logistic(X_train, y_train)
         plain_train, plain_test = (X_train, X_test) if raw is None else (raw.iloc[tr], raw.iloc[te])
@@ -311,9 +325,15 @@ def backtest(
                 test_cutoff=f["test_cutoff"], train_cutoffs=[str(c.date()) for c in train_cuts],
                 validation_cutoffs=[str(c.date()) for c in valid_cuts],
                 last_label_end=max(train_cuts) + pd.Timedelta(days=config.labels.horizon_days),
+                inner_purge=purge,
             )
+        tuning = getattr(model, "tuning_", {})
         row.update(best_iteration=model.best_iteration_, rule=rule.description_,
-                   logistic_converged=converged)
+                   logistic_converged=converged, trees=tuning.get("trees"),
+                   tune_seconds=tuning.get("seconds", 0.0),
+                   settings=" ".join(f"{k}={tuning[f'final_{k}']}" for k in (
+                       "num_leaves", "min_child_samples", "learning_rate", "colsample_bytree",
+                       "subsample") if f"final_{k}" in tuning))
         for name, p in preds.items():
             m = evaluation_metrics(y_test, p, value=value, campaign=campaign)
             row.update({f"{name}_{key}": m[key] for key in (*HEADLINE, "emp_per_customer")})

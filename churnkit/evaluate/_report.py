@@ -198,8 +198,11 @@ def write_model_report(result: EvaluationResult, out_dir: str | Path, *, model: 
     scores = {name: pred[name].to_numpy(dtype=float) for name in ("model", *BASELINES)}
     value = pred["value"].to_numpy(dtype=float)
     m = result.metrics
+    pooled = (", ".join(str(c.date()) for c in result.folds["test_cutoff"])
+              if "test_cutoff" in result.folds else "")
     how = ("out of time: each test cutoff is predicted by a model trained only on earlier "
-           "cutoffs whose label horizon ended by then" if result.mode == "events" else
+           f"cutoffs whose label horizon ended by then (test cutoffs pooled: {pooled})"
+           if result.mode == "events" else
            "stratified K-fold cross-validation: every customer is predicted by a model that "
            "did not see it")
     imp = None

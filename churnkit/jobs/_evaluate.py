@@ -55,7 +55,9 @@ def evaluate(
     dict
         ``config``, ``mode``, then the metrics of :meth:`EvaluationResult.to_json`
         (``roc_auc, pr_auc, log_loss, brier, top_decile_lift, baseline, n,
-        positive_rate``...), the baseline rules, the plain LightGBM's settings
+        positive_rate``...), the baseline rules, ``tuning`` (each fold's model settings,
+        trees and search seconds), event mode's ``test_cutoffs`` (pooled
+        into the metrics), the plain LightGBM's settings
         (``plain_lightgbm``) and ``files`` when written.
     """
     cfg = config if isinstance(config, Config) else load_config(config)
@@ -63,6 +65,12 @@ def evaluate(
     summary: dict[str, Any] = {"config": cfg.name, "mode": result.mode}
     summary.update(json.loads(result.to_json()))
     summary["rules"] = list(dict.fromkeys(result.rules))
+    summary["tuning"] = {
+        "seconds": round(float(result.folds["tune_seconds"].sum()), 2),
+        "folds": result.folds[["fold", "settings", "trees", "tune_seconds"]].to_dict("records"),
+    }
+    if "test_cutoff" in result.folds:
+        summary["test_cutoffs"] = [str(c.date()) for c in result.folds["test_cutoff"]]
     summary["plain_lightgbm"] = {
         "settings": dict(PLAIN_LIGHTGBM),
         "input": "the raw columns" if result.mode == "snapshot" else "the model's features",

@@ -209,3 +209,32 @@ def test_plain_lightgbm_takes_categorical_levels_from_the_training_rows_only():
     np.testing.assert_array_equal(p_new, p_missing)
     # categories of the test frame (here with an extra level) do not change the fit
     assert p_new[25:].mean() > p_new[:25].mean()
+
+
+def test_a_fold_whose_validation_purge_leaves_nothing_trains_on_older_cutoffs_without_leakage(
+        event_tables):
+    """A 120-day horizon and one test cutoff: only 05-01 .. 07-01 end their horizon by the test
+    cutoff 2024-11-01, and none ends by the validation cutoff 07-01. The fold trains on
+    05-01 and 06-01 (labels overlap validation, not the test) instead of being refused, and
+    rewriting everything at or after the test cutoff changes none of its predictions."""
+    raw = event_config_dict()
+    raw["labels"].update(horizon_days=120, validation_cutoffs=1,
+                         cutoffs={"start": "2024-05-01", "every": "MS"})
+    cfg = config_from_dict(raw)
+    result = backtest(cfg, tables=event_tables, n_folds=1)
+    fold = result.folds.iloc[0]
+    assert str(fold.test_cutoff.date()) == "2024-11-01"
+    assert fold.train_cutoffs == ["2024-05-01", "2024-06-01", "2024-07-01"]
+    assert fold.validation_cutoffs == ["2024-07-01"]
+    assert not fold.inner_purge
+    assert fold.last_label_end <= fold.test_cutoff
+    labels = labels_from_config(load_dataset(cfg, event_tables), cfg.labels)
+    older = labels["cutoff"].isin(pd.to_datetime(["2024-05-01", "2024-06-01"]))
+    assert result.last_model.metrics_["n_train"] == int(older.sum())
+    poisoned = backtest(cfg, tables=_poison(event_tables, fold.test_cutoff), n_folds=1)
+    assert (poisoned.predictions["label"] != result.predictions["label"]).sum() > 10
+    for col in ("model", "rule", "logistic", "lightgbm"):
+        np.testing.assert_array_equal(poisoned.predictions[col], result.predictions[col])
+    # the default purge still applies where it leaves training cutoffs
+    assert bool(backtest(config_from_dict(event_config_dict()), tables=event_tables,
+                         n_folds=1).folds["inner_purge"].iloc[0])
