@@ -16,6 +16,8 @@ from churnkit.features._events import _clean, _level_codes, check_fitted, check_
 __all__ = ["StaticFeatures"]
 
 _F32_MAX = float(np.finfo(np.float32).max)  # larger magnitudes are clipped, not overflowed
+OTHER_LEVEL = "(other)"
+"""The level of a static categorical column standing for its levels beyond ``max_categories``."""
 _MAX_SEEN = 10_000  # distinct values remembered per column to tell unseen values at scoring
 _ROLE_FEATURES = {"segment": "categorical", "product": "categorical", "value": "numeric",
                   "wallet_share": "numeric"}
@@ -28,7 +30,8 @@ class StaticFeatures(TransformerMixin, BaseEstimator):
     ``signup_date``); ``static__value``, ``static__segment``, ``static__product``
     and every declared attribute follow. Categorical columns keep pandas
     ``category`` dtype with the levels seen in ``fit`` (the ``max_categories``
-    most frequent; rarer and unseen values become missing).
+    most frequent; the rarer values seen in ``fit`` share the level ``(other)``, distinct
+    from missing; values never seen in ``fit`` become missing).
 
     The customers table is an argument of :meth:`fit`, :meth:`transform` and
     :meth:`unseen_categories` (``customers=``), never a parameter: the fitted
@@ -107,7 +110,11 @@ class StaticFeatures(TransformerMixin, BaseEstimator):
             if kind == "categorical":
                 counts = cust[col].dropna().astype(str).str.strip().value_counts()
                 counts = counts.sort_index(kind="stable").sort_values(ascending=False, kind="stable")
-                self.categories_[col] = sorted(counts.index[: self.max_categories].tolist())
+                kept = sorted(counts.index[: self.max_categories].tolist())
+                if len(counts) > self.max_categories:
+                    # the rarer levels share one level of their own: pooled, not missing
+                    kept.append(OTHER_LEVEL)
+                self.categories_[col] = kept
                 if len(counts) <= _MAX_SEEN:
                     self.seen_[col] = sorted(counts.index.tolist())
         names = ["static__tenure_days"] if self.tenure_ else []
@@ -158,7 +165,7 @@ class StaticFeatures(TransformerMixin, BaseEstimator):
                 cats = pd.Index(self.categories_[col], dtype=object)
                 codes = np.full(len(X), -1, dtype=np.int32)
                 if col in cust:
-                    codes = _level_codes(cust[col], self.categories_[col], other=False)[take]
+                    codes = self._codes(col, cust[col])[take]
                     codes = np.where(found, codes, -1)
                 out[name] = pd.Categorical.from_codes(codes, cats)
             else:
@@ -167,6 +174,22 @@ class StaticFeatures(TransformerMixin, BaseEstimator):
                 num = parsed.where(found).to_numpy(dtype=np.float64, na_value=np.nan)
                 out[name] = np.clip(num, -_F32_MAX, _F32_MAX).astype(np.float32)
         return pd.DataFrame(out, index=X.index, columns=list(self.feature_names_out_))
+
+    def _codes(self, col: str, values: pd.Series) -> np.ndarray:
+        """Level codes of a categorical column.
+
+        Kept levels, then the pooled rare levels seen in ``fit`` (``(other)``); -1 for
+        missing and never-seen values.
+        """
+        cats = self.categories_[col]
+        pooled = bool(cats) and cats[-1] == OTHER_LEVEL
+        known = cats[:-1] if pooled else cats
+        codes = _level_codes(values, known, other=pooled)
+        seen = getattr(self, "seen_", {}).get(col)
+        if pooled and seen is not None:
+            never = _level_codes(values, seen, other=False) < 0
+            codes = np.where(never, -1, codes)
+        return codes
 
     def unseen_categories(self, X: pd.DataFrame, *, customers: pd.DataFrame | None = None
                           ) -> dict[str, int]:
