@@ -67,7 +67,11 @@ def evaluate(
     summary["rules"] = list(dict.fromkeys(result.rules))
     summary["tuning"] = {
         "seconds": round(float(result.folds["tune_seconds"].sum()), 2),
-        "folds": result.folds[["fold", "settings", "trees", "tune_seconds"]].to_dict("records"),
+        "folds": [{"fold": int(f), "settings": str(st), "trees": int(t) if pd.notna(t) else None,
+                   "seconds": round(float(sec), 2)}
+                  for f, st, t, sec in zip(result.folds["fold"], result.folds["settings"],
+                                           result.folds["trees"], result.folds["tune_seconds"],
+                                           strict=True)],
     }
     if "test_cutoff" in result.folds:
         summary["test_cutoffs"] = [str(c.date()) for c in result.folds["test_cutoff"]]

@@ -143,3 +143,8 @@ def test_evaluate_command_shows_the_plain_lightgbm_in_text_and_json(tmp_path, sn
     plain = data["baseline"]["lightgbm"]
     assert set(plain) == set(data["baseline"]["logistic"])
     assert 0.5 < plain["roc_auc"] <= 1.0
+    folds = data["tuning"]["folds"]
+    assert [f["fold"] for f in folds] == [1, 2, 3]
+    assert all(isinstance(f["trees"], int) and f["trees"] > 0 for f in folds)
+    assert folds[0]["settings"].startswith("num_leaves=7 min_child_samples=20")
+    assert "model: num_leaves=7" in text.output
