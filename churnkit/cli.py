@@ -350,7 +350,7 @@ def evaluate(
         "--out", help="Write metrics.json, predictions.csv, folds.csv and model_report.html "
                       "to this folder.")] = None,
 ) -> None:
-    """Backtest a configuration against a one-feature rule and a logistic regression."""
+    """Backtest a configuration against a one-feature rule, a logistic regression and a plain LightGBM."""
     with _errors():
         with _steps() as progress:
             summary = jobs.evaluate(config, cv=cv, out_dir=out_dir, progress=progress)
@@ -364,16 +364,26 @@ def evaluate(
 
 def _print_comparison(config: Path, summary: dict[str, Any]) -> None:
     kind = "cross-validation" if summary["mode"] == "snapshot" else "out-of-time backtest"
+    if summary.get("test_cutoffs"):
+        kind += f" pooling test cutoff(s) {', '.join(summary['test_cutoffs'])}"
     table = Table(title=f"{escape(str(config))}: {kind}, {int(summary['folds'])} folds, "
                         f"{int(summary['n']):,} test rows, churn rate "
                         f"{summary['positive_rate']:.1%}", title_justify="left")
     table.add_column("metric", style="bold")
-    for name in ("model", "rule", "logistic"):
+    for name in ("model", "rule", "logistic", "lightgbm"):
         table.add_column(name, justify="right")
     for row in jobs.comparison_rows(summary):
         table.add_row(*row)
     out.print(table)
     err.print(f"rule: {escape('; '.join(summary['rules']))}")
+    tuning = summary.get("tuning")
+    if tuning:
+        chosen = "; ".join(dict.fromkeys(f["settings"] for f in tuning["folds"]))
+        err.print(f"model: {escape(chosen)} ({tuning['seconds']:.1f} s of capacity search)")
+    plain = summary["plain_lightgbm"]
+    settings = ", ".join(f"{k}={v}" for k, v in plain["settings"].items())
+    err.print(f"lightgbm: plain LGBMClassifier ({settings}, native categoricals) on "
+              f"{plain['input']}")
 
 
 @app.command()

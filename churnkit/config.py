@@ -462,6 +462,26 @@ class ModelConfig(_Model):
     """Snapshot mode only: stratified hold-out share (event mode validates out of time)."""
     seed: int = 0
     n_jobs: int = 2
+    tune: Literal["auto", "off"] = "auto"
+    """``auto``: choose tree size, minimum leaf size, learning rate and subsampling by a
+    search on the training rows (out of time for event data, a hold-out for snapshots),
+    never on the validation rows; the settings above are the first candidate. ``off``:
+    use the settings above as they are."""
+    tune_budget_seconds: float = Field(20.0, gt=0, le=3600)
+    """Budget of that search per fit, in seconds of a 2-core reference machine: the work of
+    each candidate is counted at a fixed speed, so the choice does not depend on how busy
+    the machine is (the first candidate always runs; the clock time is reported too)."""
+    refit: bool = True
+    """After early stopping and calibration on the validation rows, grow the chosen number
+    of trees again on all rows, the validation rows (the newest cutoffs) included."""
+
+    @field_validator("tune", mode="before")
+    @classmethod
+    def _yaml_off(cls, value: Any) -> Any:
+        # YAML reads an unquoted `off` as false (and `on` as true)
+        if value is False:
+            return "off"
+        return "auto" if value is True else value
 
 
 class ScoringConfig(_Model):

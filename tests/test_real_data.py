@@ -19,7 +19,6 @@ import churnkit as ck
 from churnkit._core import builtin_config
 from churnkit.config import config_from_dict
 from churnkit.evaluate import backtest
-from churnkit.exceptions import ModelError
 
 pytestmark = pytest.mark.slow  # trains on the public datasets in ../shared/data
 
@@ -53,13 +52,23 @@ def test_cdnow_inactivity_churn_pipeline(shared_data):
     assert scored.scores["as_of"].unique().tolist() == ["1998-07-01"]
 
 
-def test_cdnow_backtest_at_1997_12_31_refuses_a_fold_without_purged_training_rows(shared_data):
-    """Training cutoffs stop at 1997-06-30, the fold's validation cutoff: with the purge that
-    every training path applies, no 182-day training horizon ends before it, so the fold is
-    refused with the fix rather than validated on labels that overlap validation."""
-    with pytest.raises(ModelError, match=r"182-day horizon ending before the first validation "
-                                         r"cutoff 1997-06-30.*Start the cutoff schedule earlier"):
-        backtest(_config("cdnow.yaml"), n_folds=1)
+def test_cdnow_backtest_at_1997_12_31_trains_on_cutoffs_whose_labels_end_before_it(shared_data):
+    """The command's default tests the cutoff 1997-12-31 only (the README's figure). Only
+    1997-03-31 .. 06-30 end their 182-day horizon by then and none ends by the validation
+    cutoff 06-30, so the fold trains on 03-31 .. 05-31 without the validation purge: their
+    labels overlap validation, never the test horizon."""
+    result = backtest(_config("cdnow.yaml"))
+    assert len(result.folds) == 1
+    assert result.metrics["n"] == 23570
+    assert result.metrics["roc_auc"] > 0.78, result.metrics["roc_auc"]
+    assert set(result.metrics["baseline"]) == {"rule", "logistic", "lightgbm"}
+    fold = result.folds.iloc[0]
+    assert str(fold.test_cutoff.date()) == "1997-12-31"
+    assert fold.train_cutoffs == ["1997-03-31", "1997-04-30", "1997-05-31", "1997-06-30"]
+    assert fold.validation_cutoffs == ["1997-06-30"]
+    assert not fold.inner_purge
+    assert fold.last_label_end <= fold.test_cutoff
+    assert result.last_model.metrics_["n_train"] == 3 * 23570
 
 
 @pytest.mark.parametrize(("name", "auc", "lift"), [("telco.yaml", 0.83, 2.6),
@@ -73,7 +82,7 @@ def test_snapshot_cross_validation_on_public_data(shared_data, name, auc, lift):
     assert m["roc_auc"] > m["baseline"]["rule"]["roc_auc"] + 0.05
     assert len(result.folds) == 5
     data = json.loads(result.to_json())
-    assert set(data["baseline"]) == {"rule", "logistic"}
+    assert set(data["baseline"]) == {"rule", "logistic", "lightgbm"}
     if name == "bank.yaml":  # row counters and surnames are never features
         assert not any(c in result.last_model.feature_names_in_
                        for c in ("static__RowNumber", "static__Surname", "static__Exited"))

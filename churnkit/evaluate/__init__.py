@@ -1,15 +1,21 @@
 """Evaluation: backtests against baselines, metrics, profit, and the model report.
 
 :func:`backtest` evaluates a configuration out of time (event mode) or by
-stratified K-fold (snapshot mode), with a one-feature rule and a logistic
-regression fitted on the same folds; :func:`write_model_report` renders the
+stratified K-fold (snapshot mode), with a one-feature rule, a logistic
+regression and a plain LightGBM fitted on the same folds; :func:`write_model_report` renders the
 result as a self-contained HTML page; :func:`churnkit.jobs.evaluate` does both for a
 configuration file (the ``churnkit evaluate`` command).
 """
 
 from churnkit.evaluate import _plots
 from churnkit.evaluate._backtest import BASELINES, HEADLINE, EvaluationResult, backtest
-from churnkit.evaluate._baselines import RuleBaseline, logistic_baseline
+from churnkit.evaluate._baselines import (
+    PLAIN_LIGHTGBM,
+    RuleBaseline,
+    logistic_baseline,
+    plain_lightgbm,
+    raw_columns,
+)
 from churnkit.evaluate._metrics import evaluation_metrics
 from churnkit.evaluate._plots import *  # noqa: F403 -- the plot_* functions of _plots.__all__
 from churnkit.evaluate._profit import best_profit, expected_max_profit, profit_curve
@@ -19,6 +25,7 @@ from churnkit.model import TOP_SHARES, calibration_table, cumulative_gains, lift
 __all__ = [
     "BASELINES",
     "HEADLINE",
+    "PLAIN_LIGHTGBM",
     "TOP_SHARES",
     "EvaluationResult",
     "RuleBaseline",
@@ -31,7 +38,9 @@ __all__ = [
     "global_importance_table",
     "lift_at",
     "logistic_baseline",
+    "plain_lightgbm",
     "profit_curve",
+    "raw_columns",
     "write_model_report",
 ]
 __all__ += _plots.__all__

@@ -6,13 +6,21 @@ cutoff*, so no training label or feature looks at data at or after the test
 cutoff (a cutoff one month earlier with a 90-day horizon would peek into the
 test period and is left out). The model early-stops and calibrates on the
 newest of those training cutoffs (``labels.validation_cutoffs``), exactly as
-:func:`churnkit.train` does.
+:func:`churnkit.train` does, older cutoffs whose horizon reaches them purged.
+When that purge would leave no training cutoff (a long horizon and few
+cutoffs, e.g. CDNOW's 182 days at its 1997-12-31 test cutoff), the fold trains
+on all older cutoffs instead: their labels overlap the validation period, which
+only makes early stopping and calibration a little optimistic, and every label
+still ends by the test cutoff. ``folds.inner_purge`` says which way each fold went.
 
 Snapshot mode: stratified K-fold cross-validation; every row is predicted once,
 by the model that did not see it.
 
-In every fold the baselines (:class:`RuleBaseline`, a logistic regression) are
-fitted on the same training rows and tested on the same test rows.
+In every fold the baselines (:class:`RuleBaseline`, a logistic regression, a
+plain LightGBM with fixed settings) are fitted on the same training rows and
+tested on the same test rows. The plain LightGBM reads the snapshot table's raw
+columns (id, label and excluded columns left out) or, in event mode, churnkit's
+features: it shows whether the pipeline adds or loses anything.
 """
 
 from __future__ import annotations
@@ -28,10 +36,15 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
 from churnkit.config import Config
-from churnkit.data import Dataset, load_dataset
-from churnkit.evaluate._baselines import RuleBaseline, fit_logistic
+from churnkit.data import Dataset, load_dataset, parse_ids, source_table
+from churnkit.evaluate._baselines import (
+    RuleBaseline,
+    fit_logistic,
+    fit_plain_lightgbm,
+    raw_columns,
+)
 from churnkit.evaluate._metrics import evaluation_metrics
-from churnkit.exceptions import ConfigError, ModelError
+from churnkit.exceptions import ConfigError, ModelError, SchemaError
 from churnkit.features import feature_set
 from churnkit.labels import labels_from_config
 from churnkit.model import fit_model
@@ -40,7 +53,7 @@ __all__ = ["HEADLINE", "EvaluationResult", "backtest"]
 
 HEADLINE = ("roc_auc", "pr_auc", "log_loss", "brier", "top_decile_lift")
 """The metrics of :meth:`EvaluationResult.to_json`, for the model and each baseline."""
-BASELINES = ("rule", "logistic")
+BASELINES = ("rule", "logistic", "lightgbm")
 _SAMPLE = 2000
 
 
@@ -71,10 +84,11 @@ class EvaluationResult:
         Configuration name; ``"events"`` (out-of-time folds) or ``"snapshot"`` (K-fold).
     metrics : dict
         Headline metrics of the model on all test predictions pooled, a
-        ``baseline`` dict with the same metrics for ``rule`` and ``logistic``,
+        ``baseline`` dict with the same metrics for ``rule``, ``logistic`` and
+        ``lightgbm`` (the plain LightGBM),
         ``improvement`` (the model against each baseline), fold means/spreads.
     predictions : DataFrame
-        ``customer_id, cutoff, fold, label, value, model, rule, logistic``: every
+        ``customer_id, cutoff, fold, label, value, model, rule, logistic, lightgbm``: every
         test (out-of-fold) prediction.
     folds : DataFrame
         One row per fold: its cutoffs, sizes, and each scorer's metrics.
@@ -97,7 +111,7 @@ class EvaluationResult:
     features_sample: pd.DataFrame | None = None
 
     def to_json(self, *, indent: int | None = 2) -> str:
-        """The metrics as JSON: headline metrics, ``baseline.rule``/``baseline.logistic``, more.
+        """The metrics as JSON: headline metrics, ``baseline.{rule,logistic,lightgbm}``, more.
 
         Keys: ``roc_auc, pr_auc, log_loss, brier, top_decile_lift, baseline, n,
         positive_rate`` plus lift/capture at 5/10/20 %, profit and EMP figures,
@@ -106,7 +120,7 @@ class EvaluationResult:
         return json.dumps(_clean(self.metrics), indent=indent)
 
     def comparison(self) -> pd.DataFrame:
-        """Model against baselines: one row per metric, columns ``model, rule, logistic``."""
+        """Model against baselines: one row per metric, columns ``model, rule, logistic, lightgbm``."""
         keys = [k for k, v in self.metrics.items() if isinstance(v, float) and k not in {
             "n", "positive_rate", "folds"} and not k.endswith(("_fold_mean", "_fold_std"))]
         rows = {k: [self.metrics[k], *(self.metrics["baseline"][b].get(k, np.nan)
@@ -152,6 +166,30 @@ def _recency_columns(config: Config, dataset: Dataset) -> list[str]:
     return [f"{t}__days_since_last" for t in tables]
 
 
+def _raw_snapshot(config: Config, dataset: Dataset,
+                  tables: Mapping[str, pd.DataFrame] | None) -> pd.DataFrame:
+    """The snapshot table's own columns, typed as pandas would, row for row with ``dataset``.
+
+    The input of the plain LightGBM baseline: the id, the label and the excluded
+    columns are left out; nothing churnkit infers or derives is used.
+    """
+    snap = config.data.snapshot
+    assert snap is not None  # snapshot mode only
+    frame = source_table(config, snap, "snapshot", dict(tables or {}))
+    if snap.customer_id is None:
+        ids = pd.Series([str(i) for i in frame.index], index=frame.index, dtype=object)
+    else:
+        ids = parse_ids(frame[snap.customer_id])[0]
+    first = pd.Series(np.arange(len(frame)), index=ids.to_numpy())
+    first = first[~first.index.duplicated()]
+    rows = first.reindex(dataset.customers["customer_id"].to_numpy()).to_numpy()
+    if np.isnan(rows).any():  # the dataset's ids come from this very table
+        raise SchemaError("snapshot: the table changed while it was being evaluated; rerun.")
+    drop = [c for c in (snap.customer_id, snap.label, *snap.exclude) if c is not None]
+    raw = raw_columns(frame, drop=drop)
+    return raw.iloc[rows.astype(int)].reset_index(drop=True)
+
+
 def _event_folds(config: Config, labels: pd.DataFrame, k: int) -> list[dict[str, Any]]:
     cutoffs = pd.DatetimeIndex(labels["cutoff"].unique()).sort_values()
     horizon = pd.Timedelta(days=config.labels.horizon_days)
@@ -176,6 +214,14 @@ def _event_folds(config: Config, labels: pd.DataFrame, k: int) -> list[dict[str,
     return folds
 
 
+def _purge_leaves_training(config: Config, train_cutoffs: list[pd.Timestamp]) -> bool:
+    """Whether a fold's validation purge keeps at least one older training cutoff."""
+    n_valid = config.labels.validation_cutoffs
+    first_valid = train_cutoffs[-n_valid]
+    horizon = pd.Timedelta(days=config.labels.horizon_days)
+    return any(c + horizon <= first_valid for c in train_cutoffs[:-n_valid])
+
+
 def backtest(
     config: Config,
     *,
@@ -183,7 +229,7 @@ def backtest(
     n_folds: int | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> EvaluationResult:
-    """Evaluate a configuration on data it was not trained on, against two baselines.
+    """Evaluate a configuration on data it was not trained on, against three baselines.
 
     Parameters
     ----------
@@ -248,6 +294,7 @@ def backtest(
             f["test_idx"] = np.flatnonzero((cut == f["test_cutoff"]).to_numpy())
 
     recency = _recency_columns(config, dataset)
+    raw = _raw_snapshot(config, dataset, tables) if snapshot else None
     campaign = ev.campaign
     value_all = _customer_value(config, dataset, labels["customer_id"])
     parts, rows, rules = [], [], []
@@ -263,13 +310,18 @@ def backtest(
         X_test = fs.transform(dataset, spine.iloc[te])
         y_train, y_test = y_all[tr], y_all[te]
         progress(f"Backtest {what}: training on {len(tr):,} rows")
-        model = fit_model(config, X_train, labels.iloc[tr])
+        purge = snapshot or _purge_leaves_training(config, f["train_cutoffs"])
+        model = fit_model(config, X_train, labels.iloc[tr], purge=purge)
         rule = RuleBaseline(recency_columns=recency).fit(X_train, y_train)
         logistic, converged = fit_logistic(X_train, y_train)
+        plain_train, plain_test = (X_train, X_test) if raw is None else (raw.iloc[tr], raw.iloc[te])
+        _, plain = fit_plain_lightgbm(plain_train, y_train, plain_test, seed=config.model.seed,
+                                      n_jobs=config.model.n_jobs)
         preds = {
             "model": model.predict_proba(X_test)[:, 1],
             "rule": rule.predict_proba(X_test)[:, 1],
             "logistic": logistic.predict_proba(X_test)[:, 1],
+            "lightgbm": plain,
         }
         value = value_all[te] if value_all is not None else None
         part = labels.iloc[te][["customer_id", "cutoff"]].assign(
@@ -286,9 +338,15 @@ def backtest(
                 test_cutoff=f["test_cutoff"], train_cutoffs=[str(c.date()) for c in train_cuts],
                 validation_cutoffs=[str(c.date()) for c in valid_cuts],
                 last_label_end=max(train_cuts) + pd.Timedelta(days=config.labels.horizon_days),
+                inner_purge=purge,
             )
+        tuning = getattr(model, "tuning_", {})
         row.update(best_iteration=model.best_iteration_, rule=rule.description_,
-                   logistic_converged=converged)
+                   logistic_converged=converged, trees=tuning.get("trees"),
+                   tune_seconds=tuning.get("seconds", 0.0),
+                   settings=" ".join(f"{k}={tuning[f'final_{k}']}" for k in (
+                       "num_leaves", "min_child_samples", "learning_rate", "colsample_bytree",
+                       "subsample") if f"final_{k}" in tuning))
         for name, p in preds.items():
             m = evaluation_metrics(y_test, p, value=value, campaign=campaign)
             row.update({f"{name}_{key}": m[key] for key in (*HEADLINE, "emp_per_customer")})

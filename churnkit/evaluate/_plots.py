@@ -31,7 +31,8 @@ __all__ = [
     "plot_roc",
 ]
 
-_STYLE = {"model": ("#d6404e", "-"), "rule": ("#7b8794", "--"), "logistic": ("#2b7bba", "-.")}
+_STYLE = {"model": ("#d6404e", "-"), "rule": ("#7b8794", "--"), "logistic": ("#2b7bba", "-."),
+          "lightgbm": ("#3a9a5b", ":")}
 
 
 def _style(name: str) -> dict[str, Any]:

@@ -19,6 +19,7 @@ import pandas as pd
 from churnkit._core import BASE_CSS, atomic_write_text, esc, html_page, img_tag, png_bytes
 from churnkit.evaluate import _plots as plots
 from churnkit.evaluate._backtest import BASELINES, HEADLINE, EvaluationResult
+from churnkit.evaluate._baselines import PLAIN_LIGHTGBM
 from churnkit.exceptions import SchemaError
 from churnkit.model import TOP_SHARES, calibration_table
 
@@ -98,6 +99,10 @@ def _metrics_table(result: EvaluationResult) -> str:
                     f'<td class="num"><b>{esc(_fmt(key, m.get(key)))}</b></td>{cells}</tr>')
     return (f"<table class='narrow'><thead><tr><th>Metric</th><th class='num'>model</th>{head}"
             f"</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+
+
+def _plain_settings() -> str:
+    return ", ".join(f"{k}={v}" for k, v in PLAIN_LIGHTGBM.items()) + ", native categoricals"
 
 
 def _verdict(result: EvaluationResult) -> str:
@@ -193,8 +198,11 @@ def write_model_report(result: EvaluationResult, out_dir: str | Path, *, model: 
     scores = {name: pred[name].to_numpy(dtype=float) for name in ("model", *BASELINES)}
     value = pred["value"].to_numpy(dtype=float)
     m = result.metrics
+    pooled = (", ".join(str(c.date()) for c in result.folds["test_cutoff"])
+              if "test_cutoff" in result.folds else "")
     how = ("out of time: each test cutoff is predicted by a model trained only on earlier "
-           "cutoffs whose label horizon ended by then" if result.mode == "events" else
+           f"cutoffs whose label horizon ended by then (test cutoffs pooled: {pooled})"
+           if result.mode == "events" else
            "stratified K-fold cross-validation: every customer is predicted by a model that "
            "did not see it")
     imp = None
@@ -211,8 +219,10 @@ def write_model_report(result: EvaluationResult, out_dir: str | Path, *, model: 
         "<p class='small'>Baselines fitted on the same folds: <b>rule</b> = "
         + esc("; ".join(dict.fromkeys(result.rules)))
         + "; <b>logistic</b> = logistic regression on the model's features (median "
-        "imputation, standardisation, one-hot categoricals). Metrics pool every test "
-        "prediction; lift and capture are tie-aware.</p>",
+        "imputation, standardisation, one-hot categoricals); <b>lightgbm</b> = a plain "
+        "LightGBM with fixed, untuned settings (" + esc(_plain_settings()) + ") on "
+        + ("the table's raw columns" if result.mode == "snapshot" else "the model's features")
+        + ". Metrics pool every test prediction; lift and capture are tie-aware.</p>",
         "<h2>Folds</h2>", _folds_table(result),
         "<h2>Curves</h2><div class='grid'>",
         _png(plots.plot_roc(y, scores, ax=_ax())), _png(plots.plot_pr(y, scores, ax=_ax())),

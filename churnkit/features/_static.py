@@ -16,6 +16,8 @@ from churnkit.features._events import _clean, _level_codes, check_fitted, check_
 __all__ = ["StaticFeatures"]
 
 _F32_MAX = float(np.finfo(np.float32).max)  # larger magnitudes are clipped, not overflowed
+OTHER_LEVEL = "(other)"
+"""The level of a static categorical column standing for its levels beyond ``max_categories``."""
 _MAX_SEEN = 10_000  # distinct values remembered per column to tell unseen values at scoring
 _ROLE_FEATURES = {"segment": "categorical", "product": "categorical", "value": "numeric",
                   "wallet_share": "numeric"}
@@ -33,7 +35,8 @@ class StaticFeatures(TransformerMixin, BaseEstimator):
     ``signup_date``); ``static__value``, ``static__segment``, ``static__product``
     and every declared attribute follow. Categorical columns keep pandas
     ``category`` dtype with the levels seen in ``fit`` (the ``max_categories``
-    most frequent; rarer and unseen values become missing). A ``datetime``
+    most frequent; the rarer values seen in ``fit`` share the level ``(other)``, distinct
+    from missing; values never seen in ``fit`` become missing). A ``datetime``
     attribute (e.g. a date of birth) becomes ``static__days_since_<column>``: the
     days from the date to the cutoff, missing when the date is not before the
     cutoff, so that no later information leaks in.
@@ -116,7 +119,11 @@ class StaticFeatures(TransformerMixin, BaseEstimator):
             if kind == "categorical":
                 counts = cust[col].dropna().astype(str).str.strip().value_counts()
                 counts = counts.sort_index(kind="stable").sort_values(ascending=False, kind="stable")
-                self.categories_[col] = sorted(counts.index[: self.max_categories].tolist())
+                kept = sorted(counts.index[: self.max_categories].tolist())
+                if len(counts) > self.max_categories:
+                    # the rarer levels share one level of their own: pooled, not missing
+                    kept.append(OTHER_LEVEL)
+                self.categories_[col] = kept
                 if len(counts) <= _MAX_SEEN:
                     self.seen_[col] = sorted(counts.index.tolist())
         names = ["static__tenure_days"] if self.tenure_ else []
@@ -175,7 +182,7 @@ class StaticFeatures(TransformerMixin, BaseEstimator):
                 cats = pd.Index(self.categories_[col], dtype=object)
                 codes = np.full(len(X), -1, dtype=np.int32)
                 if col in cust:
-                    codes = _level_codes(cust[col], self.categories_[col], other=False)[take]
+                    codes = self._codes(col, cust[col])[take]
                     codes = np.where(found, codes, -1)
                 out[name] = pd.Categorical.from_codes(codes, cats)
             else:
@@ -184,6 +191,22 @@ class StaticFeatures(TransformerMixin, BaseEstimator):
                 num = parsed.where(found).to_numpy(dtype=np.float64, na_value=np.nan)
                 out[name] = np.clip(num, -_F32_MAX, _F32_MAX).astype(np.float32)
         return pd.DataFrame(out, index=X.index, columns=list(self.feature_names_out_))
+
+    def _codes(self, col: str, values: pd.Series) -> np.ndarray:
+        """Level codes of a categorical column.
+
+        Kept levels, then the pooled rare levels seen in ``fit`` (``(other)``); -1 for
+        missing and never-seen values.
+        """
+        cats = self.categories_[col]
+        pooled = bool(cats) and cats[-1] == OTHER_LEVEL
+        known = cats[:-1] if pooled else cats
+        codes = _level_codes(values, known, other=pooled)
+        seen = getattr(self, "seen_", {}).get(col)
+        if pooled and seen is not None:
+            never = _level_codes(values, seen, other=False) < 0
+            codes = np.where(never, -1, codes)
+        return codes
 
     def unseen_categories(self, X: pd.DataFrame, *, customers: pd.DataFrame | None = None
                           ) -> dict[str, int]:

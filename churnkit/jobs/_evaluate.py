@@ -11,7 +11,13 @@ import pandas as pd
 
 from churnkit._core import Progress, __version__, atomic_write_text, no_progress
 from churnkit.config import Config, load_config
-from churnkit.evaluate import BASELINES, HEADLINE, backtest, write_model_report
+from churnkit.evaluate import (
+    BASELINES,
+    HEADLINE,
+    PLAIN_LIGHTGBM,
+    backtest,
+    write_model_report,
+)
 from churnkit.scoring import write_table
 
 __all__ = ["comparison_rows", "evaluate"]
@@ -49,7 +55,10 @@ def evaluate(
     dict
         ``config``, ``mode``, then the metrics of :meth:`EvaluationResult.to_json`
         (``roc_auc, pr_auc, log_loss, brier, top_decile_lift, baseline, n,
-        positive_rate``...), the baseline rules, and ``files`` when written.
+        positive_rate``...), the baseline rules, ``tuning`` (each fold's model settings,
+        trees and search seconds), event mode's ``test_cutoffs`` (pooled
+        into the metrics), the plain LightGBM's settings
+        (``plain_lightgbm``) and ``files`` when written.
     """
     cfg = config if isinstance(config, Config) else load_config(config)
     result = backtest(cfg, tables=tables, n_folds=cv, progress=progress)
@@ -57,6 +66,20 @@ def evaluate(
                                "churnkit_version": __version__}
     summary.update(json.loads(result.to_json()))
     summary["rules"] = list(dict.fromkeys(result.rules))
+    summary["tuning"] = {
+        "seconds": round(float(result.folds["tune_seconds"].sum()), 2),
+        "folds": [{"fold": int(f), "settings": str(st), "trees": int(t) if pd.notna(t) else None,
+                   "seconds": round(float(sec), 2)}
+                  for f, st, t, sec in zip(result.folds["fold"], result.folds["settings"],
+                                           result.folds["trees"], result.folds["tune_seconds"],
+                                           strict=True)],
+    }
+    if "test_cutoff" in result.folds:
+        summary["test_cutoffs"] = [str(c.date()) for c in result.folds["test_cutoff"]]
+    summary["plain_lightgbm"] = {
+        "settings": dict(PLAIN_LIGHTGBM),
+        "input": "the raw columns" if result.mode == "snapshot" else "the model's features",
+    }
     if out_dir is not None:
         progress("Writing the evaluation files and the model report")
         out = Path(out_dir)
@@ -86,13 +109,14 @@ def _cell(key: str, value: Any) -> str:
 
 
 def comparison_rows(summary: Mapping[str, Any]) -> list[list[str]]:
-    """Rows ``[metric, model, rule, logistic]`` of formatted figures, for a printed table.
+    """Rows ``[metric, model, rule, logistic, lightgbm]`` of formatted figures, for a table.
 
     Examples
     --------
-    >>> s = {"roc_auc": 0.8, "baseline": {"rule": {"roc_auc": 0.7}, "logistic": {}}}
+    >>> s = {"roc_auc": 0.8, "baseline": {"rule": {"roc_auc": 0.7}, "logistic": {},
+    ...                                   "lightgbm": {"roc_auc": 0.79}}}
     >>> comparison_rows(s)
-    [['roc_auc', '0.8000', '0.7000', '–']]
+    [['roc_auc', '0.8000', '0.7000', '–', '0.7900']]
     """
     rows = []
     for key in _ROWS:

@@ -33,10 +33,12 @@ def model_from_config(config: Config) -> ChurnModel:
         class_weight=m.class_weight, early_stopping_rounds=m.early_stopping_rounds,
         calibration=m.calibration, validation_cutoffs=config.labels.validation_cutoffs,
         validation_fraction=m.validation_fraction, random_state=m.seed, n_jobs=m.n_jobs,
+        tune=m.tune, tune_budget_seconds=m.tune_budget_seconds, refit=m.refit,
     )
 
 
-def fit_model(config: Config, X: pd.DataFrame, labels: pd.DataFrame) -> ChurnModel:
+def fit_model(config: Config, X: pd.DataFrame, labels: pd.DataFrame, *, purge: bool = True
+              ) -> ChurnModel:
     """Fit the config's model on features ``X`` and their label rows.
 
     Parameters
@@ -47,6 +49,11 @@ def fit_model(config: Config, X: pd.DataFrame, labels: pd.DataFrame) -> ChurnMod
         Features, one row per label row.
     labels : DataFrame
         ``customer_id, cutoff, label``, aligned with ``X`` row by row.
+    purge : bool, default True
+        Event data: leave out the training cutoffs whose horizon reaches the validation
+        cutoffs. A backtest fold turns it off only when it would leave no training
+        cutoff; its rows then all have labels ending by the fold's test cutoff, so the
+        overlap touches early stopping and calibration, never the test.
 
     Returns
     -------
@@ -60,7 +67,7 @@ def fit_model(config: Config, X: pd.DataFrame, labels: pd.DataFrame) -> ChurnMod
     if config.data.snapshot is not None:
         return model.fit(X, y)
     return model.fit(X, y, cutoffs=labels["cutoff"].reset_index(drop=True),
-                     horizon_days=config.labels.horizon_days)
+                     horizon_days=config.labels.horizon_days if purge else None)
 
 
 def training_window(
@@ -90,6 +97,9 @@ def training_summary(
     """
     model.feature_set_ = feature_set
     model.config_ = config.model_dump(mode="json", exclude={"base_dir"})
+    tuning = getattr(model, "tuning_", None)
+    if tuning:
+        training = {**training, "tuning": tuning}  # written to the manifest with the window
     model.training_ = training
     summary = {**training, "features": len(model.feature_names_in_),
                "validation": {k: round(v, 4) for k, v in model.metrics_.items()}}

@@ -16,6 +16,7 @@ from sklearn.model_selection import train_test_split
 from churnkit.exceptions import ModelError, NotFittedError, SchemaError
 from churnkit.model._metrics import classification_metrics
 from churnkit.model._treeshap import TreeExplainer
+from churnkit.model._tune import lgb_params, search_capacity, train_until_stale
 
 __all__ = ["ChurnModel", "out_of_time_split"]
 
@@ -120,6 +121,17 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         Seed for LightGBM and the split; runs are deterministic.
     n_jobs : int, default 2
         LightGBM threads.
+    tune : {"off", "auto"}, default "off"
+        ``auto``: choose tree size, minimum leaf size, learning rate and subsampling by
+        :func:`~churnkit.model.search_capacity` on the training part (never the
+        validation rows) before the final fit; the parameters above are then the
+        starting point only.
+    tune_budget_seconds : float, default 20
+        Budget of that search, in seconds of a 2-core reference machine (work counted at
+        a fixed speed, so that the model does not depend on the machine's load).
+    refit : bool, default False
+        After early stopping and calibration on the validation rows, grow the chosen
+        number of trees again on every row (training and validation).
 
     Attributes
     ----------
@@ -129,6 +141,9 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         Validation metrics (``roc_auc``, ``pr_auc``, ``log_loss``, ``brier``...).
     version_ : str
         Content hash of the trained model, written into every score.
+    tuning_ : dict
+        The settings used, the number of trees, and what the capacity search tried
+        and how long it took (``tune="auto"``).
 
     Examples
     --------
@@ -168,6 +183,9 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         validation_fraction: float = 0.2,
         random_state: int = 0,
         n_jobs: int = 2,
+        tune: str = "off",
+        tune_budget_seconds: float = 20.0,
+        refit: bool = False,
     ) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -184,6 +202,9 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         self.validation_fraction = validation_fraction
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.tune = tune
+        self.tune_budget_seconds = tune_budget_seconds
+        self.refit = refit
 
     def _split(
         self, y: np.ndarray, cutoffs: pd.Series | None, horizon_days: int | None = None
@@ -238,15 +259,9 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
                 f"validation part ({len(va)} rows, {int(y[va].sum())} churners) has a single "
                 "class. Add cutoffs or lengthen the horizon."
             )
-        params = {
-            "objective": "binary", "learning_rate": self.learning_rate,
-            "num_leaves": self.num_leaves, "max_depth": self.max_depth,
-            "min_data_in_leaf": self.min_child_samples, "bagging_fraction": self.subsample,
-            "bagging_freq": 1 if self.subsample < 1 else 0,
-            "feature_fraction": self.colsample_bytree, "lambda_l2": self.reg_lambda,
-            "seed": self.random_state, "num_threads": self.n_jobs, "deterministic": True,
-            "force_col_wise": True, "verbosity": -1, "metric": "binary_logloss",
-        }
+        settings = {"num_leaves": self.num_leaves, "min_child_samples": self.min_child_samples,
+                    "learning_rate": self.learning_rate, "subsample": self.subsample,
+                    "colsample_bytree": self.colsample_bytree}
         weight = None
         if self.class_weight == "balanced":
             pos = y[tr].mean()
@@ -256,19 +271,52 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
                 "The 'class_weight' parameter of ChurnModel must be 'balanced' or None. "
                 f"Got {self.class_weight!r} instead."
             )
-        train_set = lgb.Dataset(X.iloc[tr], y[tr].astype(int), weight=weight, free_raw_data=True)
+        self.tuning_: dict[str, Any] = {"tune": self.tune}
+        if self.tune == "auto":
+            # the search sees the training part only: never the validation rows
+            inner_cut = None if cutoffs is None else pd.Series(cutoffs).iloc[tr].reset_index(
+                drop=True)
+            found = search_capacity(
+                X.iloc[tr], y[tr], cutoffs=inner_cut, horizon_days=horizon_days,
+                budget_seconds=self.tune_budget_seconds, patience=self.early_stopping_rounds,
+                seed=self.random_state, n_jobs=self.n_jobs, reg_lambda=self.reg_lambda,
+                weight=weight)
+            settings.update(found["settings"])
+            self.tuning_.update(found)
+        elif self.tune != "off":
+            raise ValueError(
+                f"The 'tune' parameter of ChurnModel must be 'auto' or 'off'. Got {self.tune!r} "
+                "instead."
+            )
+        params = lgb_params(settings, seed=self.random_state, n_jobs=self.n_jobs,
+                            reg_lambda=self.reg_lambda, max_depth=self.max_depth)
+        train_set = lgb.Dataset(X.iloc[tr], y[tr].astype(int), weight=weight, free_raw_data=False)
         valid_set = lgb.Dataset(X.iloc[va], y[va].astype(int), reference=train_set)
-        booster = lgb.train(
-            params, train_set, num_boost_round=self.n_estimators, valid_sets=[valid_set],
-            callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)],
-        )
-        best = int(booster.best_iteration or self.n_estimators)
+        booster = train_until_stale(params, train_set, valid_set, rounds=self.n_estimators,
+                                    patience=self.early_stopping_rounds)
+        best = int(booster.best_iteration)
         categories = {c: list(X[c].cat.categories) for c in X.columns
                       if isinstance(X[c].dtype, pd.CategoricalDtype)}
         trimmed = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
         raw_valid = np.asarray(trimmed.predict(X.iloc[va], num_threads=self.n_jobs))
-        return self._adopt(trimmed, feature_names=list(X.columns), categories=categories,
-                           raw_valid=raw_valid, y_valid=y[va], n_train=len(tr))
+        final = trimmed
+        if self.refit:
+            # the validation rows chose the number of trees and fit the calibration; the
+            # trees themselves are then grown again on every row given
+            rows = np.arange(len(y))
+            w_all = None
+            if weight is not None:
+                pos = y.mean()
+                w_all = np.where(y, 0.5 / pos, 0.5 / (1 - pos))
+            trees = max(1, round(best * min(len(rows) / len(tr), 1.25)))
+            final = lgb.train(params, lgb.Dataset(X.iloc[rows], y.astype(int), weight=w_all),
+                              num_boost_round=trees)
+            final = lgb.Booster(model_str=final.model_to_string())
+        self.tuning_.update(trees=int(final.num_trees()), validation_trees=best,
+                            refit=bool(self.refit), **{f"final_{k}": v for k, v in settings.items()})
+        return self._adopt(final, feature_names=list(X.columns), categories=categories,
+                           raw_valid=raw_valid, y_valid=y[va], n_train=len(tr),
+                           best_iteration=best)
 
     @classmethod
     def from_booster(
@@ -317,11 +365,16 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
 
     def _adopt(self, booster: lgb.Booster, *, feature_names: list[str],
                categories: dict[str, list[Any]],
-               raw_valid: np.ndarray, y_valid: np.ndarray, n_train: int) -> ChurnModel:
-        """Take a trained booster: calibrate it and measure it on the validation rows."""
+               raw_valid: np.ndarray, y_valid: np.ndarray, n_train: int,
+               best_iteration: int | None = None) -> ChurnModel:
+        """Take a trained booster: calibrate it and measure it on the validation rows.
+
+        ``raw_valid`` are the validation probabilities of the booster that chose
+        ``best_iteration`` trees (the same booster unless it was refitted on all rows).
+        """
         check_dump(booster, feature_names)
         self.booster_ = booster
-        self.best_iteration_ = int(booster.num_trees())
+        self.best_iteration_ = int(best_iteration or booster.num_trees())
         self.feature_names_in_ = np.asarray(feature_names, dtype=object)
         self.categories_ = categories
         self.classes_ = np.array([False, True])

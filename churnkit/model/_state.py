@@ -26,7 +26,7 @@ __all__ = ["FORMAT", "FORMAT_VERSION", "model_from_state", "model_state"]
 FORMAT = "churnkit.model"
 FORMAT_VERSION = 1
 _FITTED = {"booster_", "best_iteration_", "feature_names_in_", "categories_", "classes_",
-           "calibrator_", "metrics_", "version_"}
+           "calibrator_", "metrics_", "version_", "tuning_"}
 _ATTACHED = {"feature_set_", "config_", "training_", "reasons_", "manifest_"}
 """Attributes stored in other files of the model folder (or, for ``manifest_``, not at all)."""
 
@@ -109,7 +109,22 @@ def model_state(model: ChurnModel) -> dict[str, Any]:
         "metrics_": metrics,
         "best_iteration_": int(model.best_iteration_),
         "version_": str(model.version_),
+        "tuning_": _plain(getattr(model, "tuning_", None)),
     }
+
+
+def _plain(value: Any) -> Any:
+    """``value`` (the capacity search's record) as plain JSON data: numpy scalars unwrapped."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    raise StateError(f"ChurnModel.tuning_ holds a {type(value).__name__}, which cannot be saved "
+                     "as data.")
 
 
 _PARAM_CHECKS = {
@@ -166,5 +181,10 @@ def model_from_state(data: Any, booster: lgb.Booster, file: str) -> ChurnModel:
         raise r.fail("metrics_", "expected an object of numbers")
     model.metrics_ = {k: float("nan") if v is None else float(v) for k, v in metrics.items()}
     model.version_ = r.text("version_")
+    tuning = r.value("tuning_")
+    if tuning is not None and not isinstance(tuning, dict):
+        raise r.fail("tuning_", "expected an object or null")
+    if tuning is not None:
+        model.tuning_ = tuning
     r.close()
     return model

@@ -8,7 +8,8 @@ import pandas as pd
 START = pd.Timestamp("2023-01-01")
 END = pd.Timestamp("2025-03-01")
 FAST_MODEL = {"n_estimators": 40, "learning_rate": 0.1, "num_leaves": 7,
-              "min_child_samples": 20, "early_stopping_rounds": 10, "n_jobs": 1}
+              "min_child_samples": 20, "early_stopping_rounds": 10, "n_jobs": 1, "tune": "off",
+              "refit": False}
 
 
 def make_event_tables(n: int = 300, seed: int = 0) -> dict[str, pd.DataFrame]:

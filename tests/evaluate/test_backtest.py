@@ -10,7 +10,8 @@ from _evaluate_data import END, event_config_dict
 from churnkit import ConfigError
 from churnkit.config import config_from_dict
 from churnkit.data import load_dataset
-from churnkit.evaluate import backtest
+from churnkit.evaluate import backtest, plain_lightgbm, raw_columns
+from churnkit.evaluate._baselines import fit_plain_lightgbm
 from churnkit.labels import labels_from_config
 
 
@@ -90,7 +91,7 @@ def test_poisoning_data_at_or_after_a_test_cutoff_leaves_its_predictions_unchang
     assert (before.loc[first, "label"].to_numpy() != after.loc[after["fold"] == 1, "label"]
             .to_numpy()).sum() > 20
     # ... but not one prediction of the first fold
-    for col in ("customer_id", "cutoff", "model", "rule", "logistic"):
+    for col in ("customer_id", "cutoff", "model", "rule", "logistic", "lightgbm"):
         pd.testing.assert_series_equal(
             before.loc[first, col].reset_index(drop=True),
             after.loc[after["fold"] == 1, col].reset_index(drop=True),
@@ -105,10 +106,10 @@ def test_poisoning_data_at_or_after_a_test_cutoff_leaves_its_predictions_unchang
 def test_baselines_are_scored_on_the_same_rows(event_result):
     pred = event_result.predictions
     assert list(pred.columns) == ["customer_id", "cutoff", "fold", "label", "value", "model",
-                                  "rule", "logistic"]
+                                  "rule", "logistic", "lightgbm"]
     assert pred.groupby("fold")["cutoff"].nunique().eq(1).all()
     assert not pred.duplicated(["customer_id", "cutoff"]).any()
-    for col in ("model", "rule", "logistic"):
+    for col in ("model", "rule", "logistic", "lightgbm"):
         assert pred[col].between(0, 1).all()
     m = event_result.metrics
     # the planted signal (fading logins, complaints) is learnable; recency alone is weaker
@@ -125,9 +126,14 @@ def test_json_has_exactly_the_documented_keys(event_result):
     required = {"roc_auc", "pr_auc", "log_loss", "brier", "top_decile_lift", "baseline", "n",
                 "positive_rate"}
     assert required <= set(data)
-    assert set(data["baseline"]) == {"rule", "logistic"}
+    assert set(data["baseline"]) == {"rule", "logistic", "lightgbm"}
+    model_keys = {k for k, v in data.items() if k not in {"baseline", "improvement", "n",
+                  "positive_rate", "folds"} and not k.endswith(("_fold_mean", "_fold_std"))}
     for scorer in data["baseline"].values():
         assert {"roc_auc", "pr_auc", "log_loss", "brier", "top_decile_lift"} <= set(scorer)
+        assert model_keys <= set(scorer) | {"n", "positive_rate"}, model_keys - set(scorer)
+    assert data["baseline"]["lightgbm"]["roc_auc"] > 0.6  # a real model, not a placeholder
+    assert set(data["improvement"]) == {"rule", "logistic", "lightgbm"}
     assert data["n"] == len(event_result.predictions)
     assert data["positive_rate"] == pytest.approx(event_result.predictions["label"].mean())
     assert list(data)[:5] == ["roc_auc", "pr_auc", "log_loss", "brier", "top_decile_lift"]
@@ -159,3 +165,76 @@ def test_too_few_training_cutoffs_is_a_config_error(event_tables):
         backtest(config_from_dict(raw), tables=event_tables, n_folds=4)
     with pytest.raises(ConfigError, match="only 7 cutoffs"):
         backtest(config_from_dict(raw), tables=event_tables, n_folds=8)
+
+
+def _snapshot_result(snapshot_frame, snapshot_config_dict):
+    cfg = config_from_dict(snapshot_config_dict)
+    return backtest(cfg, tables={"snapshot": snapshot_frame}, n_folds=3)
+
+
+def test_plain_lightgbm_is_fitted_on_each_folds_training_rows_of_the_raw_columns(
+        snapshot_frame, snapshot_config_dict):
+    """Refitting the fixed-settings LGBMClassifier on a fold's training rows of the raw table
+    reproduces the backtest's predictions of that fold exactly: same folds, same columns."""
+    result = _snapshot_result(snapshot_frame, snapshot_config_dict)
+    pred = result.predictions
+    raw = raw_columns(snapshot_frame, drop=["id", "churned"])
+    assert list(raw.columns) == ["contract", "tenure", "charges"]
+    y = (snapshot_frame["churned"] == "Yes").to_numpy()
+    for fold in (1, 3):
+        part = pred[pred["fold"] == fold]
+        test = snapshot_frame["id"].isin(part["customer_id"]).to_numpy()
+        model = plain_lightgbm(seed=0, n_jobs=1).fit(raw[~test], y[~test])
+        expected = pd.Series(model.predict_proba(raw[test])[:, 1],
+                             index=snapshot_frame.loc[test, "id"])
+        np.testing.assert_allclose(part["lightgbm"].to_numpy(),
+                                   expected.loc[part["customer_id"]].to_numpy(), rtol=1e-12)
+    assert result.folds["lightgbm_roc_auc"].notna().all()
+
+
+def test_plain_lightgbm_takes_categorical_levels_from_the_training_rows_only():
+    """A level seen only in the test rows is missing to the model: it cannot have been
+    given a split, whatever the test rows' labels are."""
+    rng = np.random.default_rng(0)
+    n = 400
+    X = pd.DataFrame({"plan": pd.Categorical(rng.choice(["a", "b", "c"], n)),
+                      "x": rng.normal(size=n)})
+    y = (X["plan"] == "a").to_numpy() ^ (rng.random(n) < 0.1)
+    test = X.iloc[:50].copy()
+    test["plan"] = pd.Categorical(["new"] * 25 + ["a"] * 25)
+    as_missing = test.copy()
+    as_missing["plan"] = pd.Categorical([None] * 25 + ["a"] * 25)
+    _, p_new = fit_plain_lightgbm(X, y, test, seed=0, n_jobs=1)
+    _, p_missing = fit_plain_lightgbm(X, y, as_missing, seed=0, n_jobs=1)
+    np.testing.assert_array_equal(p_new, p_missing)
+    # categories of the test frame (here with an extra level) do not change the fit
+    assert p_new[25:].mean() > p_new[:25].mean()
+
+
+def test_a_fold_whose_validation_purge_leaves_nothing_trains_on_older_cutoffs_without_leakage(
+        event_tables):
+    """A 120-day horizon and one test cutoff: only 05-01 .. 07-01 end their horizon by the test
+    cutoff 2024-11-01, and none ends by the validation cutoff 07-01. The fold trains on
+    05-01 and 06-01 (labels overlap validation, not the test) instead of being refused, and
+    rewriting everything at or after the test cutoff changes none of its predictions."""
+    raw = event_config_dict()
+    raw["labels"].update(horizon_days=120, validation_cutoffs=1,
+                         cutoffs={"start": "2024-05-01", "every": "MS"})
+    cfg = config_from_dict(raw)
+    result = backtest(cfg, tables=event_tables, n_folds=1)
+    fold = result.folds.iloc[0]
+    assert str(fold.test_cutoff.date()) == "2024-11-01"
+    assert fold.train_cutoffs == ["2024-05-01", "2024-06-01", "2024-07-01"]
+    assert fold.validation_cutoffs == ["2024-07-01"]
+    assert not fold.inner_purge
+    assert fold.last_label_end <= fold.test_cutoff
+    labels = labels_from_config(load_dataset(cfg, event_tables), cfg.labels)
+    older = labels["cutoff"].isin(pd.to_datetime(["2024-05-01", "2024-06-01"]))
+    assert result.last_model.metrics_["n_train"] == int(older.sum())
+    poisoned = backtest(cfg, tables=_poison(event_tables, fold.test_cutoff), n_folds=1)
+    assert (poisoned.predictions["label"] != result.predictions["label"]).sum() > 10
+    for col in ("model", "rule", "logistic", "lightgbm"):
+        np.testing.assert_array_equal(poisoned.predictions[col], result.predictions[col])
+    # the default purge still applies where it leaves training cutoffs
+    assert bool(backtest(config_from_dict(event_config_dict()), tables=event_tables,
+                         n_folds=1).folds["inner_purge"].iloc[0])

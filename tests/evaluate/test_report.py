@@ -48,6 +48,11 @@ def test_report_is_self_contained_and_escaped(snapshot_result, tmp_path):
     assert "@import" not in html
     assert "snap &lt;b&gt;&amp;&lt;/b&gt; test" in html
     assert "<b>&</b>" not in html
+    head = re.search(r"<h2>Model against baselines</h2>.*?</thead>", html, re.S)
+    assert head is not None
+    assert re.findall(r"<th class='?\"?num'?\"?>(\w+)</th>", head.group(0)) == [
+        "model", "rule", "logistic", "lightgbm"]
+    assert "n_estimators=300, learning_rate=0.03, num_leaves=31" in html
     for heading in ("Model against baselines", "Folds", "Calibration by decile",
                     "Retention campaign", "Global reasons"):
         assert heading in html
@@ -101,12 +106,45 @@ def test_run_evaluation_writes_metrics_predictions_folds_and_report(tmp_path, sn
     assert set(summary["files"]) == {"metrics", "predictions", "folds", "report"}
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert metrics["roc_auc"] == pytest.approx(summary["roc_auc"])
-    assert set(metrics["baseline"]) == {"rule", "logistic"}
+    assert set(metrics["baseline"]) == {"rule", "logistic", "lightgbm"}
     pred = pd.read_csv(tmp_path / "out" / "predictions.csv")
     assert len(pred) == len(snapshot_frame)
     assert len(pd.read_csv(tmp_path / "out" / "folds.csv")) == 3
     rows = comparison_rows(summary)
     assert rows[0][0] == "roc_auc"
-    assert len(rows[0]) == 4
+    assert len(rows[0]) == 5  # metric, model, rule, logistic, plain LightGBM
+    assert float(rows[0][4]) == pytest.approx(summary["baseline"]["lightgbm"]["roc_auc"], abs=1e-4)
+    assert summary["plain_lightgbm"]["settings"]["num_leaves"] == 31
     assert float(rows[0][1]) == pytest.approx(summary["roc_auc"], abs=1e-4)
     assert run_evaluation(cfg_path, cv=2)["folds"] == 2
+
+
+def test_evaluate_command_shows_the_plain_lightgbm_in_text_and_json(tmp_path, snapshot_frame):
+    from _evaluate_data import FAST_MODEL
+    from typer.testing import CliRunner
+
+    from churnkit.cli import app
+
+    snapshot_frame.to_csv(tmp_path / "snap.csv", index=False)
+    cfg_path = tmp_path / "config.yaml"
+    cfg_path.write_text(
+        "name: snap\ndata:\n  snapshot: {path: snap.csv, customer_id: id, label: churned,"
+        f" positive: ['Yes']}}\nmodel: {json.dumps(FAST_MODEL)}\nevaluation: {{folds: 3}}\n")
+    runner = CliRunner()
+    text = runner.invoke(app, ["evaluate", "-c", str(cfg_path)])
+    assert text.exit_code == 0, text.output
+    header = next(line for line in text.stdout.splitlines() if "metric" in line)
+    assert [c.strip() for c in header.split("┃")[1:-1]] == ["metric", "model", "rule",
+                                                         "logistic", "lightgbm"]
+    assert "plain LGBMClassifier (n_estimators=300" in text.output
+    js = runner.invoke(app, ["evaluate", "-c", str(cfg_path), "--format", "json"])
+    assert js.exit_code == 0, js.output
+    data = json.loads(js.stdout)
+    plain = data["baseline"]["lightgbm"]
+    assert set(plain) == set(data["baseline"]["logistic"])
+    assert 0.5 < plain["roc_auc"] <= 1.0
+    folds = data["tuning"]["folds"]
+    assert [f["fold"] for f in folds] == [1, 2, 3]
+    assert all(isinstance(f["trees"], int) and f["trees"] > 0 for f in folds)
+    assert folds[0]["settings"].startswith("num_leaves=7 min_child_samples=20")
+    assert "model: num_leaves=7" in text.output
