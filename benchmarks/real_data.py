@@ -13,7 +13,7 @@ over seeds 0 .. N-1 (the seed of the models and, for snapshots, of the folds).
 
 - telco, bank, cell2cell: stratified 5-fold cross-validation (snapshot mode);
 - cdnow: out of time, the test cutoff 1997-12-31 (as ``churnkit evaluate -c
-  configs/cdnow.yaml``), trained on cutoffs whose 182-day horizon ended by then;
+  benchmarks/configs/cdnow.yaml``), trained on cutoffs whose 182-day horizon ended by then;
 - oulad: out of time on days 168 and 189 of the course, pooled;
 - ravenstack, olist (only on request): out of time over the 3 newest cutoffs.
   Neither has a usable churn signal, so their figures are no targets.
@@ -34,7 +34,6 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from churnkit._core import builtin_config
 from churnkit.config import Config, config_from_dict
 from churnkit.evaluate import backtest
 
@@ -52,19 +51,19 @@ def _none(_: argparse.Namespace) -> None:
 
 DATASETS: dict[str, tuple[str, str, str, Path, Tables]] = {
     "telco": ("IBM Telco", "5-fold CV", "ROC-AUC ≥ 0.848, lift ≥ 2.95",
-              builtin_config("telco.yaml"), _none),
-    "bank": ("Bank churn", "5-fold CV", "ROC-AUC ≥ 0.868", builtin_config("bank.yaml"), _none),
+              HERE / "configs" / "telco.yaml", _none),
+    "bank": ("Bank churn", "5-fold CV", "ROC-AUC ≥ 0.868", HERE / "configs" / "bank.yaml", _none),
     "cdnow": ("CDNOW", "out of time, test 1997-12-31", "ROC-AUC ≥ 0.81",
-              builtin_config("cdnow.yaml"), _none),
+              HERE / "configs" / "cdnow.yaml", _none),
     "cell2cell": ("Cell2Cell", "5-fold CV", "≥ plain LightGBM", HERE / "configs" / "cell2cell.yaml",
                   lambda a: cell2cell_tables()),
     "oulad": ("OULAD", "out of time, days 168 + 189", "≥ plain LightGBM",
               HERE / "configs" / "oulad.yaml",
               lambda a: oulad_tables(students=a.oulad_students)),
     "ravenstack": ("RavenStack SaaS", "out of time, 3 cutoffs", "none (no signal)",
-                   builtin_config("ravenstack.yaml"), _none),
+                   HERE / "configs" / "ravenstack.yaml", _none),
     "olist": ("Olist reviews", "out of time, 3 cutoffs", "none (no real label)",
-              builtin_config("olist.yaml"), _none),
+              HERE / "configs" / "olist.yaml", _none),
 }
 DEFAULT = ["telco", "bank", "cdnow", "cell2cell", "oulad"]
 

@@ -4,7 +4,7 @@ A configuration says where the tables are, which of the user's columns play
 which role (the data contract of ``DESIGN.md``), how churn is defined, which
 features to build and how to train the model. Every key is validated on load;
 errors name the file and the key path, e.g.
-``configs/cdnow.yaml: labels.horizon_days: input should be greater than 0``.
+``my.yaml: labels.horizon_days: input should be greater than 0``.
 """
 
 from __future__ import annotations
@@ -646,9 +646,9 @@ def load_config(path: str | Path) -> Config:
     --------
     >>> from churnkit import load_config
     >>> from churnkit._core import builtin_config
-    >>> cfg = load_config(builtin_config("cdnow.yaml"))
+    >>> cfg = load_config(builtin_config("default.yaml"))
     >>> cfg.labels.definition
-    'inactivity'
+    'contractual'
     """
     path = Path(path)
     return config_from_dict(read_yaml(path), base_dir=path.parent, source=str(path))

@@ -8,6 +8,7 @@ figures with the default settings come from ``benchmarks/real_data.py``.
 """
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,7 +17,6 @@ import yaml
 from sklearn.metrics import roc_auc_score
 
 import churnkit as ck
-from churnkit._core import builtin_config
 from churnkit.config import config_from_dict
 from churnkit.evaluate import backtest
 
@@ -25,8 +25,11 @@ pytestmark = pytest.mark.slow  # trains on the public datasets in ../shared/data
 FAST = {"n_estimators": 150, "learning_rate": 0.1, "n_jobs": 1}
 
 
+PUBLIC_CONFIGS = Path(__file__).resolve().parents[1] / "benchmarks" / "configs"
+
+
 def _config(name, **model):
-    path = builtin_config(name)
+    path = PUBLIC_CONFIGS / name
     raw = yaml.safe_load(path.read_text())
     raw.setdefault("model", {}).update({**FAST, **model})
     return config_from_dict(raw, base_dir=path.parent, source=str(path))

@@ -8,7 +8,6 @@ import yaml
 
 import churnkit as ck
 from churnkit import ChurnModel, ModelError, SchemaError
-from churnkit._core import builtin_config
 from churnkit.config import config_from_dict
 from churnkit.model import load_manifest
 
@@ -25,8 +24,11 @@ def _redigest(path, manifest):
     path.write_text(json.dumps(manifest))
 
 
+PUBLIC_CONFIGS = Path(__file__).resolve().parents[2] / "benchmarks" / "configs"
+
+
 def _config(name, **model):
-    path = builtin_config(name)
+    path = PUBLIC_CONFIGS / name
     raw = yaml.safe_load(path.read_text())
     raw.setdefault("model", {}).update(model)
     return config_from_dict(raw, base_dir=path.parent, source=str(path))
@@ -34,7 +36,7 @@ def _config(name, **model):
 
 @pytest.fixture(scope="module")
 def telco():
-    if not (Path(builtin_config("telco.yaml")).parent / "../../shared/data/ibm_telco").exists():
+    if not (PUBLIC_CONFIGS / "../../../shared/data/ibm_telco").exists():
         pytest.skip("public datasets folder is absent")
     cfg = _config("telco.yaml")
     return cfg, ck.train(cfg)
