@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 import re
 from pathlib import Path
@@ -10,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from typer.testing import CliRunner
+from cli_runner import cli_runner
 
 import churnkit as ck
 import churnkit.exceptions as exc_mod
@@ -28,8 +27,7 @@ CASES = [
 assert len({c["name"] for c in CASES}) == len(CASES), "case names must be unique across cases*.yaml"
 BASE_IDS = [f"c{i:02d}" for i in range(1, 41)]
 # stdout and stderr captured apart: click 8.2+ always does so, click 8.1 only when asked
-runner = (CliRunner(mix_stderr=False)
-          if "mix_stderr" in inspect.signature(CliRunner.__init__).parameters else CliRunner())
+runner = cli_runner()
 
 
 def _config_dict(files: dict[str, str] | None = None, options: dict | None = None) -> dict:

@@ -7,13 +7,13 @@ import sys
 import openpyxl
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
+from cli_runner import cli_runner
 
 from churnkit.cli import app
 
 pytestmark = pytest.mark.slow  # runs the CLI end to end on a 1,200-customer sample CRM
 
-runner = CliRunner()
+runner = cli_runner()
 
 
 @pytest.fixture(scope="module")

@@ -9,12 +9,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from typer.testing import CliRunner
+from cli_runner import cli_runner
 
 from churnkit.cli import app
 
 BASE = Path(__file__).parent / "bad_inputs" / "base"
-runner = CliRunner()
+runner = cli_runner()
 
 
 def _config(tmp_path: Path, *, name: str = "config.yaml", customers: str | None = None,

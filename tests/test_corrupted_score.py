@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
+from cli_runner import cli_runner
 
 import churnkit as ck
 from churnkit._core import builtin_config
@@ -17,7 +17,7 @@ from churnkit.datasets import make_crm
 
 pytestmark = pytest.mark.slow  # trains on a 1,200-customer sample CRM, runs `churnkit score`
 
-runner = CliRunner()
+runner = cli_runner()
 
 
 @pytest.fixture(scope="module")

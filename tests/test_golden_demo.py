@@ -13,7 +13,7 @@ and says why in its commit message. Any other change must leave them byte-identi
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from cli_runner import cli_runner
 
 from churnkit.cli import app
 
@@ -25,7 +25,7 @@ GOLDEN = Path(__file__).parent / "golden"
 @pytest.fixture(scope="module")
 def demo_600(tmp_path_factory):
     out = tmp_path_factory.mktemp("golden")
-    result = CliRunner().invoke(app, ["demo", "--out", str(out), "--customers", "600",
+    result = cli_runner().invoke(app, ["demo", "--out", str(out), "--customers", "600",
                                       "--format", "json"])
     assert result.exit_code == 0, result.output
     return out

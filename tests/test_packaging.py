@@ -58,12 +58,12 @@ def test_no_install_line_names_the_other_project():
 
 
 def test_version_option_prints_the_package_version():
-    from typer.testing import CliRunner
+    from cli_runner import cli_runner
 
     from churnkit import __version__
     from churnkit.cli import app
 
-    result = CliRunner().invoke(app, ["--version"])
+    result = cli_runner().invoke(app, ["--version"])
     assert result.exit_code == 0
     assert result.output.strip() == f"churnkit {__version__} (distribution churnkit-crm)"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from typer.testing import CliRunner
+from cli_runner import cli_runner
 
 import churnkit as ck
 from churnkit.cli import app
@@ -16,7 +16,7 @@ from churnkit.config import config_from_dict
 from churnkit.exceptions import SchemaError
 
 ROOT = Path(__file__).parent / "bad_inputs"
-runner = CliRunner()
+runner = cli_runner()
 
 
 def _config(customers: str = "base/customers.csv", contacts: str = "base/contacts.csv",

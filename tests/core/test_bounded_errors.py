@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from cli_runner import cli_runner
 
 from churnkit.actions import load_playbooks
 from churnkit.cli import app
@@ -61,7 +61,7 @@ def test_billion_laughs_config_through_the_cli(tmp_path):
     path = tmp_path / "config.yaml"
     path.write_text(_bomb(8, "name"))
     start = time.perf_counter()
-    r = CliRunner().invoke(app, ["validate", "--config", str(path)])
+    r = cli_runner().invoke(app, ["validate", "--config", str(path)])
     assert time.perf_counter() - start < 5
     assert r.exit_code == 1, r.output
     assert "aliases" in r.stderr

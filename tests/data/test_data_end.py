@@ -175,7 +175,7 @@ def test_scoring_with_a_stray_date_keeps_as_of_and_every_customer(crm, config, t
 def test_cli_refuses_as_of_outside_the_events_in_one_paragraph(tmp_path):
     """A small model on the bad-input base CRM (events up to 2024-05-27, data.end unset)."""
     import yaml
-    from typer.testing import CliRunner
+    from cli_runner import cli_runner
 
     from churnkit.cli import app
 
@@ -195,7 +195,7 @@ def test_cli_refuses_as_of_outside_the_events_in_one_paragraph(tmp_path):
     }
     cfg = tmp_path / "config.yaml"
     cfg.write_text(yaml.safe_dump(raw))
-    runner = CliRunner()
+    runner = cli_runner()
     r = runner.invoke(app, ["train", "--config", str(cfg), "--out", str(tmp_path / "m")])
     assert r.exit_code == 0, r.output
     for as_of, words in [("2100-01-01", "after the end of the data (2024-05-28)"),

@@ -121,7 +121,7 @@ def test_run_evaluation_writes_metrics_predictions_folds_and_report(tmp_path, sn
 
 def test_evaluate_command_shows_the_plain_lightgbm_in_text_and_json(tmp_path, snapshot_frame):
     from _evaluate_data import FAST_MODEL
-    from typer.testing import CliRunner
+    from cli_runner import cli_runner
 
     from churnkit.cli import app
 
@@ -130,7 +130,7 @@ def test_evaluate_command_shows_the_plain_lightgbm_in_text_and_json(tmp_path, sn
     cfg_path.write_text(
         "name: snap\ndata:\n  snapshot: {path: snap.csv, customer_id: id, label: churned,"
         f" positive: ['Yes']}}\nmodel: {json.dumps(FAST_MODEL)}\nevaluation: {{folds: 3}}\n")
-    runner = CliRunner()
+    runner = cli_runner()
     text = runner.invoke(app, ["evaluate", "-c", str(cfg_path)])
     assert text.exit_code == 0, text.output
     header = next(line for line in text.stdout.splitlines() if "metric" in line)

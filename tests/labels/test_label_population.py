@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
-from typer.testing import CliRunner
+from cli_runner import cli_runner
 
 from churnkit.cli import app
 
@@ -46,7 +46,7 @@ def _expected() -> list[dict]:
 
 
 def test_validate_json_lists_rows_and_churn_rate_per_cutoff(tmp_path):
-    r = CliRunner().invoke(app, ["validate", "--config", str(_config(tmp_path)),
+    r = cli_runner().invoke(app, ["validate", "--config", str(_config(tmp_path)),
                                  "--format", "json"])
     assert r.exit_code == 0, r.output
     got = json.loads(r.stdout)["labels"]
@@ -57,7 +57,7 @@ def test_validate_json_lists_rows_and_churn_rate_per_cutoff(tmp_path):
 
 
 def test_validate_table_prints_the_population(tmp_path):
-    r = CliRunner().invoke(app, ["validate", "--config", str(_config(tmp_path))])
+    r = cli_runner().invoke(app, ["validate", "--config", str(_config(tmp_path))])
     assert r.exit_code == 0, r.output
     assert "Label population" in r.stdout
     first = _expected()[0]
@@ -67,7 +67,7 @@ def test_validate_table_prints_the_population(tmp_path):
 
 
 def test_validate_refuses_cutoffs_without_a_complete_horizon(tmp_path):
-    r = CliRunner().invoke(app, ["validate", "--config",
+    r = cli_runner().invoke(app, ["validate", "--config",
                                  str(_config(tmp_path, cutoffs=["2024-06-20"]))])
     assert r.exit_code == 1
     assert "No cutoff has its whole 30-day horizon inside the data" in r.stderr

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from typer.testing import CliRunner
+from cli_runner import cli_runner
 
 import churnkit as ck
 from churnkit import ChurnModel, ModelError
@@ -23,7 +23,7 @@ from churnkit.features._state import feature_set_state
 from churnkit.model import _artifacts, load_manifest
 from churnkit.model._state import model_state
 
-runner = CliRunner()
+runner = cli_runner()
 KEY = "CHURNKIT_MODEL_KEY"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from typer.testing import CliRunner
+from cli_runner import cli_runner
 
 import churnkit as ck
 from churnkit.cli import app
@@ -27,7 +27,7 @@ def _scores(path) -> pd.DataFrame:
 
 def test_report_without_min_band_lists_customers_above_low_risk(tmp_path):
     scores = _scores(tmp_path / "s.csv")
-    r = CliRunner().invoke(app, ["report", "--scores", str(tmp_path / "s.csv"),
+    r = cli_runner().invoke(app, ["report", "--scores", str(tmp_path / "s.csv"),
                                  "--out", str(tmp_path / "lists"), "--format", "json"])
     assert r.exit_code == 0, r.output
     lists = pd.read_csv(tmp_path / "lists" / "at_risk.csv")
@@ -36,7 +36,7 @@ def test_report_without_min_band_lists_customers_above_low_risk(tmp_path):
     assert set(lists["customer_id"]) == set(at_risk["customer_id"])
     assert "low" not in set(lists["risk_band"])
     # --min-band low lists everyone, as before
-    r = CliRunner().invoke(app, ["report", "--scores", str(tmp_path / "s.csv"),
+    r = cli_runner().invoke(app, ["report", "--scores", str(tmp_path / "s.csv"),
                                  "--out", str(tmp_path / "all"), "--min-band", "low"])
     assert r.exit_code == 0, r.output
     assert len(pd.read_csv(tmp_path / "all" / "at_risk.csv")) == len(scores)

@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from cli_runner import cli_runner
 from matplotlib.figure import Figure
-from typer.testing import CliRunner
 
 from churnkit.cli import app
 
@@ -40,7 +40,7 @@ def test_retention_command_with_dollar_signs_in_segments(tmp_path):
         "labels": {"horizon_days": 30, "cutoffs": ["2024-02-01", "2024-03-01"]},
     }
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    result = CliRunner().invoke(app, ["retention", "--config", str(tmp_path / "config.yaml"),
+    result = cli_runner().invoke(app, ["retention", "--config", str(tmp_path / "config.yaml"),
                                       "--out", str(tmp_path / "out"), "--by", "segment"])
     assert result.exit_code == 0, result.output
     page = (tmp_path / "out" / "retention.html").read_text(encoding="utf-8")

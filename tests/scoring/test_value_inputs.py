@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
+from cli_runner import cli_runner
 
 import churnkit as ck
 from churnkit.actions import at_risk_from_scores
@@ -88,7 +88,7 @@ def test_score_command_json_has_no_infinity(trained, tmp_path):
     customers.to_parquet(tmp_path / "customers.parquet", index=False)
     config = tmp_path / "config.yaml"
     config.write_text(json.dumps(_raw(str(tmp_path / "customers.parquet"))))
-    r = CliRunner().invoke(app, ["score", "--config", str(config), "--model", str(model_dir),
+    r = cli_runner().invoke(app, ["score", "--config", str(config), "--model", str(model_dir),
                                  "--out", str(tmp_path / "scores.csv"), "--format", "json"])
     assert r.exit_code == 0, r.output
     assert "Infinity" not in r.stdout
