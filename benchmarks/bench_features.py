@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> None:
 
     folder = args.data or Path(f"/tmp/churnkit-bench-features-{args.customers}")
     if not (folder / "config.yaml").is_file():
-        make_crm(args.customers, seed=0).write(folder / "data", format="parquet")
+        make_crm(args.customers, random_state=0).write(folder / "data", format="parquet")
         text = builtin_config("default.yaml").read_text().replace(".csv", ".parquet")
         (folder / "config.yaml").write_text(text)
     cfg = ck.load_config(folder / "config.yaml")

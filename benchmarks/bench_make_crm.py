@@ -34,12 +34,12 @@ def main(argv: list[str] | None = None) -> None:
 
     baseline = _peak_rss_gib()
     start = time.perf_counter()
-    crm = make_crm(args.n, seed=args.seed, months=args.months)
+    crm = make_crm(args.n, random_state=args.seed, months=args.months)
     elapsed = time.perf_counter() - start
 
     rows = {name: len(frame) for name, frame in crm.tables.items()}
     memory = sum(int(frame.memory_usage(deep=True).sum()) for frame in crm.tables.values())
-    print(f"make_crm(n_customers={args.n:_}, months={args.months}, seed={args.seed})")
+    print(f"make_crm(n_customers={args.n:_}, months={args.months}, random_state={args.seed})")
     for name, count in rows.items():
         print(f"  {name:<13} {count:>13_} rows")
     print(f"  events        {sum(rows.values()) - 2 * args.n:>13_} rows")

@@ -128,7 +128,7 @@ def step_generate(work: Path, customers: int, explain: str, per_customer: dict[s
     from churnkit.datasets import make_crm
 
     start = time.perf_counter()
-    crm = make_crm(customers, seed=0)
+    crm = make_crm(customers, random_state=0)
     crm = dataclasses.replace(crm, **{
         name: _pad(getattr(crm, name), crm.customers, int(rate * customers), k)
         for k, (name, rate) in enumerate(per_customer.items())})

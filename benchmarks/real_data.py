@@ -70,7 +70,7 @@ DEFAULT = ["telco", "bank", "cdnow", "cell2cell", "oulad"]
 
 def _config(path: Path, overrides: dict[str, object], seed: int) -> Config:
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    raw.setdefault("model", {}).update({**overrides, "seed": seed})
+    raw.setdefault("model", {}).update({**overrides, "random_state": seed})
     return config_from_dict(raw, base_dir=path.parent, source=str(path))
 
 

@@ -72,7 +72,7 @@ def summary(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def train_sample(n: int, seed: int, folder: Path) -> tuple[object, object, pd.DataFrame]:
-    crm = make_crm(n, seed=seed)
+    crm = make_crm(n, random_state=seed)
     crm.write(folder / "data", format="parquet")
     text = builtin_config("default.yaml").read_text(encoding="utf-8").replace(".csv", ".parquet")
     (folder / "config.yaml").write_text(text, encoding="utf-8")
@@ -84,7 +84,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--customers", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--dir", type=Path, help="a `churnkit demo --out DIR` folder (make_crm(5000, seed=0))")
+    parser.add_argument("--dir", type=Path, help="a `churnkit demo --out DIR` folder (make_crm(5000, random_state=0))")
     parser.add_argument("--reasons", type=Path, action="append",
                         help="reasons file (default: the built-in one); repeat to compare")
     parser.add_argument("--since", default="2025-07-01", help="first cutoff evaluated")
@@ -94,13 +94,13 @@ def main() -> None:
         if args.dir is not None:
             cfg = ck.load_config(args.dir / "config.yaml")
             model = ck.load_model(args.dir / "model")
-            truth = make_crm(args.customers, seed=args.seed).ground_truth
+            truth = make_crm(args.customers, random_state=args.seed).ground_truth
         else:
             model, cfg, truth = train_sample(args.customers, args.seed, Path(tmp))
         Xs, contrib, ids = selected_churners(model, cfg, since=args.since)
     for reasons in args.reasons or [None]:
         table = summary(attribution(Xs, contrib, ids, truth, reasons))
-        print(f"\nmake_crm({args.customers}, seed={args.seed}); churners in the model's top 20% "
+        print(f"\nmake_crm({args.customers}, random_state={args.seed}); churners in the model's top 20% "
               f"at cutoffs >= {args.since}; reasons: {reasons or 'built-in'}")
         print(table.to_string(formatters={"top3": "{:.0%}".format, "top1": "{:.0%}".format}))
         planted = table.loc["planted causes (without other)"]

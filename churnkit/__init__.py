@@ -8,7 +8,7 @@ and ``evaluate``; ``scoring`` holds the engines (local, chunked, Dask) and
 Examples
 --------
 >>> import churnkit as ck
->>> crm = ck.datasets.make_crm(n_customers=300, seed=0)
+>>> crm = ck.datasets.make_crm(n_customers=300, random_state=0)
 >>> sorted(crm.event_tables)
 ['contacts', 'feedback', 'transactions', 'usage']
 >>> callable(ck.retention.crr) and callable(ck.evaluate.backtest)

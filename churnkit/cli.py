@@ -408,13 +408,13 @@ def retention(
 def demo(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for everything the demo writes.")],
     customers: Annotated[int, typer.Option(min=100, help="Sample customers.")] = 5000,
-    seed: Annotated[int, typer.Option(help="Random seed of the sample CRM.")] = 0,
+    random_state: Annotated[int, typer.Option(help="Seed of the sample CRM's random generator.")] = 0,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Run the whole pipeline on the built-in sample CRM."""
     with _errors():
         with _steps() as progress:
-            summary = jobs.demo(out_dir, customers=customers, seed=seed, progress=progress)
+            summary = jobs.demo(out_dir, customers=customers, random_state=random_state, progress=progress)
         _print_summary("churnkit demo", summary, fmt)
 
 

@@ -447,6 +447,8 @@ class FeatureConfig(_Model):
 class ModelConfig(_Model):
     """LightGBM and calibration settings."""
 
+    renamed_keys: ClassVar[dict[str, str]] = {"seed": "random_state"}
+
     n_estimators: int = Field(1000, ge=1)
     learning_rate: float = Field(0.05, gt=0, le=1)
     num_leaves: int = Field(7, ge=2)
@@ -460,7 +462,7 @@ class ModelConfig(_Model):
     calibration: Literal["isotonic", "sigmoid", "none"] = "sigmoid"
     validation_fraction: float = Field(0.2, gt=0, lt=1)
     """Snapshot mode only: stratified hold-out share (event mode validates out of time)."""
-    seed: int = 0
+    random_state: int = 0
     n_jobs: int = 2
     tune: Literal["auto", "off"] = "auto"
     """``auto``: choose tree size, minimum leaf size, learning rate and subsampling by a

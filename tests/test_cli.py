@@ -19,7 +19,7 @@ runner = cli_runner()
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
-    result = runner.invoke(app, ["demo", "--out", str(out), "--customers", "1200", "--seed", "1",
+    result = runner.invoke(app, ["demo", "--out", str(out), "--customers", "1200", "--random-state", "1",
                                  "--format", "json"])
     assert result.exit_code == 0, result.output
     return out, json.loads(result.stdout)

@@ -23,7 +23,7 @@ runner = cli_runner()
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("corrupt")
-    crm = make_crm(1200, seed=5)
+    crm = make_crm(1200, random_state=5)
     crm.write(root / "clean", format="csv")
     text = builtin_config("default.yaml").read_text()
     text = text.replace("n_estimators: 1000", "n_estimators: 60").replace("explain: all", "explain: at_risk")

@@ -1,6 +1,6 @@
 """The demo's scores, reasons and lists stay what they were when the golden files were written.
 
-The files in ``tests/golden/`` are the outputs of ``churnkit demo --customers 600 --seed 0``.
+The files in ``tests/golden/`` are the outputs of ``churnkit demo --customers 600 --random-state 0``.
 A change that is meant to alter scores, reasons or lists (new defaults, new features)
 rewrites them with::
 

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow  # trains and scores a 1,500-customer sample CRM e
 @pytest.fixture(scope="module")
 def crm_config(tmp_path_factory):
     root = tmp_path_factory.mktemp("crm")
-    crm = make_crm(1500, seed=3)
+    crm = make_crm(1500, random_state=3)
     crm.write(root / "data", format="parquet")
     text = builtin_config("default.yaml").read_text().replace(".csv", ".parquet")
     (root / "config.yaml").write_text(text)

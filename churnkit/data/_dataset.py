@@ -589,7 +589,7 @@ def load_dataset(config: Config, tables: Mapping[str, pd.DataFrame] | None = Non
     >>> import churnkit as ck
     >>> from churnkit._core import builtin_config
     >>> config = ck.load_config(builtin_config("default.yaml"))
-    >>> crm = ck.datasets.make_crm(300, seed=0)
+    >>> crm = ck.datasets.make_crm(300, random_state=0)
     >>> dataset = ck.load_dataset(config, crm.tables)
     >>> len(dataset.customers), sorted(dataset.events)
     (300, ['contacts', 'feedback', 'transactions', 'usage'])

@@ -48,7 +48,7 @@ class CRM:
     Examples
     --------
     >>> from churnkit.datasets import make_crm
-    >>> crm = make_crm(200, seed=0, months=6)
+    >>> crm = make_crm(200, random_state=0, months=6)
     >>> sorted(crm.event_tables)
     ['contacts', 'feedback', 'transactions', 'usage']
     >>> str(crm.end.date())
@@ -95,7 +95,7 @@ class CRM:
         >>> import tempfile
         >>> import churnkit as ck
         >>> with tempfile.TemporaryDirectory() as folder:
-        ...     config = ck.load_config(ck.datasets.make_crm(50, seed=0).write_project(folder))
+        ...     config = ck.load_config(ck.datasets.make_crm(50, random_state=0).write_project(folder))
         ...     sorted(config.data.events)
         ['contacts', 'feedback', 'transactions', 'usage']
         """
@@ -132,7 +132,7 @@ class CRM:
         --------
         >>> import tempfile
         >>> from churnkit.datasets import make_crm
-        >>> crm = make_crm(50, seed=0, months=3)
+        >>> crm = make_crm(50, random_state=0, months=3)
         >>> with tempfile.TemporaryDirectory() as folder:
         ...     paths = crm.write(folder, format="parquet")
         ...     print(paths["customers"].name)
@@ -210,7 +210,7 @@ def _timestamps(start_ns: int, seconds: np.ndarray) -> np.ndarray:
 def make_crm(
     n_customers: int = 5000,
     *,
-    seed: int | None = 0,
+    random_state: int | None = 0,
     start: str | dt.date | pd.Timestamp = "2024-01-01",
     months: int = 24,
 ) -> CRM:
@@ -261,7 +261,7 @@ def make_crm(
     n_customers : int, default 5000
         Number of customers. About 60 % exist before ``start`` (signed up up
         to four years earlier); the rest sign up during the period.
-    seed : int or None, default 0
+    random_state : int or None, default 0
         Seed of the random generator; the same seed gives identical tables.
         ``None`` draws fresh randomness.
     start : str, date or Timestamp, default "2024-01-01"
@@ -304,7 +304,7 @@ def make_crm(
     Examples
     --------
     >>> from churnkit.datasets import make_crm
-    >>> crm = make_crm(1000, seed=0)
+    >>> crm = make_crm(1000, random_state=0)
     >>> crm.customers.columns.tolist()[:4]
     ['customer_id', 'signup_date', 'end_date', 'segment']
     >>> crm.customers["customer_id"].iloc[0]
@@ -315,8 +315,9 @@ def make_crm(
     """
     n = _check_int("n_customers", n_customers, 1)
     months = _check_int("months", months, 3, _MAX_MONTHS)
-    if seed is not None:
-        seed = _check_int("seed", seed, 0, expected="an int >= 0 or None")
+    if random_state is not None:
+        random_state = _check_int("random_state", random_state, 0,
+                                  expected="an int >= 0 or None")
     first = _check_start(start)
     # Times are nanoseconds: the oldest signups (4 years back) and the end must fit.
     latest = pd.Timestamp.max.normalize() - pd.DateOffset(months=months)
@@ -325,7 +326,7 @@ def make_crm(
     edges = [first + pd.DateOffset(months=k) for k in range(-_BURN_IN, months + 1)]
     bounds = np.array([(edge - first) // pd.Timedelta(seconds=1) for edge in edges], np.int64)
 
-    run = sim.Simulation(np.random.default_rng(seed), n, bounds)
+    run = sim.Simulation(np.random.default_rng(random_state), n, bounds)
     run.run()
     return _assemble(run, first, edges[-1].as_unit("ns"))
 

@@ -258,7 +258,7 @@ def backtest(
     >>> from churnkit._core import builtin_config
     >>> from churnkit.evaluate import backtest
     >>> config = ck.load_config(builtin_config("default.yaml"))
-    >>> result = backtest(config, tables=ck.datasets.make_crm(400, seed=0).tables, n_folds=1)
+    >>> result = backtest(config, tables=ck.datasets.make_crm(400, random_state=0).tables, n_folds=1)
     >>> result.comparison().columns[:3].tolist()  # metrics by scorer, the model first
     ['model', 'rule', 'logistic']
     >>> model, rule = result.metrics["roc_auc"], result.metrics["baseline"]["rule"]["roc_auc"]
@@ -283,7 +283,7 @@ def backtest(
                 f"{k}-fold cross-validation needs at least {k} churners and {k} non-churners; "
                 f"the data has {int(y_all.sum())} and {int((~y_all).sum())}."
             )
-        splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=config.model.seed)
+        splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=config.model.random_state)
         plan = [{"fold": i + 1, "train_idx": tr, "test_idx": te}
                 for i, (tr, te) in enumerate(splitter.split(np.zeros(len(y_all)), y_all))]
     else:
@@ -315,7 +315,8 @@ def backtest(
         rule = RuleBaseline(recency_columns=recency).fit(X_train, y_train)
         logistic, converged = fit_logistic(X_train, y_train)
         plain_train, plain_test = (X_train, X_test) if raw is None else (raw.iloc[tr], raw.iloc[te])
-        _, plain = fit_plain_lightgbm(plain_train, y_train, plain_test, seed=config.model.seed,
+        _, plain = fit_plain_lightgbm(plain_train, y_train, plain_test,
+                                      random_state=config.model.random_state,
                                       n_jobs=config.model.n_jobs)
         preds = {
             "model": model.predict_proba(X_test)[:, 1],
@@ -364,7 +365,7 @@ def backtest(
     metrics["folds"] = float(len(folds))
     sample = X_test
     if sample is not None and len(sample) > _SAMPLE:
-        sample = sample.sample(n=_SAMPLE, random_state=config.model.seed)
+        sample = sample.sample(n=_SAMPLE, random_state=config.model.random_state)
     return EvaluationResult(
         name=config.name, mode=dataset.mode, metrics=metrics, predictions=predictions,
         folds=folds, campaign=campaign, rules=rules, last_model=model, features_sample=sample,

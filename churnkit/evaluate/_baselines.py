@@ -42,7 +42,7 @@ PLAIN_LIGHTGBM: dict[str, Any] = {
     "subsample_freq": 1, "colsample_bytree": 0.8,
 }
 """The plain LightGBM baseline's settings: fixed, documented and never tuned (everything else
-is LightGBM's default; the seed is the config's ``model.seed``)."""
+is LightGBM's default; the seed is the config's ``model.random_state``)."""
 
 _MISSING = "(missing)"
 _OTHER = "(other)"
@@ -251,17 +251,17 @@ def fit_logistic(X: pd.DataFrame, y: Any) -> tuple[Pipeline, bool]:
     return model, converged
 
 
-def plain_lightgbm(*, seed: int = 0, n_jobs: int = 2) -> LGBMClassifier:
+def plain_lightgbm(*, random_state: int = 0, n_jobs: int = 2) -> LGBMClassifier:
     """An unfitted ``LGBMClassifier`` with the fixed :data:`PLAIN_LIGHTGBM` settings.
 
     ``category`` columns are split natively by LightGBM; runs are deterministic.
 
     Examples
     --------
-    >>> plain_lightgbm(seed=3).get_params()["num_leaves"]
+    >>> plain_lightgbm(random_state=3).get_params()["num_leaves"]
     31
     """
-    return LGBMClassifier(**PLAIN_LIGHTGBM, random_state=seed, n_jobs=n_jobs, deterministic=True,
+    return LGBMClassifier(**PLAIN_LIGHTGBM, random_state=random_state, n_jobs=n_jobs, deterministic=True,
                           force_col_wise=True, verbose=-1)
 
 
@@ -298,7 +298,7 @@ def raw_columns(frame: pd.DataFrame, *, drop: Sequence[str] = ()) -> pd.DataFram
 
 
 def fit_plain_lightgbm(X_train: pd.DataFrame, y_train: Any, X_test: pd.DataFrame, *,
-                       seed: int = 0, n_jobs: int = 2) -> tuple[LGBMClassifier, np.ndarray]:
+                       random_state: int = 0, n_jobs: int = 2) -> tuple[LGBMClassifier, np.ndarray]:
     """Fit :func:`plain_lightgbm` on the training rows and predict the test rows.
 
     Categorical levels come from the training rows only (a level first seen in
@@ -313,6 +313,6 @@ def fit_plain_lightgbm(X_train: pd.DataFrame, y_train: Any, X_test: pd.DataFrame
             test_text = X_test[col].astype("string")
             test_text = test_text.where(test_text.isin(levels))  # unseen levels: missing
             X_test[col] = pd.Categorical(test_text, categories=levels)
-    model = plain_lightgbm(seed=seed, n_jobs=n_jobs)
+    model = plain_lightgbm(random_state=random_state, n_jobs=n_jobs)
     model.fit(X_train, np.asarray(y_train, dtype=bool).astype(int))
     return model, np.asarray(model.predict_proba(X_test))[:, 1]

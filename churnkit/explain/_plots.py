@@ -110,7 +110,7 @@ def plot_beeswarm(
     ax: Axes | None = None,
     *,
     max_points: int = 2000,
-    seed: int = 0,
+    random_state: int = 0,
     colorbar: bool = True,
 ) -> Axes:
     """Beeswarm of SHAP values per feature, coloured by the feature's value.
@@ -126,7 +126,7 @@ def plot_beeswarm(
     ax : matplotlib Axes, optional
     max_points : int, default 2000
         Customers drawn (a seeded random sample if there are more).
-    seed : int, default 0
+    random_state : int, default 0
         Seed of that sample.
     colorbar : bool, default True
         Add a low-to-high feature value colour bar next to ``ax``.
@@ -143,7 +143,7 @@ def plot_beeswarm(
     values = contrib[features].to_numpy(dtype=float)
     rows = np.arange(len(values))
     if len(rows) > max_points:
-        rows = np.sort(np.random.default_rng(seed).choice(rows, max_points, replace=False))
+        rows = np.sort(np.random.default_rng(random_state).choice(rows, max_points, replace=False))
     top = np.argsort(-np.abs(values).mean(axis=0), kind="stable")[:max_features]
     ax = new_axes(ax, 8, 0.45 * len(top) + 1.5)
     cmap = mpl.colormaps["coolwarm"]

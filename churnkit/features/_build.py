@@ -65,7 +65,7 @@ class FeatureSet(BaseEstimator):
     ...     "customers": {"customer_id": "customer_id", "signup_date": "signup_date"},
     ...     "events": {"usage": {"kind": "usage"}, "contacts": {"kind": "contacts"}}},
     ...     "labels": {"definition": "inactivity", "cutoffs": ["2024-04-01"]}})
-    >>> ds = load_dataset(config, make_crm(200, seed=0, months=6).tables)
+    >>> ds = load_dataset(config, make_crm(200, random_state=0, months=6).tables)
     >>> spine = pd.DataFrame({"customer_id": ds.customers["customer_id"], "cutoff": ds.end})
     >>> fs = FeatureSet(windows=[30, 90]).fit(ds, spine)
     >>> new = fs.align(ds)  # on new data: repair types first, rejects go to new.rejects
@@ -369,7 +369,7 @@ def build_features(
     >>> from churnkit._core import builtin_config
     >>> from churnkit.features import build_features
     >>> config = ck.load_config(builtin_config("default.yaml"))
-    >>> dataset = ck.load_dataset(config, ck.datasets.make_crm(300, seed=0).tables)
+    >>> dataset = ck.load_dataset(config, ck.datasets.make_crm(300, random_state=0).tables)
     >>> spine = pd.DataFrame({"customer_id": dataset.customers["customer_id"],
     ...                       "cutoff": pd.Timestamp("2025-06-01")})
     >>> X = build_features(dataset, spine, windows=[30, 90])

@@ -21,7 +21,7 @@ def demo(
     out_dir: str | Path,
     *,
     customers: int = 5000,
-    seed: int = 0,
+    random_state: int = 0,
     progress: Progress = no_progress,
 ) -> dict[str, Any]:
     """Generate the sample CRM, train, score, write the lists and the retention report.
@@ -33,8 +33,8 @@ def demo(
         ``scores.csv``, ``rejects.csv``, the at-risk lists and ``retention/``.
     customers : int, default 5000
         Sample customers.
-    seed : int, default 0
-        Random seed of the sample CRM.
+    random_state : int, default 0
+        Seed of the sample CRM's random generator.
     progress : callable, optional
         Called with a short description before each step.
 
@@ -47,7 +47,7 @@ def demo(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     progress(f"Generating the sample CRM ({customers:,} customers)")
-    crm = make_crm(customers, seed=seed)
+    crm = make_crm(customers, random_state=random_state)
     cfg = load_config(crm.write_project(out))
     trained = train(cfg, progress=progress)
     progress("Saving the model")

@@ -71,7 +71,7 @@ def score(
     >>> import churnkit as ck
     >>> from churnkit._core import builtin_config
     >>> cfg = ck.load_config(builtin_config("default.yaml"))
-    >>> crm = ck.datasets.make_crm(600, seed=0)
+    >>> crm = ck.datasets.make_crm(600, random_state=0)
     >>> model = ck.train(cfg, tables=crm.tables).model
     >>> result = ck.score(cfg, model, tables=crm.tables)
     >>> result.summary["scored"] + result.summary["not_active"] == len(crm.customers)

@@ -82,7 +82,7 @@ def train(
     --------
     >>> import churnkit as ck
     >>> from churnkit._core import builtin_config
-    >>> crm = ck.datasets.make_crm(600, seed=0)
+    >>> crm = ck.datasets.make_crm(600, random_state=0)
     >>> result = ck.train(ck.load_config(builtin_config("default.yaml")), tables=crm.tables)
     >>> result.summary["features"] > 100, result.model.metrics_["roc_auc"] > 0.6
     (True, True)

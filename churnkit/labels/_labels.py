@@ -167,7 +167,7 @@ def make_labels(
     >>> from churnkit import load_config, load_dataset, make_labels
     >>> from churnkit.datasets import make_crm
     >>> config = load_config(files("churnkit.configs") / "default.yaml")
-    >>> ds = load_dataset(config, make_crm(300, seed=0, months=12).tables)
+    >>> ds = load_dataset(config, make_crm(300, random_state=0, months=12).tables)
     >>> labels = make_labels(ds, pd.to_datetime(["2024-04-01", "2024-07-01"]), horizon_days=90)
     >>> labels.columns.tolist()
     ['customer_id', 'cutoff', 'label']

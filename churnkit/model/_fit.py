@@ -32,7 +32,7 @@ def model_from_config(config: Config) -> ChurnModel:
         colsample_bytree=m.colsample_bytree, reg_lambda=m.reg_lambda,
         class_weight=m.class_weight, early_stopping_rounds=m.early_stopping_rounds,
         calibration=m.calibration, validation_cutoffs=config.labels.validation_cutoffs,
-        validation_fraction=m.validation_fraction, random_state=m.seed, n_jobs=m.n_jobs,
+        validation_fraction=m.validation_fraction, random_state=m.random_state, n_jobs=m.n_jobs,
         tune=m.tune, tune_budget_seconds=m.tune_budget_seconds, refit=m.refit,
     )
 

@@ -279,7 +279,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             found = search_capacity(
                 X.iloc[tr], y[tr], cutoffs=inner_cut, horizon_days=horizon_days,
                 budget_seconds=self.tune_budget_seconds, patience=self.early_stopping_rounds,
-                seed=self.random_state, n_jobs=self.n_jobs, reg_lambda=self.reg_lambda,
+                random_state=self.random_state, n_jobs=self.n_jobs, reg_lambda=self.reg_lambda,
                 weight=weight)
             settings.update(found["settings"])
             self.tuning_.update(found)
@@ -288,7 +288,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
                 f"The 'tune' parameter of ChurnModel must be 'auto' or 'off'. Got {self.tune!r} "
                 "instead."
             )
-        params = lgb_params(settings, seed=self.random_state, n_jobs=self.n_jobs,
+        params = lgb_params(settings, random_state=self.random_state, n_jobs=self.n_jobs,
                             reg_lambda=self.reg_lambda, max_depth=self.max_depth)
         train_set = lgb.Dataset(X.iloc[tr], y[tr].astype(int), weight=weight, free_raw_data=False)
         valid_set = lgb.Dataset(X.iloc[va], y[va].astype(int), reference=train_set)

@@ -54,7 +54,7 @@ LightGBM fit on a 2-core reference machine. The budget is counted in this work, 
 the clock, so that the search, and the model, are the same however busy the machine is."""
 
 
-def lgb_params(settings: dict[str, Any], *, seed: int, n_jobs: int, reg_lambda: float = 1.0,
+def lgb_params(settings: dict[str, Any], *, random_state: int, n_jobs: int, reg_lambda: float = 1.0,
                max_depth: int = -1) -> dict[str, Any]:
     """LightGBM training parameters from churnkit's names (``num_leaves``, ``subsample``...)."""
     return {
@@ -64,7 +64,7 @@ def lgb_params(settings: dict[str, Any], *, seed: int, n_jobs: int, reg_lambda: 
         "bagging_fraction": settings["subsample"],
         "bagging_freq": 1 if settings["subsample"] < 1 else 0,
         "feature_fraction": settings["colsample_bytree"], "lambda_l2": reg_lambda,
-        "seed": seed, "num_threads": n_jobs, "deterministic": True, "force_col_wise": True,
+        "seed": random_state, "num_threads": n_jobs, "deterministic": True, "force_col_wise": True,
         "verbosity": -1, "metric": "binary_logloss",
     }
 
@@ -90,7 +90,7 @@ def train_until_stale(params: dict[str, Any], train_set: lgb.Dataset, valid_set:
 
 
 def inner_split(y: np.ndarray, cutoffs: pd.Series | None, horizon_days: int | None, *,
-                seed: int) -> tuple[np.ndarray, np.ndarray]:
+                random_state: int) -> tuple[np.ndarray, np.ndarray]:
     """Inner training and validation positions of the rows given to the search.
 
     Event data with two or more cutoffs: the newest cutoff validates; older
@@ -112,14 +112,14 @@ def inner_split(y: np.ndarray, cutoffs: pd.Series | None, horizon_days: int | No
             if len(np.unique(y[train])) == 2 and len(np.unique(y[valid])) == 2:
                 return idx[train], idx[valid]
     stratify = y if np.bincount(y.astype(int)).min() >= 2 else None
-    tr, va = train_test_split(idx, test_size=_INNER_SHARE, random_state=seed, stratify=stratify)
+    tr, va = train_test_split(idx, test_size=_INNER_SHARE, random_state=random_state, stratify=stratify)
     return np.sort(tr), np.sort(va)
 
 
 def search_capacity(
     X: pd.DataFrame, y: np.ndarray, *, cutoffs: pd.Series | None = None,
     horizon_days: int | None = None, budget_seconds: float = 20.0, patience: int = 50,
-    seed: int = 0, n_jobs: int = 2, reg_lambda: float = 1.0, weight: np.ndarray | None = None,
+    random_state: int = 0, n_jobs: int = 2, reg_lambda: float = 1.0, weight: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Pick LightGBM settings on an inner split of ``X`` within a time budget.
 
@@ -136,8 +136,8 @@ def search_capacity(
         the fixed speed of a 2-core reference machine, exceeds this many seconds (the
         first one always runs). Counting work instead of reading the clock keeps the
         choice deterministic under any machine load; ``seconds`` reports the clock.
-    patience, seed, n_jobs, reg_lambda, weight
-        Early-stopping rounds, seed, threads, L2 penalty, row weights.
+    patience, random_state, n_jobs, reg_lambda, weight
+        Early-stopping rounds, random_state, threads, L2 penalty, row weights.
 
     Returns
     -------
@@ -151,7 +151,7 @@ def search_capacity(
     """
     start = time.perf_counter()
     y = np.asarray(y, dtype=bool)
-    tr, va = inner_split(y, cutoffs, horizon_days, seed=seed)
+    tr, va = inner_split(y, cutoffs, horizon_days, random_state=random_state)
     w_tr = weight[tr] if weight is not None else None
     binning = {"feature_pre_filter": False}  # the candidates differ in minimum leaf size
     train_set = lgb.Dataset(X.iloc[tr], y[tr].astype(int), weight=w_tr, params=binning)
@@ -162,7 +162,7 @@ def search_capacity(
     for settings in CANDIDATES:
         if tried and spent > budget_seconds:
             break
-        params = lgb_params(settings, seed=seed, n_jobs=n_jobs, reg_lambda=reg_lambda)
+        params = lgb_params(settings, random_state=random_state, n_jobs=n_jobs, reg_lambda=reg_lambda)
         booster = train_until_stale(params, train_set, valid_set, rounds=1000, patience=patience)
         trees = int(booster.best_iteration)
         grown = trees + patience

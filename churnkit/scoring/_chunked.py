@@ -194,7 +194,7 @@ def score_chunked(
     >>> from pathlib import Path
     >>> import churnkit as ck
     >>> folder = Path(tempfile.mkdtemp())
-    >>> config = ck.load_config(ck.datasets.make_crm(300, seed=0).write_project(folder))
+    >>> config = ck.load_config(ck.datasets.make_crm(300, random_state=0).write_project(folder))
     >>> model = ck.train(config).model
     >>> from churnkit.scoring import score_chunked
     >>> chunked = score_chunked(config, model, partitions=3)

@@ -386,7 +386,7 @@ def score_dask(
     >>> from pathlib import Path
     >>> import churnkit as ck
     >>> folder = Path(tempfile.mkdtemp())
-    >>> config = ck.load_config(ck.datasets.make_crm(300, seed=0).write_project(folder))
+    >>> config = ck.load_config(ck.datasets.make_crm(300, random_state=0).write_project(folder))
     >>> from distributed import Client
     >>> from churnkit.scoring import score_dask
     >>> model = ck.train(config).model

@@ -155,7 +155,7 @@ def train_dask(
     >>> from pathlib import Path
     >>> import churnkit as ck
     >>> folder = Path(tempfile.mkdtemp())
-    >>> config = ck.load_config(ck.datasets.make_crm(300, seed=0).write_project(folder))
+    >>> config = ck.load_config(ck.datasets.make_crm(300, random_state=0).write_project(folder))
     >>> from distributed import Client
     >>> from churnkit.scoring import train_dask
     >>> with Client(processes=False, n_workers=1, threads_per_worker=2,
@@ -220,7 +220,7 @@ def train_dask(
             learning_rate=m.learning_rate, num_leaves=m.num_leaves, max_depth=m.max_depth,
             min_child_samples=m.min_child_samples, subsample=m.subsample,
             subsample_freq=1 if m.subsample < 1 else 0, colsample_bytree=m.colsample_bytree,
-            reg_lambda=m.reg_lambda, random_state=m.seed, deterministic=True,
+            reg_lambda=m.reg_lambda, random_state=m.random_state, deterministic=True,
             force_col_wise=True, verbosity=-1,
         )
         with warnings.catch_warnings():

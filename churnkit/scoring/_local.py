@@ -50,7 +50,7 @@ def score_local(
     >>> from churnkit._core import builtin_config
     >>> from churnkit.scoring import score_local
     >>> config = ck.load_config(builtin_config("default.yaml"))
-    >>> crm = ck.datasets.make_crm(300, seed=0)
+    >>> crm = ck.datasets.make_crm(300, random_state=0)
     >>> model = ck.train(config, tables=crm.tables).model
     >>> result = score_local(config, model, tables=crm.tables, as_of="2025-10-01")
     >>> result.summary["engine"], str(result.scores["as_of"].iloc[0])[:10]

@@ -6,7 +6,7 @@ from churnkit._core import builtin_config
 
 
 def test_train_score_report_and_retention_summaries_carry_the_version(tmp_path):
-    crm = ck.datasets.make_crm(300, seed=0)
+    crm = ck.datasets.make_crm(300, random_state=0)
     cfg = ck.load_config(builtin_config("default.yaml"))
     trained = ck.train(cfg, tables=crm.tables)
     scored = ck.score(cfg, trained.model, tables=crm.tables)

@@ -20,7 +20,7 @@ from churnkit.scoring._partition import data_end, dataset_stamp
 
 @pytest.fixture(scope="module")
 def crm():
-    return make_crm(600, seed=0)
+    return make_crm(600, random_state=0)
 
 
 @pytest.fixture(scope="module")

@@ -76,7 +76,7 @@ DAY = pd.Timedelta(days=1)
 
 @pytest.fixture(scope="module")
 def crm() -> CRM:
-    return make_crm(4000, seed=11)
+    return make_crm(4000, random_state=11)
 
 
 @pytest.fixture(scope="module")
@@ -123,14 +123,14 @@ def _monthly_churn(crm: CRM) -> np.ndarray:
 
 
 def test_same_seed_gives_identical_tables() -> None:
-    first, second = make_crm(400, seed=3, months=6), make_crm(400, seed=3, months=6)
+    first, second = make_crm(400, random_state=3, months=6), make_crm(400, random_state=3, months=6)
     for name, frame in first.tables.items():
         pd.testing.assert_frame_equal(frame, second.tables[name])
     assert first.end == second.end
 
 
 def test_different_seeds_give_different_tables() -> None:
-    first, second = make_crm(400, seed=3, months=6), make_crm(400, seed=4, months=6)
+    first, second = make_crm(400, random_state=3, months=6), make_crm(400, random_state=4, months=6)
     for name in ("customers", "contacts", "usage"):
         assert not first.tables[name].equals(second.tables[name])
 
@@ -191,7 +191,7 @@ def test_customer_ids_are_unique_and_zero_padded(crm: CRM) -> None:
     assert ids.iloc[0] == "C000001"
     assert ids.iloc[-1] == "C004000"
     assert ids.str.fullmatch(r"C\d{6}").all()
-    assert make_crm(1234, seed=0, months=3).customers["customer_id"].iloc[-1] == "C001234"
+    assert make_crm(1234, random_state=0, months=3).customers["customer_id"].iloc[-1] == "C001234"
     pd.testing.assert_series_equal(crm.ground_truth["customer_id"], ids)
 
 
@@ -199,7 +199,7 @@ def test_account_managers_have_names_and_a_portfolio(crm: CRM) -> None:
     managers = crm.customers["account_manager"]
     assert managers.nunique() == 16  # one per 250 customers
     assert managers.astype(str).str.fullmatch(r"[A-Z][a-z]+ [A-Z][a-z]+").all()
-    assert make_crm(20, seed=0, months=3).customers["account_manager"].nunique() <= 3
+    assert make_crm(20, random_state=0, months=3).customers["account_manager"].nunique() <= 3
     outbound = crm.contacts[crm.contacts["direction"] == "outbound"]
     assert set(outbound["agent"].astype(str)) <= set(managers.astype(str))
 
@@ -384,7 +384,7 @@ def _read_parquet(path, like: pd.DataFrame) -> pd.DataFrame:
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_write_round_trip(tmp_path, fmt: str) -> None:
-    crm = make_crm(300, seed=5, months=4)
+    crm = make_crm(300, random_state=5, months=4)
     paths = crm.write(tmp_path / "crm", format=fmt)
     assert list(paths) == list(SCHEMA)
     assert {path.name for path in paths.values()} == {f"{name}.{fmt}" for name in SCHEMA}
@@ -394,7 +394,7 @@ def test_write_round_trip(tmp_path, fmt: str) -> None:
 
 
 def test_write_rejects_unknown_format(tmp_path) -> None:
-    crm = make_crm(10, seed=0, months=3)
+    crm = make_crm(10, random_state=0, months=3)
     msg = "The 'format' parameter of CRM.write must be a str among {'csv', 'parquet'}. Got 'xlsx'"
     with pytest.raises(ValueError, match=re.escape(msg)):
         crm.write(tmp_path, format="xlsx")
@@ -417,8 +417,8 @@ def _message(name: str, expected: str, got: str = "") -> str:
         ({"n_customers": True}, _message("n_customers", "an int >= 1", "True")),
         ({"months": 2}, _message("months", "an int in the range [3, 1200]", "2")),
         ({"months": 12.0}, _message("months", "an int in the range [3, 1200]", "12.0")),
-        ({"seed": -1}, _message("seed", "an int >= 0 or None", "-1")),
-        ({"seed": "a"}, _message("seed", "an int >= 0 or None", "'a'")),
+        ({"random_state": -1}, _message("random_state", "an int >= 0 or None", "-1")),
+        ({"random_state": "a"}, _message("random_state", "an int >= 0 or None", "'a'")),
         ({"start": "soon"}, _message("start", "a date such as '2024-01-01'")),
         ({"start": "2024-01-01 10:30"}, _message("start", "a date such as '2024-01-01'")),
         ({"start": 20240101}, _message("start", "a date such as '2024-01-01'")),
@@ -438,13 +438,13 @@ def test_parameters_after_n_customers_are_keyword_only() -> None:
 
 
 def test_small_and_shifted_crm() -> None:
-    crm = make_crm(1, seed=0, start=pd.Timestamp("2023-03-31"), months=3)
+    crm = make_crm(1, random_state=0, start=pd.Timestamp("2023-03-31"), months=3)
     assert len(crm.customers) == 1
     assert crm.start == pd.Timestamp("2023-03-31")
     assert crm.end == pd.Timestamp("2023-06-30")
     for events in crm.event_tables.values():
         assert events["timestamp"].between(crm.start, crm.end, inclusive="left").all()
-    assert make_crm(np.int64(5), seed=np.int64(1), months=np.int32(3)).customers.shape[0] == 5
+    assert make_crm(np.int64(5), random_state=np.int64(1), months=np.int32(3)).customers.shape[0] == 5
 
 
 def test_crm_is_frozen_and_has_a_short_repr(crm: CRM) -> None:

@@ -184,7 +184,7 @@ def test_plain_lightgbm_is_fitted_on_each_folds_training_rows_of_the_raw_columns
     for fold in (1, 3):
         part = pred[pred["fold"] == fold]
         test = snapshot_frame["id"].isin(part["customer_id"]).to_numpy()
-        model = plain_lightgbm(seed=0, n_jobs=1).fit(raw[~test], y[~test])
+        model = plain_lightgbm(random_state=0, n_jobs=1).fit(raw[~test], y[~test])
         expected = pd.Series(model.predict_proba(raw[test])[:, 1],
                              index=snapshot_frame.loc[test, "id"])
         np.testing.assert_allclose(part["lightgbm"].to_numpy(),
@@ -204,8 +204,8 @@ def test_plain_lightgbm_takes_categorical_levels_from_the_training_rows_only():
     test["plan"] = pd.Categorical(["new"] * 25 + ["a"] * 25)
     as_missing = test.copy()
     as_missing["plan"] = pd.Categorical([None] * 25 + ["a"] * 25)
-    _, p_new = fit_plain_lightgbm(X, y, test, seed=0, n_jobs=1)
-    _, p_missing = fit_plain_lightgbm(X, y, as_missing, seed=0, n_jobs=1)
+    _, p_new = fit_plain_lightgbm(X, y, test, random_state=0, n_jobs=1)
+    _, p_missing = fit_plain_lightgbm(X, y, as_missing, random_state=0, n_jobs=1)
     np.testing.assert_array_equal(p_new, p_missing)
     # categories of the test frame (here with an extra level) do not change the fit
     assert p_new[25:].mean() > p_new[:25].mean()

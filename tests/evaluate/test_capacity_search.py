@@ -46,7 +46,7 @@ def test_training_never_stops_at_the_tree_cap_while_validation_improves():
     rng = np.random.default_rng(0)
     X = pd.DataFrame(rng.normal(size=(3000, 4)), columns=list("abcd"))
     y = (X["a"] + X["b"] ** 2 + rng.normal(scale=0.5, size=3000) > 1).astype(int)
-    params = lgb_params(CANDIDATES[0] | {"learning_rate": 0.01}, seed=0, n_jobs=1)
+    params = lgb_params(CANDIDATES[0] | {"learning_rate": 0.01}, random_state=0, n_jobs=1)
     train_set = lgb.Dataset(X[:2000], y[:2000])
     valid_set = lgb.Dataset(X[2000:], y[2000:], reference=train_set)
     booster = train_until_stale(params, train_set, valid_set, rounds=20, patience=20)

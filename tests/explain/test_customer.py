@@ -28,7 +28,7 @@ from churnkit.explain import (
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("customer")
-    make_crm(600, seed=4).write(root / "data", format="parquet")
+    make_crm(600, random_state=4).write(root / "data", format="parquet")
     config = yaml.safe_load(builtin_config("default.yaml").read_text(encoding="utf-8"))
     for table in [config["data"]["customers"], *config["data"]["events"].values()]:
         table["path"] = table["path"].replace(".csv", ".parquet")

@@ -1,6 +1,6 @@
 """Do the worded reasons name the cause planted in the sample CRM?
 
-Trains churnkit through the real pipeline on ``make_crm(5000, seed=1)`` and
+Trains churnkit through the real pipeline on ``make_crm(5000, random_state=1)`` and
 checks the issue's acceptance figures: among the churners the model ranks in
 its top 20 % at the four newest complete cutoffs (2025-07-01 to 2025-10-01,
 as in the issue's measurement), the reason mapped to the planted cause is
@@ -33,7 +33,7 @@ pytestmark = pytest.mark.slow  # trains on a 5,000-customer sample CRM
 def attributed(tmp_path_factory) -> pd.DataFrame:
     """One row per evaluated churner: planted ``cause``, ``top1``, ``top3``."""
     root = tmp_path_factory.mktemp("attribution")
-    crm = make_crm(5000, seed=1)
+    crm = make_crm(5000, random_state=1)
     crm.write(root / "data", format="parquet")
     config = yaml.safe_load(builtin_config("default.yaml").read_text(encoding="utf-8"))
     for table in [config["data"]["customers"], *config["data"]["events"].values()]:

@@ -21,8 +21,8 @@ def default_config() -> Config:
 
 @pytest.fixture(scope="session")
 def crm_dataset(default_config: Config) -> Callable[..., ck.Dataset]:
-    """Load ``make_crm(n, seed=seed)`` as a validated Dataset."""
-    def load(n: int = 300, seed: int = 0) -> ck.Dataset:
-        return ck.load_dataset(default_config, make_crm(n, seed=seed).tables)
+    """Load ``make_crm(n, random_state=random_state)`` as a validated Dataset."""
+    def load(n: int = 300, random_state: int = 0) -> ck.Dataset:
+        return ck.load_dataset(default_config, make_crm(n, random_state=random_state).tables)
 
     return load

@@ -196,7 +196,7 @@ def test_feature_set_reads_the_shared_category_codes_of_the_ids(default_config, 
     from churnkit.features import feature_set
 
     cfg = default_config
-    ds = crm_dataset(300, seed=3)
+    ds = crm_dataset(300, random_state=3)
     assert isinstance(ds.events["contacts"]["customer_id"].dtype, pd.CategoricalDtype)
     spine = pd.DataFrame({"customer_id": [*ds.customers["customer_id"][::3], "UNKNOWN"],
                           "cutoff": ds.end - pd.Timedelta(days=40)})

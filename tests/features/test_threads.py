@@ -29,7 +29,7 @@ def eager_switching():
 
 @pytest.fixture(scope="module")
 def fitted(crm_dataset):
-    ds = crm_dataset(300, seed=0)
+    ds = crm_dataset(300, random_state=0)
     # text features too, to cover TextFeatures and its inner EventFeatures
     specs = {name: (replace(spec, text=True) if name == "feedback" else spec)
              for name, spec in ds.specs.items()}

@@ -94,7 +94,7 @@ def _text_config():
 @pytest.fixture(scope="module")
 def crm_model(tmp_path_factory):
     cfg = _text_config()
-    crm = ck.datasets.make_crm(600, seed=0)
+    crm = ck.datasets.make_crm(600, random_state=0)
     result = ck.train(cfg, tables=crm.tables)
     path = result.write(tmp_path_factory.mktemp("crm") / "model")
     return cfg, crm, result, path

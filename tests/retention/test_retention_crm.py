@@ -8,7 +8,7 @@ from churnkit.retention import crr
 
 
 def test_crr_on_the_sample_crm_matches_a_brute_force_count():
-    cust = make_crm(800, seed=5).customers
+    cust = make_crm(800, random_state=5).customers
     table = crr(cust, period="M", by="segment", start="2024-01-01", end="2025-12-31")
     assert len(table) == 24 * cust["segment"].nunique()
     rows = list(cust[["signup_date", "end_date", "segment"]].itertuples(index=False))

@@ -36,7 +36,7 @@ def client():
 def crm(tmp_path_factory):
     """The sample CRM as Parquet and as CSV (with rows that get rejected), and a local model."""
     root = tmp_path_factory.mktemp("crm")
-    data = make_crm(2000, seed=21)
+    data = make_crm(2000, random_state=21)
     configs = {}
     for fmt in ("parquet", "csv"):
         data.write(root / fmt / "data", format=fmt)

@@ -30,7 +30,7 @@ def _dirty_contacts(path):
 def crm_files(tmp_path_factory):
     """The sample CRM as Parquet and as (dirty) CSV, with a model trained on the Parquet copy."""
     root = tmp_path_factory.mktemp("crm")
-    crm = make_crm(1500, seed=11)
+    crm = make_crm(1500, random_state=11)
     configs = {}
     for fmt in ("parquet", "csv"):
         crm.write(root / fmt / "data", format=fmt)
@@ -84,7 +84,7 @@ def test_many_small_chunks_and_chunks_without_customers(crm_files, tmp_path):
     many = score_chunked(configs["parquet"], model, partitions=60)
     pd.testing.assert_frame_equal(one.scores, many.scores)
     # 12 customers in 40 chunks: most chunks have no customer, only unknown customers' events
-    crm = make_crm(12, seed=2, months=12)
+    crm = make_crm(12, random_state=2, months=12)
     crm.write(tmp_path / "data", format="csv")
     contacts = pd.read_csv(tmp_path / "data" / "contacts.csv", dtype=str)
     strangers = contacts.head(30).assign(customer_id=[f"X{i}" for i in range(30)])
