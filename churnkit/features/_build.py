@@ -176,23 +176,18 @@ class FeatureSet(BaseEstimator):
             return dataset
         cust = cust.copy()
         parts = [dataset.rejects]
-        for col in dates:
+        repairs = [(col, parse_dates, "no date in a column the model was trained on as dates")
+                   for col in dates]
+        repairs += [(col, parse_numeric, "text in a column the model was trained on as numbers")
+                    for col in text]
+        for col, parse, why in repairs:
             raw = cust[col].astype(object)
-            cust[col], bad = parse_dates(raw.where(raw.notna(), None))
+            cust[col], bad = parse(raw.where(raw.notna(), None))
             if bad.any():
                 parts.append(pd.DataFrame({
                     "table": "customers", "row": None, "customer_id": cust.loc[bad, "customer_id"],
                     "column": col, "value": raw[bad].astype(str),
-                    "reason": "no date in a column the model was trained on as dates; set to missing",
-                })[REJECT_COLUMNS])
-        for col in text:
-            raw = cust[col].astype(object)
-            cust[col], bad = parse_numeric(raw.where(raw.notna(), None))
-            if bad.any():
-                parts.append(pd.DataFrame({
-                    "table": "customers", "row": None, "customer_id": cust.loc[bad, "customer_id"],
-                    "column": col, "value": raw[bad].astype(str),
-                    "reason": "text in a column the model was trained on as numbers; set to missing",
+                    "reason": f"{why}; set to missing",
                 })[REJECT_COLUMNS])
         rejects = pd.concat(parts, ignore_index=True) if len(parts) > 1 else dataset.rejects
         return replace(dataset, customers=cust, rejects=rejects)

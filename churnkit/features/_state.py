@@ -56,6 +56,16 @@ def _names_match(r: StateReader, saved: list[str], rebuilt: list[str]) -> None:
                                            f"(e.g. {diff})")
 
 
+def _finish(r: StateReader, f: Any, rebuilt: list[str]) -> Any:
+    """Read the feature names (checked against ``rebuilt``) and the input width; close ``r``."""
+    names = r.strs("feature_names_out_")
+    _names_match(r, names, rebuilt)
+    f.feature_names_out_ = np.asarray(names, dtype=object)
+    f.n_features_in_ = r.integer("n_features_in_")
+    r.close()
+    return f
+
+
 def _opt_map(value: Any) -> dict[str, str] | None:
     return None if value is None else {str(k): str(v) for k, v in dict(value).items()}
 
@@ -121,12 +131,7 @@ def _event_from_state(r: StateReader) -> EventFeatures:
     if unknown or any(f.types_.get(c) != "numeric" for c in aggs):
         raise r.fail("aggs_", f"unknown aggregation(s) {unknown} or a column that is not numeric")
     f.aggs_ = {k: tuple(v) for k, v in aggs.items()}
-    names = r.strs("feature_names_out_")
-    _names_match(r, names, f._names())
-    f.feature_names_out_ = np.asarray(names, dtype=object)
-    f.n_features_in_ = r.integer("n_features_in_")
-    r.close()
-    return f
+    return _finish(r, f, f._names())
 
 
 # ----------------------------------------------------------------------------- StaticFeatures
@@ -162,13 +167,8 @@ def _static_from_state(r: StateReader) -> StaticFeatures:
             c not in f.categories_ for c, t in f.types_.items() if t == "categorical"):
         raise r.fail("categories_", "its columns are not the categorical columns of types_")
     f.seen_ = r.mapping("seen_", "lists of strings")
-    names = r.strs("feature_names_out_")
-    _names_match(r, names, [*(["static__tenure_days"] if f.tenure_ else []),
+    return _finish(r, f, [*(["static__tenure_days"] if f.tenure_ else []),
                             *(_static_name(c, t) for c, t in f.types_.items())])
-    f.feature_names_out_ = np.asarray(names, dtype=object)
-    f.n_features_in_ = r.integer("n_features_in_")
-    r.close()
-    return f
 
 
 # ----------------------------------------------------------------------------- TextFeatures
@@ -311,12 +311,7 @@ def _text_from_state(r: StateReader) -> TextFeatures:
         f.vectorizers_[col] = vec
         f.svds_[col] = _svd_from_state(sr, len(vec.vocabulary_))
     f.inner_ = _event_from_state(r.sub("inner_"))
-    names = r.strs("feature_names_out_")
-    _names_match(r, names, f._names())
-    f.feature_names_out_ = np.asarray(names, dtype=object)
-    f.n_features_in_ = r.integer("n_features_in_")
-    r.close()
-    return f
+    return _finish(r, f, f._names())
 
 
 # ----------------------------------------------------------------------------- DerivedFeatures
@@ -362,12 +357,7 @@ def _derived_from_state(r: StateReader) -> DerivedFeatures:
     needed = {c for _, _, ins in plan for c in ins}
     if not needed <= set(f.input_features_):
         raise r.fail("input_features_", "it lacks inputs of plan_")
-    names = r.strs("feature_names_out_")
-    _names_match(r, names, [name for _, name, _ in plan])
-    f.feature_names_out_ = np.asarray(names, dtype=object)
-    f.n_features_in_ = r.integer("n_features_in_")
-    r.close()
-    return f
+    return _finish(r, f, [name for _, name, _ in plan])
 
 
 # ----------------------------------------------------------------------------- FeatureSet
