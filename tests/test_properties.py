@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -73,6 +74,7 @@ def _input_ids(raw: pd.Series) -> set:
     return set(normalised[~missing.to_numpy()])
 
 
+@pytest.mark.slow  # 80 generated CRMs through loading and features
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(crm())
 def test_messy_tables_load_and_featurise_without_losing_customers(tables):

@@ -1,10 +1,13 @@
 """Every job's summary names the churnkit version that produced it."""
 
+import pytest
+
 import churnkit as ck
 from churnkit import __version__
 from churnkit._core import builtin_config
 
 
+@pytest.mark.slow  # trains, scores, lists and measures retention
 def test_train_score_report_and_retention_summaries_carry_the_version(tmp_path):
     crm = ck.datasets.make_crm(300, random_state=0)
     cfg = ck.load_config(builtin_config("default.yaml"))

@@ -18,6 +18,7 @@ from churnkit.model._tune import CANDIDATES, lgb_params, train_until_stale
 AUTO = {"tune": "auto", "tune_budget_seconds": 600, "refit": True}
 
 
+@pytest.mark.slow  # two backtests with the search on
 def test_search_sees_no_row_at_or_after_the_test_cutoff_and_ignores_their_contents(event_tables):
     """One fold at 2024-12-01: the search validates on an older cutoff than the model's own
     validation cutoff, and rewriting every event and end date from the test cutoff on

@@ -24,6 +24,8 @@ from churnkit.explain import (
     write_customer_explanation,
 )
 
+pytestmark = pytest.mark.slow  # trains a model on the sample CRM for its explanations
+
 
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory):

@@ -11,6 +11,8 @@ from churnkit.datasets import make_crm
 from churnkit.exceptions import ConfigError
 from churnkit.scoring import partition_of, score_chunked
 
+pytestmark = pytest.mark.slow  # the chunked engine against the local one on sample CRMs
+
 REJECT_KEY = ["table", "row", "customer_id", "column", "value", "reason"]
 
 
@@ -77,7 +79,6 @@ def test_chunked_scores_as_of_an_earlier_date(crm_files):
     pd.testing.assert_frame_equal(chunked.scores, local.scores)
 
 
-@pytest.mark.slow  # scores a 1,500-customer CRM in 60 chunks
 def test_many_small_chunks_and_chunks_without_customers(crm_files, tmp_path):
     configs, model = crm_files
     one = score_chunked(configs["parquet"], model, partitions=1)
