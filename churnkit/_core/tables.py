@@ -46,6 +46,15 @@ def _distinct_text(values: pd.Series) -> tuple[np.ndarray, np.ndarray, pd.Series
     return codes, distinct, pd.Series(distinct[is_str], index=np.flatnonzero(is_str), dtype=object)
 
 
+def _risky(text: pd.Series) -> np.ndarray:
+    """Where ``text`` starts like a formula and is not a plain number (a boolean array)."""
+    risky = text.str.startswith(FORMULA_START, na=False).to_numpy(dtype=bool, copy=True)
+    if risky.any():
+        number = text[risky].str.fullmatch(_NUMBER.pattern, na=False).to_numpy(dtype=bool)
+        risky[np.flatnonzero(risky)[number]] = False
+    return risky
+
+
 def _guard_values(values: pd.Series) -> pd.Series:
     """``values`` with risky text cells prefixed, or ``values`` itself when none is risky.
 
@@ -54,22 +63,18 @@ def _guard_values(values: pd.Series) -> pd.Series:
     """
     if pd.api.types.is_string_dtype(values.dtype) and not pd.api.types.is_object_dtype(values.dtype):
         # a string column: every value is text, and its string methods are vectorised
-        risky = values.str.startswith(FORMULA_START).fillna(False).astype(bool)
-        if risky.any():
-            risky[risky] = ~values[risky].str.fullmatch(_NUMBER).fillna(False).astype(bool)
+        risky = _risky(values)
         if not risky.any():
             return values
         return values.where(~risky, "'" + values)
     codes, distinct, text = _distinct_text(values)
     if text.empty:
         return values
-    risky = text.str.startswith(FORMULA_START)
-    if risky.any():
-        risky[risky] = ~text[risky].str.fullmatch(_NUMBER)
+    risky = _risky(text)
     if not risky.any():
         return values
     distinct = distinct.copy()
-    distinct[risky[risky].index.to_numpy()] = ("'" + text[risky]).to_numpy(dtype=object)
+    distinct[text.index.to_numpy()[risky]] = ("'" + text[risky]).to_numpy(dtype=object)
     out = np.append(distinct, np.array([None], dtype=object))[codes]
     missing = codes < 0
     if missing.any():  # keep the missing markers as they were (None, NaN, NA)
@@ -161,7 +166,7 @@ def _has_cr(frame: pd.DataFrame, *, index: bool) -> bool:
 
 def _any_cr(values: pd.Series) -> bool:
     if pd.api.types.is_string_dtype(values.dtype) and not pd.api.types.is_object_dtype(values.dtype):
-        return bool(values.str.contains("\r", regex=False).fillna(False).any())
+        return bool(values.str.contains("\r", regex=False, na=False).any())
     return bool(_distinct_text(values)[2].str.contains("\r", regex=False).any())
 
 

@@ -136,7 +136,7 @@ def test_evaluate_command_shows_the_plain_lightgbm_in_text_and_json(tmp_path, sn
     header = next(line for line in text.stdout.splitlines() if "metric" in line)
     assert [c.strip() for c in header.split("┃")[1:-1]] == ["metric", "model", "rule",
                                                          "logistic", "lightgbm"]
-    assert "plain LGBMClassifier (n_estimators=300" in text.output
+    assert "plain LGBMClassifier (n_estimators=300" in text.stderr  # the legend goes to stderr, the table to stdout
     js = runner.invoke(app, ["evaluate", "-c", str(cfg_path), "--format", "json"])
     assert js.exit_code == 0, js.output
     data = json.loads(js.stdout)
@@ -147,4 +147,4 @@ def test_evaluate_command_shows_the_plain_lightgbm_in_text_and_json(tmp_path, sn
     assert [f["fold"] for f in folds] == [1, 2, 3]
     assert all(isinstance(f["trees"], int) and f["trees"] > 0 for f in folds)
     assert folds[0]["settings"].startswith("num_leaves=7 min_child_samples=20")
-    assert "model: num_leaves=7" in text.output
+    assert "model: num_leaves=7" in text.stderr
