@@ -6,6 +6,7 @@ import sys
 import time
 
 import pandas as pd
+import pytest
 
 from churnkit.scoring import write_table
 
@@ -19,6 +20,7 @@ while True:
 """
 
 
+@pytest.mark.slow  # kills writer processes
 def test_killed_writer_leaves_a_complete_file(tmp_path):
     target = tmp_path / "scores.csv"
     previous = pd.DataFrame({"customer_id": ["a", "b"], "churn_probability": [0.1, 0.9]})

@@ -6,7 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 PROBE = "import os, churnkit, lightgbm, numba; print(os.environ.get('OMP_WAIT_POLICY'))"
+
+
+pytestmark_subprocess = pytest.mark.slow  # each starts a Python that imports churnkit
 
 
 def _run(env_value):
@@ -18,10 +23,12 @@ def _run(env_value):
     return done.stdout.strip()
 
 
+@pytestmark_subprocess
 def test_importing_churnkit_sets_passive_waiting():
     assert _run(None) == "PASSIVE"
 
 
+@pytestmark_subprocess
 def test_a_policy_the_user_set_wins():
     assert _run("ACTIVE") == "ACTIVE"
 

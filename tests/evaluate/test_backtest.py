@@ -79,6 +79,7 @@ def _poison(tables, at):
     return out
 
 
+@pytest.mark.slow  # two backtests
 def test_poisoning_data_at_or_after_a_test_cutoff_leaves_its_predictions_unchanged(
     event_tables, event_result
 ):
