@@ -16,17 +16,37 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from churnkit.exceptions import ModelError
 
-__all__ = ["StateError", "StateReader", "dump_state"]
+__all__ = ["StateError", "StateReader", "dump_state", "plain_json"]
 
 
 class StateError(ModelError):
     """A saved state file holds a value of the wrong type, misses a key or has an unknown one."""
+
+
+def plain_json(obj: Any) -> Any:
+    """``obj`` as plain JSON data (keys, timestamps and paths as text; no numpy scalars).
+
+    Non-finite floats become ``None``, as saved metrics do.
+    """
+    if isinstance(obj, dict):
+        return {str(k): plain_json(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [plain_json(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return plain_json(obj.item())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, pd.Timestamp | Path):
+        return str(obj)
+    return obj
 
 
 def dump_state(state: Any, where: str) -> bytes:

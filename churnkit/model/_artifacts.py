@@ -44,7 +44,7 @@ import pandas as pd
 import sklearn
 
 from churnkit._core import __version__, fsync_dir
-from churnkit._core.state import dump_state
+from churnkit._core.state import dump_state, plain_json
 from churnkit.exceptions import ModelError
 from churnkit.features import feature_set_from_state, feature_set_state
 from churnkit.model._state import model_from_state, model_state
@@ -71,20 +71,6 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return _jsonable(obj.item())
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    if isinstance(obj, pd.Timestamp | Path):
-        return str(obj)
-    return obj
 
 
 def _canonical(manifest: dict[str, Any]) -> bytes:
@@ -215,7 +201,7 @@ def save_model(model: Any, path: str | Path, **extra: Any) -> Path:
         model.booster_.save_model(str(tmp / BOOSTER))
         for name, data in contents.items():
             _write(tmp / name, data)
-        manifest = _jsonable({
+        manifest = plain_json({
             "format_version": FORMAT_VERSION,
             "model_version": model.version_,
             "versions": {

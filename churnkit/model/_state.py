@@ -18,7 +18,7 @@ import sklearn
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
-from churnkit._core.state import StateError, StateReader
+from churnkit._core.state import StateError, StateReader, plain_json
 from churnkit.model._model import ChurnModel
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "model_from_state", "model_state"]
@@ -109,22 +109,8 @@ def model_state(model: ChurnModel) -> dict[str, Any]:
         "metrics_": metrics,
         "best_iteration_": int(model.best_iteration_),
         "version_": str(model.version_),
-        "tuning_": _plain(getattr(model, "tuning_", None)),
+        "tuning_": plain_json(getattr(model, "tuning_", None)),
     }
-
-
-def _plain(value: Any) -> Any:
-    """``value`` (the capacity search's record) as plain JSON data: numpy scalars unwrapped."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    if value is None or isinstance(value, str | bool | int | float):
-        return value
-    raise StateError(f"ChurnModel.tuning_ holds a {type(value).__name__}, which cannot be saved "
-                     "as data.")
 
 
 _PARAM_CHECKS = {
