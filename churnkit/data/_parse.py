@@ -102,13 +102,19 @@ _DECIMAL_COMMA = re.compile(r"^[-+]?\d*,\d+$")
 # a numeric date: 05.02.2023, 5/2/23, 05-02-2023 14:30
 _NUMERIC_DATE = (r"^(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})"
                  r"(?:[ T](\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?))?$")
-# a currency sign or code around a number: "€ 99", "12 EUR", "$1,200.50", "-12.5 USD"
+# a currency sign or code, or a percent sign, around a number: "€ 99", "12 EUR",
+# "$1,200.50", "-12.5 USD", "12.5%" (read as 12.5: the number as written)
 _CURRENCY = re.compile(
-    r"^\s*(?:[$€£¥]|(?:EUR|USD|GBP|CHF|JPY)\b)?\s*([-+]?[\d.,]+)\s*(?:[$€£¥]|EUR|USD|GBP|CHF|JPY)?\s*$",
+    r"^\s*(?:[$€£¥]|(?:EUR|USD|GBP|CHF|JPY)\b)?\s*([-+]?[\d.,](?:[\d.,]|[ \u00a0\u202f](?=\d))*)\s*(?:[$€£¥%]|EUR|USD|GBP|CHF|JPY)?\s*$",
     re.IGNORECASE,
 )
+# thousands grouped by spaces, as in France: "1 234,5", "12 000" (also no-break spaces)
+_THOUSANDS_SPACE = re.compile(r"^[-+]?\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:[.,]\d+)?$")
+# an accounting negative: "(12.50)", "($1,200)"
+_PARENTHESES = re.compile(r"^\(\s*([^()]*\d[^()]*?)\s*\)$")
 # written-out "no value" markers read as missing rather than as bad numbers
-_MISSING = {"-", "--", "?", "n/a", "na", "n.a.", "none", "null", "nan", "missing", "#n/a", "#na"}
+_MISSING = {"-", "--", "?", "n/a", "na", "n.a.", "none", "null", "nan", "missing", "#n/a", "#na",
+            "unknown", "unk", "not available", "not known", "#value!", "#div/0!"}
 _TRUE = {"true", "t", "yes", "y", "1", "1.0"}
 _FALSE = {"false", "f", "no", "n", "0", "0.0"}
 # A UTC offset after a time of day: "T10:00+02:00", " 10:00:00.5 -0500", "T1000Z".
@@ -407,8 +413,13 @@ def _both_marks(text: pd.Series, present: pd.Series, out: pd.Series, retry: pd.S
     point = out.copy()
     comma = out.copy()
     vals = text[retry].astype(str)
+    negative = vals.str.extract(_PARENTHESES, expand=False)
+    vals = negative.where(negative.notna(), vals)
     unit = vals.str.extract(_CURRENCY, expand=False)
     vals = unit.where(unit.notna(), vals)
+    spaced = vals.str.match(_THOUSANDS_SPACE, na=False)
+    vals = vals.where(~spaced, vals.str.replace(r"[ \u00a0\u202f]", "", regex=True))
+    vals = vals.where(negative.isna(), "-" + vals)
     point[retry] = pd.to_numeric(
         vals.where(~vals.str.match(_THOUSANDS, na=False), vals.str.replace(",", "", regex=False)),
         errors="coerce").astype("float64")

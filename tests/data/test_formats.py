@@ -9,7 +9,7 @@ import pytest
 from churnkit import ConfigError
 from churnkit.config import config_from_dict
 from churnkit.data import parse_dates, parse_ids, parse_numeric
-from churnkit.data._parse import ColumnFormat, parse_dates_detail, parse_numeric_detail
+from churnkit.data._parse import ColumnFormat, infer_type, parse_dates_detail, parse_numeric_detail
 
 
 def _days(values: pd.Series) -> list[str | None]:
@@ -137,3 +137,30 @@ def test_numeric_columns_are_not_slowed_by_the_decision():
     got = parse_numeric_detail(values, ColumnFormat(sep=";"))
     assert not got.bad.any()
     assert got.other_reason == ""
+
+
+@pytest.mark.parametrize(
+    ("values", "want"),
+    [
+        (["12%", "3.5 %", "-4%"], [12.0, 3.5, -4.0]),  # a percent is the number as written
+        (["(12.50)", "($1,200)", "7"], [-12.5, -1200.0, 7.0]),  # accounting negatives
+        (["1 234,5", "12 000 €", "2,5"], [1234.5, 12000.0, 2.5]),  # thousands grouped by spaces
+        (["1\u202f234.5", "3.25"], [1234.5, 3.25]),  # a narrow no-break space, as Excel writes
+    ],
+)
+def test_numbers_as_spreadsheets_write_them(values, want):
+    got, bad = parse_numeric(pd.Series(values))
+    assert got.tolist() == pytest.approx(want)
+    assert not bad.any()
+
+
+def test_a_number_column_with_an_unknown_marker_stays_a_number():
+    # Cell2Cell's HandsetPrice: "Unknown" in most rows, else a price
+    raw = pd.Series(["Unknown", "30", "Unknown", "150", "unknown", "80", "N/A"] * 20)
+    assert infer_type(raw) == "numeric"
+    got, bad = parse_numeric(raw)
+    assert not bad.any()  # a marker is missing, not an unreadable value
+    assert got.isna().sum() == 80 and got.dropna().unique().tolist() == [30.0, 150.0, 80.0]
+    # words with no numbers at all remain categories
+    assert infer_type(pd.Series(["Unknown", "Married", "Single"] * 20)) == "categorical"
+    assert infer_type(pd.Series(["1 2 3", "4", "12 34"] * 20)) == "categorical"
