@@ -476,6 +476,10 @@ class ModelConfig(_Model):
     refit: bool = True
     """After early stopping and calibration on the validation rows, grow the chosen number
     of trees again on all rows, the validation rows (the newest cutoffs) included."""
+    final_learning_rate: float | None = Field(0.02, gt=0, le=1)
+    """Learning rate of the final fit when lower than the chosen one (``null``: the chosen
+    one): tree shapes are compared at the candidates' faster rates, then the model is grown
+    in smaller steps, its number of trees found by early stopping."""
 
     @field_validator("tune", mode="before")
     @classmethod

@@ -34,6 +34,7 @@ def model_from_config(config: Config) -> ChurnModel:
         calibration=m.calibration, validation_cutoffs=config.labels.validation_cutoffs,
         validation_fraction=m.validation_fraction, random_state=m.random_state, n_jobs=m.n_jobs,
         tune=m.tune, tune_budget_seconds=m.tune_budget_seconds, refit=m.refit,
+        final_learning_rate=m.final_learning_rate,
     )
 
 

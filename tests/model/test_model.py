@@ -170,3 +170,22 @@ def test_fast_explainer_equals_lightgbm_pred_contrib(telco):
     np.testing.assert_allclose(fast.to_numpy(), slow.to_numpy(), atol=1e-9)
     with pytest.raises(ValueError, match="'method' parameter of ChurnModel.explain"):
         result.model.explain(X, method="magic")
+
+
+def test_the_final_fit_grows_in_smaller_steps_at_the_final_learning_rate():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(3000, 4)), columns=list("abcd"))
+    y = (X["a"] + X["b"] ** 2 + rng.normal(scale=0.5, size=3000) > 1).astype(int)
+    fast = ChurnModel(learning_rate=0.1, n_jobs=1).fit(X, y)
+    slow = ChurnModel(learning_rate=0.1, final_learning_rate=0.02, n_jobs=1).fit(X, y)
+    assert "learning_rate: 0.1]" in fast.booster_.model_to_string()
+    assert "learning_rate: 0.02]" in slow.booster_.model_to_string()
+    assert slow.tuning_["final_learning_rate"] == 0.02
+    # five times smaller steps: several times the trees, found by early stopping, not a cap
+    assert slow.booster_.num_trees() > 3 * fast.booster_.num_trees()
+    assert slow.booster_.num_trees() < 5000
+    # a final rate above the chosen one changes nothing
+    same = ChurnModel(learning_rate=0.1, final_learning_rate=0.5, n_jobs=1).fit(X, y)
+    assert same.booster_.model_to_string() == fast.booster_.model_to_string()
+    with pytest.raises(ValueError, match="final_learning_rate"):
+        ChurnModel(final_learning_rate=0.0).fit(X, y)
