@@ -44,7 +44,7 @@ __all__ = [
 ]
 
 ColumnType = Literal["categorical", "numeric", "boolean", "text", "datetime"]
-EventKind = Literal["events", "contacts", "feedback", "transactions", "usage"]
+EventKind = Literal["events", "contacts", "feedback", "transactions", "usage", "actions"]
 JoinAgg = Literal["first", "last", "min", "max", "sum", "mean", "count", "nunique"]
 NUMERIC_AGGS = ("count", "sum", "mean", "min", "max", "first", "last", "change", "trend")
 """Aggregations of a numeric event column (``data.events.<table>.aggregations``)."""
