@@ -303,11 +303,17 @@ def report(
                                       "everyone. Default: every band above low.")
     ] = None,
     currency: Annotated[str, typer.Option(help="Currency symbol for values.")] = "",
+    holdout: Annotated[float, typer.Option(
+        min=0.0, max=0.99, help="Share kept out of every list as a random control group "
+                                "(stratified by risk band and manager); writes assignments.csv "
+                                "for 'churnkit impact'. Default 0: none.")] = 0.0,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the holdout draw.")] = 0,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Write at-risk lists per account manager (CSV, one XLSX sheet each, HTML pages)."""
     with _errors():
-        summary = jobs.report(scores, out_dir, min_band=min_band, currency=currency)
+        summary = jobs.report(scores, out_dir, min_band=min_band, currency=currency,
+                              holdout=holdout, seed=seed)
         _print_summary(f"At-risk lists → {out_dir}", summary, fmt)
 
 
