@@ -411,6 +411,31 @@ def retention(
 
 
 @app.command()
+def impact(
+    config: ConfigOpt,
+    assignments: Annotated[list[Path], typer.Option(
+        help="assignments.csv of a 'churnkit report --holdout' run; repeat for several runs.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for impact.html, .json, .csv.")],
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Measure what the lists achieved: churn of the listed vs the held-out control group."""
+    with _errors():
+        cfg = load_config(config)
+        with _steps() as progress:
+            progress("Joining assignments with realised churn and the actions log")
+            result = jobs.impact(cfg, assignments)
+            progress("Writing impact.html")
+            paths = result.write(out_dir)
+        if fmt is Format.json:
+            out.print_json(json.dumps({**result.to_json(), "files": {k: str(v) for k, v in
+                                                                     paths.items()}}))
+            return
+        summary = {k: v for k, v in result.summary.items() if k != "note"}
+        _print_summary(f"Impact → {out_dir}", summary, fmt)
+        err.print(escape(result.summary["note"]))
+
+
+@app.command()
 def demo(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for everything the demo writes.")],
     customers: Annotated[int, typer.Option(min=100, help="Sample customers.")] = 5000,

@@ -117,7 +117,8 @@ class CampaignPlan:
         pending = sim.pending  # type: ignore[attr-defined]
         comps = pending.astype(np.float64)
         total = comps.sum(axis=0)
-        eligible = np.flatnonzero((total > 0) & (self.campaign < 0))
+        alive = sim.end >= t1  # type: ignore[attr-defined]  # not churned before as_of
+        eligible = np.flatnonzero((total > 0) & alive & (self.campaign < 0))
         rng = self.rng
         who = eligible[rng.random(eligible.size) < _SHARE]
         self.campaign[who] = k
