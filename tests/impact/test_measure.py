@@ -30,7 +30,8 @@ def test_interval_covers_the_true_difference_about_95_percent_of_the_time():
 
 def test_wilson_interval_of_zero_successes_starts_at_zero():
     low, high = wilson_interval(np.array([0, 5]), np.array([20, 20]))
-    assert low[0] == 0 and 0 < high[0] < 0.2
+    assert low[0] == 0
+    assert 0 < high[0] < 0.2
     assert low[1] < 0.25 < high[1]
 
 
