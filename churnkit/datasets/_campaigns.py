@@ -17,10 +17,12 @@ first week); the others and the control group are not contacted. A contact
 changes the customer's churn hazard for the three monthly churn draws from
 ``as_of`` on (about the 90-day horizon):
 
-- matched playbook: the hazard of the cause drops by 75 %, the rest by 10 %;
+- matched playbook: the hazard of the cause drops by 75 %, the rest by 10 %
+  — unless the customer is a lost cause (the cause's monthly hazard above
+  12 %: the decision is made), then every hazard drops by 10 % only;
 - mismatched playbook: every hazard drops by 15 %;
-- ``contract_plan`` (a renewal reminder) to price-sensitive customers (SMB
-  on a monthly contract): the hazard doubles and 3 points a month are added —
+- ``contract_plan`` (a renewal reminder) to price-sensitive customers (on a
+  monthly contract): the hazard doubles and 3 points a month are added —
   they leave *because* they were reminded that they can.
 
 The planted per-customer effect is the change in the probability of churning
@@ -56,6 +58,7 @@ _TREATED = 0.7
 _REACHED = 0.8
 _MATCHED = 0.65
 _CUT_MATCHED, _CUT_REST, _CUT_MISMATCHED = 0.25, 0.9, 0.85
+_LOST_CAUSE = 0.12  # monthly hazard of the cause above which contact no longer helps much
 _HARM_FACTOR, _HARM_ADD = 2.0, 0.03
 CHANNELS = ("phone", "email", "visit")
 
@@ -142,10 +145,10 @@ class CampaignPlan:
             hit = (strongest == cause) & (book == pb)
             matched |= hit
             self.factor[:, who[hit]] = _CUT_REST
-            self.factor[cause, who[hit]] = _CUT_MATCHED
+            saveable = hit & (c[cause] <= _LOST_CAUSE)
+            self.factor[cause, who[saveable]] = _CUT_MATCHED
         self.factor[:, who[~matched]] = _CUT_MISMATCHED
-        sensitive = monthly & (sim.segment[who] == 0)  # type: ignore[attr-defined]
-        harm = sensitive & (book == _CONTRACT_PLAN)
+        harm = monthly & (book == _CONTRACT_PLAN)  # price-sensitive, reminded of renewal
         self.factor[:, who[harm]] = _HARM_FACTOR
         self.add[who[harm]] = _HARM_ADD
         self.baseline[who] = -np.expm1(-_WINDOW * total[who])

@@ -296,8 +296,9 @@ def make_crm(
         effects). Each has a random control group, contacts only part of the
         treated group, and changes who churns: the playbook matching a
         customer's cause cuts churn strongly, a mismatched one weakly, and a
-        renewal reminder (``contract_plan``) to SMB customers on monthly
-        contracts makes them leave more. Adds the tables ``actions`` (who was
+        renewal reminder (``contract_plan``) to customers on monthly
+        contracts makes them leave more; customers already lost (a very
+        high hazard) are barely moved. Adds the tables ``actions`` (who was
         contacted, when, with which playbook) and ``assignments`` (who was in
         which group), and to ``ground_truth`` the columns ``campaign``,
         ``playbook`` and ``true_effect`` (the planted change in the customer's

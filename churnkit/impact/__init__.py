@@ -6,7 +6,9 @@
   contacts of the actions log;
 - :func:`impact_table`, :func:`impact_by`, :func:`difference_interval`: treated vs control
   churn with Newcombe 95 % intervals, intent to treat and the effect per contact;
-- :func:`impact_page`, :func:`plot_effects`: ``impact.html``.
+- :func:`impact_page`, :func:`plot_effects`: ``impact.html``;
+- :class:`UpliftModel` (T-/X-learner on LightGBM) and its metrics :func:`qini_curve`,
+  :func:`qini_coefficient`, :func:`auuc`, :func:`uplift_at_k`.
 """
 
 from churnkit.impact._holdout import ASSIGNMENT_COLUMNS, assign_holdout, assignments_table
@@ -19,19 +21,26 @@ from churnkit.impact._measure import (
 )
 from churnkit.impact._outcomes import HorizonNotPassedError, action_tables, realised_outcomes
 from churnkit.impact._page import impact_page, plot_effects
+from churnkit.impact._uplift import UpliftModel
+from churnkit.impact._uplift_metrics import auuc, qini_coefficient, qini_curve, uplift_at_k
 
 __all__ = [
     "ASSIGNMENT_COLUMNS",
     "IMPACT_COLUMNS",
     "HorizonNotPassedError",
+    "UpliftModel",
     "action_tables",
     "assign_holdout",
     "assignments_table",
+    "auuc",
     "difference_interval",
     "impact_by",
     "impact_page",
     "impact_table",
     "plot_effects",
+    "qini_coefficient",
+    "qini_curve",
     "realised_outcomes",
+    "uplift_at_k",
     "wilson_interval",
 ]

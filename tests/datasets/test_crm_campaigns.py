@@ -65,16 +65,17 @@ def _realised(crm):
 
 def test_planted_effects_show_in_the_churn_of_treated_and_control(crm):
     asg = _realised(crm)
-    harmed = (asg["playbook"] == "contract_plan") & (asg["segment"] == "SMB") & (
-        asg["contract"] == "monthly")
+    harmed = (asg["playbook"] == "contract_plan") & (asg["contract"] == "monthly")
     # a renewal reminder to price-sensitive customers makes them leave: the effect is positive
     assert (asg.loc[harmed, "true_effect"] > 0).all()
     assert (asg.loc[~harmed, "true_effect"] <= 0).all()
     rate = asg[harmed].groupby("group")["churned_90d"].mean()
     assert rate["treat"] > rate["control"] + 0.03
-    # every other playbook saves customers on average: treated churn less than control
-    rest = asg[~harmed].groupby("group")["churned_90d"].mean()
-    assert rest["treat"] < rest["control"]
+    # the playbook matching the customer's cause saves customers: treated churn less
+    matched = asg[asg["reason_1"].astype(str) == asg["playbook"].astype(str)]
+    rate = matched.groupby("group")["churned_90d"].mean()
+    assert rate["treat"] < rate["control"] - 0.02
+    assert asg.loc[~harmed, "true_effect"].mean() < -0.01
     # the matched playbook saves more than a mismatched one
     reason_of = {"unresolved_complaints": "unresolved_complaints", "low_satisfaction":
                  "low_satisfaction", "falling_usage": "falling_usage", "billing_price":
