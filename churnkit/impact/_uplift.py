@@ -89,6 +89,9 @@ class UpliftModel(BaseEstimator):
         customer (by gain): effects are learnt from a few thousand customers,
         so fewer, relevant features keep the learners from fitting noise.
         None keeps all.
+    keep : tuple of str, default ()
+        Features kept whatever their use for churn (e.g. the recommended playbook,
+        which changes the effect of contact, not the risk).
     n_estimators, learning_rate, num_leaves, min_child_samples : LightGBM settings
         Of every model inside the learner.
     random_state : int, default 0
@@ -121,11 +124,13 @@ class UpliftModel(BaseEstimator):
     """
 
     def __init__(self, *, learner: Learner = "auto", bags: int = 5, max_features: int | None = 30,
-                 n_estimators: int = 100, learning_rate: float = 0.05, num_leaves: int = 7,
-                 min_child_samples: int = 50, random_state: int = 0, n_jobs: int = 2) -> None:
+                 keep: tuple[str, ...] = (), n_estimators: int = 100, learning_rate: float = 0.05,
+                 num_leaves: int = 7, min_child_samples: int = 50, random_state: int = 0,
+                 n_jobs: int = 2) -> None:
         self.learner = learner
         self.bags = bags
         self.max_features = max_features
+        self.keep = keep
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -207,10 +212,13 @@ class UpliftModel(BaseEstimator):
             return list(X.columns)
         import lightgbm as lgb
 
-        churn = lgb.LGBMClassifier(**_lgbm_params(self, self.random_state)).fit(X, y)
+        kept = [c for c in X.columns if c in self.keep]
+        rest = X.drop(columns=kept)
+        churn = lgb.LGBMClassifier(**_lgbm_params(self, self.random_state)).fit(rest, y)
         gain = churn.booster_.feature_importance(importance_type="gain")
         order = np.argsort(-gain, kind="stable")[: self.max_features]
-        return [X.columns[i] for i in sorted(order) if gain[i] > 0] or list(X.columns[:1])
+        chosen = [rest.columns[i] for i in sorted(order) if gain[i] > 0]
+        return [*chosen, *kept] or list(X.columns[:1])
 
     def predict_bags(self, X: pd.DataFrame) -> np.ndarray:
         """Predicted churn reduction of each bag, shape ``(bags, len(X))``."""

@@ -37,6 +37,12 @@ __all__ = ["UpliftResult", "load_uplift", "rank_by_uplift", "train_uplift", "upl
            "write_uplift_list"]
 
 _MODEL_FILE, _MANIFEST = "uplift.joblib", "uplift.json"
+PLAYBOOK_FEATURE = "recommended_playbook"
+
+
+def _playbook_codes(column: pd.Series, playbooks: list[str]) -> pd.Categorical:
+    """The recommended playbook as a category of the training levels (others: missing)."""
+    return pd.Categorical(column.to_numpy(dtype=object), categories=playbooks)
 
 
 def uplift_metrics(churned: Any, treat: Any, scores: Mapping[str, Any], *, k: float = 0.1,
@@ -159,11 +165,16 @@ def train_uplift(
     fc = config.features
     fs = FeatureSet(windows=fc.windows, max_categories=fc.max_categories, derived=fc.derived)
     X = fs.fit_transform(ds, spine)
+    playbooks: list[str] | None = None
+    if "recommended_playbook" in joined:  # the action changes the effect of contact
+        column = joined["recommended_playbook"].astype("string").fillna("(none)")
+        playbooks = sorted(column.unique())
+        X[PLAYBOOK_FEATURE] = _playbook_codes(column, playbooks)
     t = (joined["group"] == "treat").to_numpy().astype(int)
     y = joined["churned"].to_numpy().astype(int)
     uc, seed = config.uplift, config.model.random_state
     params: dict[str, Any] = {"learner": uc.learner, "bags": uc.bags, "random_state": seed,
-                              "n_jobs": config.model.n_jobs}
+                              "n_jobs": config.model.n_jobs, "keep": (PLAYBOOK_FEATURE,)}
     test = _split(joined["customer_id"], holdout_share, seed)
     progress("Fitting the uplift model on 70 % and ranking the held-out 30 %")
     held = UpliftModel(**params).fit(X[~test], t[~test], y[~test])
@@ -180,7 +191,7 @@ def train_uplift(
                "treated": int(t.sum()), "control": int((1 - t).sum()),
                "learner": model.learner_, "selection_qini": model.selection_,
                "held_out": int(test.sum()), "held_out_metrics": metrics,
-               "features": len(X.columns)}
+               "features": len(X.columns), "playbooks": playbooks}
     return UpliftResult(model=model, features=fs, summary=summary)
 
 
@@ -222,6 +233,14 @@ def rank_by_uplift(
     spine = pd.DataFrame({"customer_id": scores["customer_id"].astype(str).to_numpy(),
                           "cutoff": np.asarray(as_of, dtype="datetime64[ns]")})
     X = uplift.features.transform(ds, spine)
+    playbooks = uplift.summary.get("playbooks")
+    if playbooks:
+        source = "recommended_playbook" if "recommended_playbook" in scores else "action_1"
+        if source not in scores:
+            raise SchemaError("The uplift model depends on the recommended playbook: the scores "
+                              "need a 'recommended_playbook' or 'action_1' column.")
+        column = scores[source].astype("string").fillna("(none)").reset_index(drop=True)
+        X[PLAYBOOK_FEATURE] = _playbook_codes(column, playbooks)
     bags = uplift.model.predict_bags(X)
     out = scores.reset_index(drop=True).copy()
     out["uplift"] = bags.mean(axis=0)
