@@ -100,11 +100,19 @@ class UpliftResult:
         return folder
 
 
-def load_uplift(folder: str | Path) -> UpliftResult:
-    """Load a saved uplift model after checking its file against the manifest's sha256."""
+def load_uplift(folder: str | Path, *, trust_pickle: bool = False) -> UpliftResult:
+    """Load a saved uplift model after checking its file against the manifest's sha256.
+
+    The model file is a pickle, which runs code when loaded: it loads only with
+    ``trust_pickle=True``, for a model from a trusted source.
+    """
     import joblib
 
     folder = Path(folder)
+    if not trust_pickle:
+        raise ModelError(f"{str(folder)!r}: an uplift model is a pickle, which runs code when "
+                         "loaded. Load it only from a trusted source, with trust_pickle=True "
+                         "(--trust-pickle).")
     manifest, path = folder / _MANIFEST, folder / _MODEL_FILE
     if not manifest.is_file() or not path.is_file():
         raise ModelError(f"{str(folder)!r} holds no uplift model ({_MANIFEST} and {_MODEL_FILE}). "

@@ -40,7 +40,7 @@ def test_summary_compares_uplift_with_the_risk_ranking(trained):
 
 def test_ranked_list_orders_by_expected_saved_value_and_flags_harm(trained):
     crm, _, cfg, dataset, result = trained
-    scores = crm.assignments[["customer_id", "as_of", "churn_probability"]]
+    scores = crm.assignments[["customer_id", "as_of", "churn_probability", "recommended_playbook"]]
     ranked = jobs.rank_by_uplift(cfg, result, scores, dataset=dataset)
     assert len(ranked) == len(scores)
     expected = ranked["uplift"] * ranked["value"] * cfg.scoring.value_horizon_months
@@ -56,11 +56,13 @@ def test_ranked_list_orders_by_expected_saved_value_and_flags_harm(trained):
 def test_saved_model_is_checked_on_load(trained, tmp_path):
     *_, result = trained
     folder = result.write(tmp_path / "model")
-    again = jobs.load_uplift(folder)
+    with pytest.raises(ModelError, match="pickle, which runs code"):
+        jobs.load_uplift(folder)
+    again = jobs.load_uplift(folder, trust_pickle=True)
     assert again.summary["learner"] == result.summary["learner"]
     (folder / "uplift.joblib").write_bytes(b"changed")
     with pytest.raises(ModelError, match="does not match the sha256"):
-        jobs.load_uplift(folder)
+        jobs.load_uplift(folder, trust_pickle=True)
 
 
 def test_cli_trains_and_ranks(trained, tmp_path):
@@ -73,9 +75,9 @@ def test_cli_trains_and_ranks(trained, tmp_path):
     assert done.exit_code == 0, done.output
     assert json.loads(done.stdout)["experiments"] == 2
     scores = tmp_path / "scores.csv"
-    crm.assignments[["customer_id", "as_of", "churn_probability"]].to_csv(scores, index=False)
+    crm.assignments[["customer_id", "as_of", "churn_probability", "recommended_playbook"]].to_csv(scores, index=False)
     out = tmp_path / "ranked.csv"
     ranked = runner.invoke(app, ["rank", "--config", str(config), "--uplift", str(model),
-                                 "--scores", str(scores), "--out", str(out)])
+                                 "--scores", str(scores), "--out", str(out), "--trust-pickle"])
     assert ranked.exit_code == 0, ranked.output
     assert "expected_saved_value" in pd.read_csv(out).columns
