@@ -35,7 +35,7 @@ def qini_curve(saved: ArrayLike, treat: ArrayLike, score: ArrayLike) -> np.ndarr
     Examples
     --------
     >>> qini_curve([1, 0, 1, 0], [1, 1, 0, 0], [4, 3, 2, 1]).tolist()
-    [0.0, 1.0, 1.0, 0.0, 0.0]
+    [0.0, 1.0, 1.0, -1.0, 0.0]
     """
     y, t = _sorted(saved, treat, score)
     st, sc = np.cumsum(y * t), np.cumsum(y * (1 - t))
@@ -57,7 +57,8 @@ def qini_coefficient(saved: ArrayLike, treat: ArrayLike, score: ArrayLike) -> fl
     >>> treat = rng.random(2000) < 0.5
     >>> helped = rng.random(2000) < 0.3  # contact keeps these customers
     >>> saved = np.where(treat & helped, 1, rng.random(2000) < 0.5)
-    >>> qini_coefficient(saved, treat, helped) > qini_coefficient(saved, treat, -helped) + 0.05
+    >>> score = helped.astype(float)
+    >>> qini_coefficient(saved, treat, score) > qini_coefficient(saved, treat, -score) + 0.05
     True
     """
     q = qini_curve(saved, treat, score)
