@@ -580,8 +580,8 @@ class UpliftConfig(_Model):
     action_cost: float = Field(0.0, ge=0)
     """Cost of one retention action, in the currency of ``value``."""
     harm_threshold: float = Field(0.01, ge=0, lt=1)
-    """Flag "do not contact" when every bag predicts contact raises churn, on average by more
-    than this probability."""
+    """Flag "do not contact" when every bag predicts contact raises churn by more than this
+    probability."""
 
 
 class Config(_Model):

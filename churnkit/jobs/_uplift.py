@@ -215,7 +215,7 @@ def rank_by_uplift(
 
     ``expected_saved_value = uplift x value x scoring.value_horizon_months -
     uplift.action_cost``, highest first. A customer every bag of the model
-    expects to churn *more* if contacted, on average by more than
+    expects to churn *more* if contacted, each by more than
     ``uplift.harm_threshold``, is flagged ``do_not_contact`` with the reason.
 
     Parameters
@@ -260,7 +260,7 @@ def rank_by_uplift(
     months = config.scoring.value_horizon_months
     out["expected_saved_value"] = (out["uplift"] * out["value"].fillna(0) * months
                                    - config.uplift.action_cost)
-    harm = (out["uplift_high"] < 0) & (out["uplift"] < -config.uplift.harm_threshold)
+    harm = out["uplift_high"] < -config.uplift.harm_threshold  # every bag agrees
     out["do_not_contact"] = harm
     out["do_not_contact_reason"] = np.where(
         harm, [f"contact raises the churn probability by {-u:.1%} "

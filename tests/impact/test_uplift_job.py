@@ -48,7 +48,9 @@ def test_ranked_list_orders_by_expected_saved_value_and_flags_harm(trained):
     contact = ranked[~ranked["do_not_contact"]]
     assert contact["expected_saved_value"].is_monotonic_decreasing
     flagged = ranked[ranked["do_not_contact"]]
-    assert (flagged["uplift_high"] < 0).all()
+    assert (flagged["uplift_high"] < -cfg.uplift.harm_threshold).all()
+    assert not ranked.loc[~ranked["do_not_contact"], "uplift_high"].lt(
+        -cfg.uplift.harm_threshold).any()
     assert flagged["do_not_contact_reason"].str.contains("raises the churn probability").all()
     assert ranked["uplift_rank"].tolist() == list(range(1, len(ranked) + 1))
 
