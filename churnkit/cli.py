@@ -256,10 +256,24 @@ def train(config: ConfigOpt,
               help="local: in memory; dask: features per partition of customers and "
                    "lightgbm.dask on a Dask cluster.")] = TrainEngine.local,
           scheduler: SchedulerOpt = None, partitions: PartitionsOpt = None,
+          uplift: Annotated[bool, typer.Option(
+              "--uplift", help="Train the uplift model (who contact saves) from finished "
+                               "runs with a control group instead of the churn model.")] = False,
+          assignments: Annotated[list[Path] | None, typer.Option(
+              help="--uplift: assignments.csv of a finished run (repeat); default: the "
+                   "config's uplift.assignments.")] = None,
           fmt: FormatOpt = Format.table) -> None:
     """Train a churn model and save it with its manifest (signed if CHURNKIT_MODEL_KEY is set)."""
     with _errors():
         cfg = load_config(config)
+        if uplift:
+            with _steps() as progress:
+                fitted = jobs.train_uplift(cfg, assignments, progress=progress)
+                progress("Saving the uplift model")
+                fitted.write(out_dir)
+            _print_summary(f"Trained the uplift model of {cfg.name} → {out_dir}",
+                           _flat(fitted.summary), fmt)
+            return
         with _steps() as progress:
             result = jobs.train(cfg, engine=engine.value, scheduler=scheduler,
                                 partitions=partitions, progress=progress)
@@ -303,11 +317,17 @@ def report(
                                       "everyone. Default: every band above low.")
     ] = None,
     currency: Annotated[str, typer.Option(help="Currency symbol for values.")] = "",
+    holdout: Annotated[float, typer.Option(
+        min=0.0, max=0.99, help="Share kept out of every list as a random control group "
+                                "(stratified by risk band and manager); writes assignments.csv "
+                                "for 'churnkit impact'. Default 0: none.")] = 0.0,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the holdout draw.")] = 0,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Write at-risk lists per account manager (CSV, one XLSX sheet each, HTML pages)."""
     with _errors():
-        summary = jobs.report(scores, out_dir, min_band=min_band, currency=currency)
+        summary = jobs.report(scores, out_dir, min_band=min_band, currency=currency,
+                              holdout=holdout, seed=seed)
         _print_summary(f"At-risk lists → {out_dir}", summary, fmt)
 
 
@@ -402,6 +422,67 @@ def retention(
             summary = jobs.retention(cfg, out_dir, period=period.value if period else None, by=by)
         summary.pop("files", None)
         _print_summary(f"Retention → {out_dir}", summary, fmt)
+
+
+def _flat(summary: dict[str, Any]) -> dict[str, Any]:
+    """Nested metrics as ``outer.inner`` keys, for the summary table."""
+    out: dict[str, Any] = {}
+    for key, value in summary.items():
+        if isinstance(value, dict) and any(isinstance(v, dict) for v in value.values()):
+            for inner, sub in value.items():
+                out[f"{key} {inner}"] = sub
+        else:
+            out[key] = value
+    return out
+
+
+@app.command()
+def rank(
+    config: ConfigOpt,
+    uplift: Annotated[Path, typer.Option(help="Uplift model folder ('churnkit train --uplift').")],
+    scores: Annotated[Path, typer.Option(help="Scores file written by 'churnkit score'.")],
+    out_file: Annotated[Path, typer.Option("--out", help="The uplift-ranked list (.csv/.parquet).")],
+    trust_pickle: TrustPickleOpt = False,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Rank scored customers by expected saved value (uplift x value - cost); flag do-not-contact."""
+    with _errors():
+        cfg = load_config(config)
+        with _steps() as progress:
+            progress("Ranking by uplift")
+            fitted = jobs.load_uplift(uplift, trust_pickle=trust_pickle)
+            ranked = jobs.rank_by_uplift(cfg, fitted, jobs.read_scores(scores))
+            jobs.write_uplift_list(ranked, out_file)
+        _print_summary(f"Uplift-ranked list → {out_file}", {
+            "customers": len(ranked), "do_not_contact": int(ranked["do_not_contact"].sum()),
+            "expected_saved_value_top_10pct": float(
+                ranked["expected_saved_value"].head(max(1, len(ranked) // 10)).sum()),
+        }, fmt)
+
+
+@app.command()
+def impact(
+    config: ConfigOpt,
+    assignments: Annotated[list[Path], typer.Option(
+        help="assignments.csv of a 'churnkit report --holdout' run; repeat for several runs.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for impact.html, .json, .csv.")],
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Measure what the lists achieved: churn of the listed vs the held-out control group."""
+    with _errors():
+        cfg = load_config(config)
+        with _steps() as progress:
+            progress("Joining assignments with realised churn and the actions log")
+            result = jobs.impact(cfg, assignments)
+            progress("Writing impact.html")
+            paths = result.write(out_dir)
+        if fmt is Format.json:
+            out.print_json(json.dumps({**result.to_json(), "files": {k: str(v) for k, v in
+                                                                     paths.items()}}))
+            return
+        summary = {k: v for k, v in result.summary.items() if k != "note"}
+        _print_summary(f"Impact → {out_dir}", summary, fmt)
+        err.print(escape(result.summary["note"]))
 
 
 @app.command()

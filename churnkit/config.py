@@ -29,6 +29,7 @@ __all__ = [
     "DataConfig",
     "EVENT_ROLES",
     "EvaluationConfig",
+    "UpliftConfig",
     "EventTable",
     "JoinColumn",
     "Lookup",
@@ -44,7 +45,7 @@ __all__ = [
 ]
 
 ColumnType = Literal["categorical", "numeric", "boolean", "text", "datetime"]
-EventKind = Literal["events", "contacts", "feedback", "transactions", "usage"]
+EventKind = Literal["events", "contacts", "feedback", "transactions", "usage", "actions"]
 JoinAgg = Literal["first", "last", "min", "max", "sum", "mean", "count", "nunique"]
 NUMERIC_AGGS = ("count", "sum", "mean", "min", "max", "first", "last", "change", "trend")
 """Aggregations of a numeric event column (``data.events.<table>.aggregations``)."""
@@ -569,6 +570,24 @@ class EvaluationConfig(_Model):
     campaign: CampaignConfig = Field(default_factory=CampaignConfig)
 
 
+class UpliftConfig(_Model):
+    """The uplift model (``churnkit train --uplift``): who contact helps, learnt from holdouts."""
+
+    assignments: list[Path] = Field(default_factory=list)
+    """``assignments.csv`` files of finished runs (``churnkit report --holdout``), relative
+    to the config's folder."""
+    learner: Literal["auto", "t", "x"] = "auto"
+    """Meta-learner on LightGBM: T-learner, X-learner, or the one with the higher
+    out-of-sample Qini."""
+    bags: int = Field(5, ge=2, le=50)
+    """Models fitted on bootstrap samples; their spread tells confident effects."""
+    action_cost: float = Field(0.0, ge=0)
+    """Cost of one retention action, in the currency of ``value``."""
+    harm_threshold: float = Field(0.01, ge=0, lt=1)
+    """Flag "do not contact" when every bag predicts contact raises churn by more than this
+    probability."""
+
+
 class Config(_Model):
     """A whole churnkit configuration."""
 
@@ -580,6 +599,7 @@ class Config(_Model):
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    uplift: UpliftConfig = Field(default_factory=UpliftConfig)
     base_dir: Path = Path()
     """Folder that relative table paths are resolved against (the config file's folder)."""
 

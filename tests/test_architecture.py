@@ -28,7 +28,7 @@ LAYER = {
     "model": 6,
     "explain": 7,
     "actions": 8, "evaluate": 8,
-    "report": 9,
+    "report": 9, "impact": 9,
     "scoring": 10,
     "jobs": 11,
     "cli": 12,

@@ -13,6 +13,7 @@ import pandas as pd
 import pyarrow as pa
 
 from churnkit._core import STR_DTYPE, atomic_write_text, builtin_config
+from churnkit.datasets import _campaigns as camp
 from churnkit.datasets import _simulate as sim
 from churnkit.datasets import _vocab
 from churnkit.exceptions import ConfigError
@@ -21,6 +22,15 @@ __all__ = ["CRM", "make_crm"]
 
 EVENT_TABLES = ("contacts", "feedback", "transactions", "usage")
 TABLES = ("customers", *EVENT_TABLES, "ground_truth")
+CAMPAIGN_TABLES = ("actions", "assignments")
+_USAGE_BLOCK = "      columns: {logins: numeric, minutes: numeric}\n"
+_ACTIONS_BLOCK = (
+    "    actions:                      # the retention campaigns' actions log\n"
+    "      kind: actions\n"
+    "      path: data/actions.csv\n"
+    "      columns: {playbook: categorical, channel: categorical, outcome: categorical}\n"
+    "      exclude: [owner]\n"
+)
 _MAX_MONTHS = 1200
 _EARLIEST = pd.Timestamp("1682-01-01")
 _BURN_IN = 6  # months simulated before the start so that the data starts in a steady state
@@ -40,6 +50,9 @@ class CRM:
         Event tables, sorted by ``customer_id`` then ``timestamp``.
     ground_truth : pandas.DataFrame
         One row per customer: whether and when it churned, and the planted cause.
+    actions, assignments : pandas.DataFrame or None
+        With ``campaigns > 0``: the actions log of the past retention campaigns
+        and who was in which group; None otherwise.
     start : pandas.Timestamp
         Start of the data (inclusive).
     end : pandas.Timestamp
@@ -63,6 +76,8 @@ class CRM:
     ground_truth: pd.DataFrame
     start: pd.Timestamp
     end: pd.Timestamp
+    actions: pd.DataFrame | None = None
+    assignments: pd.DataFrame | None = None
 
     @property
     def event_tables(self) -> dict[str, pd.DataFrame]:
@@ -71,8 +86,12 @@ class CRM:
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
-        """All six tables by name, ground truth included."""
-        return {name: getattr(self, name) for name in TABLES}
+        """All tables by name, ground truth included (and the campaign tables, if any)."""
+        tables = {name: getattr(self, name) for name in TABLES}
+        for name in CAMPAIGN_TABLES:
+            if getattr(self, name) is not None:
+                tables[name] = getattr(self, name)
+        return tables
 
     def write_project(self, directory: str | Path,
                       format: Literal["csv", "parquet"] = "csv") -> Path:
@@ -102,6 +121,8 @@ class CRM:
         folder = Path(directory)
         self.write(folder / "data", format=format)
         text = builtin_config("default.yaml").read_text(encoding="utf-8")
+        if self.actions is not None:
+            text = text.replace(_USAGE_BLOCK, _USAGE_BLOCK + _ACTIONS_BLOCK, 1)
         path = folder / "config.yaml"
         atomic_write_text(path, text.replace(".csv", ".parquet") if format == "parquet" else text)
         return path
@@ -213,6 +234,7 @@ def make_crm(
     random_state: int | None = 0,
     start: str | dt.date | pd.Timestamp = "2024-01-01",
     months: int = 24,
+    campaigns: int = 0,
 ) -> CRM:
     """Generate a sample CRM in which churn has known, planted causes.
 
@@ -268,6 +290,20 @@ def make_crm(
         First day of the data.
     months : int, default 24
         Length of the data in months (at least 3).
+    campaigns : int, default 0
+        Past retention campaigns to simulate, one every four months, the last
+        one's 90 days ending with the data (see ``_campaigns`` for the planted
+        effects). Each has a random control group, contacts only part of the
+        treated group, and changes who churns: the playbook matching a
+        customer's cause cuts churn strongly, a mismatched one weakly, and a
+        renewal reminder (``contract_plan``) to customers on monthly
+        contracts makes them leave more; customers already lost (a very
+        high hazard) are barely moved. Adds the tables ``actions`` (who was
+        contacted, when, with which playbook) and ``assignments`` (who was in
+        which group), and to ``ground_truth`` the columns ``campaign``,
+        ``playbook`` and ``true_effect`` (the planted change in the customer's
+        90-day churn probability if contacted; negative = saved). With 0 the
+        tables are exactly those of earlier versions.
 
     Returns
     -------
@@ -319,6 +355,7 @@ def make_crm(
         random_state = _check_int("random_state", random_state, 0,
                                   expected="an int >= 0 or None")
     first = _check_start(start)
+    campaigns = _check_int("campaigns", campaigns, 0, camp.max_campaigns(months))
     # Times are nanoseconds: the oldest signups (4 years back) and the end must fit.
     latest = pd.Timestamp.max.normalize() - pd.DateOffset(months=months)
     if not _EARLIEST <= first <= latest:
@@ -327,6 +364,10 @@ def make_crm(
     bounds = np.array([(edge - first) // pd.Timedelta(seconds=1) for edge in edges], np.int64)
 
     run = sim.Simulation(np.random.default_rng(random_state), n, bounds)
+    if campaigns:
+        seeds = [random_state, 1] if random_state is not None else None
+        starts = [run.first_month + k for k in camp.campaign_months(campaigns, months)]
+        run.campaigns = camp.CampaignPlan(np.random.default_rng(seeds), starts, n)
     run.run()
     return _assemble(run, first, edges[-1].as_unit("ns"))
 
@@ -398,4 +439,54 @@ def _assemble(run: sim.Simulation, start: pd.Timestamp, end: pd.Timestamp) -> CR
             frame["minutes"] = cols.pop("minutes")
         frames[name] = pd.DataFrame(frame, copy=False)
         del frame, cols
-    return CRM(customers=customers, ground_truth=ground_truth, start=start, end=end, **frames)
+    extra: dict[str, pd.DataFrame] = {}
+    if run.campaigns is not None:
+        extra = _campaign_tables(run.campaigns, customers, ground_truth, start, run.bounds)
+    return CRM(customers=customers, ground_truth=ground_truth, start=start, end=end,
+               **frames, **extra)
+
+
+def _campaign_tables(plan: camp.CampaignPlan, customers: pd.DataFrame, ground_truth: pd.DataFrame,
+                     start: pd.Timestamp, bounds: np.ndarray) -> dict[str, pd.DataFrame]:
+    """The actions log and the assignments; adds the planted effects to ``ground_truth``."""
+    start_ns = start.value
+    ids = customers["customer_id"]
+    runs = [f"campaign-{k + 1}" for k in range(len(plan.months))]
+    member = plan.campaign >= 0
+    run_codes = np.where(member, plan.campaign, -1).astype(np.int64)
+    books = np.where(member, plan.playbook, -1).astype(np.int64)
+    ground_truth["campaign"] = _strings(runs, run_codes)
+    ground_truth["playbook"] = _strings(list(camp.PLAYBOOKS), books)
+    ground_truth["true_effect"] = plan.effect()
+
+    who = np.flatnonzero(member)
+    who = who[np.lexsort((who, plan.campaign[who]))]
+    as_of = _timestamps(start_ns, bounds[np.asarray(plan.months)[plan.campaign[who]]])
+    reasons = ["", *(sim.REASON_OF_CAUSE[c] for c in sim.CAUSES[1:])]
+    assignments = pd.DataFrame({
+        "run_id": _strings(runs, plan.campaign[who].astype(np.int64)),
+        "as_of": as_of,
+        "customer_id": ids.iloc[who].to_numpy(),
+        "group": _strings(["control", "treat"], plan.treated[who].astype(np.int64)),
+        "churn_probability": np.round(plan.baseline[who], 4),
+        "reason_1": _strings(reasons, plan.cause[who].astype(np.int64)),
+        "recommended_playbook": _strings(list(camp.PLAYBOOKS), plan.playbook[who].astype(np.int64)),
+        "model_version": "planted",
+    })
+    assignments["customer_id"] = assignments["customer_id"].astype(STR_DTYPE)
+    contacted = who[plan.reached[who]]
+    contacted = contacted[np.lexsort((plan.action_ts[contacted], contacted))]
+    actions = pd.DataFrame({
+        "customer_id": ids.iloc[contacted].to_numpy(),
+        "timestamp": _timestamps(start_ns, plan.action_ts[contacted]),
+        "playbook": _category(camp.PLAYBOOKS, plan.playbook[contacted]),
+        "owner": customers["account_manager"].iloc[contacted].astype(str).to_numpy(),
+        "channel": _category(camp.CHANNELS, plan.channel[contacted]),
+        "outcome": _category(("reached",), np.zeros(contacted.size, dtype=np.int8)),
+    })
+    actions["customer_id"] = actions["customer_id"].astype(STR_DTYPE)
+    actions["owner"] = actions["owner"].astype(STR_DTYPE)
+    # A customer who left before the contact was not reached after all.
+    end = customers["end_date"].iloc[contacted].to_numpy()
+    actions = actions[~(end <= actions["timestamp"].to_numpy())].reset_index(drop=True)
+    return {"actions": actions, "assignments": assignments}

@@ -42,6 +42,7 @@ from churnkit.datasets._activity import (
     pick,
     pick_rows,
 )
+from churnkit.datasets._campaigns import CampaignPlan
 
 __all__ = [
     "CAUSES",
@@ -149,6 +150,7 @@ class Simulation:
         self.feedback = Buffer("idx", "ts", "survey", "score", "comment")
         self.transactions = Buffer("idx", "ts", "amount", "kind")
         self.usage = Buffer("idx", "ts", "logins", "minutes")
+        self.campaigns: CampaignPlan | None = None  # past retention campaigns (make_crm)
 
     # ------------------------------------------------------------------ setup
     def _draw_customers(self) -> None:
@@ -228,12 +230,15 @@ class Simulation:
         alive = (self.signup < t1) & (self.end == _ACTIVE)
         r = np.flatnonzero(alive & (self.signup < t0))
         if m >= self.first_month:
-            self._churn(t0, t1, r)
+            self._churn(t0, t1, r, m)
         # Customers act with a delay (notice periods, waiting for the renewal date):
         # the hazard of next month is set by what the events show now.
         comps, mult = self.hazards(m, t0, r)
         self.pending[:] = 0.0
         self.pending[:, r] = comps * mult
+        if self.campaigns is not None:
+            self.campaigns.refresh(self, m, t0)
+            self.campaigns.select(self, m, t1)
         a = np.flatnonzero(alive)
         ws = np.maximum(self.signup[a], t0)  # start of each customer's window this month
         self.unresolved[m % 3] = 0
@@ -296,9 +301,11 @@ class Simulation:
         )
         return comps, mult
 
-    def _churn(self, t0: int, t1: int, r: np.ndarray) -> None:
+    def _churn(self, t0: int, t1: int, r: np.ndarray, m: int = -1) -> None:
         comps = self.pending[:, r]
         p = -np.expm1(-comps.sum(axis=0, dtype=np.float64))
+        if self.campaigns is not None:
+            p = self.campaigns.churn_probability(m, r, p)
         churn = self.rng.random(r.size) < p
         who = r[churn]
         self.end[who] = day_in(self.rng, np.full(who.size, t0, dtype=np.int64), t1)

@@ -43,6 +43,7 @@ _DEFAULT_AGGS = {
     "feedback": ("mean", "min", "first", "last", "change"),
     "transactions": ("sum", "mean", "last", "change", "trend"),
     "usage": ("sum", "mean", "last", "change", "trend"),
+    "actions": ("sum", "mean", "max"),  # retention actions taken: counts, days since the last
 }
 _DEFAULT_ROLES = {
     "contacts": ("direction", "resolved", "topic", "channel"),
@@ -300,7 +301,7 @@ class EventFeatures(OneTableFeatures):
     ----------
     table : str
         Table name, the prefix of every feature name.
-    kind : {"events", "contacts", "feedback", "transactions", "usage"}
+    kind : {"events", "contacts", "feedback", "transactions", "usage", "actions"}
         Adds the kind's derived features and default aggregations.
     columns : mapping of str to str, optional
         Column → type (``categorical``, ``numeric``, ``boolean``; ``text`` is ignored).

@@ -1,0 +1,278 @@
+"""The uplift jobs: learn who contact saves from finished experiments, rank lists by it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from churnkit._core import (
+    Progress,
+    __version__,
+    atomic_path,
+    atomic_write_text,
+    no_progress,
+    write_table,
+)
+from churnkit.config import Config
+from churnkit.data import Dataset, load_dataset
+from churnkit.exceptions import ModelError, SchemaError
+from churnkit.features import FeatureSet
+from churnkit.impact import (
+    UpliftModel,
+    auuc,
+    qini_coefficient,
+    realised_outcomes,
+    uplift_at_k,
+)
+from churnkit.jobs._impact import read_assignments
+
+__all__ = ["UpliftResult", "load_uplift", "rank_by_uplift", "train_uplift", "uplift_metrics",
+           "write_uplift_list"]
+
+_MODEL_FILE, _MANIFEST = "uplift.joblib", "uplift.json"
+PLAYBOOK_FEATURE = "recommended_playbook"
+
+
+def _playbook_codes(column: pd.Series, playbooks: list[str]) -> pd.Categorical:
+    """The recommended playbook as a category of the training levels (others: missing)."""
+    return pd.Categorical(column.to_numpy(dtype=object), categories=playbooks)
+
+
+def uplift_metrics(churned: Any, treat: Any, scores: Mapping[str, Any], *, k: float = 0.1,
+                   ) -> dict[str, dict[str, float]]:
+    """Qini coefficient, AUUC and uplift at ``k`` of each ranking (higher score = contact first)."""
+    saved = 1 - np.asarray(churned, dtype=np.float64)
+    t = np.asarray(treat, dtype=np.float64)
+    return {name: {"qini": qini_coefficient(saved, t, s), "auuc": auuc(saved, t, s),
+                   f"uplift_at_{int(round(k * 100))}pct": uplift_at_k(saved, t, s, k)}
+            for name, s in scores.items()}
+
+
+def _experiments(config: Config, assignments: Sequence[str | Path | pd.DataFrame],
+                 dataset: Dataset) -> pd.DataFrame:
+    frames = [a if isinstance(a, pd.DataFrame) else read_assignments(a) for a in assignments]
+    if not frames:
+        raise SchemaError("No finished experiments: pass assignments.csv files (--assignments) "
+                          "or list them in the config's uplift.assignments.")
+    lab = config.labels
+    joined, _ = realised_outcomes(dataset, pd.concat(frames, ignore_index=True),
+                                  definition=lab.definition, horizon_days=lab.horizon_days,
+                                  lookback_days=lab.lookback_days,
+                                  activity_tables=lab.activity_tables or None)
+    return joined
+
+
+def _split(ids: pd.Series, share: float, seed: int) -> np.ndarray:
+    """True for the held-out customers: a fixed hash of the id, so every run agrees."""
+    digest = pd.util.hash_array(ids.astype(str).to_numpy(dtype=object),
+                                hash_key=f"uplift-split-{seed:04d}"[:16].ljust(16, "0"))
+    return (digest % np.uint64(10_000)).astype(np.float64) / 10_000 < share
+
+
+@dataclass(frozen=True, eq=False)
+class UpliftResult:
+    """A fitted uplift model with its features and its held-out evaluation."""
+
+    model: UpliftModel
+    features: FeatureSet
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    def write(self, out: str | Path) -> Path:
+        """Save ``uplift.joblib`` and ``uplift.json`` (metrics, sha256 of the model file)."""
+        import joblib
+
+        folder = Path(out)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / _MODEL_FILE
+        with atomic_path(path) as tmp:
+            joblib.dump({"model": self.model, "features": self.features}, tmp)
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        atomic_write_text(folder / _MANIFEST, json.dumps(
+            {**self.summary, "sha256": digest, "churnkit_version": __version__}, indent=2,
+            default=str) + "\n")
+        return folder
+
+
+def load_uplift(folder: str | Path, *, trust_pickle: bool = False) -> UpliftResult:
+    """Load a saved uplift model after checking its file against the manifest's sha256.
+
+    The model file is a pickle, which runs code when loaded: it loads only with
+    ``trust_pickle=True``, for a model from a trusted source.
+    """
+    import joblib
+
+    folder = Path(folder)
+    if not trust_pickle:
+        raise ModelError(f"{str(folder)!r}: an uplift model is a pickle, which runs code when "
+                         "loaded. Load it only from a trusted source, with trust_pickle=True "
+                         "(--trust-pickle).")
+    manifest, path = folder / _MANIFEST, folder / _MODEL_FILE
+    if not manifest.is_file() or not path.is_file():
+        raise ModelError(f"{str(folder)!r} holds no uplift model ({_MANIFEST} and {_MODEL_FILE}). "
+                         "Train one with 'churnkit train --uplift'.")
+    meta = json.loads(manifest.read_text(encoding="utf-8"))
+    if hashlib.sha256(path.read_bytes()).hexdigest() != meta.get("sha256"):
+        raise ModelError(f"{path}: the file does not match the sha256 of {_MANIFEST}; it was "
+                         "changed after training. Train the uplift model again.")
+    if meta.get("churnkit_version") != __version__:
+        raise ModelError(f"{path} was saved by churnkit {meta.get('churnkit_version')}, this is "
+                         f"{__version__}. Train the uplift model again.")
+    parts = joblib.load(path)
+    return UpliftResult(model=parts["model"], features=parts["features"], summary=meta)
+
+
+def train_uplift(
+    config: Config,
+    assignments: Sequence[str | Path | pd.DataFrame] | None = None,
+    *,
+    tables: Mapping[str, pd.DataFrame] | None = None,
+    dataset: Dataset | None = None,
+    holdout_share: float = 0.3,
+    progress: Progress = no_progress,
+) -> UpliftResult:
+    """Fit the uplift model on finished experiments and compare it with the risk ranking.
+
+    Features are built at each run's ``as_of`` (the same point-in-time features
+    as the churn model). A fixed 30 % of the customers (by a hash of the id) is
+    held out: the model fitted on the rest ranks them, and its Qini, AUUC and
+    uplift at 10 % are reported next to those of the risk model's ranking
+    (``churn_probability`` of the assignments) and of risk x value. The saved
+    model is then fitted on every customer.
+
+    Parameters
+    ----------
+    config : Config
+        Its ``uplift`` section (learner, bags) and, when ``assignments`` is
+        None, its ``uplift.assignments`` files.
+    assignments : sequence of path or DataFrame, optional
+        Finished runs' assignments.
+    tables, dataset
+        In-memory tables or an already loaded dataset.
+    holdout_share : float, default 0.3
+    progress : callable, optional
+
+    Returns
+    -------
+    UpliftResult
+    """
+    items = list(assignments) if assignments is not None else [
+        p if p.is_absolute() else config.base_dir / p for p in config.uplift.assignments]
+    ds = dataset if dataset is not None else load_dataset(config, tables)
+    progress("Joining experiments with realised churn")
+    joined = _experiments(config, items, ds)
+    spine = pd.DataFrame({"customer_id": joined["customer_id"].to_numpy(),
+                          "cutoff": joined["as_of"].to_numpy()})
+    progress(f"Building features of {len(spine):,} experiment customers")
+    fc = config.features
+    fs = FeatureSet(windows=fc.windows, max_categories=fc.max_categories, derived=fc.derived)
+    X = fs.fit_transform(ds, spine)
+    playbooks: list[str] | None = None
+    if "recommended_playbook" in joined:  # the action changes the effect of contact
+        column = joined["recommended_playbook"].astype("string").fillna("(none)")
+        playbooks = sorted(column.unique())
+        X[PLAYBOOK_FEATURE] = _playbook_codes(column, playbooks)
+    t = (joined["group"] == "treat").to_numpy().astype(int)
+    y = joined["churned"].to_numpy().astype(int)
+    uc, seed = config.uplift, config.model.random_state
+    params: dict[str, Any] = {"learner": uc.learner, "bags": uc.bags, "random_state": seed,
+                              "n_jobs": config.model.n_jobs, "keep": (PLAYBOOK_FEATURE,)}
+    test = _split(joined["customer_id"], holdout_share, seed)
+    progress("Fitting the uplift model on 70 % and ranking the held-out 30 %")
+    held = UpliftModel(**params).fit(X[~test], t[~test], y[~test])
+    rankings: dict[str, Any] = {"uplift": held.predict(X[test])}
+    if "churn_probability" in joined:
+        risk = joined["churn_probability"].to_numpy(dtype=np.float64)[test]
+        rankings["risk"] = risk
+        if "value" in joined:
+            rankings["risk_x_value"] = risk * np.nan_to_num(joined["value"].to_numpy()[test])
+    metrics = uplift_metrics(y[test], t[test], rankings)
+    progress("Fitting the uplift model on every experiment customer")
+    model = UpliftModel(**params).fit(X, t, y)
+    summary = {"experiments": int(joined["run_id"].nunique()), "customers": len(joined),
+               "treated": int(t.sum()), "control": int((1 - t).sum()),
+               "learner": model.learner_, "selection_qini": model.selection_,
+               "held_out": int(test.sum()), "held_out_metrics": metrics,
+               "features": len(X.columns), "playbooks": playbooks}
+    return UpliftResult(model=model, features=fs, summary=summary)
+
+
+def rank_by_uplift(
+    config: Config,
+    uplift: UpliftResult,
+    scores: pd.DataFrame,
+    *,
+    tables: Mapping[str, pd.DataFrame] | None = None,
+    dataset: Dataset | None = None,
+) -> pd.DataFrame:
+    """Rank scored customers by the value a contact is expected to save.
+
+    ``expected_saved_value = uplift x value x scoring.value_horizon_months -
+    uplift.action_cost``, highest first. A customer every bag of the model
+    expects to churn *more* if contacted, each by more than
+    ``uplift.harm_threshold``, is flagged ``do_not_contact`` with the reason.
+
+    Parameters
+    ----------
+    config : Config
+    uplift : UpliftResult
+        From :func:`train_uplift` or :func:`load_uplift`.
+    scores : DataFrame
+        A scores table (``customer_id``, ``as_of``, ``churn_probability``, ...).
+    tables, dataset
+        The data the scores were made from.
+
+    Returns
+    -------
+    DataFrame
+        The scores' columns plus ``uplift``, ``uplift_low``, ``uplift_high`` (lowest
+        and highest bag), ``value``, ``expected_saved_value``, ``do_not_contact``,
+        ``do_not_contact_reason`` and ``uplift_rank`` (1 = contact first).
+    """
+    ds = dataset if dataset is not None else load_dataset(config, tables)
+    ds = uplift.features.align(ds)
+    as_of = pd.to_datetime(scores["as_of"]) if "as_of" in scores else ds.end
+    spine = pd.DataFrame({"customer_id": scores["customer_id"].astype(str).to_numpy(),
+                          "cutoff": np.asarray(as_of, dtype="datetime64[ns]")})
+    X = uplift.features.transform(ds, spine)
+    playbooks = uplift.summary.get("playbooks")
+    if playbooks:
+        source = "recommended_playbook" if "recommended_playbook" in scores else "action_1"
+        if source not in scores:
+            raise SchemaError("The uplift model depends on the recommended playbook: the scores "
+                              "need a 'recommended_playbook' or 'action_1' column.")
+        column = scores[source].astype("string").fillna("(none)").reset_index(drop=True)
+        X[PLAYBOOK_FEATURE] = _playbook_codes(column, playbooks)
+    bags = uplift.model.predict_bags(X)
+    out = scores.reset_index(drop=True).copy()
+    out["uplift"] = bags.mean(axis=0)
+    out["uplift_low"], out["uplift_high"] = bags.min(axis=0), bags.max(axis=0)
+    cust = ds.customers.set_index(ds.customers["customer_id"].astype(str))
+    value = (out["customer_id"].astype(str).map(cust["value"]).astype("float64")
+             if "value" in cust else pd.Series(1.0, index=out.index))
+    out["value"] = value.to_numpy()
+    months = config.scoring.value_horizon_months
+    out["expected_saved_value"] = (out["uplift"] * out["value"].fillna(0) * months
+                                   - config.uplift.action_cost)
+    harm = out["uplift_high"] < -config.uplift.harm_threshold  # every bag agrees
+    out["do_not_contact"] = harm
+    out["do_not_contact_reason"] = np.where(
+        harm, [f"contact raises the churn probability by {-u:.1%} "
+               f"({-hi:.1%} to {-lo:.1%} across {len(bags)} models): similar customers "
+               "left more often when contacted" for u, lo, hi in
+               zip(out["uplift"], out["uplift_low"], out["uplift_high"], strict=True)], "")
+    out = out.sort_values(["do_not_contact", "expected_saved_value"], ascending=[True, False],
+                          kind="stable").reset_index(drop=True)
+    out["uplift_rank"] = np.arange(1, len(out) + 1)
+    return out
+
+
+def write_uplift_list(ranked: pd.DataFrame, path: str | Path) -> Path:
+    """Write the uplift-ranked list (CSV or Parquet)."""
+    return write_table(ranked, path)

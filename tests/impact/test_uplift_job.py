@@ -1,0 +1,85 @@
+"""``churnkit train --uplift`` and ``churnkit rank`` on the sample CRM's past campaigns."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from cli_runner import cli_runner
+
+import churnkit as ck
+from churnkit import jobs
+from churnkit.cli import app
+from churnkit.datasets import make_crm
+from churnkit.exceptions import ModelError
+
+pytestmark = pytest.mark.slow  # fits bagged LightGBM learners on a sample CRM
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("uplift")
+    crm = make_crm(3000, random_state=3, months=12, campaigns=2)
+    config = crm.write_project(folder)
+    cfg = ck.load_config(config)
+    dataset = ck.load_dataset(cfg)
+    result = jobs.train_uplift(cfg, [crm.assignments], dataset=dataset)
+    return crm, config, cfg, dataset, result
+
+
+def test_summary_compares_uplift_with_the_risk_ranking(trained):
+    crm, _, _, _, result = trained
+    s = result.summary
+    assert s["customers"] + 0 <= len(crm.assignments)
+    assert s["learner"] in {"t", "x"}
+    assert set(s["held_out_metrics"]) == {"uplift", "risk", "risk_x_value"}
+    for metrics in s["held_out_metrics"].values():
+        assert set(metrics) == {"qini", "auuc", "uplift_at_10pct"}
+
+
+def test_ranked_list_orders_by_expected_saved_value_and_flags_harm(trained):
+    crm, _, cfg, dataset, result = trained
+    scores = crm.assignments[["customer_id", "as_of", "churn_probability", "recommended_playbook"]]
+    ranked = jobs.rank_by_uplift(cfg, result, scores, dataset=dataset)
+    assert len(ranked) == len(scores)
+    expected = ranked["uplift"] * ranked["value"] * cfg.scoring.value_horizon_months
+    pd.testing.assert_series_equal(ranked["expected_saved_value"], expected, check_names=False)
+    contact = ranked[~ranked["do_not_contact"]]
+    assert contact["expected_saved_value"].is_monotonic_decreasing
+    flagged = ranked[ranked["do_not_contact"]]
+    assert (flagged["uplift_high"] < -cfg.uplift.harm_threshold).all()
+    assert not ranked.loc[~ranked["do_not_contact"], "uplift_high"].lt(
+        -cfg.uplift.harm_threshold).any()
+    assert flagged["do_not_contact_reason"].str.contains("raises the churn probability").all()
+    assert ranked["uplift_rank"].tolist() == list(range(1, len(ranked) + 1))
+
+
+def test_saved_model_is_checked_on_load(trained, tmp_path):
+    *_, result = trained
+    folder = result.write(tmp_path / "model")
+    with pytest.raises(ModelError, match="pickle, which runs code"):
+        jobs.load_uplift(folder)
+    again = jobs.load_uplift(folder, trust_pickle=True)
+    assert again.summary["learner"] == result.summary["learner"]
+    (folder / "uplift.joblib").write_bytes(b"changed")
+    with pytest.raises(ModelError, match="does not match the sha256"):
+        jobs.load_uplift(folder, trust_pickle=True)
+
+
+def test_cli_trains_and_ranks(trained, tmp_path):
+    crm, config, *_ = trained
+    runner = cli_runner()
+    model = tmp_path / "uplift"
+    done = runner.invoke(app, ["train", "--config", str(config), "--out", str(model), "--uplift",
+                               "--assignments", str(config.parent / "data" / "assignments.csv"),
+                               "--format", "json"])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["experiments"] == 2
+    scores = tmp_path / "scores.csv"
+    crm.assignments[["customer_id", "as_of", "churn_probability", "recommended_playbook"]].to_csv(scores, index=False)
+    out = tmp_path / "ranked.csv"
+    ranked = runner.invoke(app, ["rank", "--config", str(config), "--uplift", str(model),
+                                 "--scores", str(scores), "--out", str(out), "--trust-pickle"])
+    assert ranked.exit_code == 0, ranked.output
+    assert "expected_saved_value" in pd.read_csv(out).columns
