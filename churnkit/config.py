@@ -435,6 +435,8 @@ class FeatureConfig(_Model):
     """Most frequent values per categorical event column; the rest count as ``other``."""
     derived: bool = True
     """Add events and totals per month of tenure and recency as a share of tenure."""
+    btyd: Literal["auto", "on", "off"] = "auto"
+    """Pareto/NBD P(alive) and expected purchases of ``transactions`` tables (auto: non-contractual data)."""
 
     @field_validator("windows")
     @classmethod
