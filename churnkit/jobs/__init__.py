@@ -15,7 +15,7 @@ the scoring engines decide only how partitions are read and where work runs.
 """
 
 from churnkit.jobs._demo import demo
-from churnkit.jobs._evaluate import comparison_rows, evaluate
+from churnkit.jobs._evaluate import comparison_columns, comparison_rows, evaluate
 from churnkit.jobs._explain import explain
 from churnkit.jobs._report import read_scores, report
 from churnkit.jobs._retention import retention
@@ -26,6 +26,7 @@ from churnkit.scoring import ScoreResult
 __all__ = [
     "ScoreResult",
     "TrainResult",
+    "comparison_columns",
     "comparison_rows",
     "demo",
     "evaluate",
