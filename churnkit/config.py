@@ -529,6 +529,8 @@ class RetentionConfig(_Model):
     """Gross margin applied to value in customer lifetime value."""
     discount_rate: float = Field(0.0, ge=0)
     """Monthly discount rate for customer lifetime value."""
+    clv_months: int = Field(12, ge=0)
+    """Months of purchases in the customer-level lifetime value of ``transactions`` tables (0 = off)."""
 
 
 class CampaignConfig(_Model):
