@@ -285,7 +285,12 @@ def plot_clv_distribution(
         names, data = ["all"], [table["clv"].to_numpy(dtype=float)]
     floor = 0.01
     data = [np.maximum(d[np.isfinite(d)], floor) for d in data]
-    ax.boxplot(data, vert=False, whis=(5, 95), showfliers=False)
+    import matplotlib
+
+    major_minor = tuple(int(p) for p in matplotlib.__version__.split(".")[:2])
+    side: dict[str, Any] = ({"orientation": "horizontal"} if major_minor >= (3, 10)
+                            else {"vert": False})  # `vert` is deprecated from 3.10 on
+    ax.boxplot(data, whis=(5, 95), showfliers=False, **side)
     ax.set_yticks(np.arange(1, len(names) + 1), names, **LITERAL)
     ax.set_xscale("log")
     ax.set_xlabel("Customer lifetime value (per customer, log scale)", **LITERAL)
