@@ -376,9 +376,10 @@ def retention_report(
             clv_parts.append((col, part, joined))
         clv_summary = {
             "as_of": when.strftime("%Y-%m-%d"), "months": clv_months,
-            "customers": int(len(per_customer)), "total": float(per_customer["clv"].sum()),
-            "mean": float(per_customer["clv"].mean()),
-            "value_at_risk": float(per_customer["value_at_risk"].sum()),
+            "customers": int(len(per_customer)),
+            "total": round(float(per_customer["clv"].sum()), 2),
+            "mean": round(float(per_customer["clv"].mean()), 2),
+            "value_at_risk": round(float(per_customer["value_at_risk"].sum()), 2),
         }
 
     latest = _latest(overall)

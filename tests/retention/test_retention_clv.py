@@ -88,7 +88,7 @@ def test_report_shows_customer_value_per_segment(tmp_path):
                                as_of=AS_OF)
     assert summary["clv"]["customers"] == len(pd.read_csv(tmp_path / "customer_clv.csv"))
     by_seg = pd.read_csv(tmp_path / "clv_by_segment.csv")
-    assert by_seg["clv_total"].sum() == pytest.approx(summary["clv"]["total"], rel=1e-9)
+    assert by_seg["clv_total"].sum() == pytest.approx(summary["clv"]["total"], abs=0.01)
     page = (tmp_path / "retention.html").read_text()
     assert "Customer lifetime value from each customer" in page
     assert "<h3>By segment</h3>" in page
