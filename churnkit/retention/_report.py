@@ -234,7 +234,9 @@ def retention_report(
         ``crr``, ``churn_rate``, ``churn_rate_annualised`` and ``nrr`` of the
         latest period with customers at its start (all customers), ``customers``
         (at the end of it; in activity mode all active ones), ``html`` (path)
-        and ``files`` (name → path of each CSV), ready to print or dump as JSON.
+        and ``files`` (name → path of each CSV), ready to print or dump as JSON; with
+        ``purchases`` also ``clv`` (``as_of``, ``months``, ``customers`` valued, ``total``
+        and ``mean`` CLV, ``value_at_risk``).
 
     Notes
     -----
