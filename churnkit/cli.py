@@ -390,12 +390,15 @@ def _print_comparison(config: Path, summary: dict[str, Any]) -> None:
                         f"{int(summary['n']):,} test rows, churn rate "
                         f"{summary['positive_rate']:.1%}", title_justify="left")
     table.add_column("metric", style="bold")
-    for name in ("model", "rule", "logistic", "lightgbm"):
+    for name in jobs.comparison_columns(summary):
         table.add_column(name, justify="right")
     for row in jobs.comparison_rows(summary):
         table.add_row(*row)
     out.print(table)
     err.print(f"rule: {escape('; '.join(summary['rules']))}")
+    if summary.get("btyd"):
+        err.print(f"btyd: {escape(summary['btyd'])}, fitted at each cutoff on the purchases "
+                  "before it")
     tuning = summary.get("tuning")
     if tuning:
         chosen = "; ".join(dict.fromkeys(f["settings"] for f in tuning["folds"]))

@@ -436,6 +436,8 @@ class FeatureConfig(_Model):
     """Most frequent values per categorical event column; the rest count as ``other``."""
     derived: bool = True
     """Add events and totals per month of tenure and recency as a share of tenure."""
+    btyd: Literal["auto", "on", "off"] = "auto"
+    """Pareto/NBD P(alive) and expected purchases of ``transactions`` tables (auto: non-contractual data)."""
 
     @field_validator("windows")
     @classmethod
@@ -532,6 +534,8 @@ class RetentionConfig(_Model):
     """Gross margin applied to value in customer lifetime value."""
     discount_rate: float = Field(0.0, ge=0)
     """Monthly discount rate for customer lifetime value."""
+    clv_months: int = Field(12, ge=0)
+    """Months of purchases in the customer-level lifetime value of ``transactions`` tables (0 = off)."""
 
 
 class CampaignConfig(_Model):

@@ -21,7 +21,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "churnkit"
 LAYER = {
     "exceptions": 0,
     "_core": 1,
-    "config": 2,
+    "config": 2, "clv": 2,
     "data": 3, "datasets": 3, "retention": 3,
     "labels": 4,
     "features": 5,

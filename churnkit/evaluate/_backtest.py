@@ -17,7 +17,8 @@ Snapshot mode: stratified K-fold cross-validation; every row is predicted once,
 by the model that did not see it.
 
 In every fold the baselines (:class:`RuleBaseline`, a logistic regression, a
-plain LightGBM with fixed settings) are fitted on the same training rows and
+plain LightGBM with fixed settings and, for inactivity labels, the Pareto/NBD
+"buy till you die" model) are fitted on the same training rows and
 tested on the same test rows. The plain LightGBM reads the snapshot table's raw
 columns (id, label and excluded columns left out) or, in event mode, churnkit's
 features: it shows whether the pipeline adds or loses anything.
@@ -39,6 +40,8 @@ from churnkit.config import Config
 from churnkit.data import Dataset, load_dataset, parse_ids, source_table
 from churnkit.evaluate._baselines import (
     RuleBaseline,
+    btyd_table,
+    fit_btyd_baseline,
     fit_logistic,
     fit_plain_lightgbm,
     raw_columns,
@@ -49,11 +52,19 @@ from churnkit.features import feature_set
 from churnkit.labels import labels_from_config
 from churnkit.model import fit_model
 
-__all__ = ["HEADLINE", "EvaluationResult", "backtest"]
+__all__ = ["HEADLINE", "OPTIONAL_BASELINES", "EvaluationResult", "backtest", "baselines_of"]
 
 HEADLINE = ("roc_auc", "pr_auc", "log_loss", "brier", "top_decile_lift")
 """The metrics of :meth:`EvaluationResult.to_json`, for the model and each baseline."""
 BASELINES = ("rule", "logistic", "lightgbm")
+OPTIONAL_BASELINES = ("btyd",)
+"""Baselines shown only where they apply: ``btyd`` for inactivity labels."""
+
+
+def baselines_of(names: Any) -> list[str]:
+    """The baselines among ``names`` (e.g. the keys of ``metrics["baseline"]``), in order."""
+    present = set(names)
+    return [b for b in (*BASELINES, *OPTIONAL_BASELINES) if b in present]
 _SAMPLE = 2000
 
 
@@ -84,12 +95,13 @@ class EvaluationResult:
         Configuration name; ``"events"`` (out-of-time folds) or ``"snapshot"`` (K-fold).
     metrics : dict
         Headline metrics of the model on all test predictions pooled, a
-        ``baseline`` dict with the same metrics for ``rule``, ``logistic`` and
-        ``lightgbm`` (the plain LightGBM),
+        ``baseline`` dict with the same metrics for ``rule``, ``logistic``,
+        ``lightgbm`` (the plain LightGBM) and, for inactivity labels, ``btyd``
+        (Pareto/NBD expected purchases),
         ``improvement`` (the model against each baseline), fold means/spreads.
     predictions : DataFrame
-        ``customer_id, cutoff, fold, label, value, model, rule, logistic, lightgbm``: every
-        test (out-of-fold) prediction.
+        ``customer_id, cutoff, fold, label, value, model, rule, logistic, lightgbm``
+        (and ``btyd``): every test (out-of-fold) prediction.
     folds : DataFrame
         One row per fold: its cutoffs, sizes, and each scorer's metrics.
     campaign : CampaignConfig
@@ -123,17 +135,19 @@ class EvaluationResult:
         """Model against baselines: one row per metric, columns ``model, rule, logistic, lightgbm``."""
         keys = [k for k, v in self.metrics.items() if isinstance(v, float) and k not in {
             "n", "positive_rate", "folds"} and not k.endswith(("_fold_mean", "_fold_std"))]
+        names = baselines_of(self.metrics["baseline"])
         rows = {k: [self.metrics[k], *(self.metrics["baseline"][b].get(k, np.nan)
-                                       for b in BASELINES)] for k in keys}
-        return pd.DataFrame.from_dict(rows, orient="index", columns=["model", *BASELINES])
+                                       for b in names)] for k in keys}
+        return pd.DataFrame.from_dict(rows, orient="index", columns=["model", *names])
 
 
 def _headline(y: np.ndarray, preds: Mapping[str, np.ndarray], value: np.ndarray | None,
               campaign: Any) -> dict[str, Any]:
     model = evaluation_metrics(y, preds["model"], value=value, campaign=campaign)
     out: dict[str, Any] = {k: model[k] for k in HEADLINE}
+    names = baselines_of(preds)
     out["baseline"] = {
-        b: evaluation_metrics(y, preds[b], value=value, campaign=campaign) for b in BASELINES
+        b: evaluation_metrics(y, preds[b], value=value, campaign=campaign) for b in names
     }
     out.update({k: v for k, v in model.items() if k not in out})
     out["improvement"] = {
@@ -145,7 +159,7 @@ def _headline(y: np.ndarray, preds: Mapping[str, np.ndarray], value: np.ndarray 
             if out["baseline"][b]["top_decile_lift"] else float("nan"),
             "emp": model["emp"] - out["baseline"][b]["emp"],
         }
-        for b in BASELINES
+        for b in names
     }
     return out
 
@@ -294,6 +308,7 @@ def backtest(
             f["test_idx"] = np.flatnonzero((cut == f["test_cutoff"]).to_numpy())
 
     recency = _recency_columns(config, dataset)
+    purchases = btyd_table(config, dataset)
     raw = _raw_snapshot(config, dataset, tables) if snapshot else None
     campaign = ev.campaign
     value_all = _customer_value(config, dataset, labels["customer_id"])
@@ -324,6 +339,11 @@ def backtest(
             "logistic": logistic.predict_proba(X_test)[:, 1],
             "lightgbm": plain,
         }
+        if purchases is not None:
+            progress(f"Backtest {what}: Pareto/NBD baseline")
+            btyd, preds["btyd"] = fit_btyd_baseline(
+                dataset, purchases, config.labels.horizon_days, spine.iloc[tr], y_train,
+                spine.iloc[te])
         value = value_all[te] if value_all is not None else None
         part = labels.iloc[te][["customer_id", "cutoff"]].assign(
             fold=f["fold"], label=y_test,
@@ -341,6 +361,8 @@ def backtest(
                 last_label_end=max(train_cuts) + pd.Timedelta(days=config.labels.horizon_days),
                 inner_purge=purge,
             )
+        if purchases is not None:
+            row["btyd"] = btyd.description_
         tuning = getattr(model, "tuning_", {})
         row.update(best_iteration=model.best_iteration_, rule=rule.description_,
                    logistic_converged=converged, trees=tuning.get("trees"),
@@ -357,8 +379,8 @@ def backtest(
     folds = pd.DataFrame(rows)
     y = predictions["label"].to_numpy(dtype=bool)
     value = predictions["value"].to_numpy(dtype=float) if value_all is not None else None
-    metrics = _headline(y, {c: predictions[c].to_numpy() for c in ("model", *BASELINES)},
-                        value, campaign)
+    scorers = ("model", *baselines_of(predictions.columns))
+    metrics = _headline(y, {c: predictions[c].to_numpy() for c in scorers}, value, campaign)
     for key in HEADLINE:
         metrics[f"{key}_fold_mean"] = float(folds[f"model_{key}"].mean())
         metrics[f"{key}_fold_std"] = float(folds[f"model_{key}"].std(ddof=0))

@@ -14,6 +14,9 @@
   on the raw columns of a snapshot table (:func:`raw_columns`) or on churnkit's
   own features in event mode. It shows whether churnkit's pipeline adds or
   loses anything against that.
+- :func:`fit_btyd_baseline`: for inactivity (non-contractual) labels, the "buy till you
+  die" answer: a Pareto/NBD model fitted at each cutoff on the purchases before it ranks
+  customers by the purchases it expects in the label horizon (fewer = riskier).
 """
 
 from __future__ import annotations
@@ -35,7 +38,12 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["PLAIN_LIGHTGBM", "RuleBaseline", "logistic_baseline", "plain_lightgbm", "raw_columns"]
+from churnkit.config import Config
+from churnkit.data import Dataset
+from churnkit.features import BTYDFeatures
+
+__all__ = ["PLAIN_LIGHTGBM", "RuleBaseline", "btyd_table", "fit_btyd_baseline", "logistic_baseline",
+           "plain_lightgbm", "raw_columns"]
 
 PLAIN_LIGHTGBM: dict[str, Any] = {
     "n_estimators": 300, "learning_rate": 0.03, "num_leaves": 31, "subsample": 0.8,
@@ -316,3 +324,56 @@ def fit_plain_lightgbm(X_train: pd.DataFrame, y_train: Any, X_test: pd.DataFrame
     model = plain_lightgbm(random_state=random_state, n_jobs=n_jobs)
     model.fit(X_train, np.asarray(y_train, dtype=bool).astype(int))
     return model, np.asarray(model.predict_proba(X_test))[:, 1]
+
+
+def btyd_table(config: Config, dataset: Dataset) -> str | None:
+    """The purchase table of the BTYD baseline, or None where it does not apply.
+
+    It applies to inactivity labels (non-contractual churn): the first activity table
+    of kind ``transactions``, else the first activity table.
+    """
+    if dataset.label is not None or config.labels.definition != "inactivity":
+        return None
+    tables = [t for t in (config.labels.activity_tables or sorted(dataset.events))
+              if t in dataset.events]
+    purchases = [t for t in tables if dataset.specs[t].kind == "transactions"]
+    chosen = purchases or tables
+    return chosen[0] if chosen else None
+
+
+def fit_btyd_baseline(dataset: Dataset, table: str, horizon_days: int, train: pd.DataFrame,
+                      y_train: Any, test: pd.DataFrame) -> tuple[RuleBaseline, np.ndarray]:
+    """The Pareto/NBD baseline: expected purchases in the horizon, fitted per cutoff.
+
+    At every cutoff of ``train`` and ``test`` a Pareto/NBD model is fitted on the
+    purchases of ``table`` strictly before it; a customer's score is the purchases it
+    expects in the next ``horizon_days`` (none before the cutoff: the median). A
+    one-variable logistic fit on the training rows maps the score to a probability
+    without changing its ranking.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        The validated tables.
+    table : str
+        The purchase table (see :func:`btyd_table`).
+    horizon_days : int
+        The label horizon.
+    train, test : DataFrame
+        Spines (``customer_id``, ``cutoff``) of the training and test rows.
+    y_train : array-like
+        Training labels.
+
+    Returns
+    -------
+    (RuleBaseline, ndarray)
+        The fitted rule on the expected purchases, and the test rows' churn probabilities.
+    """
+    both = pd.concat([train, test], ignore_index=True)
+    features = BTYDFeatures(table=table, windows=[int(horizon_days)])
+    X = features.fit_transform(both, events=dataset.events[table])
+    col = f"{table}__btyd__expected_purchases__{int(horizon_days)}d"
+    score = X[[col]].astype(float)
+    rule = RuleBaseline().fit(score.iloc[:len(train)], y_train)
+    rule.description_ = f"Pareto/NBD expected purchases in {int(horizon_days)} days ({table})"
+    return rule, rule.predict_proba(score.iloc[len(train):])[:, 1]

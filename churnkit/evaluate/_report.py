@@ -18,7 +18,7 @@ import pandas as pd
 
 from churnkit._core import BASE_CSS, atomic_write_text, esc, html_page, img_tag, png_bytes
 from churnkit.evaluate import _plots as plots
-from churnkit.evaluate._backtest import BASELINES, HEADLINE, EvaluationResult
+from churnkit.evaluate._backtest import HEADLINE, EvaluationResult, baselines_of
 from churnkit.evaluate._baselines import PLAIN_LIGHTGBM
 from churnkit.exceptions import SchemaError
 from churnkit.model import TOP_SHARES, calibration_table
@@ -86,13 +86,14 @@ def _metrics_table(result: EvaluationResult) -> str:
     keys += [f"{p}_at_{round(s * 100)}" for s in TOP_SHARES for p in ("lift", "capture")
              if f"{p}_at_{round(s * 100)}" in m and round(s * 100) != 10]
     keys += ["ece", "profit_best", "profit_best_depth", "emp", "emp_per_customer", "emp_depth"]
-    head = "".join(f'<th class="num">{esc(b)}</th>' for b in BASELINES)
+    names = baselines_of(m["baseline"])
+    head = "".join(f'<th class="num">{esc(b)}</th>' for b in names)
     rows = []
     for key in keys:
         label = _LABELS.get(key) or key.replace("_at_", " at top ").replace("_", " ") + (
             "%" if "_at_" in key else "")
         cells = "".join(
-            f'<td class="num">{esc(_fmt(key, m["baseline"][b].get(key)))}</td>' for b in BASELINES
+            f'<td class="num">{esc(_fmt(key, m["baseline"][b].get(key)))}</td>' for b in names
         )
         note = " (lower is better)" if key in _LOWER_IS_BETTER else ""
         rows.append(f"<tr><td>{esc(label)}<span class='small'>{esc(note)}</span></td>"
@@ -108,7 +109,7 @@ def _plain_settings() -> str:
 def _verdict(result: EvaluationResult) -> str:
     m = result.metrics
     parts = []
-    for b in BASELINES:
+    for b in baselines_of(m["baseline"]):
         imp = m["improvement"][b]
         auc_b = m["baseline"][b]["roc_auc"]
         if not np.isfinite(auc_b) or not np.isfinite(m["roc_auc"]):
@@ -129,7 +130,8 @@ def _folds_table(result: EvaluationResult) -> str:
     if "test_cutoff" in f:
         cols += ["test_cutoff", "last_label_end"]
     cols += ["n_train", "n_test", "positive_rate", "best_iteration"]
-    cols += [f"{s}_{k}" for k in ("roc_auc", "top_decile_lift") for s in ("model", *BASELINES)]
+    names = baselines_of(result.metrics["baseline"])
+    cols += [f"{s}_{k}" for k in ("roc_auc", "top_decile_lift") for s in ("model", *names)]
     head = "".join(f"<th>{esc(c.replace('_', ' '))}</th>" for c in cols)
     body = []
     for _, row in f.iterrows():
@@ -195,7 +197,8 @@ def write_model_report(result: EvaluationResult, out_dir: str | Path, *, model: 
     """
     pred = result.predictions
     y = pred["label"].to_numpy(dtype=bool)
-    scores = {name: pred[name].to_numpy(dtype=float) for name in ("model", *BASELINES)}
+    scores = {name: pred[name].to_numpy(dtype=float)
+              for name in ("model", *baselines_of(result.metrics["baseline"]))}
     value = pred["value"].to_numpy(dtype=float)
     m = result.metrics
     pooled = (", ".join(str(c.date()) for c in result.folds["test_cutoff"])
@@ -222,6 +225,9 @@ def write_model_report(result: EvaluationResult, out_dir: str | Path, *, model: 
         "imputation, standardisation, one-hot categoricals); <b>lightgbm</b> = a plain "
         "LightGBM with fixed, untuned settings (" + esc(_plain_settings()) + ") on "
         + ("the table's raw columns" if result.mode == "snapshot" else "the model's features")
+        + (("; <b>btyd</b> = " + esc("; ".join(dict.fromkeys(result.folds["btyd"])))
+            + ", a Pareto/NBD model fitted at each cutoff on the purchases before it")
+           if "btyd" in result.folds else "")
         + ". Metrics pool every test prediction; lift and capture are tie-aware.</p>",
         "<h2>Folds</h2>", _folds_table(result),
         "<h2>Curves</h2><div class='grid'>",

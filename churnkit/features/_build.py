@@ -17,6 +17,7 @@ from sklearn.base import BaseEstimator
 
 from churnkit.data import REJECT_COLUMNS, Dataset, parse_dates, parse_numeric
 from churnkit.exceptions import SchemaError
+from churnkit.features._btyd import BTYDFeatures
 from churnkit.features._derived import DerivedFeatures
 from churnkit.features._events import EventFeatures, check_fitted, check_spine
 from churnkit.features._static import StaticFeatures
@@ -43,6 +44,10 @@ class FeatureSet(BaseEstimator):
     derived : bool, default True
         Add the tenure-normalised features of :class:`DerivedFeatures` (events and
         totals per month of tenure, recency as a share of tenure, trends of those rates).
+    btyd : {"auto", "on", "off"}, default "off"
+        Add the Pareto/NBD features of :class:`BTYDFeatures` (P(alive), expected
+        purchases) for each ``transactions`` table. ``auto``: only when the data is
+        non-contractual (no customer has a contract end date).
 
     Attributes
     ----------
@@ -52,6 +57,8 @@ class FeatureSet(BaseEstimator):
     texts_ : dict of str to TextFeatures
         One per event table loaded with ``text: true``.
     derived_ : DerivedFeatures or None
+    btyd_ : dict of str to BTYDFeatures
+        One per purchase table when ``btyd`` applies.
     feature_names_ : list of str
         The columns of :meth:`transform`, in order.
 
@@ -79,10 +86,11 @@ class FeatureSet(BaseEstimator):
     """
 
     def __init__(self, *, windows: Sequence[int] = (30, 90, 365), max_categories: int = 10,
-                 derived: bool = True) -> None:
+                 derived: bool = True, btyd: str = "off") -> None:
         self.windows = windows
         self.max_categories = max_categories
         self.derived = derived
+        self.btyd = btyd
 
     def fit(self, dataset: Dataset, spine: pd.DataFrame) -> FeatureSet:
         """Fit one :class:`EventFeatures` per event table and one :class:`StaticFeatures`.
@@ -137,6 +145,12 @@ class FeatureSet(BaseEstimator):
             self.derived_ = DerivedFeatures(tables=list(self.events_), windows=windows).fit(base)
         for t in self.texts_.values():
             self.feature_names_ += list(t.get_feature_names_out())
+        self.btyd_: dict[str, BTYDFeatures] = {
+            name: BTYDFeatures(table=name, windows=windows).fit(spine, events=dataset.events[name])
+            for name in btyd_tables(dataset, self.btyd)
+        }
+        for b in self.btyd_.values():
+            self.feature_names_ += list(b.get_feature_names_out())
         if self.derived_ is not None:
             self.feature_names_ += list(self.derived_.get_feature_names_out())
         self.categorical_features_ = [
@@ -262,6 +276,8 @@ class FeatureSet(BaseEstimator):
             parts.append(f.transform(coded, events=events))
         for name, t in getattr(self, "texts_", {}).items():
             parts.append(t.transform(spine, events=dataset.events[name]))
+        for name, b in getattr(self, "btyd_", {}).items():
+            parts.append(b.transform(spine, events=dataset.events[name]))
         derived = getattr(self, "derived_", None)  # absent in sets saved before this stage
         if derived is not None:
             needed = set(derived.input_features_)
@@ -331,10 +347,28 @@ def _coded_spine(spine: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
     return spine.assign(customer_id=pd.Series(ids, index=spine.index))
 
 
+def btyd_tables(dataset: Dataset, btyd: str) -> list[str]:
+    """The purchase tables that get :class:`BTYDFeatures` under the setting ``btyd``.
+
+    ``on``: every ``transactions`` table; ``auto``: the same when the data is
+    non-contractual (no customer has a contract end date); ``off``: none.
+    """
+    if btyd not in {"auto", "on", "off"}:
+        raise ValueError(f"The 'btyd' parameter of FeatureSet must be 'auto', 'on' or 'off'. "
+                         f"Got {btyd!r} instead.")
+    if btyd == "off" or dataset.label is not None:
+        return []
+    ends = dataset.customers.get("end_date")
+    if btyd == "auto" and ends is not None and ends.notna().any():
+        return []
+    return sorted(name for name, spec in dataset.specs.items()
+                  if spec.kind == "transactions" and name in dataset.events)
+
+
 def feature_set(features: Any) -> FeatureSet:
     """An unfitted :class:`FeatureSet` with the settings of a config's ``features`` section."""
     return FeatureSet(windows=features.windows, max_categories=features.max_categories,
-                      derived=features.derived)
+                      derived=features.derived, btyd=features.btyd)
 
 
 def build_features(

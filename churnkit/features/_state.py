@@ -21,6 +21,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from churnkit._core.state import StateError, StateReader
 from churnkit.config import NUMERIC_AGGS
+from churnkit.features._btyd import BTYDFeatures
 from churnkit.features._build import FeatureSet
 from churnkit.features._derived import DerivedFeatures
 from churnkit.features._events import _DEFAULT_AGGS, EventFeatures
@@ -360,8 +361,42 @@ def _derived_from_state(r: StateReader) -> DerivedFeatures:
     return _finish(r, f, [name for _, name, _ in plan])
 
 
+_BTYD_FITTED = {"params_", "feature_names_out_", "n_features_in_"}
+_PARETO = ("r", "alpha", "s", "beta")
+
+
+def _btyd_state(f: BTYDFeatures) -> dict[str, Any]:
+    params = {"table": str(f.table), "windows": [int(w) for w in f.windows]}
+    _check_fitted_attributes(f, _BTYD_FITTED, params)
+    return {
+        "params": params,
+        "params_": {c: [float(p[k]) for k in _PARETO] for c, p in f.params_.items()},
+        "feature_names_out_": [str(n) for n in f.feature_names_out_],
+        "n_features_in_": int(f.n_features_in_),
+    }
+
+
+def _btyd_from_state(r: StateReader) -> BTYDFeatures:
+    p = r.sub("params")
+    f = BTYDFeatures(table=p.text("table"), windows=p.ints("windows"))
+    p.close()
+    fitted: dict[str, dict[str, float]] = {}
+    raw = r.value("params_")
+    if not isinstance(raw, dict):
+        raise r.fail("params_", "expected an object of cutoff: [r, alpha, s, beta]")
+    for cutoff, values in raw.items():
+        ok = (isinstance(values, list) and len(values) == len(_PARETO)
+              and all(isinstance(v, int | float) and not isinstance(v, bool) and v > 0
+                      for v in values))
+        if not ok:
+            raise r.fail(f"params_.{cutoff}", "expected [r, alpha, s, beta], positive numbers")
+        fitted[str(cutoff)] = dict(zip(_PARETO, map(float, values), strict=True))
+    f.params_ = fitted
+    return _finish(r, f, f._names())
+
+
 # ----------------------------------------------------------------------------- FeatureSet
-_SET_FITTED = {"static_", "events_", "texts_", "columns_", "feature_names_", "derived_",
+_SET_FITTED = {"static_", "events_", "texts_", "columns_", "feature_names_", "derived_", "btyd_",
                "categorical_features_"}
 
 
@@ -380,7 +415,7 @@ def feature_set_state(fs: FeatureSet) -> dict[str, Any]:
         rebuilds an identical set from it.
     """
     params = {"windows": [int(w) for w in fs.windows], "max_categories": int(fs.max_categories),
-              "derived": bool(fs.derived)}
+              "derived": bool(fs.derived), "btyd": str(fs.btyd)}
     _check_fitted_attributes(fs, _SET_FITTED, params)
     derived = getattr(fs, "derived_", None)
     return {
@@ -391,6 +426,7 @@ def feature_set_state(fs: FeatureSet) -> dict[str, Any]:
         "events_": {name: _event_state(f) for name, f in fs.events_.items()},
         "texts_": {name: _text_state(t) for name, t in getattr(fs, "texts_", {}).items()},
         "derived_": None if derived is None else _derived_state(derived),
+        "btyd_": {name: _btyd_state(b) for name, b in getattr(fs, "btyd_", {}).items()},
         "columns_": {k: list(v) for k, v in getattr(fs, "columns_", {}).items()},
         "feature_names_": list(fs.feature_names_),
         "categorical_features_": list(fs.categorical_features_),
@@ -426,17 +462,21 @@ def feature_set_from_state(data: Any, file: str) -> FeatureSet:
     r.text("sklearn")  # informative: the state does not depend on scikit-learn's pickles
     p = r.sub("params")
     fs = FeatureSet(windows=p.ints("windows"), max_categories=p.integer("max_categories"),
-                    derived=p.flag("derived"))
+                    derived=p.flag("derived"),
+                    btyd=p.text("btyd") if p.has("btyd") else "off")  # absent before btyd
     p.close()
     fs.static_ = _static_from_state(r.sub("static_"))
     fs.events_ = {name: _event_from_state(s) for name, s in r.items("events_")}
     fs.texts_ = {name: _text_from_state(s) for name, s in r.items("texts_")}
     fs.derived_ = None if r.optional("derived_") else _derived_from_state(r.sub("derived_"))
+    fs.btyd_ = ({name: _btyd_from_state(s) for name, s in r.items("btyd_")} if r.has("btyd_")
+                else {})
     fs.columns_ = r.mapping("columns_", "lists of strings")
     names = r.strs("feature_names_")
     rebuilt = [*fs.static_.feature_names_out_, *(n for f in fs.events_.values()
                                                  for n in f.feature_names_out_),
                *(n for t in fs.texts_.values() for n in t.feature_names_out_),
+               *(n for b in fs.btyd_.values() for n in b.feature_names_out_),
                *(fs.derived_.feature_names_out_ if fs.derived_ is not None else [])]
     if names != [str(n) for n in rebuilt]:
         raise r.fail("feature_names_", "the names do not follow from the saved transformers")

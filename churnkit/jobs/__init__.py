@@ -17,7 +17,7 @@ the scoring engines decide only how partitions are read and where work runs.
 """
 
 from churnkit.jobs._demo import demo
-from churnkit.jobs._evaluate import comparison_rows, evaluate
+from churnkit.jobs._evaluate import comparison_columns, comparison_rows, evaluate
 from churnkit.jobs._explain import explain
 from churnkit.jobs._impact import ImpactResult, impact, read_assignments
 from churnkit.jobs._report import read_scores, report
@@ -39,6 +39,7 @@ __all__ = [
     "ImpactResult",
     "TrainResult",
     "UpliftResult",
+    "comparison_columns",
     "comparison_rows",
     "demo",
     "evaluate",

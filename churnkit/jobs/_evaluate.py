@@ -12,15 +12,15 @@ import pandas as pd
 from churnkit._core import Progress, __version__, atomic_write_text, no_progress
 from churnkit.config import Config, load_config
 from churnkit.evaluate import (
-    BASELINES,
     HEADLINE,
     PLAIN_LIGHTGBM,
     backtest,
+    baselines_of,
     write_model_report,
 )
 from churnkit.scoring import write_table
 
-__all__ = ["comparison_rows", "evaluate"]
+__all__ = ["comparison_columns", "comparison_rows", "evaluate"]
 
 _ROWS = (*HEADLINE, "lift_at_5", "lift_at_20", "emp", "profit_best", "profit_best_depth")
 
@@ -66,6 +66,8 @@ def evaluate(
                                "churnkit_version": __version__}
     summary.update(json.loads(result.to_json()))
     summary["rules"] = list(dict.fromkeys(result.rules))
+    if "btyd" in result.folds:
+        summary["btyd"] = "; ".join(dict.fromkeys(result.folds["btyd"]))
     summary["tuning"] = {
         "seconds": round(float(result.folds["tune_seconds"].sum()), 2),
         "folds": [{"fold": int(f), "settings": str(st), "trees": int(t) if pd.notna(t) else None,
@@ -109,7 +111,9 @@ def _cell(key: str, value: Any) -> str:
 
 
 def comparison_rows(summary: Mapping[str, Any]) -> list[list[str]]:
-    """Rows ``[metric, model, rule, logistic, lightgbm]`` of formatted figures, for a table.
+    """Rows ``[metric, model, rule, logistic, lightgbm(, btyd)]`` of formatted figures, for a table.
+
+    The baseline columns are :func:`comparison_columns` less ``model``.
 
     Examples
     --------
@@ -122,6 +126,17 @@ def comparison_rows(summary: Mapping[str, Any]) -> list[list[str]]:
     for key in _ROWS:
         if key not in summary:
             continue
-        base = [summary["baseline"].get(b, {}).get(key) for b in BASELINES]
+        base = [summary["baseline"].get(b, {}).get(key) for b in comparison_columns(summary)[1:]]
         rows.append([key, _cell(key, summary[key]), *(_cell(key, v) for v in base)])
     return rows
+
+
+def comparison_columns(summary: Mapping[str, Any]) -> list[str]:
+    """``model`` then the baselines of an evaluation summary, as :func:`comparison_rows` orders them.
+
+    Examples
+    --------
+    >>> comparison_columns({"baseline": {"btyd": {}, "rule": {}, "logistic": {}, "lightgbm": {}}})
+    ['model', 'rule', 'logistic', 'lightgbm', 'btyd']
+    """
+    return ["model", *baselines_of(summary["baseline"])]

@@ -53,6 +53,7 @@ def retention(
         )
     events = None
     amount = None
+    cust = cust.assign(customer_id=cust["customer_id"].astype(str))
     if config.labels.definition == "inactivity":
         names = config.labels.activity_tables or list(ds.events)
         if ret.amount is not None and not any(ret.amount in ds.events[n] for n in names):
@@ -64,6 +65,7 @@ def retention(
             [ds.events[n].reindex(columns=keep) for n in names], ignore_index=True
         )
         amount = ret.amount
+    purchases, purchase_amount = _purchases(ds, ret.amount) if ret.clv_months else (None, None)
     start = ret.start
     if start is None and ds.events:
         first = min(df["timestamp"].min() for df in ds.events.values() if len(df))
@@ -75,4 +77,28 @@ def retention(
         wallet_col="wallet_share" if "wallet_share" in cust and events is None else None,
         amount_col=amount, margin=ret.margin, discount_rate=ret.discount_rate,
         title=f"Retention: {config.name}",
+        purchases=purchases, purchase_amount_col=purchase_amount,
+        clv_by=list(dict.fromkeys([*groups, *(c for c in ("segment", "product") if c in cust)])),
+        clv_months=ret.clv_months or 12, as_of=ds.end,
     )
+
+
+def _purchases(ds: Dataset, amount: str | None) -> tuple[pd.DataFrame | None, str | None]:
+    """The ``transactions`` tables with an amount as one purchase log, for the lifetime value.
+
+    The amount is ``retention.amount`` where the table has it, else its first numeric column.
+    """
+    parts = []
+    for name, spec in sorted(ds.specs.items()):
+        ev = ds.events.get(name)
+        if spec.kind != "transactions" or ev is None or not len(ev):
+            continue
+        numeric = [c for c, t in spec.columns.items() if t == "numeric" and c in ev]
+        col = amount if amount in numeric else (numeric[0] if numeric else None)
+        if col is not None:
+            parts.append(pd.DataFrame({"customer_id": ev["customer_id"].astype(str).to_numpy(),
+                                       "timestamp": ev["timestamp"].to_numpy(),
+                                       "amount": ev[col].to_numpy(dtype=float)}))
+    if not parts:
+        return None, None
+    return pd.concat(parts, ignore_index=True), "amount"

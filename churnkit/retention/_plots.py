@@ -22,7 +22,7 @@ from churnkit.retention._value import VALUE_COLUMNS
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["plot_cohorts", "plot_crr", "plot_value"]
+__all__ = ["plot_clv_distribution", "plot_cohorts", "plot_crr", "plot_value"]
 
 _PERCENT = {"churn_rate": 100.0, "nrr": 100.0, "churn_rate_annualised": 100.0}
 _LABELS = {
@@ -236,5 +236,66 @@ def plot_value(
     ax.set_xlabel(_VALUE_LABELS.get(metric, metric), **LITERAL)
     if by:
         ax.set_ylabel(", ".join(by), **LITERAL)
+    ax.grid(True, axis="x", alpha=0.3)
+    return _finish(ax, title)
+
+
+def plot_clv_distribution(
+    table: pd.DataFrame,
+    *,
+    by: str | None = None,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Box plot of customer-level lifetime value per segment (log scale).
+
+    Parameters
+    ----------
+    table : DataFrame
+        Output of :func:`churnkit.retention.customer_clv_table`, with the ``by`` column
+        joined on when given.
+    by : str, optional
+        Segment column; one box for everybody if None.
+    ax : matplotlib Axes, optional
+        Axes to draw on; a new figure is created if None.
+    title : str, optional
+        Axes title.
+
+    Returns
+    -------
+    matplotlib Axes
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from matplotlib.figure import Figure
+    >>> t = pd.DataFrame({"clv": [5.0, 50.0, 500.0, 20.0], "segment": ["a", "a", "b", "b"]})
+    >>> ax = plot_clv_distribution(t, by="segment", ax=Figure().add_subplot())
+    >>> ax.get_xlabel()
+    'Customer lifetime value (per customer, log scale)'
+    """
+    require_columns(table, ["clv", *([by] if by else [])], table="table",
+                    fix="Pass the output of customer_clv_table(...) with the segment joined.")
+    ax = _axes(ax)
+    if by:
+        keys = table[by].astype(object).where(table[by].notna(), "(missing)").astype(str)
+        names = sorted(keys.unique())
+        data = [table.loc[(keys == k).to_numpy(), "clv"].to_numpy(dtype=float) for k in names]
+    else:
+        names, data = ["all"], [table["clv"].to_numpy(dtype=float)]
+    floor = 0.01
+    data = [np.maximum(d[np.isfinite(d)], floor) for d in data]
+    import matplotlib
+
+    major_minor = tuple(int(p) for p in matplotlib.__version__.split(".")[:2])
+    side: dict[str, Any] = ({"orientation": "horizontal"} if major_minor >= (3, 10)
+                            else {"vert": False})  # `vert` is deprecated from 3.10 on
+    ax.boxplot(data, whis=(5, 95), showfliers=False, **side)
+    ax.set_yticks(np.arange(1, len(names) + 1), names, **LITERAL)
+    ax.set_xscale("log")
+    ax.set_xlabel("Customer lifetime value (per customer, log scale)", **LITERAL)
+    if by:
+        ax.set_ylabel(by, **LITERAL)
+    ax.invert_yaxis()
     ax.grid(True, axis="x", alpha=0.3)
     return _finish(ax, title)

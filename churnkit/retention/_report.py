@@ -22,9 +22,10 @@ from churnkit._core import (
     write_table,
 )
 from churnkit.retention._activity import activity_crr
+from churnkit.retention._clv import clv_by_segment, customer_clv_table
 from churnkit.retention._cohorts import activity_cohort_matrix, cohort_matrix
 from churnkit.retention._common import by_columns, check_period
-from churnkit.retention._plots import plot_cohorts, plot_crr, plot_value
+from churnkit.retention._plots import plot_clv_distribution, plot_cohorts, plot_crr, plot_value
 from churnkit.retention._rates import churn_rate, crr, net_revenue_retention
 from churnkit.retention._value import value_by_segment
 
@@ -52,6 +53,8 @@ _PERCENT = {
     "share_of_revenue",
     "share_of_wallet",
     "retention_rate",
+    "share_of_clv",
+    "p_alive_mean",
 }
 _MONEY = {
     "revenue",
@@ -61,6 +64,9 @@ _MONEY = {
     "value_per_customer",
     "clv",
     "clv_total",
+    "clv_mean",
+    "clv_median",
+    "value_at_risk",
 }
 _HTML_ROWS = 60
 
@@ -167,6 +173,11 @@ def retention_report(
     margin: float = 1.0,
     discount_rate: float = 0.0,
     title: str = "Retention report",
+    purchases: pd.DataFrame | None = None,
+    purchase_amount_col: str | None = None,
+    clv_by: Sequence[str] | None = None,
+    clv_months: int = 12,
+    as_of: Any = None,
 ) -> dict[str, Any]:
     """Write the retention tables as CSV and a self-contained ``retention.html``.
 
@@ -200,6 +211,21 @@ def retention_report(
         CLV inputs, see :func:`customer_lifetime_value`.
     title : str, default "Retention report"
         Page title.
+    purchases : DataFrame, optional
+        Purchase log (``id_col``, ``time_col``, ``purchase_amount_col``): adds the
+        customer-level lifetime value of :func:`customer_clv_table` (Pareto/NBD purchases
+        × Gamma-Gamma spend over ``clv_months``, with ``margin`` and ``discount_rate``),
+        summed and averaged per ``clv_by`` column by :func:`clv_by_segment`. Contractual
+        mode values the current customers only (no end date).
+    purchase_amount_col : str, optional
+        Amount column of ``purchases``.
+    clv_by : list of str, optional
+        Customer columns to break the customer-level value down by, one table each
+        (default: ``by``).
+    clv_months : int, default 12
+        Months of future purchases in the customer-level value.
+    as_of : date-like, optional
+        Purchases strictly before it are used; default: the day after the last one.
 
     Returns
     -------
@@ -208,14 +234,17 @@ def retention_report(
         ``crr``, ``churn_rate``, ``churn_rate_annualised`` and ``nrr`` of the
         latest period with customers at its start (all customers), ``customers``
         (at the end of it; in activity mode all active ones), ``html`` (path)
-        and ``files`` (name → path of each CSV), ready to print or dump as JSON.
+        and ``files`` (name → path of each CSV), ready to print or dump as JSON; with
+        ``purchases`` also ``clv`` (``as_of``, ``months``, ``customers`` valued, ``total``
+        and ``mean`` CLV, ``value_at_risk``).
 
     Notes
     -----
     Files written: ``retention.html``; ``crr.csv`` (all customers); ``crr_by_segment.csv`` (with
     ``by``); ``churn.csv`` (with annualised rates); ``nrr.csv`` (with revenue);
     ``cohorts.csv`` (monthly cohort shares); ``value_by_segment.csv`` (with
-    ``value_col``).
+    ``value_col``); ``customer_clv.csv``, ``clv.csv`` (everybody) and ``clv_by_<column>.csv``
+    (with ``purchases``).
 
     Examples
     --------
@@ -318,6 +347,43 @@ def retention_report(
         )
         save_csv("value_by_segment", value)
 
+    clv_parts: list[tuple[str, pd.DataFrame, pd.DataFrame]] = []
+    clv_summary: dict[str, Any] | None = None
+    if purchases is not None:
+        if purchase_amount_col is None:
+            raise ValueError("retention_report: pass purchase_amount_col with purchases.")
+        when = (pd.Timestamp(as_of) if as_of is not None else
+                pd.to_datetime(purchases[time_col]).max().normalize() + pd.Timedelta(days=1))
+        buyers = purchases
+        if mode == "contractual" and customers is not None and end_col in customers:
+            ended = pd.to_datetime(customers[end_col])
+            gone = set(customers.loc[ended.notna() & (ended <= when), id_col].astype(str))
+            buyers = purchases[~purchases[id_col].astype(str).isin(gone)]
+        per_customer = customer_clv_table(
+            buyers, as_of=when, amount_col=purchase_amount_col, id_col=id_col,
+            time_col=time_col, months=clv_months, margin=margin, discount_rate=discount_rate)
+        save_csv("customer_clv", per_customer)
+        everybody = clv_by_segment(per_customer)
+        save_csv("clv", everybody)
+        clv_parts.append(("all customers", everybody, per_customer))
+        for col in (list(clv_by) if clv_by is not None else by_cols):
+            if customers is None or col not in customers:
+                continue
+            seg = customers[[id_col, col]].drop_duplicates(id_col)
+            joined = per_customer.assign(customer_id=per_customer["customer_id"].astype(str)).merge(
+                seg.assign(**{id_col: seg[id_col].astype(str)}).rename(columns={id_col: "customer_id"}),
+                on="customer_id", how="left")
+            part = clv_by_segment(joined, joined, by=col)
+            save_csv(f"clv_by_{col}", part)
+            clv_parts.append((col, part, joined))
+        clv_summary = {
+            "as_of": when.strftime("%Y-%m-%d"), "months": clv_months,
+            "customers": int(len(per_customer)),
+            "total": round(float(per_customer["clv"].sum()), 2),
+            "mean": round(float(per_customer["clv"].mean()), 2),
+            "value_at_risk": round(float(per_customer["value_at_risk"].sum()), 2),
+        }
+
     latest = _latest(overall)
     latest_churn = churn_all.loc[cast(Any, latest.name)] if latest is not None else None
     summary: dict[str, Any] = {
@@ -337,6 +403,8 @@ def retention_report(
         "html": str(out / "retention.html"),
         "files": files,
     }
+    if clv_summary is not None:
+        summary["clv"] = clv_summary
 
     page = _html(
         title=title,
@@ -347,9 +415,18 @@ def retention_report(
         cohorts=cohorts,
         value=value,
         has_revenue=has_revenue,
+        clv_parts=clv_parts,
     )
     atomic_write_text(out / "retention.html", page)
     return summary
+
+
+def _clv_drawer(table: pd.DataFrame, by: str | None) -> Callable[[Any], Any]:
+    def draw(ax: Any) -> Any:
+        return plot_clv_distribution(table, by=by, ax=ax,
+                                     title="CLV distribution (5th–95th percentile whiskers)")
+
+    return draw
 
 
 def _html(
@@ -362,6 +439,7 @@ def _html(
     cohorts: pd.DataFrame,
     value: pd.DataFrame | None,
     has_revenue: bool,
+    clv_parts: list[tuple[str, pd.DataFrame, pd.DataFrame]] | None = None,
 ) -> str:
     period_name = {"M": "month", "Q": "quarter", "Y": "year"}[summary["period"]]
     by = ", ".join(summary["by"]) or "all customers"
@@ -433,4 +511,25 @@ def _html(
             _png(lambda ax: plot_value(value, ax=ax, title="Total CLV by segment")),
             _table(value),
         ]
+    if clv_parts:
+        info = summary["clv"]
+        parts += [
+            "<h2>Customer lifetime value from each customer's purchases</h2>",
+            f"<p class='muted'>Per customer, a Pareto/NBD model of the purchases before "
+            f"{esc(info['as_of'])} gives P(alive) and the purchases expected in the next "
+            f"{info['months']} months; a Gamma-Gamma model gives the spend per purchase. "
+            "CLV = their product, monthly discounted, × margin. Value at risk = the value a "
+            "customer would bring if surely alive, less its CLV.</p>",
+            "<div class='kpis'>",
+            kpi("Customers valued", info["customers"], ","),
+            kpi("Total CLV", info["total"], ",.0f"),
+            kpi("Mean CLV", info["mean"], ",.1f"),
+            kpi("Value at risk", info["value_at_risk"], ",.0f"),
+            "</div>",
+        ]
+        for col, part, joined in clv_parts:
+            by_col = None if col == "all customers" else col
+            parts.append(f"<h3>{esc('All customers' if by_col is None else 'By ' + col)}</h3>")
+            parts.append(_png(_clv_drawer(joined, by_col), (8.0, max(2.5, 0.45 * len(part) + 1.2))))
+            parts.append(_table(part))
     return html_page(title, "\n".join(parts), css=_CSS)

@@ -102,7 +102,8 @@ def test_errors_name_the_problem(fitted):
 
 
 def test_feature_set_is_an_estimator_without_data(fitted):
-    assert fitted.get_params() == {"derived": True, "max_categories": 10, "windows": [30, 90]}
+    assert fitted.get_params() == {"btyd": "off", "derived": True, "max_categories": 10,
+                                   "windows": [30, 90]}
     assert "FeatureSet" in fitted._repr_html_()
     assert repr(FeatureSet()) == "FeatureSet()"
 

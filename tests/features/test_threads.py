@@ -137,4 +137,5 @@ def test_clone_copies_no_data(fitted):
     assert g.get_params() == params
     assert not hasattr(g, "feature_names_out_")
     # the set's own parameters are plain values too
-    assert clone(fs).get_params() == {"derived": True, "max_categories": 10, "windows": [30, 90]}
+    assert clone(fs).get_params() == {"btyd": "off", "derived": True, "max_categories": 10,
+                                      "windows": [30, 90]}
