@@ -105,7 +105,9 @@ _NUMERIC_DATE = (r"^(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})"
 # a currency sign or code, or a percent sign, around a number: "€ 99", "12 EUR",
 # "$1,200.50", "-12.5 USD", "12.5%" (read as 12.5: the number as written)
 _CURRENCY = re.compile(
-    r"^\s*(?:[$€£¥]|(?:EUR|USD|GBP|CHF|JPY)\b)?\s*([-+]?[\d.,](?:[\d.,]|[ \u00a0\u202f](?=\d))*)\s*(?:[$€£¥%]|EUR|USD|GBP|CHF|JPY)?\s*$",
+    r"^\s*(?:[$€£¥]|(?:EUR|USD|GBP|CHF|JPY)\b)?\s*"
+    r"([-+]?[\d.,](?:[\d.,]|[ \u00a0\u202f](?=\d))*)"  # a space only between digits
+    r"\s*(?:[$€£¥%]|EUR|USD|GBP|CHF|JPY)?\s*$",
     re.IGNORECASE,
 )
 # thousands grouped by spaces, as in France: "1 234,5", "12 000" (also no-break spaces)
