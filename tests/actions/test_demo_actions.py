@@ -17,7 +17,7 @@ def purposes_of(at_risk: pd.DataFrame) -> pd.DataFrame:
     playbooks = load_playbooks()
     purpose = {a.describe(): a.purpose_key for actions in playbooks.playbooks.values() for a in actions}
     cols = ["action_1", "action_2", "action_3"]
-    unknown = set(at_risk[cols].stack().dropna()) - set(purpose)
+    unknown = {a for a in at_risk[cols].to_numpy().ravel() if isinstance(a, str)} - set(purpose)
     assert not unknown, f"actions not in the built-in playbooks: {sorted(unknown)[:3]}"
     return at_risk[cols].apply(lambda col: col.map(purpose))
 
