@@ -20,11 +20,14 @@ Run with::
     python benchmarks/reason_attribution.py --seeds 3 4 5 --customers 3000
     python benchmarks/reason_attribution.py --reasons old.yaml --reasons new.yaml
                                                                  # compare reasons files
+    python benchmarks/reason_attribution.py --ranking players sum  # groups as players (as
+                                                                 # scoring ranks) and summed SHAP
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import tempfile
 import time
 from pathlib import Path
@@ -53,9 +56,14 @@ def selected_churners(model, cfg, *, since: str, top_share: float = 0.2):
 
 
 def attribution(Xs: pd.DataFrame, contrib: pd.DataFrame, ids: pd.Series,
-                ground_truth: pd.DataFrame, reasons=None, k: int = 3) -> pd.DataFrame:
-    """One row per selected churner: ``cause``, ``expected``, ``top1``, ``top3``, reason ids."""
-    tr = top_reasons(contrib, Xs, load_reasons(reasons), k=k)
+                ground_truth: pd.DataFrame, reasons=None, k: int = 3, *,
+                model=None) -> pd.DataFrame:
+    """One row per selected churner: ``cause``, ``expected``, ``top1``, ``top3``, reason ids.
+
+    With ``model``, groups are ranked as scoring ranks them (Shapley values with
+    the groups as players); without, by their features' summed SHAP values.
+    """
+    tr = top_reasons(contrib, Xs, load_reasons(reasons), k=k, model=model)
     cause = ground_truth.set_index("customer_id").loc[ids, "cause"].astype(str).to_numpy()
     expected = pd.Series(cause).map(REASON_OF_CAUSE).to_numpy(dtype=object)
     ids = np.column_stack([tr[f"reason_{i}_id"].to_numpy(dtype=object) for i in range(1, k + 1)])
@@ -92,12 +100,15 @@ def main() -> None:
     parser.add_argument("--reasons", type=Path, action="append",
                         help="reasons file (default: the built-in one); repeat to compare")
     parser.add_argument("--since", default="2025-07-01", help="first cutoff evaluated")
+    parser.add_argument("--ranking", choices=["players", "sum"], nargs="+", default=["players"],
+                        help="players: groups valued as players, as scoring does (default); "
+                             "sum: by their features' summed SHAP values; both to compare")
     args = parser.parse_args()
     seeds = list(dict.fromkeys(args.seeds))
     if len(seeds) < 2:
         parser.error("--seeds needs at least two different seeds")
     start = time.perf_counter()
-    explained: dict[str, list[tuple[str, tuple]]] = {"unseen": [], "in-sample": []}
+    explained: dict[str, list[tuple[str, tuple, object]]] = {"unseen": [], "in-sample": []}
     with tempfile.TemporaryDirectory() as tmp:
         samples = {s: write_sample(args.customers, s, Path(tmp) / f"seed{s}") for s in seeds}
         for i, seed in enumerate(seeds):
@@ -106,12 +117,15 @@ def main() -> None:
             for kind, s in (("unseen", other), ("in-sample", seed)):
                 cfg, truth = samples[s]
                 Xs, contrib, ids = selected_churners(model, cfg, since=args.since)
-                explained[kind].append((f"model {seed} -> CRM {s}", (Xs, contrib, ids, truth)))
+                explained[kind].append((f"model {seed} -> CRM {s}", (Xs, contrib, ids, truth),
+                                        model))
     fmt = {"top1": "{:.1%}".format, "top3": "{:.1%}".format}
-    for reasons in args.reasons or [None]:
+    for reasons, ranking in itertools.product(args.reasons or [None], args.ranking):
         print(f"\nmake_crm({args.customers}) seeds {seeds}: churners in the top 20% of risk at "
-              f"cutoffs >= {args.since}; reasons: {reasons or 'built-in'}")
-        frames = {kind: [(name, attribution(*data, reasons)) for name, data in pairs]
+              f"cutoffs >= {args.since}; reasons: {reasons or 'built-in'}; ranking: {ranking}")
+        frames = {kind: [(name, attribution(*data, reasons,
+                                            model=model if ranking == "players" else None))
+                         for name, data, model in pairs]
                   for kind, pairs in explained.items()}
         unseen = summary(pd.concat([f for _, f in frames["unseen"]]))
         inside = summary(pd.concat([f for _, f in frames["in-sample"]]))
