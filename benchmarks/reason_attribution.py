@@ -138,7 +138,7 @@ def main() -> None:
         weakest = unseen.drop(index="all planted causes")["top1"]
         ok = (total["top1"] >= TARGETS["top1"] and total["top3"] >= TARGETS["top3"]
               and weakest.min() >= TARGETS["each top1"])
-        print(f"unseen CRMs: top-1 {total['top1']:.1%}, top-3 {total['top3']:.1%}, weakest cause "
+        print(f"unseen CRMs: top-1 {total['top1']:.2%}, top-3 {total['top3']:.2%}, weakest cause "
               f"{weakest.idxmin()} top-1 {weakest.min():.1%} -> {'meets' if ok else 'MISSES'} the "
               f"target (top-1 >= 85%, top-3 >= 97%, every cause top-1 >= 60%)")
     print(f"{time.perf_counter() - start:.0f} s")

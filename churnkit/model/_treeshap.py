@@ -330,9 +330,8 @@ class TreeExplainer:
         """
         f = self._forest
         n_rows = _n_rows(X, f.n_features)
-        arr = np.asarray(players)
-        if arr.ndim == 1:
-            arr = np.broadcast_to(arr, (n_rows, arr.size))
+        given = np.asarray(players)
+        arr = np.broadcast_to(given, (n_rows, given.size)) if given.ndim == 1 else given
         if arr.shape != (n_rows, f.n_features) or (
             arr.size and not np.issubdtype(arr.dtype, np.integer)
         ):
@@ -341,12 +340,12 @@ class TreeExplainer:
                 f"shape ({f.n_features},) or ({n_rows}, {f.n_features}). Got "
                 f"{getattr(players, 'dtype', type(players).__name__)} of shape {arr.shape}."
             )
-        top = int(arr.max()) + 1 if arr.size else 0
+        top = int(given.max()) + 1 if given.size else 0
         n_players = top if n_players is None else int(n_players)
-        if arr.size and (int(arr.min()) < 0 or top > n_players):
+        if given.size and (int(given.min()) < 0 or top > n_players):
             raise ConfigError(
                 f"The 'players' of player_shap_values must be in [0, {n_players - 1}]. Got "
-                f"values from {int(arr.min())} to {top - 1}."
+                f"values from {int(given.min())} to {top - 1}."
             )
         out = np.empty((n_rows, n_players + 1), dtype=np.float64)
         if n_rows == 0:
