@@ -1,25 +1,33 @@
-"""How often the worded reasons name the cause planted in the sample CRM.
+"""How often the first worded reason names the cause planted in the sample CRM.
 
-Trains churnkit on ``make_crm(n, seed)`` through the real pipeline (or loads a
-``churnkit demo --out DIR`` folder), then takes the churners of the newest
-complete cutoffs (from ``--since``) that the model ranks in its top 20 % and
-checks whether the reason mapped to their planted cause is the top reason and
-among the top 3. Churners tagged ``other`` have no planted cause, so no reason
-can name it: figures are printed with and without them, and the acceptance
-target (top-3 >= 85 %, top-1 >= 60 %) applies to the planted causes.
+``make_crm`` plants one known cause per churner (``ground_truth["cause"]``).
+For each seed of ``--seeds`` this trains churnkit on ``make_crm(n, seed)``
+through the real pipeline, then explains the churners of *another* seed's CRM
+(the next seed in the list): customers and events the model never saw. Only
+churners that the model ranks in the top 20 % of risk among that CRM's rows at
+cutoffs from ``--since`` count, and only those with a planted cause (the
+generator tags the rest ``other``: no reason can name it). For each, the
+reason group of its planted cause (``REASON_OF_CAUSE``) should be the first
+reason (top-1), or at least among the first three (top-3).
+
+The same figures on the model's own training CRM (in-sample: its cutoffs were
+all trained on) are printed beside them for contrast; they are not the
+measure.
 
 Run with::
 
-    python benchmarks/reason_attribution.py                       # 5,000 customers, seed 0
-    python benchmarks/reason_attribution.py --customers 3000 --seed 1
-    python benchmarks/reason_attribution.py --dir DIR             # a `churnkit demo` output
+    python benchmarks/reason_attribution.py                      # seeds 0 1 2, 5,000 customers
+    python benchmarks/reason_attribution.py --seeds 3 4 5 --customers 3000
     python benchmarks/reason_attribution.py --reasons old.yaml --reasons new.yaml
-                                                                  # compare reasons files
+                                                                 # compare reasons files
+    python benchmarks/reason_attribution.py --ranking players sum  # groups as players (as
+                                                                 # scoring ranks) and summed SHAP
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import tempfile
 import time
 from pathlib import Path
@@ -32,6 +40,8 @@ from churnkit._core import builtin_config
 from churnkit.datasets import REASON_OF_CAUSE, make_crm
 from churnkit.explain import load_reasons, top_reasons
 from churnkit.labels import labels_from_config
+
+TARGETS = {"top1": 0.85, "top3": 0.97, "each top1": 0.60}
 
 
 def selected_churners(model, cfg, *, since: str, top_share: float = 0.2):
@@ -46,9 +56,14 @@ def selected_churners(model, cfg, *, since: str, top_share: float = 0.2):
 
 
 def attribution(Xs: pd.DataFrame, contrib: pd.DataFrame, ids: pd.Series,
-                ground_truth: pd.DataFrame, reasons=None, k: int = 3) -> pd.DataFrame:
-    """One row per selected churner: ``cause``, ``expected``, ``top1``, ``top3``, reason ids."""
-    tr = top_reasons(contrib, Xs, load_reasons(reasons), k=k)
+                ground_truth: pd.DataFrame, reasons=None, k: int = 3, *,
+                model=None) -> pd.DataFrame:
+    """One row per selected churner: ``cause``, ``expected``, ``top1``, ``top3``, reason ids.
+
+    With ``model``, groups are ranked as scoring ranks them (Shapley values with
+    the groups as players); without, by their features' summed SHAP values.
+    """
+    tr = top_reasons(contrib, Xs, load_reasons(reasons), k=k, model=model)
     cause = ground_truth.set_index("customer_id").loc[ids, "cause"].astype(str).to_numpy()
     expected = pd.Series(cause).map(REASON_OF_CAUSE).to_numpy(dtype=object)
     ids = np.column_stack([tr[f"reason_{i}_id"].to_numpy(dtype=object) for i in range(1, k + 1)])
@@ -60,53 +75,72 @@ def attribution(Xs: pd.DataFrame, contrib: pd.DataFrame, ids: pd.Series,
 
 
 def summary(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per cause and overall (with and without ``other``): n, top-3 and top-1 shares."""
-    per = frame.groupby("cause").agg(n=("top1", "size"), top3=("top3", "mean"), top1=("top1", "mean"))
+    """Per planted cause and over all of them: n, top-1 and top-3 shares (``other`` left out)."""
     planted = frame[frame["cause"] != "other"]
-    rows = {
-        "all churners (with other)": (len(frame), frame["top3"].mean(), frame["top1"].mean()),
-        "planted causes (without other)": (len(planted), planted["top3"].mean(), planted["top1"].mean()),
-    }
-    extra = pd.DataFrame.from_dict(rows, orient="index", columns=["n", "top3", "top1"])
-    return pd.concat([per, extra])
+    per = planted.groupby("cause").agg(n=("top1", "size"), top1=("top1", "mean"), top3=("top3", "mean"))
+    total = pd.DataFrame({"n": [len(planted)], "top1": [planted["top1"].mean()],
+                          "top3": [planted["top3"].mean()]}, index=["all planted causes"])
+    return pd.concat([per, total])
 
 
-def train_sample(n: int, seed: int, folder: Path) -> tuple[object, object, pd.DataFrame]:
+def write_sample(n: int, seed: int, folder: Path) -> tuple[ck.Config, pd.DataFrame]:
+    """``make_crm(n, seed)`` as Parquet files with the built-in config; its ground truth."""
     crm = make_crm(n, random_state=seed)
     crm.write(folder / "data", format="parquet")
     text = builtin_config("default.yaml").read_text(encoding="utf-8").replace(".csv", ".parquet")
     (folder / "config.yaml").write_text(text, encoding="utf-8")
-    cfg = ck.load_config(folder / "config.yaml")
-    return ck.train(cfg).model, cfg, crm.ground_truth
+    return ck.load_config(folder / "config.yaml"), crm.ground_truth
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--customers", type=int, default=5000)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--dir", type=Path, help="a `churnkit demo --out DIR` folder (make_crm(5000, random_state=0))")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
+                        help="one model per seed; each explains the next seed's CRM (at least 2)")
     parser.add_argument("--reasons", type=Path, action="append",
                         help="reasons file (default: the built-in one); repeat to compare")
     parser.add_argument("--since", default="2025-07-01", help="first cutoff evaluated")
+    parser.add_argument("--ranking", choices=["players", "sum"], nargs="+", default=["players"],
+                        help="players: groups valued as players, as scoring does (default); "
+                             "sum: by their features' summed SHAP values; both to compare")
     args = parser.parse_args()
+    seeds = list(dict.fromkeys(args.seeds))
+    if len(seeds) < 2:
+        parser.error("--seeds needs at least two different seeds")
     start = time.perf_counter()
+    explained: dict[str, list[tuple[str, tuple, object]]] = {"unseen": [], "in-sample": []}
     with tempfile.TemporaryDirectory() as tmp:
-        if args.dir is not None:
-            cfg = ck.load_config(args.dir / "config.yaml")
-            model = ck.load_model(args.dir / "model")
-            truth = make_crm(args.customers, random_state=args.seed).ground_truth
-        else:
-            model, cfg, truth = train_sample(args.customers, args.seed, Path(tmp))
-        Xs, contrib, ids = selected_churners(model, cfg, since=args.since)
-    for reasons in args.reasons or [None]:
-        table = summary(attribution(Xs, contrib, ids, truth, reasons))
-        print(f"\nmake_crm({args.customers}, random_state={args.seed}); churners in the model's top 20% "
-              f"at cutoffs >= {args.since}; reasons: {reasons or 'built-in'}")
-        print(table.to_string(formatters={"top3": "{:.0%}".format, "top1": "{:.0%}".format}))
-        planted = table.loc["planted causes (without other)"]
-        verdict = "meets" if planted["top3"] >= 0.85 and planted["top1"] >= 0.60 else "MISSES"
-        print(f"planted causes: top-3 {planted['top3']:.1%}, top-1 {planted['top1']:.1%} -> "
-              f"{verdict} the target (top-3 >= 85%, top-1 >= 60%)")
+        samples = {s: write_sample(args.customers, s, Path(tmp) / f"seed{s}") for s in seeds}
+        for i, seed in enumerate(seeds):
+            model = ck.train(samples[seed][0]).model
+            other = seeds[(i + 1) % len(seeds)]
+            for kind, s in (("unseen", other), ("in-sample", seed)):
+                cfg, truth = samples[s]
+                Xs, contrib, ids = selected_churners(model, cfg, since=args.since)
+                explained[kind].append((f"model {seed} -> CRM {s}", (Xs, contrib, ids, truth),
+                                        model))
+    fmt = {"top1": "{:.1%}".format, "top3": "{:.1%}".format}
+    for reasons, ranking in itertools.product(args.reasons or [None], args.ranking):
+        print(f"\nmake_crm({args.customers}) seeds {seeds}: churners in the top 20% of risk at "
+              f"cutoffs >= {args.since}; reasons: {reasons or 'built-in'}; ranking: {ranking}")
+        frames = {kind: [(name, attribution(*data, reasons,
+                                            model=model if ranking == "players" else None))
+                         for name, data, model in pairs]
+                  for kind, pairs in explained.items()}
+        unseen = summary(pd.concat([f for _, f in frames["unseen"]]))
+        inside = summary(pd.concat([f for _, f in frames["in-sample"]]))
+        table = pd.concat({"unseen CRMs": unseen, "in-sample (contrast)": inside}, axis=1)
+        print(table.to_string(formatters={c: fmt.get(c[1], "{:.0f}".format) for c in table.columns}))
+        for name, frame in frames["unseen"]:
+            row = summary(frame).loc["all planted causes"]
+            print(f"  {name}: n {row['n']:.0f}, top-1 {row['top1']:.1%}, top-3 {row['top3']:.1%}")
+        total = unseen.loc["all planted causes"]
+        weakest = unseen.drop(index="all planted causes")["top1"]
+        ok = (total["top1"] >= TARGETS["top1"] and total["top3"] >= TARGETS["top3"]
+              and weakest.min() >= TARGETS["each top1"])
+        print(f"unseen CRMs: top-1 {total['top1']:.2%}, top-3 {total['top3']:.2%}, weakest cause "
+              f"{weakest.idxmin()} top-1 {weakest.min():.1%} -> {'meets' if ok else 'MISSES'} the "
+              f"target (top-1 >= 85%, top-3 >= 97%, every cause top-1 >= 60%)")
     print(f"{time.perf_counter() - start:.0f} s")
 
 

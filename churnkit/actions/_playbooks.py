@@ -36,18 +36,43 @@ _REASON_ID_COL = re.compile(r"^reason_(\d+)_id$")
 
 
 class PlaybookAction(StrictModel):
-    """One retention action: what to do, who does it, and when."""
+    """One retention action: what to do, who does it, when, and what for.
+
+    ``purpose`` names what the action achieves (``value_review``,
+    ``fix_issue``...). Actions of different playbooks that serve the same
+    purpose ("Report the value delivered so far..." for a price reason and for
+    a contract reason) share it, and a customer is never recommended two
+    actions with the same purpose. Without it, an action's purpose is its own
+    wording (case and spacing aside), so only identical actions are merged.
+
+    Examples
+    --------
+    >>> a = PlaybookAction(action="Call  the customer", owner="account manager",
+    ...                    timing="this week")
+    >>> a.purpose_key
+    'call the customer'
+    >>> PlaybookAction(action="Call", owner="me", timing="now", purpose="Check-in").purpose_key
+    'check-in'
+    """
 
     action: str
     owner: str
     timing: str
+    purpose: str | None = None
 
-    @field_validator("action", "owner", "timing")
+    @field_validator("action", "owner", "timing", "purpose")
     @classmethod
-    def _not_blank(cls, value: str) -> str:
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         if not value.strip():
             raise ValueError("must not be empty")
         return value.strip()
+
+    @property
+    def purpose_key(self) -> str:
+        """The key two actions must share to count as the same purpose."""
+        return " ".join((self.purpose or self.action).lower().split())
 
     def describe(self) -> str:
         """Return the action as one line, e.g. ``"Fix ... (support lead, within 48 hours)"``."""
@@ -151,7 +176,7 @@ def _pick(ids: tuple[Any, ...], playbooks: PlaybookConfig, k: int) -> list[str |
     for rank in range(max(len(actions) for actions in lists)):
         for actions in lists:
             if rank < len(actions) and len(chosen) < k:
-                key = " ".join(actions[rank].action.lower().split())
+                key = actions[rank].purpose_key
                 if key not in seen:
                     seen.add(key)
                     chosen.append(actions[rank].describe())
@@ -167,8 +192,10 @@ def recommend(
 
     Actions are taken in turn from each reason's playbook: the first action
     of reason 1, of reason 2, of reason 3, then the second actions, and so on,
-    skipping an action already chosen. Reasons without a playbook use the
-    ``default`` one, as do customers with no positive reason.
+    skipping an action whose purpose (:attr:`PlaybookAction.purpose`) an
+    action already chosen serves (that playbook's next action comes in the
+    next round). Reasons without a playbook use the ``default``
+    one, as do customers with no positive reason.
 
     Parameters
     ----------

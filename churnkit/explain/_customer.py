@@ -242,8 +242,8 @@ def explain_customer(
     contrib = model.explain(X)
     Xm = X[[c for c in contrib.columns if c != EXPECTED_COLUMN]]
     probability = float(model.predict_proba(X)[0, 1])
-    top = top_reasons(contrib, Xm, cfg, k=k)
-    grouped = group_contributions(contrib, cfg, X=Xm).iloc[0]
+    top = top_reasons(contrib, Xm, cfg, k=k, model=model)
+    grouped = group_contributions(contrib, cfg, X=Xm, model=model).iloc[0]
     picked = [(top.iloc[0][f"reason_{i}_id"], top.iloc[0][f"reason_{i}"]) for i in range(1, k + 1)]
     picked = [(rid, text) for rid, text in picked if not pd.isna(rid)]
     reason_table = pd.DataFrame(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -136,6 +136,32 @@ def _grouped_matrix(grp: _Grouping, cond: RowConditions) -> np.ndarray:
     return out
 
 
+def _players(grp: _Grouping, cond: RowConditions) -> np.ndarray:
+    """The group column that claims each feature, row by row: the players of the groups' game."""
+    player = np.empty((cond.n, len(grp.features)), dtype=np.intp)
+    player[:, grp.fixed >= 0] = grp.fixed[grp.fixed >= 0]
+    for j in grp.chains:
+        for col, held in _winners(grp, j, cond):
+            player[held, j] = col
+    return player
+
+
+def _group_values(grp: _Grouping, cond: RowConditions, X: pd.DataFrame | None,
+                  model: Any) -> np.ndarray:
+    """Per group: its features' summed contributions, or its Shapley value as one player."""
+    if model is None:
+        return _grouped_matrix(grp, cond)
+    names = [str(c) for c in getattr(model, "feature_names_in_", [])]
+    if names != grp.features or X is None:
+        raise SchemaError(
+            "Ranking reasons with the model needs the contributions of that model's features, "
+            f"in its order ({len(names)} features), and their values X; got {len(grp.features)} "
+            "contribution columns. Pass model.explain(X) and X."
+        )
+    values = model.explain_players(X[grp.features], _players(grp, cond), len(grp.ids))
+    return np.asarray(values)[:, :-1]
+
+
 def check_aligned(contrib: pd.DataFrame, X: pd.DataFrame) -> None:
     """Refuse feature values that are not those the contributions were computed from."""
     if not isinstance(X, pd.DataFrame):
@@ -153,8 +179,9 @@ def group_contributions(
     reasons: ReasonConfig | str | Path | None = None,
     *,
     X: pd.DataFrame | None = None,
+    model: Any = None,
 ) -> pd.DataFrame:
-    """Sum SHAP contributions per reason group.
+    """Sum SHAP contributions per reason group (or value the groups as players).
 
     Parameters
     ----------
@@ -166,6 +193,12 @@ def group_contributions(
         The feature values, same index as ``contrib``, for patterns with
         conditions. Without it no condition holds: conditional patterns are
         skipped.
+    model : ChurnModel, optional
+        The model ``contrib`` comes from (with ``X``). Each group's value is
+        then its exact Shapley value with the groups as players
+        (:meth:`churnkit.model.ChurnModel.explain_players`) instead of the
+        sum of its features' SHAP values: interactions between a group's
+        features count for the group whole.
 
     Returns
     -------
@@ -179,7 +212,7 @@ def group_contributions(
         check_aligned(contrib, X)
     grp = _from_contrib(contrib, as_reason_config(reasons))
     cond = RowConditions(X, slice(None), len(contrib))
-    return pd.DataFrame(_grouped_matrix(grp, cond), index=contrib.index, columns=grp.ids)
+    return pd.DataFrame(_group_values(grp, cond, X, model), index=contrib.index, columns=grp.ids)
 
 
 def _top_k(grouped: np.ndarray, k: int, threshold: float) -> tuple[np.ndarray, np.ndarray]:
@@ -223,6 +256,7 @@ def top_reasons(
     k: int = 3,
     *,
     min_contribution: float = 0.0,
+    model: Any = None,
 ) -> pd.DataFrame:
     """Word each customer's ``k`` strongest positive reasons.
 
@@ -239,6 +273,12 @@ def top_reasons(
         Number of reasons per customer.
     min_contribution : float, default 0.0
         A group is listed only if its summed contribution exceeds this.
+    model : ChurnModel, optional
+        The model ``contrib`` comes from. Groups are then ranked by their
+        exact Shapley values with the groups as players (see
+        :func:`group_contributions`), which credits a cause whose evidence
+        lies in a few interacting features as much as one spread over many;
+        the wording still names each group's strongest feature.
 
     Returns
     -------
@@ -274,7 +314,7 @@ def top_reasons(
         raise ValueError(f"The 'k' parameter of top_reasons must be an int >= 1. Got {k!r}.")
     check_aligned(contrib, X)
     grp = _from_contrib(contrib, as_reason_config(reasons))
-    top, valid = _top_k(_grouped_matrix(grp, RowConditions(X, slice(None), len(X))), k,
+    top, valid = _top_k(_group_values(grp, RowConditions(X, slice(None), len(X)), X, model), k,
                         min_contribution)
     texts = np.full(top.shape, None, dtype=object)
     ids = np.full(top.shape, None, dtype=object)

@@ -13,6 +13,18 @@ extrapolate. Rates and shares of the customer's age are comparable across ages:
   events and numeric totals of the window per 30 days of the part of the window
   the customer existed in.
 
+Changes of a quantity (a numeric column with totals, such as an invoice amount
+or logins) are in the data's own units, so a rise of 75 is a 25 % price rise
+for a small customer and noise for a large one. Relative changes are
+comparable across customers of every size:
+
+- ``{table}__{column}__change_ratio__{w}d``: the window's ``change`` (last
+  value minus first) as a share of the first value (0.25 = up 25 %);
+- ``{table}__{column}__trend_ratio__{w}d``: the window's ``trend`` (total minus
+  the total of the window before) as a share of the window before's total.
+
+Both are missing when there is no earlier value to compare with (none, or 0).
+
 The customer's age at a cutoff is the longest of its tenure (from the signup
 date) and the days since its first event in any table. Every derived value is
 column arithmetic on point-in-time features, so it only sees data before the
@@ -41,7 +53,7 @@ TENURE = "static__tenure_days"
 
 
 class DerivedFeatures(TransformerMixin, BaseEstimator):
-    """Events and totals per month of tenure, and recency as a share of tenure.
+    """Events and totals per month of tenure, recency as a share of tenure, relative changes.
 
     ``X`` is a frame of point-in-time features as built by
     :class:`~churnkit.features.EventFeatures` and
@@ -113,6 +125,20 @@ class DerivedFeatures(TransformerMixin, BaseEstimator):
                             continue
                         stem = t + "__" + ("count" if m.group(1) == "count" else m.group(1)[:-5])
                         plan.append(("rate", f"{stem}__monthly__{w}d", (name,)))
+        # relative changes of quantities (columns with totals), age or not
+        for t in self.tables:
+            sums = re.compile(rf"^{re.escape(t)}__([^=]+?)__sum__(\d+)d$")
+            for w in windows:
+                for name in sorted(cols):
+                    m = sums.match(name)
+                    if m is None or int(m.group(2)) != w:
+                        continue
+                    stem = f"{t}__{m.group(1)}"
+                    change, last, trend = (f"{stem}__{s}__{w}d" for s in ("change", "last", "trend"))
+                    if change in cols and last in cols:  # first = last - change
+                        plan.append(("ratio", f"{stem}__change_ratio__{w}d", (change, last)))
+                    if trend in cols:  # total of the window before = total - trend
+                        plan.append(("ratio", f"{stem}__trend_ratio__{w}d", (trend, name)))
         self.windows_ = windows
         self.plan_ = plan
         inputs = ([TENURE] if self.tenure_ else []) + self.first_columns_
@@ -151,6 +177,11 @@ class DerivedFeatures(TransformerMixin, BaseEstimator):
             for kind, name, ins in self.plan_:
                 if kind == "share":
                     out[name] = np.minimum(_values(X, ins[0]) / days, 1.0)
+                    continue
+                if kind == "ratio":  # the change as a share of the value before it
+                    delta = _values(X, ins[0])
+                    before = np.abs(_values(X, ins[1]) - delta)
+                    out[name] = np.where(before > 0, delta / before, np.nan)
                     continue
                 # the part of the window the customer existed in, at least a day
                 w = float(name.rsplit("__", 1)[1][:-1])

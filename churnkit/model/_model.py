@@ -466,11 +466,9 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             Both are exact and agree to about 1e-12.
         """
         X = self._check(X)
+        contrib: Any
         if method == "fast":
-            explainer = getattr(self, "_explainer", None)
-            if explainer is None:
-                explainer = self._explainer = TreeExplainer(self.booster_, n_jobs=self.n_jobs)
-            contrib = explainer.shap_values(X)
+            contrib = self._tree_explainer().shap_values(X)
         elif method == "lightgbm":
             contrib = self.booster_.predict(X, pred_contrib=True, num_threads=self.n_jobs)
         else:
@@ -481,6 +479,40 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         return pd.DataFrame(
             contrib, index=X.index, columns=[*self.feature_names_in_, "(expected)"]
         )
+
+    def _tree_explainer(self) -> TreeExplainer:
+        explainer: TreeExplainer | None = getattr(self, "_explainer", None)
+        if explainer is None:
+            explainer = self._explainer = TreeExplainer(self.booster_, n_jobs=self.n_jobs)
+        return explainer
+
+    def explain_players(
+        self, X: pd.DataFrame, players: np.ndarray, n_players: int | None = None
+    ) -> np.ndarray:
+        """Exact Shapley values (log-odds) with groups of features as the players.
+
+        See :meth:`churnkit.model.TreeExplainer.player_shap_values`: the
+        interactions within a group are credited to the group whole, so a
+        group of many correlated features does not outweigh a group with one
+        strong feature by sheer number.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Features, as from the model's feature set.
+        players : ndarray of int, shape (n_features,) or (len(X), n_features)
+            The player of each feature (in ``feature_names_in_`` order), for
+            all rows or row by row.
+        n_players : int, optional
+            Number of players; default ``players.max() + 1``.
+
+        Returns
+        -------
+        ndarray of shape (len(X), n_players + 1)
+            One column per player, then the expected value; rows sum to the
+            raw log-odds score.
+        """
+        return self._tree_explainer().player_shap_values(self._check(X), players, n_players)
 
     def feature_importance(self) -> pd.Series:
         """LightGBM gain importance per feature, descending."""

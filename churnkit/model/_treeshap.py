@@ -283,6 +283,98 @@ class TreeExplainer:
         ptr, idx = self._check_groups(groups)
         return self._run(X, (ptr, idx))
 
+    def player_shap_values(self, X: Any, players: Any, n_players: int | None = None) -> np.ndarray:
+        """Compute Shapley values with groups of features as the players.
+
+        Each feature belongs to one player, which may differ from row to row.
+        The game is TreeSHAP's path-dependent one with the player in place of
+        the feature: a coalition follows the row at every split on its
+        players' features and averages over the others by training cover. A
+        player's value is therefore not the sum of its features' SHAP values:
+        the interactions between features of one player are credited to it
+        whole, not shared with the other players in proportion to how many
+        features each has. With one player per feature the values are
+        :meth:`shap_values`; with one player in all they are the raw score
+        minus :attr:`expected_value`. Values are exact, rows still sum to the
+        raw score.
+
+        Parameters
+        ----------
+        X : array-like or pandas.DataFrame of shape (n_rows, n_features)
+            Rows to explain.
+        players : array-like of int, shape (n_features,) or (n_rows, n_features)
+            The player (0-based) of each feature, for all rows or row by row.
+        n_players : int, optional
+            Number of players; default ``players.max() + 1``.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n_rows, n_players + 1)
+            One column per player; the last column is :attr:`expected_value`.
+
+        Examples
+        --------
+        >>> import lightgbm as lgb
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(500, 3))
+        >>> y = (X[:, 0] * X[:, 1] + X[:, 2] > 0).astype(int)
+        >>> booster = lgb.train({"objective": "binary", "verbose": -1}, lgb.Dataset(X, y), 20)
+        >>> explainer = TreeExplainer(booster)
+        >>> both = explainer.player_shap_values(X[:3], [0, 0, 1])
+        >>> bool(np.allclose(both.sum(axis=1), booster.predict(X[:3], raw_score=True)))
+        True
+        >>> own = explainer.player_shap_values(X[:3], [0, 1, 2])
+        >>> bool(np.allclose(own, explainer.shap_values(X[:3]), atol=1e-12))
+        True
+        """
+        f = self._forest
+        n_rows = _n_rows(X, f.n_features)
+        given = np.asarray(players)
+        arr = np.broadcast_to(given, (n_rows, given.size)) if given.ndim == 1 else given
+        if arr.shape != (n_rows, f.n_features) or (
+            arr.size and not np.issubdtype(arr.dtype, np.integer)
+        ):
+            raise ConfigError(
+                "The 'players' parameter of player_shap_values must be integer player ids of "
+                f"shape ({f.n_features},) or ({n_rows}, {f.n_features}). Got "
+                f"{getattr(players, 'dtype', type(players).__name__)} of shape {arr.shape}."
+            )
+        top = int(given.max()) + 1 if given.size else 0
+        n_players = top if n_players is None else int(n_players)
+        if given.size and (int(given.min()) < 0 or top > n_players):
+            raise ConfigError(
+                f"The 'players' of player_shap_values must be in [0, {n_players - 1}]. Got "
+                f"values from {int(given.min())} to {top - 1}."
+            )
+        out = np.empty((n_rows, n_players + 1), dtype=np.float64)
+        if n_rows == 0:
+            return out
+        player = np.ascontiguousarray(arr, dtype=np.int64)
+        with _numba_threads(self.n_jobs):
+            for start, chunk in _float64_chunks(X, f.n_features, self._pandas_categorical):
+                n = chunk.shape[0]
+                _k.explain_players(
+                    chunk,
+                    player[start : start + n],
+                    out[start : start + n],
+                    f.nodes,
+                    f.thresholds,
+                    f.cat_bits,
+                    f.trees,
+                    f.leaves,
+                    f.leaf_value,
+                    f.uf_feature,
+                    f.uf_zero,
+                    f.path_node,
+                    f.path_left,
+                    f.path_uidx,
+                    f.expected_value,
+                    f.max_internal,
+                    f.max_uf,
+                )
+        return out
+
     # --------------------------------------------------------------- helpers
     def _check_groups(self, groups: Sequence[Sequence[int] | np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         if isinstance(groups, str | bytes | np.ndarray) or not isinstance(groups, Sequence):

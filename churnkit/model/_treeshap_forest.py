@@ -36,7 +36,7 @@ from numba import prange
 
 from churnkit._core import cached_njit
 
-__all__ = ["KZERO", "build_tables", "explain_rows"]
+__all__ = ["KZERO", "build_tables", "explain_players", "explain_rows"]
 
 #: LightGBM's ``kZeroThreshold`` (the float ``1e-35f``, widened to double).
 KZERO = float(np.float32(1e-35))
@@ -290,3 +290,102 @@ def explain_rows(
                 for f in range(n_feat):
                     out[r, f] = acc[f, rr]
                 out[r, n_feat] = expected_value
+
+
+@cached_njit(parallel=True, fastmath=False)
+def explain_players(
+    X: np.ndarray,
+    player: np.ndarray,
+    out: np.ndarray,
+    nodes: np.ndarray,
+    thresholds: np.ndarray,
+    cat_bits: np.ndarray,
+    trees: np.ndarray,
+    leaves: np.ndarray,
+    leaf_value: np.ndarray,
+    uf_feature: np.ndarray,
+    uf_zero: np.ndarray,
+    path_node: np.ndarray,
+    path_left: np.ndarray,
+    path_uidx: np.ndarray,
+    expected_value: float,
+    max_internal: int,
+    max_uf: int,
+) -> None:  # pragma: no cover - compiled
+    """Write the Shapley values of *players* (groups of features) of every row into ``out``.
+
+    ``player[r, f]`` is the player of feature ``f`` in row ``r``. The game is
+    TreeSHAP's path-dependent one with players in place of features: on each
+    leaf's path, the splits on the features of one player count as one path
+    element (zero fractions multiply, the row follows it only if it follows
+    every such split), exactly as TreeSHAP merges repeated features. With one
+    player per feature the values are TreeSHAP's. Leaves are computed one by
+    one with ``_pattern_phi`` (no tables: the players change from row to row).
+    ``out`` has one column per player plus the expected value.
+    """
+    n_rows = X.shape[0]
+    n_players = out.shape[1] - 1
+    for r in prange(n_rows):
+        dec = np.zeros(max_internal + 1, dtype=np.int32)
+        of = np.ones(max_uf + 1)
+        z = np.ones(max_uf + 1)
+        o = np.ones(max_uf + 1)
+        pw = np.zeros(max_uf + 1)
+        phi = np.zeros(max_uf)
+        pl = np.zeros(max_uf, dtype=np.int64)
+        acc = np.zeros(n_players)
+        l0 = 0
+        for t in range(trees.shape[0]):
+            noff = trees[t, T_NODE_OFF]
+            n_int = trees[t, T_N_INTERNAL]
+            for n in range(n_int):
+                g = noff + n
+                x = X[r, nodes[g, N_FEAT]]
+                if nodes[g, N_KIND] == 0:
+                    left = x <= thresholds[g]
+                    left = (nodes[g, N_ZERO_LEFT] != 0) if abs(x) <= KZERO else left
+                    left = (nodes[g, N_NAN_LEFT] != 0) if x != x else left
+                else:
+                    start = nodes[g, N_CAT_START]
+                    n_words = nodes[g, N_CAT_LEN]
+                    left = False
+                    if x > -1.0 and x < 2147483648.0:  # else NaN / negative / huge: right
+                        iv = np.int64(x) if x >= 0.0 else np.int64(0)  # C++ truncation
+                        w = iv >> 5
+                        if w < n_words:
+                            left = ((cat_bits[start + w] >> (iv & 31)) & 1) != 0
+                dec[n] = np.int32(left)
+            for lf in range(l0, l0 + n_int + 1):  # a tree of n splits has n + 1 leaves
+                fo = leaves[lf, L_UF_OFF]
+                d = leaves[lf, L_N_UF]
+                if d == 0:
+                    continue
+                for j in range(d):
+                    of[j] = 1.0
+                po = leaves[lf, L_PATH_OFF]
+                for k in range(po, po + leaves[lf, L_N_PATH]):
+                    if dec[path_node[k]] != path_left[k]:
+                        of[path_uidx[k]] = 0.0
+                q = 0  # distinct players on the path
+                for j in range(d):
+                    p = player[r, uf_feature[fo + j]]
+                    at = -1
+                    for i in range(q):
+                        if pl[i] == p:
+                            at = i
+                    if at >= 0:
+                        z[at + 1] *= uf_zero[fo + j]
+                        o[at + 1] *= of[j]
+                    else:
+                        pl[q] = p
+                        z[q + 1] = uf_zero[fo + j]
+                        o[q + 1] = of[j]
+                        q += 1
+                _pattern_phi(z, o, q, pw, phi)
+                v = leaf_value[lf]
+                for i in range(q):
+                    acc[pl[i]] += phi[i] * v
+            l0 += n_int + 1
+        for p in range(n_players):
+            out[r, p] = acc[p]
+        out[r, n_players] = expected_value

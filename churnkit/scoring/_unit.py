@@ -127,7 +127,8 @@ def _explain(config: Config, model: Any, X: pd.DataFrame, scores: pd.DataFrame) 
         rows = np.flatnonzero(scores["risk_band"].to_numpy() != "low")
     Xe = X.iloc[rows]
     contrib = model.explain(Xe)
-    top = top_reasons(contrib, Xe, reasons, k=3)
+    players = model if config.scoring.reason_ranking == "players" else None
+    top = top_reasons(contrib, Xe, reasons, k=3, model=players)
     actions = recommend(top, playbooks, k=3)
     for col in [*top.columns, *actions.columns]:
         if col.startswith(("reason_", "action_")) and not col.endswith("_id"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import textwrap
 
 import numpy as np
@@ -160,3 +161,64 @@ def test_unknown_reason_id_lists_the_known_ones(tmp_path):
         load_playbooks(path, reasons=reasons)
     with pytest.raises(ConfigError, match="unknown reason id"):
         validate_playbooks(config, reasons)
+
+
+def test_actions_of_one_purpose_are_not_recommended_together():
+    config = PlaybookConfig.model_validate(
+        {
+            "playbooks": {
+                "price": [
+                    {"action": "Report the value against the price", "owner": "am",
+                     "timing": "soon", "purpose": "value_report"},
+                    {"action": "Check the invoices", "owner": "billing", "timing": "soon"},
+                ],
+                "plan": [
+                    {"action": "Report the value and propose a plan", "owner": "am",
+                     "timing": "before renewal", "purpose": "Value_Report"},
+                    {"action": "Discuss a longer commitment", "owner": "am", "timing": "later"},
+                ],
+                "default": [{"action": "Call", "owner": "am", "timing": "now"}],
+            }
+        }
+    )
+    ids = pd.DataFrame({"reason_1_id": ["price", "plan"], "reason_2_id": ["plan", "price"]})
+    out = recommend(ids, config, k=3)
+    # the second reason's value report is skipped; its next action follows in the next round
+    assert out.iloc[0].tolist() == [
+        "Report the value against the price (am, soon)",
+        "Check the invoices (billing, soon)",
+        "Discuss a longer commitment (am, later)",
+    ]
+    assert out.iloc[1].tolist() == [
+        "Report the value and propose a plan (am, before renewal)",
+        "Discuss a longer commitment (am, later)",
+        "Check the invoices (billing, soon)",
+    ]
+
+
+def test_builtin_playbooks_never_pair_two_actions_of_one_purpose(playbooks):
+    """Over every ordered choice of three built-in reasons, no purpose is recommended twice."""
+
+    ids = list(load_reasons().ids) + ["default"]
+    rows = pd.DataFrame(list(itertools.permutations(ids, 3)),
+                        columns=["reason_1_id", "reason_2_id", "reason_3_id"])
+    out = recommend(rows, playbooks, k=3)
+    purpose = {a.describe(): a.purpose_key for acts in playbooks.playbooks.values() for a in acts}
+    keys = out.apply(lambda col: col.map(purpose))
+    assert keys.notna().all().all()
+    assert (keys.nunique(axis=1) == 3).all()
+    # the pair that used to appear together: a price reason's and a contract reason's value report
+    both = rows[(rows == "billing_price").any(axis=1) & (rows == "contract_plan").any(axis=1)]
+    texts = out.loc[both.index].apply(lambda r: " | ".join(r), axis=1)
+    assert not texts.str.contains("Report the value delivered so far against").where(
+        texts.str.contains("Report the value delivered so far and propose")).any()
+
+
+def test_blank_purpose_is_a_config_error(tmp_path):
+    body = """
+    playbooks:
+      default:
+        - {action: Call, owner: me, timing: now, purpose: " "}
+    """
+    with pytest.raises(ConfigError, match=r"playbooks\.default\.0\.purpose: must not be empty"):
+        load_playbooks(write(tmp_path, body))

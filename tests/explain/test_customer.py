@@ -19,6 +19,7 @@ from churnkit.explain import (
     customer_features,
     explain_customer,
     feature_reasons,
+    group_contributions,
     load_reasons,
     top_reasons,
     write_customer_explanation,
@@ -95,15 +96,39 @@ def test_reasons_match_top_reasons(trained, risky):
     model, _ = trained
     expl = explain_customer(model, risky, k=3)
     contrib = model.explain(risky)
-    top = top_reasons(contrib, risky[list(model.feature_names_in_)], load_reasons(), k=3).iloc[0]
+    Xm = risky[list(model.feature_names_in_)]
+    top = top_reasons(contrib, Xm, load_reasons(), k=3, model=model).iloc[0]
     n = len(expl.reasons)
     assert 1 <= n <= 3
     assert expl.reasons["reason"].tolist() == [top[f"reason_{i}"] for i in range(1, n + 1)]
     assert expl.reasons["reason_id"].tolist() == [top[f"reason_{i}_id"] for i in range(1, n + 1)]
     assert (expl.reasons["contribution"] > 0).all()
     assert (np.diff(expl.reasons["contribution"]) <= 0).all()
-    mine = expl.table.groupby("reason_id")["contribution"].sum()
-    np.testing.assert_allclose(expl.reasons["contribution"], mine[expl.reasons["reason_id"]])
+    # the groups are valued as players: their values add up to the features' contributions
+    players = group_contributions(contrib, load_reasons(), X=Xm, model=model)
+    np.testing.assert_allclose(expl.reasons["contribution"],
+                               players.iloc[0][expl.reasons["reason_id"]], atol=1e-12)
+    np.testing.assert_allclose(players.sum(axis=1), expl.table["contribution"].sum(), atol=1e-9)
+
+
+def test_groups_as_players_against_summed_contributions(trained, risky):
+    """Same total, exact per row; a group's value is its features' sum only without interactions."""
+    model, ds = trained
+    spine = pd.DataFrame({"customer_id": ds.customers["customer_id"].to_numpy()[:200],
+                          "cutoff": ds.end.to_datetime64()})
+    X = model.feature_set_.transform(ds, spine)
+    contrib = model.explain(X)
+    players = group_contributions(contrib, load_reasons(), X=X, model=model)
+    summed = group_contributions(contrib, load_reasons(), X=X)
+    assert list(players.columns) == list(summed.columns)
+    np.testing.assert_allclose(players.sum(axis=1), summed.sum(axis=1), atol=1e-9)
+    assert not np.allclose(players.to_numpy(), summed.to_numpy(), atol=1e-6)
+    top = top_reasons(contrib, X, load_reasons(), k=1, model=model)
+    best = players.to_numpy().argmax(axis=1)
+    positive = players.to_numpy().max(axis=1) > 0
+    assert (top["reason_1_id"].to_numpy()[positive] == players.columns.to_numpy()[best][positive]).all()
+    with pytest.raises(SchemaError, match="Ranking reasons with the model needs"):
+        top_reasons(contrib.iloc[:, ::-1], X, load_reasons(), model=model)
 
 
 def test_waterfall_and_summary(trained, risky):

@@ -84,6 +84,26 @@ def test_values_match_a_hand_computation(built):
     assert (X.filter(like="monthly").dtypes == np.float32).all()
 
 
+def test_relative_changes_match_a_hand_computation(built):
+    _, X = built
+    X = X.set_axis(["a", "b", "c", "d"])
+    change30, change90 = X["usage__minutes__change_ratio__30d"], X["usage__minutes__change_ratio__90d"]
+    trend30, trend90 = X["usage__minutes__trend_ratio__30d"], X["usage__minutes__trend_ratio__90d"]
+    # a: 20 then 30 minutes in the last 30 (and 90) days: up by half of the first value;
+    # 50 minutes in the last 90 days against 10 in the 90 before: up 4 times the 10
+    assert change30["a"] == pytest.approx(0.5)
+    assert change90["a"] == pytest.approx(0.5)
+    assert trend90["a"] == pytest.approx(4.0)
+    # nothing in the 30 days before the last 30: no earlier total to compare with
+    assert np.isnan(trend30["a"])
+    # b: a single event in the last 90 days: no change; no event in the last 30 days
+    assert change90["b"] == 0
+    assert np.isnan(change30["b"])
+    # c: no events: missing, never 0 or infinite
+    assert X.loc["c", X.columns.str.contains("_ratio__")].isna().all()
+    assert np.isfinite(X.filter(like="_ratio__").to_numpy(dtype=float, na_value=0.0)).all()
+
+
 def test_appending_events_at_or_after_the_cutoff_changes_nothing(built):
     """Point in time: derived values only read features of events before the cutoff."""
     fs, before = built
@@ -94,22 +114,24 @@ def test_appending_events_at_or_after_the_cutoff_changes_nothing(built):
         "minutes": [100.0, 100.0, 100.0, 100.0, 100.0, 100.0],
     })
     after = fs.transform(_dataset(_tables(late)), _spine())
-    derived = [c for c in before if "monthly" in c or "tenure_share" in c]
-    assert len(derived) == 5
+    derived = [c for c in before if "monthly" in c or "tenure_share" in c or "_ratio__" in c]
+    assert len(derived) == 9
     pd.testing.assert_frame_equal(before, after)
 
 
 def test_feature_set_names_and_switch(built):
     fs, X = built
     assert list(X.columns) == fs.feature_names_
-    assert fs.feature_names_[-5:] == [
+    assert fs.feature_names_[-9:] == [
         "usage__days_since_last__tenure_share", "usage__count__monthly__30d",
         "usage__minutes__monthly__30d", "usage__count__monthly__90d",
         "usage__minutes__monthly__90d",
+        "usage__minutes__change_ratio__30d", "usage__minutes__trend_ratio__30d",
+        "usage__minutes__change_ratio__90d", "usage__minutes__trend_ratio__90d",
     ]
     ds = _dataset(_tables())
     plain = FeatureSet(windows=[30, 90], derived=False).fit(ds, _spine())
-    assert plain.feature_names_ == fs.feature_names_[:-5]
+    assert plain.feature_names_ == fs.feature_names_[:-9]
     pd.testing.assert_frame_equal(plain.transform(ds, _spine()), X[plain.feature_names_])
     saved = pickle.loads(pickle.dumps(fs))  # holds no table, computes the same
     pd.testing.assert_frame_equal(saved.transform(ds, _spine()), X)
@@ -189,4 +211,4 @@ def test_the_config_switch_reaches_the_feature_set(built):
     off = feature_set(FeatureConfig(windows=[30, 90], derived=False)).fit(ds, _spine())
     on = feature_set(FeatureConfig(windows=[30, 90])).fit(ds, _spine())
     assert on.feature_names_ == fs.feature_names_
-    assert off.feature_names_ == fs.feature_names_[:-5]
+    assert off.feature_names_ == fs.feature_names_[:-9]

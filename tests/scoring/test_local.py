@@ -9,6 +9,7 @@ import churnkit as ck
 from churnkit._core import builtin_config
 from churnkit.datasets import make_crm
 from churnkit.exceptions import ConfigError
+from churnkit.explain import top_reasons
 from churnkit.scoring import partition_of, score_chunked
 
 pytestmark = pytest.mark.slow  # the chunked engine against the local one on sample CRMs
@@ -154,3 +155,21 @@ def test_a_line_with_too_many_fields_stops_the_chunked_engine_with_a_clear_error
     with pytest.raises(SchemaError, match=r"'contacts'.*more fields than the header.*local engine"):
         score_chunked(cfg, model, partitions=2)
     assert len(ck.score(cfg, model).scores)  # the local engine rejects that row and goes on
+
+
+def test_reason_ranking_players_or_sum(crm_files):
+    """scoring.reason_ranking: the groups valued as players (default) or their summed SHAP."""
+    configs, model = crm_files
+    cfg = configs["parquet"]
+    players = ck.score(cfg, model)
+    summed_cfg = cfg.model_copy(
+        update={"scoring": cfg.scoring.model_copy(update={"reason_ranking": "sum"})})
+    summed = ck.score(summed_cfg, model)
+    pd.testing.assert_series_equal(players.scores["churn_probability"],
+                                   summed.scores["churn_probability"])
+    X, contrib = players.features, players.contributions
+    for result, ranker in ((players, model), (summed, None)):
+        expected = top_reasons(contrib, X, k=3, model=ranker)["reason_1"].to_numpy(dtype=object)
+        got = result.scores["reason_1"].to_numpy(dtype=object)
+        assert [str(v) for v in got] == [str(v) for v in expected]
+    assert (players.scores["reason_1"] != summed.scores["reason_1"]).any()
