@@ -21,6 +21,8 @@ from churnkit._core import (
 )
 from churnkit.data import REJECT_COLUMNS, Dataset
 from churnkit.exceptions import OutputError
+from churnkit.model import add_counts
+from churnkit.scoring._run import run_record
 
 __all__ = [
     "ScoreResult",
@@ -55,6 +57,11 @@ def merge_summaries(parts: Sequence[dict[str, Any]], *, as_of: pd.Timestamp,
     out["value_at_risk"] = float(sum(p["value_at_risk"] for p in parts))
     out["model_version"] = model_version
     out["churnkit_version"] = __version__
+    monitoring = None
+    for p in parts:
+        monitoring = add_counts(monitoring, p.get("monitoring"))
+    if monitoring is not None:  # taken out of the summary by ScoreResult, into run.json
+        out["monitoring"] = monitoring
     return out
 
 
@@ -85,6 +92,11 @@ class ScoreResult:
         SHAP contributions (log-odds) of the explained rows (local engine only).
     parts : dict of str to list of Path
         ``scores`` and ``rejects`` part files, when the engine wrote them.
+    monitoring : dict or None
+        Counts of the scored rows in the bins of the model's training profile
+        and rejects by reason, written to ``run.json`` (see :mod:`churnkit.monitoring`).
+    run_info : dict
+        Settings of the run written to ``run.json`` (configuration hash, label).
     """
 
     summary: dict[str, Any]
@@ -93,6 +105,17 @@ class ScoreResult:
     features: pd.DataFrame | None = field(default=None, repr=False)
     contributions: pd.DataFrame | None = field(default=None, repr=False)
     parts: dict[str, list[Path]] = field(default_factory=dict)
+    monitoring: dict[str, Any] | None = field(default=None, repr=False)
+    run_info: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        found = self.summary.pop("monitoring", None)
+        if self.monitoring is None:
+            self.monitoring = found
+
+    def run_record(self, files: dict[str, str]) -> dict[str, Any]:
+        """The content of ``run.json`` (see :func:`churnkit.scoring.run_record`)."""
+        return run_record(self.summary, self.monitoring, files=files, run_info=self.run_info)
 
     @property
     def scores(self) -> pd.DataFrame:
@@ -137,6 +160,14 @@ class ScoreResult:
             write_table(self.scores, run.stage(out))
             write_table(self.rejects, run.stage(rej))
         return {"scores": out, "rejects": rej}
+
+
+def _relative(path: Path, folder: Path) -> str:
+    """``path`` relative to ``folder`` where it lies inside it, else absolute."""
+    try:
+        return str(path.absolute().relative_to(folder.absolute()))
+    except ValueError:
+        return str(path.absolute())
 
 
 def score_paths(out: str | Path, rejects: str | Path | None = None) -> tuple[Path, Path]:
