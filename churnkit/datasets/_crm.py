@@ -213,6 +213,9 @@ def make_crm(
     random_state: int | None = 0,
     start: str | dt.date | pd.Timestamp = "2024-01-01",
     months: int = 24,
+    shift_amounts_from: str | dt.date | pd.Timestamp | None = None,
+    amount_factor: float = 1.3,
+    break_usage_from: str | dt.date | pd.Timestamp | None = None,
 ) -> CRM:
     """Generate a sample CRM in which churn has known, planted causes.
 
@@ -268,6 +271,18 @@ def make_crm(
         First day of the data.
     months : int, default 24
         Length of the data in months (at least 3).
+    shift_amounts_from : date, optional
+        Plant drift in a feature's distribution: from this day on every
+        transaction amount is multiplied by ``amount_factor`` (a new billing
+        system), for every customer alike; churn is not affected.
+    amount_factor : float, default 1.3
+        The factor of ``shift_amounts_from`` (> 0).
+    break_usage_from : date, optional
+        Break a relationship: from this day on the usage rows' ``logins`` and
+        ``minutes`` are shuffled among the customers within each month, so usage
+        keeps its distribution but stops telling who will churn.
+
+    The defaults plant neither, and the tables are those of earlier versions.
 
     Returns
     -------
@@ -326,9 +341,50 @@ def make_crm(
     edges = [first + pd.DateOffset(months=k) for k in range(-_BURN_IN, months + 1)]
     bounds = np.array([(edge - first) // pd.Timedelta(seconds=1) for edge in edges], np.int64)
 
+    shift_from = None if shift_amounts_from is None else _check_day(
+        "shift_amounts_from", shift_amounts_from)
+    break_from = None if break_usage_from is None else _check_day(
+        "break_usage_from", break_usage_from)
+    if not (isinstance(amount_factor, numbers.Real) and not isinstance(amount_factor, bool)
+            and 0 < float(amount_factor) < float("inf")):
+        raise _bad("amount_factor", "a number > 0", amount_factor)
+
     run = sim.Simulation(np.random.default_rng(random_state), n, bounds)
     run.run()
-    return _assemble(run, first, edges[-1].as_unit("ns"))
+    crm = _assemble(run, first, edges[-1].as_unit("ns"))
+    if shift_from is not None:
+        later = (crm.transactions["timestamp"] >= shift_from).to_numpy()
+        crm.transactions.loc[later, "amount"] = crm.transactions.loc[later, "amount"] * float(
+            amount_factor)
+    if break_from is not None:
+        _shuffle_usage(crm.usage, break_from, np.random.default_rng(
+            [0 if random_state is None else random_state, 1]))
+    return crm
+
+
+def _check_day(name: str, value: object) -> pd.Timestamp:
+    expected = "a date such as '2025-06-01' (no time of day, no time zone)"
+    if not isinstance(value, str | dt.date | np.datetime64):
+        raise _bad(name, expected, value)
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError) as exc:
+        raise _bad(name, expected, value) from exc
+    if pd.isna(stamp) or stamp.tz is not None or stamp != stamp.normalize():
+        raise _bad(name, expected, value)
+    return stamp
+
+
+def _shuffle_usage(usage: pd.DataFrame, start: pd.Timestamp, rng: np.random.Generator) -> None:
+    """Shuffle ``logins`` and ``minutes`` among the usage rows of each month from ``start`` on."""
+    rows = np.flatnonzero((usage["timestamp"] >= start).to_numpy())
+    month = usage["timestamp"].to_numpy()[rows].astype("datetime64[M]")
+    for m in np.unique(month):
+        idx = rows[month == m]
+        perm = rng.permutation(idx)
+        for col in ("logins", "minutes"):
+            values = usage[col].to_numpy()
+            usage.loc[usage.index[idx], col] = values[perm]
 
 
 def _assemble(run: sim.Simulation, start: pd.Timestamp, end: pd.Timestamp) -> CRM:

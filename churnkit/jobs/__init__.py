@@ -11,12 +11,14 @@ the scoring engines decide only how partitions are read and where work runs.
 - :func:`explain`: one customer's score, reasons and waterfall
 - :func:`report`: at-risk lists per account manager from scores
 - :func:`retention`: the retention report of a configuration
+- :func:`monitor`: drift and realised performance of past scoring runs
 - :func:`demo`: all of it on the built-in sample CRM
 """
 
 from churnkit.jobs._demo import demo
 from churnkit.jobs._evaluate import comparison_rows, evaluate
 from churnkit.jobs._explain import explain
+from churnkit.jobs._monitor import monitor
 from churnkit.jobs._report import read_scores, report
 from churnkit.jobs._retention import retention
 from churnkit.jobs._score import score
@@ -30,6 +32,7 @@ __all__ = [
     "demo",
     "evaluate",
     "explain",
+    "monitor",
     "read_scores",
     "report",
     "retention",

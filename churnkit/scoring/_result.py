@@ -22,7 +22,7 @@ from churnkit._core import (
 from churnkit.data import REJECT_COLUMNS, Dataset
 from churnkit.exceptions import OutputError
 from churnkit.model import add_counts
-from churnkit.scoring._run import run_record
+from churnkit.scoring._run import RUN_FILE, dump_run, run_record
 
 __all__ = [
     "ScoreResult",
@@ -142,24 +142,32 @@ class ScoreResult:
         appear together or not at all, and a second run into the same folder at
         the same time is refused. Results whose parts are already on disk (Dask
         engine) take ``out`` as their folder and write its ``summary.json`` only.
+        The run's record, ``run.json``, goes beside the scores (into ``out``
+        for parts), in the same run.
 
         Returns
         -------
         dict of str to Path
-            ``scores`` and ``rejects`` (files or folders), and ``summary`` for parts.
+            ``scores`` and ``rejects`` (files or folders), ``run``, and ``summary``
+            for parts.
         """
         if self.parts:
             out = Path(out)
             with output_run(out, command="churnkit score") as run:
                 text = json.dumps(self.summary, indent=2, default=str) + "\n"
                 atomic_write_text(run.stage(out / "summary.json"), text)
+                record = self.run_record({"scores": "scores", "rejects": "rejects"})
+                atomic_write_text(run.stage(out / RUN_FILE), dump_run(record))
             return {"scores": out / "scores", "rejects": out / "rejects",
-                    "summary": out / "summary.json"}
+                    "summary": out / "summary.json", "run": out / RUN_FILE}
         out, rej = score_paths(out, rejects)
+        record_path = out.parent / RUN_FILE
         with output_run(out.parent, rej.parent, command="churnkit score") as run:
             write_table(self.scores, run.stage(out))
             write_table(self.rejects, run.stage(rej))
-        return {"scores": out, "rejects": rej}
+            files = {"scores": out.name, "rejects": _relative(rej, out.parent)}
+            atomic_write_text(run.stage(record_path), dump_run(self.run_record(files)))
+        return {"scores": out, "rejects": rej, "run": record_path}
 
 
 def _relative(path: Path, folder: Path) -> str:
