@@ -191,14 +191,22 @@ def retention_periods(dataset: Dataset, config: Config, as_ofs: Sequence[str]) -
 
 
 def status_of(drift: pd.DataFrame, performance: Mapping[str, Any]) -> tuple[str, list[str]]:
-    """The overall level of a run and why: its drift against training and its performance."""
+    """The overall level of a run and why: its drift against training and its performance.
+
+    A feature's drift makes the run ``act`` only when the scores moved too (their
+    own drift is at least ``watch``); otherwise it is reported as ``watch``.
+    """
     reasons = []
     level = "ok"
     train = drift[drift["against"] == "training"] if len(drift) else drift
+    score = train[train["feature"] == SCORE]["level"] if len(train) else pd.Series([], dtype=str)
+    score_moved = bool(len(score)) and score.iloc[0] != "ok"
     for row in train[train["level"] != "ok"].head(5).itertuples(index=False) if len(train) else []:
         what = "the score" if row.feature == SCORE else f"feature {row.feature}"
         row_level = str(row.level)
-        reasons.append(f"{row.level}: {what} drifted from training (PSI {row.psi:.2f}, JS "
+        if row_level == "act" and row.feature != SCORE and not score_moved:
+            row_level = "watch"  # the inputs moved, the model's scores did not: watch them
+        reasons.append(f"{row_level}: {what} drifted from training (PSI {row.psi:.2f}, JS "
                        f"{row.js:.2f}, missing {row.missing_ref:.0%} -> {row.missing:.0%}, "
                        f"unseen {row.unseen:.1%}, {row.importance:.1%} of the model's gain)")
         level = _worst(level, row_level)
