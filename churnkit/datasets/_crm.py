@@ -215,7 +215,8 @@ def make_crm(
     months: int = 24,
     shift_amounts_from: str | dt.date | pd.Timestamp | None = None,
     amount_factor: float = 1.3,
-    break_usage_from: str | dt.date | pd.Timestamp | None = None,
+    break_from: str | dt.date | pd.Timestamp | None = None,
+    break_cause: str = "falling_usage",
 ) -> CRM:
     """Generate a sample CRM in which churn has known, planted causes.
 
@@ -277,10 +278,16 @@ def make_crm(
         system), for every customer alike; churn is not affected.
     amount_factor : float, default 1.3
         The factor of ``shift_amounts_from`` (> 0).
-    break_usage_from : date, optional
-        Break a relationship: from this day on the usage rows' ``logins`` and
-        ``minutes`` are shuffled among the customers within each month, so usage
-        keeps its distribution but stops telling who will churn.
+    break_from : date, optional
+        Break a relationship: from the month of this day on, ``break_cause`` no
+        longer drives churn; its share of the churn hazard is spread evenly over
+        all customers (as cause ``other``), so about as many customers leave but
+        that cause's evidence (e.g. falling usage) stops telling who. Events
+        before that month are unchanged.
+    break_cause : str, default "falling_usage"
+        The planted cause ``break_from`` breaks, one of ``unresolved_complaints``,
+        ``detractor_feedback``, ``falling_usage``, ``price_shock``,
+        ``no_outbound_contact``, ``poor_onboarding``.
 
     The defaults plant neither, and the tables are those of earlier versions.
 
@@ -343,22 +350,25 @@ def make_crm(
 
     shift_from = None if shift_amounts_from is None else _check_day(
         "shift_amounts_from", shift_amounts_from)
-    break_from = None if break_usage_from is None else _check_day(
-        "break_usage_from", break_usage_from)
+    break_day = None if break_from is None else _check_day("break_from", break_from)
+    causes = [c for c in sim.CAUSES if c != "other"]
+    if break_cause not in causes:
+        raise _bad("break_cause", f"one of {causes}", break_cause)
     if not (isinstance(amount_factor, numbers.Real) and not isinstance(amount_factor, bool)
             and 0 < float(amount_factor) < float("inf")):
         raise _bad("amount_factor", "a number > 0", amount_factor)
 
     run = sim.Simulation(np.random.default_rng(random_state), n, bounds)
+    if break_day is not None:
+        run.break_month = int(np.searchsorted(
+            bounds, (break_day - first) // pd.Timedelta(seconds=1), side="right")) - 1
+        run.break_cause = list(sim.CAUSES).index(break_cause)
     run.run()
     crm = _assemble(run, first, edges[-1].as_unit("ns"))
     if shift_from is not None:
         later = (crm.transactions["timestamp"] >= shift_from).to_numpy()
         crm.transactions.loc[later, "amount"] = crm.transactions.loc[later, "amount"] * float(
             amount_factor)
-    if break_from is not None:
-        _shuffle_usage(crm.usage, break_from, np.random.default_rng(
-            [0 if random_state is None else random_state, 1]))
     return crm
 
 
@@ -373,18 +383,6 @@ def _check_day(name: str, value: object) -> pd.Timestamp:
     if pd.isna(stamp) or stamp.tz is not None or stamp != stamp.normalize():
         raise _bad(name, expected, value)
     return stamp
-
-
-def _shuffle_usage(usage: pd.DataFrame, start: pd.Timestamp, rng: np.random.Generator) -> None:
-    """Shuffle ``logins`` and ``minutes`` among the usage rows of each month from ``start`` on."""
-    rows = np.flatnonzero((usage["timestamp"] >= start).to_numpy())
-    month = usage["timestamp"].to_numpy()[rows].astype("datetime64[M]")
-    for m in np.unique(month):
-        idx = rows[month == m]
-        perm = rng.permutation(idx)
-        for col in ("logins", "minutes"):
-            values = usage[col].to_numpy()
-            usage.loc[usage.index[idx], col] = values[perm]
 
 
 def _assemble(run: sim.Simulation, start: pd.Timestamp, end: pd.Timestamp) -> CRM:

@@ -83,24 +83,42 @@ def test_unimportant_features_never_reach_act():
 def test_make_crm_plants_drift_only_after_the_given_day():
     plain = ck.datasets.make_crm(300, random_state=0, months=12)
     drifted = ck.datasets.make_crm(300, random_state=0, months=12,
-                                   shift_amounts_from="2024-07-01", amount_factor=1.5,
-                                   break_usage_from="2024-07-01")
+                                   shift_amounts_from="2024-07-01", amount_factor=1.5)
     before = (plain.transactions["timestamp"] < "2024-07-01").to_numpy()
     np.testing.assert_array_equal(plain.transactions["amount"][before],
                                   drifted.transactions["amount"][before])
     np.testing.assert_allclose(plain.transactions["amount"][~before] * 1.5,
                                drifted.transactions["amount"][~before])
-    later = (plain.usage["timestamp"] >= "2024-07-01").to_numpy()
-    pd.testing.assert_frame_equal(plain.usage[~later], drifted.usage[~later])
-    assert (plain.usage["logins"][later] != drifted.usage["logins"][later]).mean() > 0.3
-    assert sorted(plain.usage["logins"][later]) == sorted(drifted.usage["logins"][later])
+    pd.testing.assert_frame_equal(plain.usage, drifted.usage)
     pd.testing.assert_frame_equal(plain.customers, drifted.customers)
+
+
+def test_make_crm_breaks_usage_as_a_cause_of_churn_after_the_given_month():
+    plain = ck.datasets.make_crm(3000, random_state=0, months=24)
+    broken = ck.datasets.make_crm(3000, random_state=0, months=24, break_from="2025-01-01")
+    for name in ("usage", "contacts", "transactions"):
+        a, b = getattr(plain, name), getattr(broken, name)
+        before_a = a[a["timestamp"] < "2025-01-01"].reset_index(drop=True)
+        before_b = b[b["timestamp"] < "2025-01-01"].reset_index(drop=True)
+        pd.testing.assert_frame_equal(before_a, before_b)
+
+    def usage_churn(crm, lo, hi):
+        gt = crm.ground_truth
+        when = (gt["churn_date"] >= lo) & (gt["churn_date"] < hi)
+        return int((gt["cause"][when] == "falling_usage").sum()), int(when.sum())
+
+    assert usage_churn(plain, "2025-02-01", "2026-01-01")[0] > 20
+    assert usage_churn(broken, "2025-02-01", "2026-01-01")[0] <= 2
+    plain_total, broken_total = usage_churn(plain, "2025-02-01", "2026-01-01")[1], usage_churn(
+        broken, "2025-02-01", "2026-01-01")[1]
+    assert abs(broken_total - plain_total) < 0.25 * plain_total  # about as much churn
 
 
 @pytest.mark.parametrize(("kwargs", "match"), [
     ({"shift_amounts_from": "not a date"}, "shift_amounts_from"),
     ({"amount_factor": 0}, "amount_factor"),
-    ({"break_usage_from": 3}, "break_usage_from"),
+    ({"break_from": 3}, "break_from"),
+    ({"break_cause": "usage"}, "break_cause"),
 ])
 def test_make_crm_drift_parameters_are_checked(kwargs, match):
     with pytest.raises(ConfigError, match=match):

@@ -81,16 +81,18 @@ def test_shifted_amounts_are_flagged_first_after_the_change(shifted):
     assert "<img" in files["html"].read_text()
 
 
-def test_broken_usage_shows_as_degraded_performance(tmp_path):
-    model, config, crm = _scenario(1, tmp_path, break_usage_from=CHANGE)
+@pytest.mark.parametrize("seed", [1, 2])
+def test_broken_relationship_shows_as_degraded_performance(seed, tmp_path):
+    model, config, crm = _scenario(seed, tmp_path, break_from=CHANGE, break_cause="unresolved_complaints")
     result = ck.monitor(model, [tmp_path], config=config, tables=crm.tables)
-    perf = {r["as_of"]: r["performance"] for r in result.summary["runs"]}
-    before = [perf[a]["level"] for a in RUNS if a < CHANGE]
-    after = [perf[a]["level"] for a in RUNS if a > CHANGE]
-    assert set(before) == {"ok"}
-    assert "act" in after
+    runs = {r["as_of"]: r for r in result.summary["runs"]}
+    # runs whose 90-day horizon ended before the change came true as validated
+    assert runs["2025-07-01"]["performance"]["level"] == "ok"
+    first_after = runs["2025-11-01"]
+    assert first_after["performance"]["level"] == "act", first_after["performance"]
+    assert first_after["status"] == "act"
+    assert any("ROC-AUC" in e for e in first_after["performance"]["evidence"])
     assert result.summary["retrain"]["evidence"]
-    assert all("ROC-AUC" in e or "ECE" in e for e in result.summary["retrain"]["evidence"])
 
 
 @pytest.mark.parametrize("seed", [2, 3])
