@@ -43,7 +43,7 @@ def psi(expected: np.ndarray, actual: np.ndarray) -> float:
     >>> psi(np.array([50, 50]), np.array([50, 50]))
     0.0
     >>> round(psi(np.array([50, 50]), np.array([80, 20])), 3)
-    0.376
+    0.416
     """
     e = np.maximum(_shares(np.asarray(expected, dtype=float)), _FLOOR)
     a = np.maximum(_shares(np.asarray(actual, dtype=float)), _FLOOR)
