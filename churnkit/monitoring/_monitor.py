@@ -138,8 +138,10 @@ def realised_performance(run: Mapping[str, Any], dataset: Dataset, config: Confi
     y_of = pd.Series(labels["label"].to_numpy(dtype=bool),
                      index=labels["customer_id"].astype(str).to_numpy())
     y_of = y_of[~y_of.index.duplicated()]
-    known = scores["customer_id"].isin(y_of.index).to_numpy()
-    y = y_of.reindex(scores["customer_id"][known]).to_numpy(dtype=bool)
+    pos = pd.Index(y_of.index.to_numpy(dtype=object)).get_indexer(
+        scores["customer_id"].to_numpy(dtype=object))
+    known = pos >= 0
+    y = y_of.to_numpy(dtype=bool)[pos[known]]
     p = scores["churn_probability"].to_numpy(dtype=float)[known]
     m = classification_metrics(y, p)
     cal = calibration_table(y, p)
