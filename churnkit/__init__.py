@@ -32,6 +32,7 @@ from churnkit import (  # noqa: E402 -- after the OpenMP setting above
     jobs,
     labels,
     model,
+    monitoring,
     report,
     retention,
     scoring,
@@ -48,7 +49,7 @@ from churnkit.features import (
     TextFeatures,
     build_features,
 )
-from churnkit.jobs import TrainResult, score, train
+from churnkit.jobs import TrainResult, monitor, score, train
 from churnkit.labels import make_cutoffs, make_labels
 from churnkit.model import ChurnModel, load_model, save_model
 from churnkit.scoring import ScoreResult
@@ -85,6 +86,8 @@ __all__ = [
     "make_cutoffs",
     "make_labels",
     "model",
+    "monitor",
+    "monitoring",
     "report",
     "retention",
     "score",

@@ -489,6 +489,60 @@ def impact(
 
 
 @app.command()
+def monitor(
+    model: ModelOpt,
+    runs: Annotated[list[Path], typer.Option(
+        "--runs", help="A folder holding the run.json that 'churnkit score' writes beside its "
+                       "scores, or a folder of such folders; repeat for more.")],
+    config: Annotated[Path | None, typer.Option(
+        "--config", "-c", help="YAML configuration: its data give the realised performance of "
+                               "runs whose horizon has passed, its monitor: section the "
+                               "thresholds.")] = None,
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", help="Write monitor.html, monitor.json, drift.csv and performance.csv here.")
+    ] = None,
+    trust_pickle: TrustPickleOpt = False,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Check past scoring runs for drift and degraded performance.
+
+    Exit code 0 when all is fine (or only worth watching), 3 when the newest run
+    drifted beyond the 'act' thresholds or the newest run with known outcomes
+    performed below the model's validation figures (retrain), 1 on errors.
+    """
+    with _errors():
+        cfg = load_config(config) if config is not None else None
+        fitted = load_model(model, trust_pickle=trust_pickle)
+        with _steps() as progress:
+            result = jobs.monitor(fitted, runs, config=cfg, out_dir=out_dir, progress=progress)
+        summary = result.summary
+        if fmt is Format.json:
+            out.print_json(json.dumps(summary, default=str))
+        else:
+            _print_summary(f"Monitoring {len(summary['runs'])} run(s) of model "
+                           f"{summary['model_version']}", {
+                               "status": summary["status"],
+                               "retrain advised": summary["retrain"]["advised"],
+                               **{r["as_of"]: _run_line(r) for r in summary["runs"]},
+                           }, fmt)
+            for reason in summary["reasons"]:
+                err.print(escape(reason))
+    raise typer.Exit(result.exit_code)
+
+
+def _run_line(run: dict[str, Any]) -> str:
+    perf = run["performance"]
+    top = ", ".join(f["feature"] for f in run["top_drift"][:3]) or "none"
+    if perf.get("status") == "known":
+        known = f"ROC-AUC {perf['roc_auc']:.3f}, ECE {perf['ece']:.3f}"
+    elif perf.get("status") == "pending":
+        known = f"{perf['outcomes_unknown']:,} outcomes unknown until {perf['known_after']}"
+    else:
+        known = "outcomes not checked (no --config)"
+    return f"{run['status']}; score PSI {run['score_psi']:.3f}; drifted: {top}; {known}"
+
+
+@app.command()
 def demo(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for everything the demo writes.")],
     customers: Annotated[int, typer.Option(min=100, help="Sample customers.")] = 5000,

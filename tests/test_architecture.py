@@ -30,6 +30,7 @@ LAYER = {
     "actions": 8, "evaluate": 8,
     "report": 9, "impact": 9,
     "scoring": 10,
+    "monitoring": 10.5,  # reads the run records scoring writes
     "jobs": 11,
     "cli": 12,
     "__init__": 13, "__main__": 13,

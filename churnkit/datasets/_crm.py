@@ -235,6 +235,10 @@ def make_crm(
     start: str | dt.date | pd.Timestamp = "2024-01-01",
     months: int = 24,
     campaigns: int = 0,
+    shift_amounts_from: str | dt.date | pd.Timestamp | None = None,
+    amount_factor: float = 1.3,
+    break_from: str | dt.date | pd.Timestamp | None = None,
+    break_cause: str = "falling_usage",
 ) -> CRM:
     """Generate a sample CRM in which churn has known, planted causes.
 
@@ -304,6 +308,24 @@ def make_crm(
         ``playbook`` and ``true_effect`` (the planted change in the customer's
         90-day churn probability if contacted; negative = saved). With 0 the
         tables are exactly those of earlier versions.
+    shift_amounts_from : date, optional
+        Plant drift in a feature's distribution: from this day on every
+        transaction amount is multiplied by ``amount_factor`` (a new billing
+        system), for every customer alike; churn is not affected.
+    amount_factor : float, default 1.3
+        The factor of ``shift_amounts_from`` (> 0).
+    break_from : date, optional
+        Break a relationship: from the month of this day on, ``break_cause`` no
+        longer drives churn; its share of the churn hazard is spread evenly over
+        all customers (as cause ``other``), so about as many customers leave but
+        that cause's evidence (e.g. falling usage) stops telling who. Events
+        before that month are unchanged.
+    break_cause : str, default "falling_usage"
+        The planted cause ``break_from`` breaks, one of ``unresolved_complaints``,
+        ``detractor_feedback``, ``falling_usage``, ``price_shock``,
+        ``no_outbound_contact``, ``poor_onboarding``.
+
+    The defaults plant neither, and the tables are those of earlier versions.
 
     Returns
     -------
@@ -363,13 +385,45 @@ def make_crm(
     edges = [first + pd.DateOffset(months=k) for k in range(-_BURN_IN, months + 1)]
     bounds = np.array([(edge - first) // pd.Timedelta(seconds=1) for edge in edges], np.int64)
 
+    shift_from = None if shift_amounts_from is None else _check_day(
+        "shift_amounts_from", shift_amounts_from)
+    break_day = None if break_from is None else _check_day("break_from", break_from)
+    causes = [c for c in sim.CAUSES if c != "other"]
+    if break_cause not in causes:
+        raise _bad("break_cause", f"one of {causes}", break_cause)
+    if not (isinstance(amount_factor, numbers.Real) and not isinstance(amount_factor, bool)
+            and 0 < float(amount_factor) < float("inf")):
+        raise _bad("amount_factor", "a number > 0", amount_factor)
+
     run = sim.Simulation(np.random.default_rng(random_state), n, bounds)
     if campaigns:
         seeds = [random_state, 1] if random_state is not None else None
         starts = [run.first_month + k for k in camp.campaign_months(campaigns, months)]
         run.campaigns = camp.CampaignPlan(np.random.default_rng(seeds), starts, n)
+    if break_day is not None:
+        run.break_month = int(np.searchsorted(
+            bounds, (break_day - first) // pd.Timedelta(seconds=1), side="right")) - 1
+        run.break_cause = list(sim.CAUSES).index(break_cause)
     run.run()
-    return _assemble(run, first, edges[-1].as_unit("ns"))
+    crm = _assemble(run, first, edges[-1].as_unit("ns"))
+    if shift_from is not None:
+        later = (crm.transactions["timestamp"] >= shift_from).to_numpy()
+        crm.transactions.loc[later, "amount"] = crm.transactions.loc[later, "amount"] * float(
+            amount_factor)
+    return crm
+
+
+def _check_day(name: str, value: object) -> pd.Timestamp:
+    expected = "a date such as '2025-06-01' (no time of day, no time zone)"
+    if not isinstance(value, str | dt.date | np.datetime64):
+        raise _bad(name, expected, value)
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError) as exc:
+        raise _bad(name, expected, value) from exc
+    if pd.isna(stamp) or stamp.tz is not None or stamp != stamp.normalize():
+        raise _bad(name, expected, value)
+    return stamp
 
 
 def _assemble(run: sim.Simulation, start: pd.Timestamp, end: pd.Timestamp) -> CRM:

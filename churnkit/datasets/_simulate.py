@@ -143,6 +143,9 @@ class Simulation:
         self.bounds = bounds
         self.horizon = int(bounds[-1])
         self.first_month = int(np.searchsorted(bounds, 0))
+        self.break_month: int | None = None
+        """From this month on the cause ``break_cause`` no longer drives churn (see ``make_crm``)."""
+        self.break_cause = 3
         self._draw_customers()
         self.contacts = Buffer(
             "idx", "ts", "channel", "direction", "topic", "resolved", "duration", "agent", "note"
@@ -293,6 +296,10 @@ class Simulation:
         comps[5] = np.where(gap >= 120, np.minimum(first + step * (gap - 120) / 30, cap), 0.0)
         tenure = (t0 - self.signup[r]) / DAY
         comps[6] = np.where(self.poor_onboarding[r] & (tenure < 150), _H_ONBOARDING, 0.0)
+        if self.break_month is not None and m >= self.break_month and r.size:
+            # as much churn as before, unrelated to the cause's evidence: baseline ("other")
+            comps[0] += comps[self.break_cause].mean()
+            comps[self.break_cause] = 0.0
         mult = (
             _HAZARD_SEGMENT[self.segment[r]]
             * _HAZARD_PRODUCT[self.product[r]]

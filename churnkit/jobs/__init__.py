@@ -13,6 +13,7 @@ the scoring engines decide only how partitions are read and where work runs.
 - :func:`retention`: the retention report of a configuration
 - :func:`impact`: what the lists achieved, treated vs their random control groups
 - :func:`train_uplift`, :func:`rank_by_uplift`: who contact saves, and lists ranked by it
+- :func:`monitor`: drift and realised performance of past scoring runs
 - :func:`demo`: all of it on the built-in sample CRM
 """
 
@@ -20,6 +21,7 @@ from churnkit.jobs._demo import demo
 from churnkit.jobs._evaluate import comparison_columns, comparison_rows, evaluate
 from churnkit.jobs._explain import explain
 from churnkit.jobs._impact import ImpactResult, impact, read_assignments
+from churnkit.jobs._monitor import monitor
 from churnkit.jobs._report import read_scores, report
 from churnkit.jobs._retention import retention
 from churnkit.jobs._score import score
@@ -48,6 +50,7 @@ __all__ = [
     "load_uplift",
     "rank_by_uplift",
     "read_assignments",
+    "monitor",
     "read_scores",
     "report",
     "retention",

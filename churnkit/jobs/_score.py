@@ -11,7 +11,7 @@ import pandas as pd
 from churnkit._core import Progress, no_progress
 from churnkit.config import Config
 from churnkit.exceptions import ConfigError
-from churnkit.scoring import ScoreResult, score_chunked, score_dask, score_local
+from churnkit.scoring import ScoreResult, config_hash, score_chunked, score_dask, score_local
 
 __all__ = ["score"]
 
@@ -79,6 +79,18 @@ def score(
     >>> list(result.scores.columns[:4])
     ['customer_id', 'as_of', 'churn_probability', 'risk_band']
     """
+    result = _score(config, model, as_of=as_of, tables=tables, engine=engine,
+                    partitions=partitions, scheduler=scheduler, out_dir=out_dir, progress=progress)
+    # what run.json records of the run's settings (see churnkit.monitoring)
+    result.run_info = {"config_name": config.name, "config_hash": config_hash(config),
+                       "label": {"definition": config.labels.definition,
+                                 "horizon_days": config.labels.horizon_days}}
+    return result
+
+
+def _score(config: Config, model: Any, *, as_of: str | pd.Timestamp | None,
+           tables: Mapping[str, pd.DataFrame] | None, engine: Engine, partitions: int | None,
+           scheduler: Any, out_dir: str | Path | None, progress: Progress) -> ScoreResult:
     if engine != "local" and tables is not None:
         raise ConfigError(f"The {engine} engine reads the config's files; 'tables' is for 'local'.")
     if engine == "local":

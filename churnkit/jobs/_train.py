@@ -16,7 +16,14 @@ from churnkit.exceptions import ConfigError
 from churnkit.explain import load_reasons
 from churnkit.features import feature_set
 from churnkit.labels import labels_from_config
-from churnkit.model import ChurnModel, fit_model, save_model, training_summary, training_window
+from churnkit.model import (
+    ChurnModel,
+    attach_training_profile,
+    fit_model,
+    save_model,
+    training_summary,
+    training_window,
+)
 from churnkit.scoring import train_dask
 
 __all__ = ["TrainResult", "train"]
@@ -111,6 +118,10 @@ def train(
     summary = training_summary(model, feature_set=fs, config=config, training=training,
                                rejects=len(dataset.rejects))
     model.reasons_ = _reasons(config)
+    progress("Profiling the training data for drift monitoring")
+    attach_training_profile(
+        model, X, None if dataset.label is not None else labels["cutoff"],
+        validation_cutoffs=config.labels.validation_cutoffs, bins=config.monitor.bins)
     return TrainResult(model, summary, dataset, labels)
 
 

@@ -18,13 +18,23 @@ from churnkit.model._metrics import (
     sorted_cumulative,
 )
 from churnkit.model._model import ChurnModel, out_of_time_split
+from churnkit.model._profile import (
+    PROFILE_FORMAT,
+    add_counts,
+    attach_training_profile,
+    profile_counts,
+    training_profile,
+)
 from churnkit.model._treeshap import TreeExplainer, UnsupportedModelError
 
 __all__ = [
+    "PROFILE_FORMAT",
     "TOP_SHARES",
     "ChurnModel",
     "TreeExplainer",
     "UnsupportedModelError",
+    "add_counts",
+    "attach_training_profile",
     "calibration_table",
     "check_scores",
     "classification_metrics",
@@ -36,8 +46,10 @@ __all__ = [
     "load_model",
     "model_from_config",
     "out_of_time_split",
+    "profile_counts",
     "save_model",
     "sorted_cumulative",
+    "training_profile",
     "training_summary",
     "training_window",
 ]

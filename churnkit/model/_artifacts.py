@@ -10,6 +10,9 @@ A model folder holds:
   SVD components), see :mod:`churnkit.features._state`;
 - ``reasons.json`` (when trained by :func:`churnkit.train`): the reason groups of
   the training configuration;
+- ``training_profile.json`` (when trained by :func:`churnkit.train`): the
+  distributions of the training features and scores on fixed bins, the reference
+  of drift monitoring (see :mod:`churnkit.model._profile`);
 - ``manifest.json``: versions, features, categories, config, training window,
   metrics, the sha256 of every other file, and a digest of the manifest's own
   content; with the environment variable ``CHURNKIT_MODEL_KEY`` set when saving,
@@ -56,12 +59,13 @@ BOOSTER = "model.txt"
 STATE = "model.json"
 FEATURES = "features.json"
 REASONS = "reasons.json"
+PROFILE = "training_profile.json"
 LEGACY_PICKLE = "model.joblib"
 FORMAT_VERSION = 2
 KEY_ENV = "CHURNKIT_MODEL_KEY"
 """Environment variable holding the key that signs (when saving) and checks (when loading)."""
 _REQUIRED = (BOOSTER, STATE, FEATURES)
-_KNOWN = {*_REQUIRED, REASONS}
+_KNOWN = {*_REQUIRED, REASONS, PROFILE}
 _MAX_JSON_BYTES = 1 << 30
 
 
@@ -189,6 +193,8 @@ def save_model(model: Any, path: str | Path, **extra: Any) -> Path:
     }
     if getattr(model, "reasons_", None) is not None:
         contents[REASONS] = dump_state(model.reasons_, REASONS)
+    if getattr(model, "training_profile_", None) is not None:
+        contents[PROFILE] = dump_state(model.training_profile_, PROFILE)
     for name in ("config", "training"):
         if name not in extra and getattr(model, f"{name}_", None) is not None:
             extra[name] = getattr(model, f"{name}_")
@@ -449,6 +455,13 @@ def load_model(path: str | Path, *, trust_pickle: bool = False) -> Any:
             raise ModelError(f"{folder / REASONS} does not hold a reasons configuration (a JSON "
                              "object). Restore the folder or train the model again.")
         model.reasons_ = reasons
+    if PROFILE in manifest["files"]:
+        profile = _read_json(folder / PROFILE)
+        if not isinstance(profile, dict) or not isinstance(profile.get("features"), dict):
+            raise ModelError(f"{folder / PROFILE} does not hold a training profile (a JSON "
+                             "object with 'features'). Restore the folder or train the model "
+                             "again.")
+        model.training_profile_ = profile
     for name in ("config", "training"):
         if isinstance(manifest.get(name), dict):
             setattr(model, f"{name}_", manifest[name])

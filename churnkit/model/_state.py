@@ -27,7 +27,8 @@ FORMAT = "churnkit.model"
 FORMAT_VERSION = 1
 _FITTED = {"booster_", "best_iteration_", "feature_names_in_", "categories_", "classes_",
            "calibrator_", "metrics_", "version_", "tuning_"}
-_ATTACHED = {"feature_set_", "config_", "training_", "reasons_", "manifest_"}
+_ATTACHED = {"feature_set_", "config_", "training_", "reasons_", "manifest_",
+             "training_profile_"}
 """Attributes stored in other files of the model folder (or, for ``manifest_``, not at all)."""
 
 

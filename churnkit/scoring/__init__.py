@@ -14,13 +14,18 @@ from churnkit.scoring._dask_train import train_dask
 from churnkit.scoring._local import score_local
 from churnkit.scoring._partition import partition_of
 from churnkit.scoring._result import ScoreResult, merge_summaries, score_paths, write_table
+from churnkit.scoring._run import RUN_FILE, config_hash, dump_run, run_record
 from churnkit.scoring._unit import SCORE_COLUMNS, score_partition
 
 __all__ = [
+    "RUN_FILE",
     "SCORE_COLUMNS",
     "ScoreResult",
+    "config_hash",
+    "dump_run",
     "merge_summaries",
     "partition_of",
+    "run_record",
     "score_chunked",
     "score_dask",
     "score_local",

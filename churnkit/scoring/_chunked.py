@@ -275,7 +275,7 @@ def score_chunked(
             dataset = load_dataset(with_end(load_config, end), tables)
             del tables
             result = score_partition(config, model, dataset, as_of=when)
-            summaries.append(result.summary)
+            summaries.append({**result.summary, "monitoring": result.monitoring})
             scores.append(result.scores)
             rejects.append(fix_reject_rows(result.rejects, rows))
             del dataset, result

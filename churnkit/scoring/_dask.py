@@ -276,7 +276,7 @@ def _score_unit(unit: tuple[Any, ...], config: Config, model: Any, when: pd.Time
         _write_part(result.scores, Path(folders["scores"]) / name)
     if len(rejects):
         _write_part(rejects, Path(folders["rejects"]) / name)
-    return result.summary
+    return {**result.summary, "monitoring": result.monitoring}
 
 
 def _limit_threads() -> None:
@@ -417,8 +417,10 @@ def score_dask(
             folder.mkdir()
         summary = _score_on_cluster(config, model, as_of, scheduler, partitions, csv_blocksize,
                                     {sub: str(f) for sub, f in folders.items()}, progress)
+        monitoring = summary.pop("monitoring", None)
         atomic_write_text(run.stage(out / "summary.json"),
                           json.dumps(summary, indent=2, default=str) + "\n")
     return ScoreResult(summary, parts={
-        sub: sorted((out / sub).glob("part-*.parquet")) for sub in ("scores", "rejects")})
+        sub: sorted((out / sub).glob("part-*.parquet")) for sub in ("scores", "rejects")},
+        monitoring=monitoring)
 

@@ -21,6 +21,8 @@ from churnkit._core import (
 )
 from churnkit.data import REJECT_COLUMNS, Dataset
 from churnkit.exceptions import OutputError
+from churnkit.model import add_counts
+from churnkit.scoring._run import RUN_FILE, dump_run, run_record
 
 __all__ = [
     "ScoreResult",
@@ -55,6 +57,11 @@ def merge_summaries(parts: Sequence[dict[str, Any]], *, as_of: pd.Timestamp,
     out["value_at_risk"] = float(sum(p["value_at_risk"] for p in parts))
     out["model_version"] = model_version
     out["churnkit_version"] = __version__
+    monitoring = None
+    for p in parts:
+        monitoring = add_counts(monitoring, p.get("monitoring"))
+    if monitoring is not None:  # taken out of the summary by ScoreResult, into run.json
+        out["monitoring"] = monitoring
     return out
 
 
@@ -85,6 +92,11 @@ class ScoreResult:
         SHAP contributions (log-odds) of the explained rows (local engine only).
     parts : dict of str to list of Path
         ``scores`` and ``rejects`` part files, when the engine wrote them.
+    monitoring : dict or None
+        Counts of the scored rows in the bins of the model's training profile
+        and rejects by reason, written to ``run.json`` (see :mod:`churnkit.monitoring`).
+    run_info : dict
+        Settings of the run written to ``run.json`` (configuration hash, label).
     """
 
     summary: dict[str, Any]
@@ -93,6 +105,17 @@ class ScoreResult:
     features: pd.DataFrame | None = field(default=None, repr=False)
     contributions: pd.DataFrame | None = field(default=None, repr=False)
     parts: dict[str, list[Path]] = field(default_factory=dict)
+    monitoring: dict[str, Any] | None = field(default=None, repr=False)
+    run_info: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        found = self.summary.pop("monitoring", None)
+        if self.monitoring is None:
+            self.monitoring = found
+
+    def run_record(self, files: dict[str, str]) -> dict[str, Any]:
+        """The content of ``run.json`` (see :func:`churnkit.scoring.run_record`)."""
+        return run_record(self.summary, self.monitoring, files=files, run_info=self.run_info)
 
     @property
     def scores(self) -> pd.DataFrame:
@@ -119,24 +142,40 @@ class ScoreResult:
         appear together or not at all, and a second run into the same folder at
         the same time is refused. Results whose parts are already on disk (Dask
         engine) take ``out`` as their folder and write its ``summary.json`` only.
+        The run's record, ``run.json``, goes beside the scores (into ``out``
+        for parts), in the same run.
 
         Returns
         -------
         dict of str to Path
-            ``scores`` and ``rejects`` (files or folders), and ``summary`` for parts.
+            ``scores`` and ``rejects`` (files or folders), ``run``, and ``summary``
+            for parts.
         """
         if self.parts:
             out = Path(out)
             with output_run(out, command="churnkit score") as run:
                 text = json.dumps(self.summary, indent=2, default=str) + "\n"
                 atomic_write_text(run.stage(out / "summary.json"), text)
+                record = self.run_record({"scores": "scores", "rejects": "rejects"})
+                atomic_write_text(run.stage(out / RUN_FILE), dump_run(record))
             return {"scores": out / "scores", "rejects": out / "rejects",
-                    "summary": out / "summary.json"}
+                    "summary": out / "summary.json", "run": out / RUN_FILE}
         out, rej = score_paths(out, rejects)
+        record_path = out.parent / RUN_FILE
         with output_run(out.parent, rej.parent, command="churnkit score") as run:
             write_table(self.scores, run.stage(out))
             write_table(self.rejects, run.stage(rej))
-        return {"scores": out, "rejects": rej}
+            files = {"scores": out.name, "rejects": _relative(rej, out.parent)}
+            atomic_write_text(run.stage(record_path), dump_run(self.run_record(files)))
+        return {"scores": out, "rejects": rej, "run": record_path}
+
+
+def _relative(path: Path, folder: Path) -> str:
+    """``path`` relative to ``folder`` where it lies inside it, else absolute."""
+    try:
+        return str(path.absolute().relative_to(folder.absolute()))
+    except ValueError:
+        return str(path.absolute())
 
 
 def score_paths(out: str | Path, rejects: str | Path | None = None) -> tuple[Path, Path]:

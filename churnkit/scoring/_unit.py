@@ -26,8 +26,9 @@ from churnkit.config import Config
 from churnkit.data import REJECT_COLUMNS, Dataset
 from churnkit.explain import load_reasons, top_reasons
 from churnkit.labels import active_mask
-from churnkit.model import feature_set_of
+from churnkit.model import feature_set_of, profile_counts
 from churnkit.scoring._result import ScoreResult, merge_summaries, value_total
+from churnkit.scoring._run import rejects_by_reason
 
 __all__ = ["SCORE_COLUMNS", "score_partition"]
 
@@ -113,6 +114,10 @@ def score_partition(config: Config, model: Any, dataset: Dataset, *, as_of: pd.T
         "risk_bands": scores["risk_band"].value_counts().to_dict(),
         "value_at_risk": value_total(scores),
     }
+    profile = getattr(model, "training_profile_", None)
+    monitoring: dict[str, Any] = profile_counts(profile, X, p) if profile is not None else {}
+    monitoring["rejects_by_reason"] = rejects_by_reason(rejects)
+    part["monitoring"] = monitoring
     summary = merge_summaries([part], as_of=as_of, model_version=model.version_)
     return ScoreResult(summary, {"scores": scores, "rejects": rejects}, dataset=dataset,
                        features=X, contributions=contrib)
