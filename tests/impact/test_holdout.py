@@ -76,7 +76,8 @@ def test_control_customers_are_in_no_manager_output(tmp_path):
     assert not control & cells
     pages = " ".join(p.read_text(encoding="utf-8") for p in (tmp_path / "at_risk").glob("*.html"))
     assert not [c for c in control if c in pages]
-    assert (assignments["model_version"] == "fb3192e26ec1").all()
+    version = pd.read_csv(GOLDEN_SCORES, usecols=["model_version"])["model_version"].iloc[0]
+    assert (assignments["model_version"] == version).all()
 
 
 def test_report_cli_takes_holdout_and_seed(tmp_path):
