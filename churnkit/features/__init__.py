@@ -1,6 +1,6 @@
 """Point-in-time features: only data strictly before each cutoff is used."""
 
-from churnkit.features._build import FeatureSet, build_features, feature_set
+from churnkit.features._build import FeatureSet, build_features, feature_set, transform_in_blocks
 from churnkit.features._derived import DerivedFeatures
 from churnkit.features._events import NUMERIC_AGGS, EventFeatures
 from churnkit.features._state import feature_set_from_state, feature_set_state
@@ -18,4 +18,5 @@ __all__ = [
     "build_features",
     "feature_set_from_state",
     "feature_set_state",
+    "transform_in_blocks",
 ]

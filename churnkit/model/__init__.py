@@ -18,6 +18,7 @@ from churnkit.model._metrics import (
     sorted_cumulative,
 )
 from churnkit.model._model import ChurnModel, out_of_time_split
+from churnkit.model._sample import non_churner_rate, sample_training_rows
 from churnkit.model._treeshap import TreeExplainer, UnsupportedModelError
 
 __all__ = [
@@ -35,7 +36,9 @@ __all__ = [
     "load_manifest",
     "load_model",
     "model_from_config",
+    "non_churner_rate",
     "out_of_time_split",
+    "sample_training_rows",
     "save_model",
     "sorted_cumulative",
     "training_summary",
