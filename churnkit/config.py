@@ -463,7 +463,9 @@ class ModelConfig(_Model):
     validation_fraction: float = Field(0.2, gt=0, lt=1)
     """Snapshot mode only: stratified hold-out share (event mode validates out of time)."""
     random_state: int = 0
-    n_jobs: int = 2
+    n_jobs: int | None = None
+    """Threads of LightGBM and TreeSHAP; ``null`` (or -1): the cores available to the
+    process (CPU affinity, cgroup quota), counted where the model runs."""
     tune: Literal["auto", "off"] = "auto"
     """``auto``: choose tree size, minimum leaf size, learning rate and subsampling by a
     search on the training rows (out of time for event data, a hold-out for snapshots),

@@ -13,6 +13,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 
+from churnkit._core import resolve_threads
 from churnkit.exceptions import ModelError, NotFittedError, SchemaError
 from churnkit.model._metrics import classification_metrics
 from churnkit.model._treeshap import TreeExplainer
@@ -126,8 +127,9 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         Hold-out share when no cutoffs are given.
     random_state : int, default 0
         Seed for LightGBM and the split; runs are deterministic.
-    n_jobs : int, default 2
-        LightGBM threads.
+    n_jobs : int or None, default None
+        Threads of LightGBM and of the compiled TreeSHAP. ``None`` (or ``-1``): the cores
+        available to the process (its CPU affinity and cgroup quota), counted when used.
     tune : {"off", "auto"}, default "off"
         ``auto``: choose tree size, minimum leaf size, learning rate and subsampling by
         :func:`~churnkit.model.search_capacity` on the training part (never the
@@ -189,7 +191,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         validation_cutoffs: int = 2,
         validation_fraction: float = 0.2,
         random_state: int = 0,
-        n_jobs: int = 2,
+        n_jobs: int | None = None,
         tune: str = "off",
         tune_budget_seconds: float = 20.0,
         refit: bool = False,
@@ -212,6 +214,10 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         self.tune = tune
         self.tune_budget_seconds = tune_budget_seconds
         self.refit = refit
+
+    def _threads(self) -> int:
+        """Threads to use: ``n_jobs`` when set, else the cores available to this process."""
+        return resolve_threads(self.n_jobs)
 
     def _split(
         self, y: np.ndarray, cutoffs: pd.Series | None, horizon_days: int | None = None
@@ -299,7 +305,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             found = search_capacity(
                 _take(X, tr), y[tr], cutoffs=inner_cut, horizon_days=horizon_days,
                 budget_seconds=self.tune_budget_seconds, patience=self.early_stopping_rounds,
-                random_state=self.random_state, n_jobs=self.n_jobs, reg_lambda=self.reg_lambda,
+                random_state=self.random_state, n_jobs=self._threads(), reg_lambda=self.reg_lambda,
                 weight=weight)
             settings.update(found["settings"])
             self.tuning_.update(found)
@@ -308,7 +314,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
                 f"The 'tune' parameter of ChurnModel must be 'auto' or 'off'. Got {self.tune!r} "
                 "instead."
             )
-        params = lgb_params(settings, random_state=self.random_state, n_jobs=self.n_jobs,
+        params = lgb_params(settings, random_state=self.random_state, n_jobs=self._threads(),
                             reg_lambda=self.reg_lambda, max_depth=self.max_depth)
         train_set = lgb.Dataset(_take(X, tr), y[tr].astype(int), weight=weight, free_raw_data=False)
         valid_set = lgb.Dataset(_take(X, va), y[va].astype(int), reference=train_set,
@@ -319,7 +325,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         categories = {c: list(X[c].cat.categories) for c in X.columns
                       if isinstance(X[c].dtype, pd.CategoricalDtype)}
         trimmed = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
-        raw_valid = np.asarray(trimmed.predict(_take(X, va), num_threads=self.n_jobs))
+        raw_valid = np.asarray(trimmed.predict(_take(X, va), num_threads=self._threads()))
         final = trimmed
         if self.refit:
             # the validation rows chose the number of trees and fit the calibration; the
@@ -444,7 +450,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         return X[list(self.feature_names_in_)]
 
     def _raw_proba(self, X: pd.DataFrame) -> np.ndarray:
-        return np.asarray(self.booster_.predict(X, num_threads=self.n_jobs))
+        return np.asarray(self.booster_.predict(X, num_threads=self._threads()))
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Calibrated churn probabilities, shape ``(n, 2)`` (column 1 = churn)."""
@@ -474,10 +480,10 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         if method == "fast":
             explainer = getattr(self, "_explainer", None)
             if explainer is None:
-                explainer = self._explainer = TreeExplainer(self.booster_, n_jobs=self.n_jobs)
+                explainer = self._explainer = TreeExplainer(self.booster_, n_jobs=self._threads())
             contrib = explainer.shap_values(X)
         elif method == "lightgbm":
-            contrib = self.booster_.predict(X, pred_contrib=True, num_threads=self.n_jobs)
+            contrib = self.booster_.predict(X, pred_contrib=True, num_threads=self._threads())
         else:
             raise ValueError(
                 "The 'method' parameter of ChurnModel.explain must be 'fast' or 'lightgbm'. "
