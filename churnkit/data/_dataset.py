@@ -449,7 +449,14 @@ def _load_events(
                      f"events.{name}")
     rejects.add(name, no_ts, frame, ids, spec.timestamp, None, "missing timestamp; row dropped",
                 drop=True)
-    unknown = ~missing_id & ~ids.isin(known)
+    # customer ids as codes into the sorted ids of the customers table, shared by all tables;
+    # looked up once, they also tell the unknown ids (no second pass over the id strings)
+    if isinstance(ids.dtype, pd.CategoricalDtype):
+        pos = id_type.categories.get_indexer(ids.cat.categories)
+        code = np.append(pos, -1)[ids.cat.codes.to_numpy()]
+    else:
+        code = id_type.categories.get_indexer(pd.Index(ids))
+    unknown = ~missing_id & pd.Series(code < 0, index=missing_id.index)
     if unknown.any():
         gone = pd.Index(list(rejected)) if rejected else pd.Index([], dtype=object)
         was_rejected = unknown & ids.isin(gone)
@@ -481,12 +488,6 @@ def _load_events(
 
     used = {spec.customer_id, spec.timestamp, *spec.exclude}
     types: dict[str, str] = {}
-    # customer ids as codes into the sorted ids of the customers table, shared by all tables
-    if isinstance(ids.dtype, pd.CategoricalDtype):
-        pos = id_type.categories.get_indexer(ids.cat.categories)
-        code = np.append(pos, -1)[ids.cat.codes.to_numpy()]
-    else:
-        code = id_type.categories.get_indexer(pd.Index(ids))
     customer = pd.Categorical.from_codes(code, dtype=id_type)
     out = pd.DataFrame({"customer_id": customer, "timestamp": ts}, index=frame.index)
     role_types = {"duration": "numeric", "score": "numeric", "resolved": "boolean"}
