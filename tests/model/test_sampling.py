@@ -124,3 +124,22 @@ def test_train_job_samples_and_reports_the_rows_it_used(tmp_path):
     folder = result.write(tmp_path / "m")
     manifest = ck.load_model(folder).manifest_
     assert manifest["training"]["sampling"]["rows_used"] == sampling["rows_used"]
+
+
+def test_partitions_sampled_at_the_whole_frames_rate_keep_its_totals():
+    """The Dask engine samples each partition at one rate worked out over all of them."""
+    labels = _labels(n_customers=3000)
+    cut = labels["cutoff"].unique()
+    older = labels["cutoff"] < cut[-2]
+    rate = non_churner_rate(int(older.sum()), int(labels.loc[older, "label"].sum()), 4000)
+    parts = [labels[labels["customer_id"] % 3 == k] for k in range(3)]
+    sampled = [sample_training_rows(p, max_rows=None, validation_cutoffs=0, random_state=k,
+                                    rate=rate, first_validation=cut[-2])[0]
+               for k, p in enumerate(parts)]
+    rows = pd.concat(sampled)
+    assert rows["label"].sum() == labels["label"].sum()
+    assert (rows.loc[rows["cutoff"] >= cut[-2], "weight"] == 1).all()
+    assert (rows["cutoff"] >= cut[-2]).sum() == (labels["cutoff"] >= cut[-2]).sum()
+    np.testing.assert_allclose(rows.groupby("cutoff")["weight"].sum(),
+                               labels.groupby("cutoff").size(), rtol=1e-9)
+    assert int(older.sum()) > rows.loc[rows["cutoff"] < cut[-2]].shape[0] >= 3900
