@@ -4,6 +4,17 @@ Usage::
 
     python benchmarks/bench_scale.py --customers 100000
     python benchmarks/bench_scale.py --customers 1000000 --repeat 3 --workdir /tmp/ck1m --keep
+    python benchmarks/bench_scale.py --customers 1000000 --steps generate,score_job,report_job
+
+The default steps are the three jobs as the command line runs them, each in a fresh
+process (its peak memory is the process's): ``train_job`` (``churnkit train`` on the
+generated config, default monthly cutoffs), ``score_job`` (``churnkit score``) and
+``report_job`` (``churnkit report --min-band medium``). Each prints its time, the share
+of each part of it (load, labels, features, LightGBM...; load, features, probabilities,
+TreeSHAP, reasons, actions, last touches...) and the load average before and after;
+``score_job`` also times a plain ``pandas.read_parquet`` of the same tables, the floor
+of loading. At the end the script prints the speed table of the README in Markdown.
+The steps below (``train``, ``pipeline``, ``job``, ``chunked``) are measured on request.
 
 Generates ``make_crm(customers)`` as Parquet files in a work folder, then
 measures, each in fresh processes so that peak memory belongs to the step:
@@ -254,6 +265,162 @@ def step_job(work: Path, chunked: bool) -> None:
           _peak_gib(resource.RUSAGE_CHILDREN))
 
 
+class _Clock:
+    """Seconds spent in named functions, by wrapping them where the jobs look them up."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    def wrap(self, owner: Any, name: str, label: str) -> None:
+        inner = getattr(owner, name)
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                self.seconds[label] = self.seconds.get(label, 0.0) + time.perf_counter() - start
+
+        setattr(owner, name, timed)
+
+    def shares(self, total: float) -> dict[str, float]:
+        out = {k: round(v / total, 3) for k, v in self.seconds.items()}
+        out["other"] = round(max(0.0, 1 - sum(self.seconds.values()) / total), 3)
+        return out
+
+
+def step_train_job(work: Path) -> None:
+    """``churnkit train`` on the generated config, with the share of each part."""
+    import churnkit as ck
+    import churnkit.jobs._train as job
+    import churnkit.model._model as model_module
+
+    clock = _Clock()
+    clock.wrap(job, "load_dataset", "load")
+    clock.wrap(job, "labels_from_config", "labels")
+    clock.wrap(job, "sample_training_rows", "sampling")
+    clock.wrap(job, "transform_in_blocks", "features")
+    clock.wrap(model_module, "search_capacity", "capacity search")
+    clock.wrap(job, "fit_model", "LightGBM")
+    cfg = ck.load_config(work / "config.yaml")
+    before = os.getloadavg()[0]
+    start = time.perf_counter()
+    result = ck.train(cfg)
+    result.write(work / "model")
+    total = time.perf_counter() - start
+    shares = clock.shares(total)
+    if "capacity search" in shares:  # inside the LightGBM fit: not counted twice
+        shares["LightGBM"] = round(shares["LightGBM"] - shares["capacity search"], 3)
+        shares["other"] = round(shares["other"] + shares["capacity search"], 3)
+        shares["other"] = round(1 - sum(v for k, v in shares.items() if k != "other"), 3)
+    s = result.summary
+    _emit("train job", [total], _peak_gib(), shares=shares, load_start=before,
+          rows=s["rows"], rows_used=s.get("rows_used", s["rows"]),
+          customers=s.get("customers"), features=s["features"],
+          roc_auc=s["validation"].get("roc_auc"), trees=int(result.model.best_iteration_))
+
+
+def step_score_job(work: Path) -> None:
+    """``churnkit score`` (local engine) with the share of each part, and a plain Parquet read."""
+    import pandas as pd
+
+    import churnkit as ck
+    import churnkit.features as features
+    import churnkit.model as model_pkg
+    import churnkit.scoring._local as local
+    import churnkit.scoring._unit as unit
+
+    cfg = ck.load_config(work / "config.yaml")
+    files = sorted((work / "data").glob("*.parquet"))
+    start = time.perf_counter()
+    for f in files:
+        pd.read_parquet(f)
+    plain = time.perf_counter() - start
+    clock = _Clock()
+    clock.wrap(local, "load_dataset", "load")
+    clock.wrap(features.FeatureSet, "transform", "features")
+    clock.wrap(model_pkg.ChurnModel, "predict_proba", "probabilities")
+    clock.wrap(model_pkg.ChurnModel, "explain", "TreeSHAP")
+    clock.wrap(unit, "top_reasons", "reasons")
+    clock.wrap(unit, "recommend", "actions")
+    clock.wrap(unit, "describe_last_contact", "last touches")
+    clock.wrap(unit, "describe_last_feedback", "last touches")
+    before = os.getloadavg()[0]
+    out = work / "scores.parquet"
+    start = time.perf_counter()
+    model = ck.load_model(work / "model")
+    result = ck.score(cfg, model)
+    result.write(out)
+    total = time.perf_counter() - start
+    _emit("score job", [total], _peak_gib(), shares=clock.shares(total), load_start=before,
+          scored=len(result.scores), plain_read=round(plain, 2),
+          load_vs_plain_read=round(clock.seconds["load"] / plain, 2))
+
+
+def step_report_job(work: Path) -> None:
+    """``churnkit report --min-band medium`` on the scores of ``score_job``."""
+    import churnkit.jobs._report as job
+    import churnkit.report._at_risk as lists
+
+    clock = _Clock()
+    clock.wrap(job, "read_scores", "read scores")
+    clock.wrap(job, "at_risk_from_scores", "select and order")
+    clock.wrap(lists, "_write_xlsx", "XLSX")
+    clock.wrap(lists, "write_table", "CSV")
+    clock.wrap(lists, "_manager_page", "HTML")
+    before = os.getloadavg()[0]
+    out = Path(tempfile.mkdtemp(dir=work))
+    try:
+        start = time.perf_counter()
+        summary = job.report(work / "scores.parquet", out, min_band="medium", currency="€")
+        total = time.perf_counter() - start
+    finally:
+        shutil.rmtree(out)
+    _emit("report job", [total], _peak_gib(), shares=clock.shares(total), load_start=before,
+          listed=summary["at_risk_customers"])
+
+
+def _shares(r: dict[str, Any]) -> str:
+    parts = sorted(r.get("shares", {}).items(), key=lambda kv: -kv[1])
+    return ", ".join(f"{k} {v:.0%}" for k, v in parts if v >= 0.005)
+
+
+def markdown_table(results: list[dict[str, Any]], customers: int) -> str:
+    """The README's speed table from the jobs' results."""
+    by = {r["step"]: r for r in results}
+    lines = [f"| step, {customers:,} customers | time | where the time goes | peak memory "
+             "| load average (start/end) |", "|---|---|---|---|---|"]
+
+    def row(name: str, what: str) -> None:
+        r = by.get(name)
+        if r is None:
+            return
+        lines.append(f"| {what} | {statistics.median(r['times']):.1f} s | {_shares(r)} | "
+                     f"{r['peak_gib']:.2f} GiB | {r['load_start']:.1f} / {r['load']:.1f} |")
+
+    t = by.get("train job")
+    if t:
+        row("train job", f"`churnkit train`: {t['rows']:,} rows (customer x cutoff), "
+                         f"{t['rows_used']:,} used, {t['features']} features, "
+                         f"validation ROC-AUC {t['roc_auc']}")
+    s = by.get("score job")
+    if s:
+        row("score job", f"`churnkit score`: {s['scored']:,} active customers, with exact "
+                         "TreeSHAP, reasons and actions")
+    r = by.get("report job")
+    if r:
+        row("report job", f"`churnkit report --min-band medium`: {r['listed']:,} customers")
+    if s and r:
+        both = statistics.median(s["times"]) + statistics.median(r["times"])
+        lines.append(f"| `churnkit score` + `churnkit report` | {both:.1f} s | | "
+                     f"{max(s['peak_gib'], r['peak_gib']):.2f} GiB | |")
+    if s:
+        lines.append(f"| load and validate the tables / a plain `pandas.read_parquet` of them "
+                     f"| {s['shares']['load'] * s['times'][0]:.1f} s / {s['plain_read']:.1f} s "
+                     f"({s['load_vs_plain_read']:.2f}×) | | | |")
+    return "\n".join(lines)
+
+
 # -- driver -------------------------------------------------------------------------------
 def _child(args: list[str]) -> list[dict[str, Any]]:
     before = os.getloadavg()[0]
@@ -282,8 +449,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workdir", type=Path, default=None,
                         help="folder for the data and model (default: a temporary folder)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
-    parser.add_argument("--steps", default="generate,train,pipeline,job,chunked",
-                        help="comma-separated subset of generate,train,pipeline,job,chunked")
+    parser.add_argument("--steps", default="generate,train_job,score_job,report_job",
+                        help="comma-separated subset of generate,train_job,score_job,"
+                             "report_job,train,pipeline,job,chunked")
     parser.add_argument("--explain", choices=["all", "at_risk", "none"], default="all",
                         help="scoring.explain of the generated config (default: all)")
     parser.add_argument("--contacts-per-customer", type=float, default=20.0,
@@ -299,6 +467,9 @@ def main(argv: list[str] | None = None) -> None:
         {"generate": lambda: step_generate(work, int(rest[0]), rest[1], json.loads(rest[2])),
          "train": lambda: step_train(work, int(rest[0])),
          "pipeline": lambda: step_pipeline(work, int(rest[0])),
+         "train_job": lambda: step_train_job(work),
+         "score_job": lambda: step_score_job(work),
+         "report_job": lambda: step_report_job(work),
          "job": lambda: step_job(work, chunked=False),
          "chunked": lambda: step_job(work, chunked=True)}[step]()
         return
@@ -307,7 +478,8 @@ def main(argv: list[str] | None = None) -> None:
     work.mkdir(parents=True, exist_ok=True)
     steps = args.steps.split(",")
     print(f"churnkit scale benchmark: {args.customers:,} customers, {os.cpu_count()} cores, "
-          f"repeat {args.repeat}, work folder {work}", flush=True)
+          f"repeat {args.repeat}, work folder {work}, load average "
+          f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}", flush=True)
     results: list[dict[str, Any]] = []
     try:
         if "generate" in steps:
@@ -315,6 +487,10 @@ def main(argv: list[str] | None = None) -> None:
             results += _child(["generate", str(work), str(args.customers), args.explain,
                                json.dumps(pad)])
             _print(results[-1:])
+        for name in ("train_job", "score_job", "report_job"):
+            if name in steps:
+                results += _child([name, str(work)])
+                _print(results[-1:])
         if "train" in steps:
             results += _child(["train", str(work), str(min(args.repeat, 1 if args.customers
                                                              > 100_000 else args.repeat))])
@@ -333,6 +509,10 @@ def main(argv: list[str] | None = None) -> None:
                 _print([merged])
         print("\nsummary")
         _print(results)
+        if any(r["step"].endswith(" job") and "shares" in r for r in results):
+            print(f"\nspeed table (load average at the end "
+                  f"{' '.join(f'{v:.2f}' for v in os.getloadavg())})\n")
+            print(markdown_table(results, args.customers))
     finally:
         if not args.keep and args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -22,6 +22,15 @@ import os as _os
 # It must be set before either library loads its OpenMP runtime; a value the user set wins.
 _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+import sys as _sys  # noqa: E402
+
+from churnkit._core.threads import available_cores as _available_cores  # noqa: E402
+
+# numba's thread pool follows the CPU affinity but not a cgroup CPU quota (containers):
+# size it to the cores this process may use, unless the user set it or numba already runs.
+if "numba" not in _sys.modules:
+    _os.environ.setdefault("NUMBA_NUM_THREADS", str(_available_cores()))
+
 from churnkit import (  # noqa: E402 -- after the OpenMP setting above
     actions,
     data,

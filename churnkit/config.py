@@ -466,7 +466,9 @@ class ModelConfig(_Model):
     validation_fraction: float = Field(0.2, gt=0, lt=1)
     """Snapshot mode only: stratified hold-out share (event mode validates out of time)."""
     random_state: int = 0
-    n_jobs: int = 2
+    n_jobs: int | None = None
+    """Threads of LightGBM and TreeSHAP; ``null`` (or -1): the cores available to the
+    process (CPU affinity, cgroup quota), counted where the model runs."""
     tune: Literal["auto", "off"] = "auto"
     """``auto``: choose tree size, minimum leaf size, learning rate and subsampling by a
     search on the training rows (out of time for event data, a hold-out for snapshots),
@@ -476,6 +478,11 @@ class ModelConfig(_Model):
     """Budget of that search per fit, in seconds of a 2-core reference machine: the work of
     each candidate is counted at a fixed speed, so the choice does not depend on how busy
     the machine is (the first candidate always runs; the clock time is reported too)."""
+    max_training_rows: int | None = Field(2_000_000, ge=1000)
+    """Rows (customer x cutoff) at the training cutoffs beyond which the non-churners are
+    sampled per cutoff (every churner kept; each kept non-churner weighted by the inverse
+    of its cutoff's sampling rate, so probabilities stay calibrated). The validation
+    cutoffs are never sampled. ``null``: train on every row."""
     refit: bool = True
     """After early stopping and calibration on the validation rows, grow the chosen number
     of trees again on all rows, the validation rows (the newest cutoffs) included."""

@@ -36,6 +36,7 @@ from churnkit._core.tables import (
     guard_formulas,
     write_table,
 )
+from churnkit._core.threads import available_cores, resolve_threads
 from churnkit._core.version import __version__
 from churnkit._core.yaml_config import (
     MAX_YAML_BYTES,
@@ -48,6 +49,8 @@ from churnkit._core.yaml_config import (
 )
 
 __all__ = [
+    "available_cores",
+    "resolve_threads",
     "BASE_CSS",
     "ECHO_LIMIT",
     "FORMULA_START",

@@ -30,9 +30,44 @@ def _latest_before(
         raise SchemaError(
             f"{name}.{time_col} or as_of is not a date ({exc}). Use ISO 8601, e.g. '2024-03-31'."
         ) from exc
-    before = events.assign(_t=times)[times < cutoff]
-    latest = before.sort_values("_t", kind="stable").drop_duplicates(customer_col, keep="last")
+    last = _last_rows_if_sorted(events[customer_col], times, cutoff)
+    if last is not None:  # rows already grouped by customer, in time order (as loaded)
+        latest = events.iloc[last].assign(_t=times.iloc[last])
+    else:
+        before = events.assign(_t=times)[times < cutoff]
+        latest = before.sort_values("_t", kind="stable").drop_duplicates(customer_col, keep="last")
     return latest.assign(_date=latest["_t"].dt.strftime("%Y-%m-%d")).set_index(customer_col)
+
+
+def _last_rows_if_sorted(customers: pd.Series, times: pd.Series, cutoff: pd.Timestamp
+                         ) -> np.ndarray | None:
+    """Positions of each customer's last row before ``cutoff``, when the table allows it cheaply.
+
+    Loaded event tables are grouped by customer and in time order within each
+    customer (:func:`churnkit.load_dataset` sorts them); checking that takes one
+    pass. The last row before ``cutoff`` of each customer is then the end of the
+    prefix of its rows before ``cutoff``: no sort of the whole table is needed.
+    The positions come ordered by time, ties by position, which is the order of a
+    stable sort by time followed by ``drop_duplicates(keep="last")``. Returns
+    ``None`` when the table is not in that order (or has missing ids).
+    """
+    if isinstance(customers.dtype, pd.CategoricalDtype):
+        codes = customers.cat.codes.to_numpy()
+    else:
+        codes = pd.factorize(customers.to_numpy(), use_na_sentinel=True)[0]
+    n = len(codes)
+    if n == 0 or (codes < 0).any():
+        return None
+    t = times.to_numpy(dtype="datetime64[ns]").view(np.int64)
+    change = codes[1:] != codes[:-1]
+    if not (change | (t[1:] >= t[:-1])).all():  # time order within each customer
+        return None
+    if int(change.sum()) + 1 != len(np.unique(codes)):  # each customer in one run of rows
+        return None
+    before = (times < cutoff).to_numpy()
+    last = before & np.r_[change | ~before[1:], True]
+    rows = np.flatnonzero(last)
+    return rows[np.argsort(t[rows], kind="stable")]
 
 
 def _text(column: pd.Series) -> pd.Series:

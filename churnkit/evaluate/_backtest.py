@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
+from churnkit._core import resolve_threads
 from churnkit.config import Config
 from churnkit.data import Dataset, load_dataset, parse_ids, source_table
 from churnkit.evaluate._baselines import (
@@ -332,7 +333,7 @@ def backtest(
         plain_train, plain_test = (X_train, X_test) if raw is None else (raw.iloc[tr], raw.iloc[te])
         _, plain = fit_plain_lightgbm(plain_train, y_train, plain_test,
                                       random_state=config.model.random_state,
-                                      n_jobs=config.model.n_jobs)
+                                      n_jobs=resolve_threads(config.model.n_jobs))
         preds = {
             "model": model.predict_proba(X_test)[:, 1],
             "rule": rule.predict_proba(X_test)[:, 1],

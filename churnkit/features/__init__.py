@@ -1,7 +1,13 @@
 """Point-in-time features: only data strictly before each cutoff is used."""
 
 from churnkit.features._btyd import BTYDFeatures
-from churnkit.features._build import FeatureSet, btyd_tables, build_features, feature_set
+from churnkit.features._build import (
+    FeatureSet,
+    btyd_tables,
+    build_features,
+    feature_set,
+    transform_in_blocks,
+)
 from churnkit.features._derived import DerivedFeatures
 from churnkit.features._events import NUMERIC_AGGS, EventFeatures
 from churnkit.features._state import feature_set_from_state, feature_set_state
@@ -21,4 +27,5 @@ __all__ = [
     "build_features",
     "feature_set_from_state",
     "feature_set_state",
+    "transform_in_blocks",
 ]

@@ -14,12 +14,13 @@ from churnkit.config import Config
 from churnkit.data import Dataset, load_dataset
 from churnkit.exceptions import ConfigError
 from churnkit.explain import load_reasons
-from churnkit.features import feature_set
+from churnkit.features import feature_set, transform_in_blocks
 from churnkit.labels import labels_from_config
 from churnkit.model import (
     ChurnModel,
     attach_training_profile,
     fit_model,
+    sample_training_rows,
     save_model,
     training_summary,
     training_window,
@@ -107,14 +108,24 @@ def train(
     dataset = load_dataset(config, tables)
     progress("Labelling customers at each cutoff")
     labels = labels_from_config(dataset, config.labels)
-    progress(f"Building features for {len(labels):,} rows")
-    fs = feature_set(config.features)
-    X = fs.fit_transform(dataset, labels[["customer_id", "cutoff"]])
+    rows, sampling = labels, None
+    if dataset.mode != "snapshot":
+        rows, sampling = sample_training_rows(
+            labels, max_rows=config.model.max_training_rows,
+            validation_cutoffs=config.labels.validation_cutoffs,
+            random_state=config.model.random_state)
+    progress(f"Building features for {len(rows):,} rows")
+    spine = rows[["customer_id", "cutoff"]]
+    fs = feature_set(config.features).fit(dataset, spine)
+    X = transform_in_blocks(fs, dataset, spine)
     progress(f"Training LightGBM on {X.shape[1]} features")
-    model = fit_model(config, X, labels)
+    model = fit_model(config, X, rows)
+    del X
+    extra = {} if sampling is None or not sampling["sampled"] else {"sampling": sampling}
     training = training_window(
         labels["cutoff"], mode=dataset.mode, rows=len(labels), end=dataset.end,
-        positive_rate=float(labels["label"].mean()), customers=labels["customer_id"].nunique())
+        positive_rate=float(labels["label"].mean()), customers=labels["customer_id"].nunique(),
+        rows_used=len(rows), **extra)
     summary = training_summary(model, feature_set=fs, config=config, training=training,
                                rejects=len(dataset.rejects))
     model.reasons_ = _reasons(config)

@@ -25,6 +25,7 @@ from churnkit.model._profile import (
     profile_counts,
     training_profile,
 )
+from churnkit.model._sample import non_churner_rate, sample_training_rows
 from churnkit.model._treeshap import TreeExplainer, UnsupportedModelError
 
 __all__ = [
@@ -45,8 +46,10 @@ __all__ = [
     "load_manifest",
     "load_model",
     "model_from_config",
+    "non_churner_rate",
     "out_of_time_split",
     "profile_counts",
+    "sample_training_rows",
     "save_model",
     "sorted_cumulative",
     "training_profile",

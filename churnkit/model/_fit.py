@@ -49,7 +49,8 @@ def fit_model(config: Config, X: pd.DataFrame, labels: pd.DataFrame, *, purge: b
     X : DataFrame
         Features, one row per label row.
     labels : DataFrame
-        ``customer_id, cutoff, label``, aligned with ``X`` row by row.
+        ``customer_id, cutoff, label``, aligned with ``X`` row by row, and optionally
+        ``weight`` (sampled rows, see :func:`~churnkit.model.sample_training_rows`).
     purge : bool, default True
         Event data: leave out the training cutoffs whose horizon reaches the validation
         cutoffs. A backtest fold turns it off only when it would leave no training
@@ -65,10 +66,12 @@ def fit_model(config: Config, X: pd.DataFrame, labels: pd.DataFrame, *, purge: b
     """
     model = model_from_config(config)
     y = labels["label"].to_numpy(dtype=bool)
+    weight = labels["weight"].to_numpy(dtype=float) if "weight" in labels else None
     if config.data.snapshot is not None:
-        return model.fit(X, y)
+        return model.fit(X, y, sample_weight=weight)
     return model.fit(X, y, cutoffs=labels["cutoff"].reset_index(drop=True),
-                     horizon_days=config.labels.horizon_days if purge else None)
+                     horizon_days=config.labels.horizon_days if purge else None,
+                     sample_weight=weight)
 
 
 def training_window(

@@ -13,6 +13,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 
+from churnkit._core import resolve_threads
 from churnkit.exceptions import ModelError, NotFittedError, SchemaError
 from churnkit.model._metrics import classification_metrics
 from churnkit.model._treeshap import TreeExplainer
@@ -95,6 +96,13 @@ def check_dump(booster: lgb.Booster, feature_names: list[str]) -> None:
         ) from None
 
 
+def _take(X: pd.DataFrame, idx: np.ndarray) -> pd.DataFrame:
+    """Rows ``idx`` of ``X``: a view when they are one contiguous run (no copy of the frame)."""
+    if len(idx) and idx[-1] - idx[0] + 1 == len(idx):
+        return X.iloc[int(idx[0]):int(idx[-1]) + 1]
+    return X.iloc[idx]
+
+
 class ChurnModel(ClassifierMixin, BaseEstimator):
     """Gradient-boosted churn classifier with honest validation and calibrated probabilities.
 
@@ -119,8 +127,9 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         Hold-out share when no cutoffs are given.
     random_state : int, default 0
         Seed for LightGBM and the split; runs are deterministic.
-    n_jobs : int, default 2
-        LightGBM threads.
+    n_jobs : int or None, default None
+        Threads of LightGBM and of the compiled TreeSHAP. ``None`` (or ``-1``): the cores
+        available to the process (its CPU affinity and cgroup quota), counted when used.
     tune : {"off", "auto"}, default "off"
         ``auto``: choose tree size, minimum leaf size, learning rate and subsampling by
         :func:`~churnkit.model.search_capacity` on the training part (never the
@@ -187,7 +196,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         validation_cutoffs: int = 2,
         validation_fraction: float = 0.2,
         random_state: int = 0,
-        n_jobs: int = 2,
+        n_jobs: int | None = None,
         tune: str = "off",
         tune_budget_seconds: float = 20.0,
         refit: bool = False,
@@ -213,6 +222,10 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         self.refit = refit
         self.final_learning_rate = final_learning_rate
 
+    def _threads(self) -> int:
+        """Threads to use: ``n_jobs`` when set, else the cores available to this process."""
+        return resolve_threads(self.n_jobs)
+
     def _split(
         self, y: np.ndarray, cutoffs: pd.Series | None, horizon_days: int | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -230,7 +243,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
 
     def fit(
         self, X: pd.DataFrame, y: Any, *, cutoffs: pd.Series | None = None,
-        horizon_days: int | None = None,
+        horizon_days: int | None = None, sample_weight: Any = None,
     ) -> ChurnModel:
         """Train on the older rows, early-stop and calibrate on the held-out ones.
 
@@ -246,6 +259,12 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             The label horizon. With it, training rows whose horizon runs past the first
             validation cutoff are left out, so no training label looks at the
             validation period.
+        sample_weight : array-like of float, optional
+            Row weights, e.g. the inverse sampling rates of
+            :func:`~churnkit.model.sample_training_rows`: they weigh the training rows
+            (and the refit), so probabilities keep the scale of the unsampled data.
+            The validation rows should be unsampled (weight 1): early stopping,
+            calibration and metrics treat them as they are.
         """
         if not isinstance(X, pd.DataFrame):
             raise SchemaError(f"ChurnModel.fit expects X as a DataFrame, got {type(X).__name__}.")
@@ -259,6 +278,12 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
                 f"{'churned' if y.all() else 'retained'}). A model needs both: widen the cutoff "
                 "schedule or the horizon, or check the churn definition."
             )
+        sw = None
+        if sample_weight is not None:
+            sw = np.asarray(sample_weight, dtype=float)
+            if sw.shape != y.shape or not (np.isfinite(sw).all() and (sw > 0).all()):
+                raise SchemaError(
+                    f"sample_weight must hold {len(y)} finite positive weights, one per row of X.")
         tr, va = self._split(y, cutoffs, horizon_days)
         if len(np.unique(y[tr])) < 2 or len(np.unique(y[va])) < 2:
             raise ModelError(
@@ -269,10 +294,11 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         settings = {"num_leaves": self.num_leaves, "min_child_samples": self.min_child_samples,
                     "learning_rate": self.learning_rate, "subsample": self.subsample,
                     "colsample_bytree": self.colsample_bytree}
-        weight = None
+        weight = None if sw is None else sw[tr]
         if self.class_weight == "balanced":
-            pos = y[tr].mean()
-            weight = np.where(y[tr], 0.5 / pos, 0.5 / (1 - pos))
+            pos = np.average(y[tr], weights=weight)
+            balance = np.where(y[tr], 0.5 / pos, 0.5 / (1 - pos))
+            weight = balance if weight is None else balance * weight
         elif self.class_weight is not None:
             raise ValueError(
                 "The 'class_weight' parameter of ChurnModel must be 'balanced' or None. "
@@ -284,9 +310,9 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             inner_cut = None if cutoffs is None else pd.Series(cutoffs).iloc[tr].reset_index(
                 drop=True)
             found = search_capacity(
-                X.iloc[tr], y[tr], cutoffs=inner_cut, horizon_days=horizon_days,
+                _take(X, tr), y[tr], cutoffs=inner_cut, horizon_days=horizon_days,
                 budget_seconds=self.tune_budget_seconds, patience=self.early_stopping_rounds,
-                random_state=self.random_state, n_jobs=self.n_jobs, reg_lambda=self.reg_lambda,
+                random_state=self.random_state, n_jobs=self._threads(), reg_lambda=self.reg_lambda,
                 weight=weight)
             settings.update(found["settings"])
             self.tuning_.update(found)
@@ -303,10 +329,11 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
                     f"Got {self.final_learning_rate!r} instead."
                 )
             settings["learning_rate"] = min(rate, self.final_learning_rate)
-        params = lgb_params(settings, random_state=self.random_state, n_jobs=self.n_jobs,
+        params = lgb_params(settings, random_state=self.random_state, n_jobs=self._threads(),
                             reg_lambda=self.reg_lambda, max_depth=self.max_depth)
-        train_set = lgb.Dataset(X.iloc[tr], y[tr].astype(int), weight=weight, free_raw_data=False)
-        valid_set = lgb.Dataset(X.iloc[va], y[va].astype(int), reference=train_set)
+        train_set = lgb.Dataset(_take(X, tr), y[tr].astype(int), weight=weight, free_raw_data=False)
+        valid_set = lgb.Dataset(_take(X, va), y[va].astype(int), reference=train_set,
+                                weight=None if sw is None else sw[va])
         # a slower rate needs proportionally more rounds, and more patience, to stop well
         slow = rate / settings["learning_rate"]
         booster = train_until_stale(params, train_set, valid_set,
@@ -316,18 +343,20 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         categories = {c: list(X[c].cat.categories) for c in X.columns
                       if isinstance(X[c].dtype, pd.CategoricalDtype)}
         trimmed = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
-        raw_valid = np.asarray(trimmed.predict(X.iloc[va], num_threads=self.n_jobs))
+        raw_valid = np.asarray(trimmed.predict(_take(X, va), num_threads=self._threads()))
         final = trimmed
         if self.refit:
             # the validation rows chose the number of trees and fit the calibration; the
             # trees themselves are then grown again on every row given
             rows = np.arange(len(y))
-            w_all = None
-            if weight is not None:
-                pos = y.mean()
-                w_all = np.where(y, 0.5 / pos, 0.5 / (1 - pos))
+            w_all = sw
+            if self.class_weight == "balanced":
+                pos = np.average(y, weights=sw)
+                balance = np.where(y, 0.5 / pos, 0.5 / (1 - pos))
+                w_all = balance if sw is None else balance * sw
             trees = max(1, round(best * min(len(rows) / len(tr), 1.25)))
-            final = lgb.train(params, lgb.Dataset(X.iloc[rows], y.astype(int), weight=w_all),
+            all_rows = X if len(rows) == len(X) else X.iloc[rows]
+            final = lgb.train(params, lgb.Dataset(all_rows, y.astype(int), weight=w_all),
                               num_boost_round=trees)
             final = lgb.Booster(model_str=final.model_to_string())
         self.tuning_.update(trees=int(final.num_trees()), validation_trees=best,
@@ -439,7 +468,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         return X[list(self.feature_names_in_)]
 
     def _raw_proba(self, X: pd.DataFrame) -> np.ndarray:
-        return np.asarray(self.booster_.predict(X, num_threads=self.n_jobs))
+        return np.asarray(self.booster_.predict(X, num_threads=self._threads()))
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Calibrated churn probabilities, shape ``(n, 2)`` (column 1 = churn)."""
@@ -470,7 +499,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         if method == "fast":
             contrib = self._tree_explainer().shap_values(X)
         elif method == "lightgbm":
-            contrib = self.booster_.predict(X, pred_contrib=True, num_threads=self.n_jobs)
+            contrib = self.booster_.predict(X, pred_contrib=True, num_threads=self._threads())
         else:
             raise ValueError(
                 "The 'method' parameter of ChurnModel.explain must be 'fast' or 'lightgbm'. "
@@ -483,7 +512,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     def _tree_explainer(self) -> TreeExplainer:
         explainer: TreeExplainer | None = getattr(self, "_explainer", None)
         if explainer is None:
-            explainer = self._explainer = TreeExplainer(self.booster_, n_jobs=self.n_jobs)
+            explainer = self._explainer = TreeExplainer(self.booster_, n_jobs=self._threads())
         return explainer
 
     def explain_players(

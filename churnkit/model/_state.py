@@ -116,7 +116,7 @@ def model_state(model: ChurnModel) -> dict[str, Any]:
 
 _PARAM_CHECKS = {
     "calibration": lambda v: v in ("sigmoid", "isotonic", "none"),
-    "n_jobs": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "n_jobs": lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool)),
 }
 """Parameters a loaded model uses (the others only matter for fitting)."""
 

@@ -106,6 +106,24 @@ def _write_xlsx(at_risk: pd.DataFrame, managers: list[str], path: Path, currency
     wb = Workbook(write_only=True)
     taken: set[str] = set()
     groups = at_risk.groupby("account_manager", sort=False, dropna=False)
+    # one pass of styles: each distinct style is built and registered once, then shared by
+    # every cell that has it (assigning fonts and fills cell by cell re-registers them)
+    styles: dict[tuple[str, Any], Any] = {}
+
+    def style(ws: Any, col: str, band: Any) -> Any:
+        key = (col, band)
+        if key not in styles:
+            cell = WriteOnlyCell(ws)
+            cell.alignment = wrap if _WIDTHS[col] >= 30 else top
+            if col == "churn_probability":
+                cell.number_format = "0.0%"
+            elif col == "value_at_risk":
+                cell.number_format = money_format
+            elif band is not None:
+                cell.fill, cell.font = band_styles[band]
+            styles[key] = cell._style
+        return styles[key]
+
     for manager in managers or ["At risk"]:
         ws = wb.create_sheet(excel_sheet_name(manager, taken))
         ws.freeze_panes = "A2"
@@ -118,6 +136,7 @@ def _write_xlsx(at_risk: pd.DataFrame, managers: list[str], path: Path, currency
             header.append(cell)
         ws.append(header)
         rows = groups.get_group(manager) if manager in groups.groups else at_risk.iloc[:0]
+        plain = {col: style(ws, col, None) for col in columns}
         for record in rows.itertuples(index=False, name=None):
             out: list[Any] = []
             for col, value in zip(columns, record, strict=True):
@@ -129,13 +148,8 @@ def _write_xlsx(at_risk: pd.DataFrame, managers: list[str], path: Path, currency
                 cell = WriteOnlyCell(ws, value=value)
                 if isinstance(value, str):
                     cell.data_type = "s"  # never evaluate text as a formula
-                cell.alignment = wrap if _WIDTHS[col] >= 30 else top
-                if col == "churn_probability":
-                    cell.number_format = "0.0%"
-                elif col == "value_at_risk":
-                    cell.number_format = money_format
-                elif col == "risk_band" and value in band_styles:
-                    cell.fill, cell.font = band_styles[value]
+                cell._style = (style(ws, col, value) if col == "risk_band" and value in band_styles
+                               else plain[col])
                 out.append(cell)
             ws.append(out)
         ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(len(rows), 1) + 1}"

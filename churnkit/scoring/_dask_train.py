@@ -29,7 +29,9 @@ from churnkit.labels import labels_from_config
 from churnkit.model import (
     ChurnModel,
     model_from_config,
+    non_churner_rate,
     out_of_time_split,
+    sample_training_rows,
     training_summary,
     training_window,
 )
@@ -45,7 +47,9 @@ from churnkit.scoring._partition import (
 
 __all__ = ["train_dask"]
 
-_LABEL, _CUTOFF = "__churnkit_label", "__churnkit_cutoff"
+_LABEL, _CUTOFF, _WEIGHT = "__churnkit_label", "__churnkit_cutoff", "__churnkit_weight"
+_EXTRA = [_LABEL, _CUTOFF, _WEIGHT]
+_MAX_TREES = 16_000
 
 
 def _learned_types(unit: tuple[Any, ...]) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
@@ -58,6 +62,21 @@ def _labelled(unit: tuple[Any, ...], config: Config, end: pd.Timestamp) -> tuple
     return dataset, labels_from_config(dataset, config.labels)
 
 
+def _label_counts(labelled: tuple[Any, pd.DataFrame]) -> pd.DataFrame:
+    """Rows and churners per cutoff of one partition."""
+    labels = labelled[1]
+    return labels.groupby("cutoff")["label"].agg(["size", "sum"])
+
+
+def _sampled(labelled: tuple[Any, pd.DataFrame], rate: float, first_valid: Any, seed: int
+             ) -> tuple[Any, pd.DataFrame]:
+    """One partition's label rows sampled at the share ``rate`` of the whole frame."""
+    dataset, labels = labelled
+    rows, _ = sample_training_rows(labels, max_rows=None, validation_cutoffs=0, random_state=seed,
+                                   rate=rate, first_validation=first_valid)
+    return dataset, rows
+
+
 def _fit_features(labelled: tuple[Any, pd.DataFrame], features: Any) -> Any:
     dataset, labels = labelled
     return feature_set(features).fit(dataset, labels[["customer_id", "cutoff"]])
@@ -67,8 +86,9 @@ def _rows(labelled: tuple[Any, pd.DataFrame], fs: Any) -> pd.DataFrame:
     """The training rows of one partition: features, label and cutoff."""
     dataset, labels = labelled
     X = fs.transform(dataset, labels[["customer_id", "cutoff"]])
+    weight = labels["weight"].to_numpy(dtype=float) if "weight" in labels else np.ones(len(X))
     return X.assign(**{_LABEL: labels["label"].to_numpy(dtype=np.int64),
-                       _CUTOFF: labels["cutoff"].to_numpy()})
+                       _CUTOFF: labels["cutoff"].to_numpy(), _WEIGHT: weight})
 
 
 def _validation_loss(part: pd.DataFrame, booster_str: str, first_valid: Any, block: int = 64
@@ -83,7 +103,7 @@ def _validation_loss(part: pd.DataFrame, booster_str: str, first_valid: Any, blo
     if not len(rows):
         return out
     y = rows[_LABEL].to_numpy(dtype=float)
-    X = rows.drop(columns=[_LABEL, _CUTOFF])
+    X = rows.drop(columns=_EXTRA)
     leaves = booster.trees_to_dataframe()
     leaves = leaves[leaves["left_child"].isna()]
     value = {(t, int(str(i).split("-L")[1])): v
@@ -107,7 +127,7 @@ def _raw_valid(part: pd.DataFrame, booster_str: str, first_valid: Any) -> pd.Dat
 
     rows = part[part[_CUTOFF] >= first_valid]
     booster = lgb.Booster(model_str=booster_str)
-    p = booster.predict(rows.drop(columns=[_LABEL, _CUTOFF])) if len(rows) else np.empty(0)
+    p = booster.predict(rows.drop(columns=_EXTRA)) if len(rows) else np.empty(0)
     return pd.DataFrame({"p": p, "y": rows[_LABEL].to_numpy()})
 
 
@@ -192,52 +212,70 @@ def train_dask(
         progress("Labelling customers at each cutoff")
         labelled = [client.submit(_labelled, u, config, end, pure=False) for u in units]
         del units, first
+        m = config.model
+        k = config.labels.validation_cutoffs
+        counts = pd.concat(client.gather([client.submit(_label_counts, lab) for lab in labelled]))
+        counts = counts.groupby(level=0).sum().sort_index()
+        cutoffs = counts.index.to_numpy(dtype="datetime64[ns]")
+        # the one out-of-time split of every training path, on the distinct cutoffs
+        in_train, in_valid = out_of_time_split(
+            cutoffs, validation_cutoffs=k, horizon_days=config.labels.horizon_days)
+        first_valid = cutoffs[in_valid][0]
+        older = counts.index < pd.Timestamp(first_valid)
+        n_rows = int(counts["size"].sum())
+        overall = float(counts["sum"].sum() / n_rows)
+        rate = non_churner_rate(int(counts.loc[older, "size"].sum()),
+                                int(counts.loc[older, "sum"].sum()), m.max_training_rows)
+        if rate < 1:
+            progress(f"Sampling {rate:.1%} of the non-churners at the training cutoffs")
+            labelled = [client.submit(_sampled, lab, rate, first_valid, m.random_state + i,
+                                      pure=False) for i, lab in enumerate(labelled)]
         fs = client.submit(_fit_features, labelled[0], config.features, pure=False)
         progress("Building features per partition")
         rows = [client.submit(_rows, lab, fs, pure=False) for lab in labelled]
         del labelled
         frame = dd.from_delayed(rows, meta=client.submit(lambda r: r.iloc[:0], rows[0]).result())
-        cutoffs = np.unique(np.concatenate(client.gather(
-            [client.submit(lambda r: r[_CUTOFF].unique(), r) for r in rows])))
-        m = config.model
-        k = config.labels.validation_cutoffs
-        # the one out-of-time split of every training path, on the distinct cutoffs
-        in_train, in_valid = out_of_time_split(
-            cutoffs, validation_cutoffs=k, horizon_days=config.labels.horizon_days)
-        first_valid = cutoffs[in_valid][0]
         train_cutoffs = cutoffs[in_train]
         train = frame[frame[_CUTOFF].isin(list(train_cutoffs))]
-        X, y = train.drop(columns=[_LABEL, _CUTOFF]), train[_LABEL]
-        positive = float(y.mean().compute())
-        overall = float(frame[_LABEL].mean().compute())
-        weight = None
+        X, y = train.drop(columns=_EXTRA), train[_LABEL]
+        weight = train[_WEIGHT] if rate < 1 else None
         if m.class_weight == "balanced":
-            weight = y.map_partitions(lambda s: np.where(s == 1, 0.5 / positive, 0.5 / (1 - positive)),
-                                      meta=(None, "f8"))
+            w = train[_WEIGHT]
+            positive = float((w * y).sum().compute() / w.sum().compute())
+            weight = w * y.map_partitions(
+                lambda s: pd.Series(np.where(s == 1, 0.5 / positive, 0.5 / (1 - positive)),
+                                    index=s.index), meta=(None, "f8"))
         progress(f"Training LightGBM on {len(X.columns)} features")
-        clf = DaskLGBMClassifier(
-            client=client, objective="binary", n_estimators=m.n_estimators,
-            learning_rate=m.learning_rate, num_leaves=m.num_leaves, max_depth=m.max_depth,
-            min_child_samples=m.min_child_samples, subsample=m.subsample,
-            subsample_freq=1 if m.subsample < 1 else 0, colsample_bytree=m.colsample_bytree,
-            reg_lambda=m.reg_lambda, random_state=m.random_state, deterministic=True,
-            force_col_wise=True, verbosity=-1,
-        )
-        with warnings.catch_warnings():
-            # lightgbm.dask passes the estimator's n_jobs on and then drops it (each worker
-            # uses its own threads); the warning it gives about that is noise
-            warnings.filterwarnings("ignore", message="Parameter n_jobs will be ignored",
-                                    category=UserWarning)
-            clf.fit(X, y, sample_weight=weight)
-        booster_str = clf.booster_.model_to_string()
-        progress("Choosing the number of trees on the validation cutoffs")
-        loss = np.sum(client.gather([client.submit(_validation_loss, r, booster_str, first_valid)
-                                     for r in rows]), axis=0)
-        best = _best_iteration(loss, m.early_stopping_rounds)
+        trees = m.n_estimators
+        while True:
+            clf = DaskLGBMClassifier(
+                client=client, objective="binary", n_estimators=trees,
+                learning_rate=m.learning_rate, num_leaves=m.num_leaves, max_depth=m.max_depth,
+                min_child_samples=m.min_child_samples, subsample=m.subsample,
+                subsample_freq=1 if m.subsample < 1 else 0, colsample_bytree=m.colsample_bytree,
+                reg_lambda=m.reg_lambda, random_state=m.random_state, deterministic=True,
+                force_col_wise=True, verbosity=-1,
+            )
+            with warnings.catch_warnings():
+                # lightgbm.dask passes the estimator's n_jobs on and then drops it (each worker
+                # uses its own threads); the warning it gives about that is noise
+                warnings.filterwarnings("ignore", message="Parameter n_jobs will be ignored",
+                                        category=UserWarning)
+                clf.fit(X, y, sample_weight=weight)
+            booster_str = clf.booster_.model_to_string()
+            progress("Choosing the number of trees on the validation cutoffs")
+            loss = np.sum(client.gather([client.submit(_validation_loss, r, booster_str,
+                                                       first_valid) for r in rows]), axis=0)
+            best = _best_iteration(loss, m.early_stopping_rounds)
+            # validation still improving at the tree cap: grow twice as many trees
+            if trees - best >= m.early_stopping_rounds or trees >= _MAX_TREES:
+                break
+            trees = min(2 * trees, _MAX_TREES)
+            progress(f"Validation still improves at {best} trees: training up to {trees}")
         booster = lgb.Booster(model_str=clf.booster_.model_to_string(num_iteration=best))
         valid = pd.concat(client.gather([client.submit(_raw_valid, r, booster.model_to_string(),
                                                        first_valid) for r in rows]))
-        n_rows = int(frame.map_partitions(len).compute().sum())
+        n_used = int(frame.map_partitions(len).compute().sum())
         n_train = int(train.map_partitions(len).compute().sum())
         fitted_set = fs.result()
     model = ChurnModel.from_booster(
@@ -246,8 +284,15 @@ def train_dask(
         categories={c: list(X._meta[c].cat.categories) for c in X.columns
                     if isinstance(X._meta[c].dtype, pd.CategoricalDtype)},
         **model_from_config(config).get_params())
+    extra: dict[str, Any] = {}
+    if rate < 1:
+        extra["sampling"] = {"max_training_rows": m.max_training_rows, "rows_available": n_rows,
+                             "rows_used": n_used, "sampled": True,
+                             "training_rows_available": int(counts.loc[older, "size"].sum()),
+                             "churners_kept": int(counts.loc[older, "sum"].sum()),
+                             "non_churner_rate": round(rate, 6)}
     training = training_window(
         cutoffs, mode="events", rows=n_rows, positive_rate=overall, end=end, engine="dask",
-        partitions=n)
+        partitions=n, rows_used=n_used, **extra)
     summary = training_summary(model, feature_set=fitted_set, config=config, training=training)
     return model, summary

@@ -1,0 +1,122 @@
+"""Training rows within a budget: every churner, a weighted sample of the others.
+
+A year of monthly cutoffs over a million customers makes about ten million
+training rows (customer x cutoff), most of them customers who stay. Churners
+carry most of the information, so :func:`sample_training_rows` keeps all of
+them and, per training cutoff, a random share of the non-churners, each kept
+non-churner weighted by the inverse of its cutoff's sampling rate. The weighted
+rows then have the churn rate of the full frame at every cutoff, so LightGBM
+learns probabilities on the original scale. The validation cutoffs are never
+sampled: early stopping, the calibration and the reported metrics see every row.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["non_churner_rate", "sample_training_rows"]
+
+
+def sample_training_rows(
+    labels: pd.DataFrame, *, max_rows: int | None, validation_cutoffs: int, random_state: int = 0,
+    rate: float | None = None, first_validation: Any = None,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """At most ``max_rows`` training rows: all churners, a weighted sample of non-churners.
+
+    Parameters
+    ----------
+    labels : DataFrame
+        ``customer_id, cutoff, label``: one row per customer and cutoff.
+    max_rows : int or None
+        Budget of rows at the training cutoffs (all but the newest
+        ``validation_cutoffs``). ``None``, or a frame within the budget, keeps every row.
+    validation_cutoffs : int
+        The newest cutoffs, kept whole (they validate and calibrate the model).
+    random_state : int, default 0
+        Seed of the sample: the same labels and seed give the same rows.
+    rate, first_validation : optional
+        For one partition of a larger frame (the Dask engine): the share of
+        non-churners to keep, worked out over the whole frame (``max_rows`` is then
+        ignored), and the first validation cutoff of the whole frame.
+
+    Returns
+    -------
+    rows : DataFrame
+        ``labels`` itself when nothing is sampled; otherwise the kept rows in their
+        original order (index kept) with a ``weight`` column: 1 for churners and for
+        validation rows, ``n / k`` for a non-churner kept as one of ``k`` out of the
+        ``n`` non-churners of its cutoff.
+    info : dict
+        ``max_training_rows``, ``rows_available``, ``rows_used``, ``sampled`` and, when
+        sampled, ``training_rows_available``, ``training_rows_used``, ``churners_kept``
+        and ``non_churner_rate`` (the share of non-churners kept at the training cutoffs).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> labels = pd.DataFrame({
+    ...     "customer_id": list(range(10)) * 3,
+    ...     "cutoff": pd.to_datetime(["2024-01-01"] * 10 + ["2024-02-01"] * 10 + ["2024-03-01"] * 10),
+    ...     "label": ([True] + [False] * 9) * 3})
+    >>> rows, info = sample_training_rows(labels, max_rows=10, validation_cutoffs=1)
+    >>> info["rows_used"], int(rows["label"].sum()), info["churners_kept"]
+    (20, 3, 2)
+    >>> rows.groupby("cutoff")["weight"].sum().tolist()  # every cutoff keeps its row count
+    [10.0, 10.0, 10.0]
+    """
+    n = len(labels)
+    info: dict[str, Any] = {"max_training_rows": max_rows, "rows_available": n}
+    cut = labels["cutoff"].to_numpy(dtype="datetime64[ns]")
+    unique = np.unique(cut)
+    first_valid: Any
+    if first_validation is not None:
+        first_valid = np.datetime64(pd.Timestamp(first_validation), "ns")
+    else:
+        first_valid = unique[-validation_cutoffs] if 0 < validation_cutoffs < len(unique) else None
+    training = cut < first_valid if first_valid is not None else np.ones(n, dtype=bool)
+    n_train = int(training.sum())
+    y = labels["label"].to_numpy(dtype=bool)
+    churners = int((y & training).sum())
+    if rate is None:
+        if max_rows is None or n_train <= max_rows:
+            return labels, {**info, "rows_used": n, "sampled": False}
+        rate = non_churner_rate(n_train, churners, max_rows)
+    elif rate >= 1:
+        return labels, {**info, "rows_used": n, "sampled": False}
+    rng = np.random.default_rng(random_state)
+    keep = ~training | y
+    weight = np.ones(n)
+    for c in unique if first_valid is None else unique[unique < first_valid]:
+        pool = np.flatnonzero((cut == c) & ~y)
+        if not len(pool):
+            continue
+        k = max(1, round(rate * len(pool)))
+        chosen = rng.choice(pool, size=k, replace=False)
+        keep[chosen] = True
+        weight[chosen] = len(pool) / k
+    rows = labels.loc[keep].assign(weight=weight[keep])
+    used = int(keep.sum())
+    info.update(rows_used=used, sampled=True, training_rows_available=n_train,
+                training_rows_used=int((keep & training).sum()), churners_kept=churners,
+                non_churner_rate=round(rate, 6))
+    return rows, info
+
+
+def non_churner_rate(rows: int, churners: int, max_rows: int | None) -> float:
+    """Share of non-churners kept so that ``rows`` training rows fit in ``max_rows``.
+
+    Every churner is kept; the non-churners fill the rest of the budget, and are
+    never fewer than the churners (however small the budget). 1 means no sampling.
+
+    Examples
+    --------
+    >>> non_churner_rate(1000, 100, 550), non_churner_rate(1000, 100, None)
+    (0.5, 1.0)
+    """
+    others = rows - churners
+    if max_rows is None or rows <= max_rows or others <= 0:
+        return 1.0
+    return min(others, max(int(max_rows) - churners, churners, 1)) / others
