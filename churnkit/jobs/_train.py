@@ -120,6 +120,11 @@ def train(
     X = transform_in_blocks(fs, dataset, spine)
     progress(f"Training LightGBM on {X.shape[1]} features")
     model = fit_model(config, X, rows)
+    progress("Profiling the training data for drift monitoring")
+    # from the validation cutoffs, which are never sampled
+    attach_training_profile(
+        model, X, None if dataset.label is not None else rows["cutoff"],
+        validation_cutoffs=config.labels.validation_cutoffs, bins=config.monitor.bins)
     del X
     extra = {} if sampling is None or not sampling["sampled"] else {"sampling": sampling}
     training = training_window(
@@ -129,10 +134,6 @@ def train(
     summary = training_summary(model, feature_set=fs, config=config, training=training,
                                rejects=len(dataset.rejects))
     model.reasons_ = _reasons(config)
-    progress("Profiling the training data for drift monitoring")
-    attach_training_profile(
-        model, X, None if dataset.label is not None else labels["cutoff"],
-        validation_cutoffs=config.labels.validation_cutoffs, bins=config.monitor.bins)
     return TrainResult(model, summary, dataset, labels)
 
 
