@@ -54,6 +54,11 @@ is LightGBM's default; the seed is the config's ``model.random_state``)."""
 
 _MISSING = "(missing)"
 _OTHER = "(other)"
+_READ_CSV_NA = frozenset({
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+})
+"""The strings ``pandas.read_csv`` reads as missing by default."""
 
 
 def _is_categorical(s: pd.Series) -> bool:
@@ -276,14 +281,15 @@ def plain_lightgbm(*, random_state: int = 0, n_jobs: int = 2) -> LGBMClassifier:
 def raw_columns(frame: pd.DataFrame, *, drop: Sequence[str] = ()) -> pd.DataFrame:
     """A table's columns typed as ``pandas.read_csv`` would, for :func:`plain_lightgbm`.
 
-    A column whose every non-blank value parses as a number becomes ``float``;
-    any other column becomes ``category`` (blank = missing). Columns in ``drop``
+    A column whose every present value parses as a number becomes ``float``;
+    any other column becomes ``category``. Blanks and the strings ``read_csv`` takes
+    for missing by default (``NA``, ``null``, ``n/a``...) are missing. Columns in ``drop``
     (the id, the label, excluded columns) are left out. Nothing else is done:
     this is the input of a data scientist's own ten-line model.
 
     Examples
     --------
-    >>> df = pd.DataFrame({"id": ["a", "b"], "n": ["1", " "], "plan": ["x", "y"]})
+    >>> df = pd.DataFrame({"id": ["a", "b"], "n": ["1", "NA"], "plan": ["x", "y"]})
     >>> raw_columns(df, drop=["id"]).dtypes.astype(str).tolist()
     ['float64', 'category']
     """
@@ -296,7 +302,7 @@ def raw_columns(frame: pd.DataFrame, *, drop: Sequence[str] = ()) -> pd.DataFram
             out[col] = s.astype(float)
             continue
         text = s.astype("string").str.strip()
-        text = text.where(text != "")
+        text = text.where(~text.isin(_READ_CSV_NA))
         num = pd.to_numeric(text, errors="coerce")
         if num.notna().sum() == text.notna().sum():
             out[col] = num.astype(float)

@@ -239,3 +239,13 @@ def test_a_fold_whose_validation_purge_leaves_nothing_trains_on_older_cutoffs_wi
     # the default purge still applies where it leaves training cutoffs
     assert bool(backtest(config_from_dict(event_config_dict()), tables=event_tables,
                          n_folds=1).folds["inner_purge"].iloc[0])
+
+
+def test_raw_columns_read_missing_markers_as_read_csv_does():
+    """A numeric column written with ``NA`` for missing (Cell2Cell's, read as text) stays a
+    number for the plain LightGBM, as ``pandas.read_csv`` would read it."""
+    frame = pd.DataFrame({"minutes": ["12.5", "NA", "7", ""], "plan": ["a", "b", "NA", "a"]})
+    raw = raw_columns(frame)
+    assert raw["minutes"].dtype == "float64"
+    assert raw["minutes"].isna().tolist() == [False, True, False, True]
+    assert raw["plan"].isna().tolist() == [False, False, True, False]

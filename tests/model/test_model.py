@@ -66,7 +66,8 @@ def test_save_load_round_trip_gives_identical_scores(telco, tmp_path):
     b = ck.score(cfg, loaded).scores
     pd.testing.assert_frame_equal(a, b)
     manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
-    assert set(manifest["files"]) == {"model.txt", "model.json", "features.json", "reasons.json"}
+    assert set(manifest["files"]) == {"model.txt", "model.json", "features.json", "reasons.json",
+                                      "training_profile.json"}
     assert manifest["versions"]["churnkit"] == ck.__version__
     assert manifest["features"] == list(result.model.feature_names_in_)
     assert manifest["metrics"]["roc_auc"] == pytest.approx(result.model.metrics_["roc_auc"])
