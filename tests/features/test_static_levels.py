@@ -32,3 +32,17 @@ def test_rare_levels_share_an_other_level_distinct_from_missing_and_from_unseen(
     assert OTHER_LEVEL not in few.categories_["area"]
     assert np.array_equal(few.transform(spine, customers=customers)["static__area"].isna(),
                           customers["area"].isna())
+
+
+def test_a_category_of_hundreds_of_levels_keeps_its_20_most_frequent_by_default():
+    # a service area of 100 levels (level k in k + 1 rows): LightGBM would split on each
+    areas = [f"area{k:03d}" for k in range(100) for _ in range(k + 1)]
+    customers = pd.DataFrame({"customer_id": [f"c{i}" for i in range(len(areas))], "area": areas})
+    spine = pd.DataFrame({"customer_id": customers["customer_id"],
+                          "cutoff": pd.Timestamp("2024-01-01")})
+    f = StaticFeatures(attributes={"area": "categorical"}).fit(spine, customers=customers)
+    top = [f"area{k:03d}" for k in range(80, 100)]
+    assert f.categories_["area"] == [*top, OTHER_LEVEL]
+    X = f.transform(spine, customers=customers)["static__area"]
+    assert X.notna().all()
+    assert ((X == OTHER_LEVEL) == ~pd.Series(areas).isin(top)).all()
