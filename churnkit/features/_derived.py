@@ -20,8 +20,9 @@ comparable across customers of every size:
 
 - ``{table}__{column}__change_ratio__{w}d``: the window's ``change`` (last
   value minus first) as a share of the first value (0.25 = up 25 %);
-- ``{table}__{column}__trend_ratio__{w}d``: the window's ``trend`` (total minus
-  the total of the window before) as a share of the window before's total.
+- ``{table}__{column}__trend_ratio__{w}d``: the change of the column's mean per
+  event from the window before to the window (0.25 = up 25 %): per event, so that a
+  window that holds four monthly records instead of three is no trend.
 
 Both are missing when there is no earlier value to compare with (none, or 0).
 
@@ -137,7 +138,13 @@ class DerivedFeatures(TransformerMixin, BaseEstimator):
                     change, last, trend = (f"{stem}__{s}__{w}d" for s in ("change", "last", "trend"))
                     if change in cols and last in cols:  # first = last - change
                         plan.append(("ratio", f"{stem}__change_ratio__{w}d", (change, last)))
-                    if trend in cols:  # total of the window before = total - trend
+                    count, count_trend = f"{t}__count__{w}d", f"{t}__count__trend__{w}d"
+                    if trend in cols and count in cols and count_trend in cols:
+                        # per event, so that a window holding four monthly records instead
+                        # of three (the calendar, not the customer) is no trend
+                        plan.append(("mean_ratio", f"{stem}__trend_ratio__{w}d",
+                                     (trend, name, count_trend, count)))
+                    elif trend in cols:  # total of the window before = total - trend
                         plan.append(("ratio", f"{stem}__trend_ratio__{w}d", (trend, name)))
         self.windows_ = windows
         self.plan_ = plan
@@ -177,6 +184,15 @@ class DerivedFeatures(TransformerMixin, BaseEstimator):
             for kind, name, ins in self.plan_:
                 if kind == "share":
                     out[name] = np.minimum(_values(X, ins[0]) / days, 1.0)
+                    continue
+                if kind == "mean_ratio":  # the change of the mean per event, as a share
+                    trend, total = _values(X, ins[0]), _values(X, ins[1])
+                    n_trend, n = _values(X, ins[2]), _values(X, ins[3])
+                    now = np.where(n > 0, total / n, np.nan)
+                    n_before = n - n_trend
+                    before = np.where(n_before > 0, (total - trend) / n_before, np.nan)
+                    out[name] = np.where(np.abs(before) > 0, (now - before) / np.abs(before),
+                                         np.nan)
                     continue
                 if kind == "ratio":  # the change as a share of the value before it
                     delta = _values(X, ins[0])

@@ -344,16 +344,18 @@ def _derived_from_state(r: StateReader) -> DerivedFeatures:
     plan = []
     steps = r.value("plan_")
     for i, step in enumerate(steps if isinstance(steps, list) else [steps]):
-        ok = (isinstance(step, list) and len(step) == 3 and step[0] in {"share", "rate", "ratio"}
+        inputs = {"share": 1, "rate": 1, "ratio": 2, "mean_ratio": 4}
+        ok = (isinstance(step, list) and len(step) == 3 and step[0] in inputs
               and isinstance(step[1], str) and isinstance(step[2], list)
-              and len(step[2]) == (2 if step[0] == "ratio" else 1)
+              and len(step[2]) == inputs[step[0]]
               and all(isinstance(c, str) for c in step[2]))
         if ok and step[0] == "rate":
             tail = step[1].rsplit("__", 1)[-1]
             ok = tail.endswith("d") and tail[:-1].isdigit()
         if not ok:
-            raise r.fail(f"plan_.{i}", "expected [\"share\" or \"rate\", name, [input]] or "
-                                        "[\"ratio\", name, [change, total]]")
+            raise r.fail(f"plan_.{i}", "expected [\"share\" or \"rate\", name, [input]], "
+                                        "[\"ratio\", name, [change, total]] or [\"mean_ratio\", "
+                                        "name, [trend, total, count_trend, count]]")
         plan.append((step[0], step[1], tuple(step[2])))
     f.plan_ = plan
     f.input_features_ = r.strs("input_features_")

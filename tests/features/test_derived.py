@@ -90,10 +90,11 @@ def test_relative_changes_match_a_hand_computation(built):
     change30, change90 = X["usage__minutes__change_ratio__30d"], X["usage__minutes__change_ratio__90d"]
     trend30, trend90 = X["usage__minutes__trend_ratio__30d"], X["usage__minutes__trend_ratio__90d"]
     # a: 20 then 30 minutes in the last 30 (and 90) days: up by half of the first value;
-    # 50 minutes in the last 90 days against 10 in the 90 before: up 4 times the 10
+    # 25 minutes per event in the last 90 days (20 and 30) against 10 in the 90 before
+    # (one event of 10): the mean per event up 1.5 times the 10
     assert change30["a"] == pytest.approx(0.5)
     assert change90["a"] == pytest.approx(0.5)
-    assert trend90["a"] == pytest.approx(4.0)
+    assert trend90["a"] == pytest.approx(1.5)
     # nothing in the 30 days before the last 30: no earlier total to compare with
     assert np.isnan(trend30["a"])
     # b: a single event in the last 90 days: no change; no event in the last 30 days
