@@ -104,7 +104,8 @@ def crm_model(tmp_path_factory):
 def test_trained_model_reloads_with_identical_scores_and_reasons(crm_model):
     cfg, crm, result, path = crm_model
     names = sorted(p.name for p in path.iterdir())
-    assert names == ["features.json", "manifest.json", "model.json", "model.txt", "reasons.json"]
+    assert names == ["features.json", "manifest.json", "model.json", "model.txt", "reasons.json",
+                     "training_profile.json"]
     for name in names:
         assert not (path / name).read_bytes().startswith(b"\x80")  # no pickle anywhere
     loaded = ck.load_model(path)
