@@ -66,7 +66,7 @@ def qini_coefficient(saved: ArrayLike, treat: ArrayLike, score: ArrayLike) -> fl
     if n == 0:
         return float("nan")
     random = np.linspace(0.0, q[-1], n + 1)
-    area = np.trapezoid(q - random, dx=1.0 / n)
+    area = _trapezoid(q - random, 1.0 / n)
     return float(area / n)
 
 
@@ -74,7 +74,7 @@ def auuc(saved: ArrayLike, treat: ArrayLike, score: ArrayLike) -> float:
     """Area under the uplift curve: the Qini curve's average, per customer (random: Q(n)/2n)."""
     q = qini_curve(saved, treat, score)
     n = len(q) - 1
-    return float(np.trapezoid(q, dx=1.0 / n) / n) if n else float("nan")
+    return float(_trapezoid(q, 1.0 / n) / n) if n else float("nan")
 
 
 def uplift_at_k(saved: ArrayLike, treat: ArrayLike, score: ArrayLike, k: float = 0.1) -> float:
@@ -93,3 +93,9 @@ def uplift_at_k(saved: ArrayLike, treat: ArrayLike, score: ArrayLike, k: float =
     if t.sum() == 0 or (1 - t).sum() == 0:
         return float("nan")
     return float(y[t == 1].mean() - y[t == 0].mean())
+
+
+def _trapezoid(y: np.ndarray, dx: float) -> float:
+    """The trapezoid rule on evenly spaced points (``numpy.trapezoid`` needs numpy 2)."""
+    y = np.asarray(y, dtype=float)
+    return float(dx * (y.sum() - (y[0] + y[-1]) / 2)) if len(y) > 1 else 0.0
