@@ -284,6 +284,11 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             if sw.shape != y.shape or not (np.isfinite(sw).all() and (sw > 0).all()):
                 raise SchemaError(
                     f"sample_weight must hold {len(y)} finite positive weights, one per row of X.")
+        if self.final_learning_rate is not None and not 0 < self.final_learning_rate <= 1:
+            raise ValueError(
+                "The 'final_learning_rate' parameter of ChurnModel must be in (0, 1] or None. "
+                f"Got {self.final_learning_rate!r} instead."
+            )
         tr, va = self._split(y, cutoffs, horizon_days)
         if len(np.unique(y[tr])) < 2 or len(np.unique(y[va])) < 2:
             raise ModelError(
@@ -323,11 +328,6 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             )
         rate = settings["learning_rate"]
         if self.final_learning_rate is not None:
-            if not 0 < self.final_learning_rate <= 1:
-                raise ValueError(
-                    "The 'final_learning_rate' parameter of ChurnModel must be in (0, 1] or None. "
-                    f"Got {self.final_learning_rate!r} instead."
-                )
             settings["learning_rate"] = min(rate, self.final_learning_rate)
         params = lgb_params(settings, random_state=self.random_state, n_jobs=self._threads(),
                             reg_lambda=self.reg_lambda, max_depth=self.max_depth)
