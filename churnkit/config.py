@@ -50,7 +50,8 @@ JoinAgg = Literal["first", "last", "min", "max", "sum", "mean", "count", "nuniqu
 NUMERIC_AGGS = ("count", "sum", "mean", "min", "max", "first", "last", "change", "trend")
 """Aggregations of a numeric event column (``data.events.<table>.aggregations``)."""
 _POSITIVE_LABELS: list[str | int | float | bool] = [1, "1", "Yes", True]
-EVENT_ROLES = ("channel", "direction", "duration", "resolved", "score", "survey", "topic")
+EVENT_ROLES = ("amount", "channel", "direction", "duration", "resolved", "score", "survey",
+               "topic", "type")
 """Kind-specific roles of event table columns (``data.events.<table>.roles``)."""
 
 

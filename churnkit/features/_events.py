@@ -48,7 +48,13 @@ _DEFAULT_AGGS = {
 _DEFAULT_ROLES = {
     "contacts": ("direction", "resolved", "topic", "channel"),
     "feedback": ("score", "survey"),
+    "transactions": ("amount", "type"),
 }
+# columns also taken for a role when none is named like it
+_ROLE_ALIASES = {"type": ("kind",)}
+#: An amount at least this much (as a share) above the customer's previous positive amount
+#: of the same kind is a price rise (transactions' ``price_rise`` boolean)
+PRICE_RISE = 0.10
 # characters LightGBM rejects in feature names, or writes unescaped into its JSON dump
 # (backslash, control characters): each becomes "_" (names made equal are told apart by
 # _dedupe), so that any category value or column name gives a usable feature name
@@ -186,6 +192,8 @@ def _derive(events: pd.DataFrame, kind: str, columns: dict[str, str], roles: dic
             derived["unresolved"] = 1.0 - ev[roles["resolved"]].astype("float64").to_numpy()
         if "topic" in roles:
             derived["complaint"] = _text_flag(coded(roles["topic"]), lambda v: "complain" in v)
+    elif kind == "transactions" and "amount" in roles:
+        derived["price_rise"] = _price_rise(ev, roles, coded)
     elif kind == "feedback" and "score" in roles:
         score = ev[roles["score"]].astype("float64").to_numpy()
         missing = np.isnan(score)
@@ -216,6 +224,40 @@ def _derive(events: pd.DataFrame, kind: str, columns: dict[str, str], roles: dic
     for name in derived:
         types.setdefault(name, "boolean")
     return derived, types
+
+
+def _price_rise(ev: pd.DataFrame, roles: dict[str, str], coded: _Codes) -> np.ndarray:
+    """1 where a positive amount is ``PRICE_RISE`` above the previous one of its customer and kind.
+
+    0 for a customer's first positive amount of a kind, NaN for amounts that are
+    not positive (credits, refunds). Each row looks only at rows before it in time.
+    """
+    n = len(ev)
+    amount = ev[roles["amount"]].astype("float64").to_numpy()
+    order, _, lo, _, _ = segments(ev["customer_id"], nanoseconds(ev["timestamp"]))
+    a = amount if order is None else amount[order]
+    start = np.zeros(n, dtype=bool)
+    start[lo] = True
+    customer = np.cumsum(start)
+    type_col = roles.get("type")
+    if type_col is not None:
+        codes = coded(type_col)[0]
+        codes = codes if order is None else codes[order]
+    else:
+        codes = np.zeros(n, dtype=np.int8)
+    rise = np.full(n, np.nan)
+    positive = a > 0
+    for code in np.unique(codes[positive]):
+        at = np.flatnonzero(positive & (codes == code))
+        rise[at] = 0.0
+        prev, cur = at[:-1], at[1:]
+        same = customer[cur] == customer[prev]
+        rise[cur[same]] = (a[cur[same]] >= a[prev[same]] * (1.0 + PRICE_RISE)).astype(np.float64)
+    if order is not None:
+        unsorted = np.empty_like(rise)
+        unsorted[order] = rise
+        rise = unsorted
+    return rise
 
 
 def _positions(ids: pd.Series, keys: pd.Index) -> np.ndarray:
@@ -290,7 +332,9 @@ class EventFeatures(OneTableFeatures):
     first and the last event, and days since the last ``true`` of each boolean.
     Contacts add ``inbound``/``outbound``/``unresolved``/``complaint`` booleans;
     feedback adds ``answered``/``unanswered``, a score column per survey type and
-    NPS ``detractor``/``passive``/``promoter`` classes.
+    NPS ``detractor``/``passive``/``promoter`` classes; transactions add a
+    ``price_rise`` boolean: a positive ``amount`` at least 10 % above the
+    customer's previous positive amount of the same ``type`` (invoice, credit...).
 
     The event table is an argument of :meth:`fit` and :meth:`transform`
     (``events=``), never a parameter: the fitted transformer holds no data,
@@ -360,8 +404,12 @@ class EventFeatures(OneTableFeatures):
     def _resolved_roles(self, ev: pd.DataFrame) -> dict[str, str]:
         roles = dict(self.roles or {})
         for role in _DEFAULT_ROLES.get(self.kind, ()):
-            if role not in roles and role in ev.columns:
-                roles[role] = role
+            if role in roles:
+                continue
+            for col in (role, *_ROLE_ALIASES.get(role, ())):
+                if col in ev.columns:
+                    roles[role] = col
+                    break
         return roles
 
     def _column_types(self, ev: pd.DataFrame) -> dict[str, str]:

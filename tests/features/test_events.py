@@ -141,6 +141,57 @@ def test_feedback_kind_derives_survey_scores_and_nps_classes():
     assert out["feedback__answered__days_since_last"] == 31
 
 
+def _invoices() -> pd.DataFrame:
+    rows = [  # customer, day, amount, type
+        ("a", "2024-01-15", 100.0, "invoice"), ("a", "2024-02-10", -40.0, "credit"),
+        ("a", "2024-02-15", 104.0, "invoice"), ("a", "2024-03-15", 130.0, "invoice"),
+        ("a", "2024-03-20", -30.0, "credit"), ("a", "2024-03-25", -50.0, "credit"),
+        ("b", "2024-01-20", 500.0, "invoice"), ("b", "2024-02-20", 505.0, "invoice"),
+        ("c", "2024-03-01", 20.0, "invoice"),  # first invoice: nothing to rise from
+    ]
+    frame = pd.DataFrame(rows, columns=["customer_id", "timestamp", "amount", "kind"])
+    return frame.assign(timestamp=pd.to_datetime(frame["timestamp"]))
+
+
+def test_transactions_derive_price_rises_per_customer_and_type():
+    """A positive amount 10% above the customer's previous one of its type is a price rise.
+
+    b's 505 follows a's 130 in table order but is compared with b's own 500; a's
+    credits (-50 after -30) are not amounts that rise; 104 after 100 is under 10%.
+    """
+    tx = _invoices()
+    X = pd.DataFrame({"customer_id": ["a", "b", "c", "a"],
+                      "cutoff": pd.to_datetime(["2024-04-01"] * 3 + ["2024-03-15"])})
+    f = EventFeatures(table="transactions", kind="transactions", windows=[90]).fit(X, events=tx)
+    assert f.roles_ == {"amount": "amount", "type": "kind"}
+    out = f.transform(X, events=tx)
+    assert out["transactions__price_rise__count__90d"].tolist() == [1, 0, 0, 0]
+    # a's rise on 2024-03-15 is 17 days before 2024-04-01, and not yet seen on 2024-03-15
+    assert out["transactions__price_rise__days_since_last"].iloc[0] == 17
+    assert out["transactions__price_rise__days_since_last"].iloc[1:].isna().all()
+    # shares count invoices only (credits are not applicable): a has 1 rise in 3 invoices
+    assert out["transactions__price_rise__share__90d"].iloc[0] == pytest.approx(1 / 3)
+    shuffled = f.transform(X, events=tx.sample(frac=1, random_state=0))
+    pd.testing.assert_frame_equal(out, shuffled)
+
+
+def test_price_rises_ignore_the_type_when_there_is_none_and_follow_named_roles():
+    tx = _invoices().rename(columns={"amount": "net", "kind": "doc"})
+    X = pd.DataFrame({"customer_id": ["a"], "cutoff": [pd.Timestamp("2024-04-01")]})
+    named = EventFeatures(table="t", kind="transactions", windows=[90],
+                          roles={"amount": "net", "type": "doc"}).fit(X, events=tx)
+    assert named.transform(X, events=tx)["t__price_rise__count__90d"].iloc[0] == 1
+    # without a type, invoices and credits form one sequence: -40 then 104 is no rise
+    # (only positive amounts compare), 104 -> 130 is
+    untyped = EventFeatures(table="t", kind="transactions", windows=[90],
+                            roles={"amount": "net"}).fit(X, events=tx.drop(columns="doc"))
+    assert untyped.transform(X, events=tx.drop(columns="doc"))["t__price_rise__count__90d"
+                                                                ].iloc[0] == 1
+    # no amount column: no price-rise features
+    bare = EventFeatures(table="t", kind="transactions", windows=[90]).fit(X, events=tx)
+    assert not any("price_rise" in n for n in bare.get_feature_names_out())
+
+
 def test_errors_name_the_problem(rng):
     events, spine = _events(rng), _spine()
     with pytest.raises(SchemaError, match=r"no column\(s\) \['cutoff'\]"):
