@@ -28,6 +28,7 @@ from churnkit.features import feature_set
 from churnkit.labels import labels_from_config
 from churnkit.model import (
     ChurnModel,
+    attach_training_profile,
     model_from_config,
     non_churner_rate,
     out_of_time_split,
@@ -50,6 +51,7 @@ __all__ = ["train_dask"]
 _LABEL, _CUTOFF, _WEIGHT = "__churnkit_label", "__churnkit_cutoff", "__churnkit_weight"
 _EXTRA = [_LABEL, _CUTOFF, _WEIGHT]
 _MAX_TREES = 16_000
+_PROFILE_ROWS = 200_000  # validation rows gathered (a seeded sample above) to profile training
 
 
 def _learned_types(unit: tuple[Any, ...]) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
@@ -129,6 +131,16 @@ def _raw_valid(part: pd.DataFrame, booster_str: str, first_valid: Any) -> pd.Dat
     booster = lgb.Booster(model_str=booster_str)
     p = booster.predict(rows.drop(columns=_EXTRA)) if len(rows) else np.empty(0)
     return pd.DataFrame({"p": p, "y": rows[_LABEL].to_numpy()})
+
+
+def _profile_rows(part: pd.DataFrame, first_valid: Any, share: float, seed: int
+                  ) -> pd.DataFrame:
+    """One partition's validation rows (features only), a seeded ``share`` of them."""
+    rows = part[part[_CUTOFF] >= first_valid].drop(columns=_EXTRA)
+    if share < 1 and len(rows):
+        keep = np.random.default_rng(seed).random(len(rows)) < share
+        rows = rows[keep]
+    return rows
 
 
 def _best_iteration(loss: np.ndarray, patience: int) -> int:
@@ -278,12 +290,20 @@ def train_dask(
         n_used = int(frame.map_partitions(len).compute().sum())
         n_train = int(train.map_partitions(len).compute().sum())
         fitted_set = fs.result()
+        # the training profile of drift monitoring, from the validation rows as locally
+        n_valid = int(counts.loc[~older, "size"].sum())
+        share = min(1.0, _PROFILE_ROWS / max(n_valid, 1))
+        profiled = pd.concat(client.gather([
+            client.submit(_profile_rows, r, first_valid, share, m.random_state + i)
+            for i, r in enumerate(rows)]))
     model = ChurnModel.from_booster(
         booster, raw_valid=valid["p"].to_numpy(), y_valid=valid["y"].to_numpy().astype(bool),
         n_train=n_train, feature_names=list(X.columns),
         categories={c: list(X._meta[c].cat.categories) for c in X.columns
                     if isinstance(X._meta[c].dtype, pd.CategoricalDtype)},
         **model_from_config(config).get_params())
+    attach_training_profile(model, profiled, bins=config.monitor.bins)
+    del profiled
     extra: dict[str, Any] = {}
     if rate < 1:
         extra["sampling"] = {"max_training_rows": m.max_training_rows, "rows_available": n_rows,

@@ -129,11 +129,22 @@ def test_train_dask_with_lightgbm_dask(client, crm, tmp_path):
     # the same out-of-time split as local training: same validation rows, same purged cutoffs
     assert model.metrics_["n_train"] == local_model.metrics_["n_train"]
     assert model.metrics_["n"] == local_model.metrics_["n"]
+    # drift monitoring's reference: the validation rows' features, the same rows as locally
+    profile, expected = model.training_profile_, local_model.training_profile_
+    assert profile["rows"] == expected["rows"] == model.metrics_["n"]
+    assert profile["features"] == expected["features"]
+    assert profile["score"]["n"] == expected["score"]["n"]
     ck.save_model(model, tmp_path / "model", config=model.config_, training=model.training_)
+    assert (tmp_path / "model" / "training_profile.json").is_file()
     loaded = ck.load_model(tmp_path / "model")
-    scores = ck.score(configs["parquet"], loaded).scores
+    result = ck.score(configs["parquet"], loaded)
+    scores = result.scores
     assert scores["churn_probability"].between(0, 1).all()
     assert scores.loc[scores["risk_band"] == "high", "reason_1"].notna().all()
+    result.write(tmp_path / "runs" / "now" / "scores.csv")
+    drift = ck.monitor(loaded, [tmp_path / "runs"]).drift
+    assert len(drift)
+    assert drift["psi"].notna().any()
 
 
 def test_configurations_that_cannot_be_split_are_refused(crm, tiny_config_dict, tmp_path):
