@@ -20,8 +20,8 @@ Run with::
     python benchmarks/reason_attribution.py --seeds 3 4 5 --customers 3000
     python benchmarks/reason_attribution.py --reasons old.yaml --reasons new.yaml
                                                                  # compare reasons files
-    python benchmarks/reason_attribution.py --ranking players sum  # groups as players (as
-                                                                 # scoring ranks) and summed SHAP
+    python benchmarks/reason_attribution.py --ranking sum players  # summed SHAP (as scoring
+                                                                 # ranks) and groups as players
 """
 
 from __future__ import annotations
@@ -100,9 +100,10 @@ def main() -> None:
     parser.add_argument("--reasons", type=Path, action="append",
                         help="reasons file (default: the built-in one); repeat to compare")
     parser.add_argument("--since", default="2025-07-01", help="first cutoff evaluated")
-    parser.add_argument("--ranking", choices=["players", "sum"], nargs="+", default=["players"],
-                        help="players: groups valued as players, as scoring does (default); "
-                             "sum: by their features' summed SHAP values; both to compare")
+    parser.add_argument("--ranking", choices=["players", "sum"], nargs="+", default=["sum"],
+                        help="sum: by their features' summed SHAP values, as scoring ranks by "
+                             "default; players: groups valued as players "
+                             "(scoring.reason_ranking: players); both to compare")
     args = parser.parse_args()
     seeds = list(dict.fromkeys(args.seeds))
     if len(seeds) < 2:

@@ -514,9 +514,9 @@ class ScoringConfig(_Model):
     """Reason groups file (default: the built-in configs/reasons.yaml)."""
     playbooks: str | None = None
     """Playbooks file (default: the built-in configs/playbooks.yaml)."""
-    reason_ranking: Literal["players", "sum"] = "players"
-    """Reason groups ranked by exact Shapley values with the groups as players, or by
-    their features' summed SHAP values (several times faster on large scoring runs)."""
+    reason_ranking: Literal["players", "sum"] = "sum"
+    """Reason groups ranked by their features' summed SHAP values, or by exact Shapley
+    values with the groups as players (several times slower on large scoring runs)."""
     currency: str = ""
     """Currency symbol shown in at-risk lists."""
 

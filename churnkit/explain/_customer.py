@@ -201,6 +201,7 @@ def explain_customer(
     reasons: ReasonConfig | str | Path | None = None,
     max_features: int = 10,
     k: int = 3,
+    ranking: str = "sum",
 ) -> CustomerExplanation:
     """Explain one customer's churn probability.
 
@@ -217,6 +218,10 @@ def explain_customer(
         Features drawn in the waterfall and listed in the summary.
     k : int, default 3
         Worded reasons.
+    ranking : {"sum", "players"}, default "sum"
+        How reason groups are valued, as ``scoring.reason_ranking`` does in
+        scoring: their features' summed SHAP values, or their exact Shapley
+        values with the groups as players.
 
     Returns
     -------
@@ -238,12 +243,16 @@ def explain_customer(
             "The 'max_features' parameter of explain_customer must be an int >= 1. "
             f"Got {max_features!r} instead."
         )
+    if ranking not in ("sum", "players"):
+        raise ValueError("The 'ranking' parameter of explain_customer must be 'sum' or "
+                         f"'players'. Got {ranking!r} instead.")
     cfg = reasons if isinstance(reasons, ReasonConfig) else load_reasons(reasons)
+    ranker = model if ranking == "players" else None
     contrib = model.explain(X)
     Xm = X[[c for c in contrib.columns if c != EXPECTED_COLUMN]]
     probability = float(model.predict_proba(X)[0, 1])
-    top = top_reasons(contrib, Xm, cfg, k=k, model=model)
-    grouped = group_contributions(contrib, cfg, X=Xm, model=model).iloc[0]
+    top = top_reasons(contrib, Xm, cfg, k=k, model=ranker)
+    grouped = group_contributions(contrib, cfg, X=Xm, model=ranker).iloc[0]
     picked = [(top.iloc[0][f"reason_{i}_id"], top.iloc[0][f"reason_{i}"]) for i in range(1, k + 1)]
     picked = [(rid, text) for rid, text in picked if not pd.isna(rid)]
     reason_table = pd.DataFrame(

@@ -51,6 +51,7 @@ def explain(
     """
     dataset = load_dataset(config)
     X = customer_features(model, dataset, customer, as_of=as_of)
-    expl = explain_customer(model, X, reasons=load_reasons(config.resolve(config.scoring.reasons)))
+    expl = explain_customer(model, X, reasons=load_reasons(config.resolve(config.scoring.reasons)),
+                            ranking=config.scoring.reason_ranking)
     files = write_customer_explanation(expl, out_dir) if out_dir is not None else {}
     return expl, files

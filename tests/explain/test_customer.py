@@ -92,23 +92,26 @@ def test_table_is_long_sorted_and_worded(trained, risky):
     assert (row["reason_id"] == owners[row.index]).all()
 
 
-def test_reasons_match_top_reasons(trained, risky):
+@pytest.mark.parametrize("ranking", ["sum", "players"])
+def test_reasons_match_top_reasons(trained, risky, ranking):
+    """explain_customer words and ranks the reasons as scoring does with the same ranking."""
     model, _ = trained
-    expl = explain_customer(model, risky, k=3)
+    ranker = model if ranking == "players" else None
+    expl = explain_customer(model, risky, k=3, ranking=ranking)
     contrib = model.explain(risky)
     Xm = risky[list(model.feature_names_in_)]
-    top = top_reasons(contrib, Xm, load_reasons(), k=3, model=model).iloc[0]
+    top = top_reasons(contrib, Xm, load_reasons(), k=3, model=ranker).iloc[0]
     n = len(expl.reasons)
     assert 1 <= n <= 3
     assert expl.reasons["reason"].tolist() == [top[f"reason_{i}"] for i in range(1, n + 1)]
     assert expl.reasons["reason_id"].tolist() == [top[f"reason_{i}_id"] for i in range(1, n + 1)]
     assert (expl.reasons["contribution"] > 0).all()
     assert (np.diff(expl.reasons["contribution"]) <= 0).all()
-    # the groups are valued as players: their values add up to the features' contributions
-    players = group_contributions(contrib, load_reasons(), X=Xm, model=model)
+    # either way the groups' values add up to the features' contributions
+    grouped = group_contributions(contrib, load_reasons(), X=Xm, model=ranker)
     np.testing.assert_allclose(expl.reasons["contribution"],
-                               players.iloc[0][expl.reasons["reason_id"]], atol=1e-12)
-    np.testing.assert_allclose(players.sum(axis=1), expl.table["contribution"].sum(), atol=1e-9)
+                               grouped.iloc[0][expl.reasons["reason_id"]], atol=1e-12)
+    np.testing.assert_allclose(grouped.sum(axis=1), expl.table["contribution"].sum(), atol=1e-9)
 
 
 def test_groups_as_players_against_summed_contributions(trained, risky):

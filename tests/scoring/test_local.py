@@ -158,13 +158,13 @@ def test_a_line_with_too_many_fields_stops_the_chunked_engine_with_a_clear_error
 
 
 def test_reason_ranking_players_or_sum(crm_files):
-    """scoring.reason_ranking: the groups valued as players (default) or their summed SHAP."""
+    """scoring.reason_ranking: the groups' summed SHAP (default) or the groups as players."""
     configs, model = crm_files
     cfg = configs["parquet"]
-    players = ck.score(cfg, model)
-    summed_cfg = cfg.model_copy(
-        update={"scoring": cfg.scoring.model_copy(update={"reason_ranking": "sum"})})
-    summed = ck.score(summed_cfg, model)
+    summed = ck.score(cfg, model)
+    players_cfg = cfg.model_copy(
+        update={"scoring": cfg.scoring.model_copy(update={"reason_ranking": "players"})})
+    players = ck.score(players_cfg, model)
     pd.testing.assert_series_equal(players.scores["churn_probability"],
                                    summed.scores["churn_probability"])
     X, contrib = players.features, players.contributions
