@@ -445,7 +445,6 @@ def rank(
     uplift: Annotated[Path, typer.Option(help="Uplift model folder ('churnkit train --uplift').")],
     scores: Annotated[Path, typer.Option(help="Scores file written by 'churnkit score'.")],
     out_file: Annotated[Path, typer.Option("--out", help="The uplift-ranked list (.csv/.parquet).")],
-    trust_pickle: TrustPickleOpt = False,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Rank scored customers by expected saved value (uplift x value - cost); flag do-not-contact."""
@@ -453,7 +452,7 @@ def rank(
         cfg = load_config(config)
         with _steps() as progress:
             progress("Ranking by uplift")
-            fitted = jobs.load_uplift(uplift, trust_pickle=trust_pickle)
+            fitted = jobs.load_uplift(uplift)
             ranked = jobs.rank_by_uplift(cfg, fitted, jobs.read_scores(scores))
             jobs.write_uplift_list(ranked, out_file)
         _print_summary(f"Uplift-ranked list → {out_file}", {

@@ -32,6 +32,8 @@ from churnkit.impact._uplift_metrics import qini_coefficient
 
 __all__ = ["UpliftModel"]
 
+_BOOSTERS = ("mu0", "mu1", "tau0", "tau1")  # the LightGBM models a bag may hold
+
 Learner = Literal["auto", "t", "x"]
 
 
@@ -62,17 +64,27 @@ def _fit_one(model: UpliftModel, kind: str, X: pd.DataFrame, t: np.ndarray, y: n
     return parts
 
 
+def _proba(model: Any, X: pd.DataFrame) -> np.ndarray:
+    """Churn probability from a fitted classifier or a loaded binary Booster."""
+    if hasattr(model, "predict_proba"):
+        return np.asarray(model.predict_proba(X))[:, 1]
+    return np.asarray(model.predict(X))
+
+
 def _with_risk(parts: dict[str, Any], X: pd.DataFrame) -> pd.DataFrame:
     """``X`` plus the churn probability without and with contact (first-stage models)."""
-    return X.assign(_risk_control=np.asarray(parts["mu0"].predict_proba(X))[:, 1],
-                    _risk_treated=np.asarray(parts["mu1"].predict_proba(X))[:, 1])
+    return X.assign(_risk_control=_proba(parts["mu0"], X), _risk_treated=_proba(parts["mu1"], X))
 
 
 def _predict_one(parts: dict[str, Any], X: pd.DataFrame) -> np.ndarray:
     if parts["kind"] == "t":
-        return np.asarray(parts["mu0"].predict_proba(X)[:, 1] - parts["mu1"].predict_proba(X)[:, 1])
+        return np.asarray(_proba(parts["mu0"], X) - _proba(parts["mu1"], X))
     e, Z = parts["share"], _with_risk(parts, X)
     return np.asarray(e * parts["tau0"].predict(Z) + (1 - e) * parts["tau1"].predict(Z))
+
+
+def _booster(model: Any) -> Any:
+    return getattr(model, "booster_", model)
 
 
 class UpliftModel(BaseEstimator):
@@ -233,3 +245,69 @@ class UpliftModel(BaseEstimator):
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """Expected reduction in churn probability if contacted (negative: contact harms)."""
         return np.asarray(self.predict_bags(X).mean(axis=0))
+
+    def to_state(self) -> tuple[dict[str, Any], dict[str, str]]:
+        """The fitted model as plain JSON data and LightGBM text models.
+
+        Returns
+        -------
+        state : dict
+            Parameters, learner, selection, features and per bag its kind, the
+            share treated and the name of each of its LightGBM models.
+        boosters : dict of str to str
+            LightGBM's text format of each model, by name (``bag0_mu0``...).
+        """
+        check_is_fitted(self, "bags_")
+        boosters: dict[str, str] = {}
+        bags = []
+        for b, parts in enumerate(self.bags_):
+            names = {}
+            for part in _BOOSTERS:
+                if part in parts:
+                    names[part] = f"bag{b}_{part}"
+                    boosters[names[part]] = _booster(parts[part]).model_to_string()
+            bags.append({"kind": parts["kind"], "share": float(parts["share"]), "models": names})
+        params = self.get_params()
+        state = {"params": {**params, "keep": list(params["keep"])},
+                 "learner": self.learner_, "selection": dict(self.selection_),
+                 "feature_names_in": list(self.feature_names_in_),
+                 "features": list(self.features_), "bags": bags}
+        return state, boosters
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], boosters: dict[str, str]) -> UpliftModel:
+        """Rebuild a fitted model from :meth:`to_state`'s data: parses text, runs no code.
+
+        Parameters
+        ----------
+        state : dict
+        boosters : dict of str to str
+
+        Returns
+        -------
+        UpliftModel
+            Predicting as the model that was saved.
+        """
+        import lightgbm as lgb
+
+        params = dict(state["params"])
+        params["keep"] = tuple(params.get("keep", ()))
+        model = cls(**params)
+        model.learner_ = str(state["learner"])
+        model.selection_ = {str(k): float(v) for k, v in state["selection"].items()}
+        model.feature_names_in_ = [str(c) for c in state["feature_names_in"]]
+        model.features_ = [str(c) for c in state["features"]]
+        model.bags_ = []
+        for bag in state["bags"]:
+            parts: dict[str, Any] = {"kind": str(bag["kind"]), "share": float(bag["share"])}
+            for part, name in bag["models"].items():
+                if part not in _BOOSTERS or name not in boosters:
+                    raise SchemaError(f"Uplift model state: bag part {part!r} ({name!r}) is not "
+                                      "a saved LightGBM model. Train the uplift model again.")
+                try:
+                    parts[part] = lgb.Booster(model_str=boosters[name])
+                except lgb.basic.LightGBMError as exc:
+                    raise SchemaError(f"Uplift model state: {name!r} is not a LightGBM model "
+                                      f"({str(exc)[:200]}).") from None
+            model.bags_.append(parts)
+        return model

@@ -20,10 +20,11 @@ from churnkit._core import (
     no_progress,
     write_table,
 )
+from churnkit._core.state import dump_state
 from churnkit.config import Config
 from churnkit.data import Dataset, load_dataset
 from churnkit.exceptions import ModelError, SchemaError
-from churnkit.features import FeatureSet
+from churnkit.features import FeatureSet, feature_set_from_state, feature_set_state
 from churnkit.impact import (
     UpliftModel,
     auuc,
@@ -36,7 +37,8 @@ from churnkit.jobs._impact import read_assignments
 __all__ = ["UpliftResult", "load_uplift", "rank_by_uplift", "train_uplift", "uplift_metrics",
            "write_uplift_list"]
 
-_MODEL_FILE, _MANIFEST = "uplift.joblib", "uplift.json"
+_MANIFEST, _STATE, _FEATURES = "uplift.json", "uplift_model.json", "features.json"
+_LEGACY = "uplift.joblib"  # a pickle written by earlier versions: never loaded
 PLAYBOOK_FEATURE = "recommended_playbook"
 
 
@@ -85,47 +87,74 @@ class UpliftResult:
     summary: dict[str, Any] = field(default_factory=dict)
 
     def write(self, out: str | Path) -> Path:
-        """Save ``uplift.joblib`` and ``uplift.json`` (metrics, sha256 of the model file)."""
-        import joblib
+        """Save the model as data files: nothing in the folder runs code when loaded.
 
+        ``uplift_model.json`` (learner, features, bags), one LightGBM text model
+        per bag part (``bag0_mu0.txt``...), ``features.json`` (the fitted feature
+        set) and ``uplift.json``: the summary, the held-out metrics and the
+        sha256 of every other file, written last.
+        """
         folder = Path(out)
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / _MODEL_FILE
-        with atomic_path(path) as tmp:
-            joblib.dump({"model": self.model, "features": self.features}, tmp)
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        state, boosters = self.model.to_state()
+        files = {_STATE: dump_state(state, _STATE),
+                 _FEATURES: dump_state(feature_set_state(self.features), _FEATURES),
+                 **{f"{name}.txt": text.encode() for name, text in boosters.items()}}
+        for name, data in files.items():
+            with atomic_path(folder / name) as tmp:
+                Path(tmp).write_bytes(data)
+        (folder / _LEGACY).unlink(missing_ok=True)
+        digests = {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())}
         atomic_write_text(folder / _MANIFEST, json.dumps(
-            {**self.summary, "sha256": digest, "churnkit_version": __version__}, indent=2,
+            {**self.summary, "files": digests, "churnkit_version": __version__}, indent=2,
             default=str) + "\n")
         return folder
 
 
-def load_uplift(folder: str | Path, *, trust_pickle: bool = False) -> UpliftResult:
-    """Load a saved uplift model after checking its file against the manifest's sha256.
+def load_uplift(folder: str | Path) -> UpliftResult:
+    """Load a saved uplift model after checking every file against the manifest's sha256.
 
-    The model file is a pickle, which runs code when loaded: it loads only with
-    ``trust_pickle=True``, for a model from a trusted source.
+    The folder holds JSON and LightGBM's text models only: loading parses them
+    and never runs code. A folder with a pickle from an earlier version is refused.
     """
-    import joblib
-
     folder = Path(folder)
-    if not trust_pickle:
-        raise ModelError(f"{str(folder)!r}: an uplift model is a pickle, which runs code when "
-                         "loaded. Load it only from a trusted source, with trust_pickle=True "
-                         "(--trust-pickle).")
-    manifest, path = folder / _MANIFEST, folder / _MODEL_FILE
-    if not manifest.is_file() or not path.is_file():
-        raise ModelError(f"{str(folder)!r} holds no uplift model ({_MANIFEST} and {_MODEL_FILE}). "
+    manifest = folder / _MANIFEST
+    if not manifest.is_file():
+        raise ModelError(f"{str(folder)!r} holds no uplift model ({_MANIFEST} is missing). "
                          "Train one with 'churnkit train --uplift'.")
-    meta = json.loads(manifest.read_text(encoding="utf-8"))
-    if hashlib.sha256(path.read_bytes()).hexdigest() != meta.get("sha256"):
-        raise ModelError(f"{path}: the file does not match the sha256 of {_MANIFEST}; it was "
-                         "changed after training. Train the uplift model again.")
+    try:
+        meta = json.loads(manifest.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{manifest} is not valid JSON ({exc}). Train the uplift model "
+                         "again.") from None
+    files = meta.get("files") if isinstance(meta, dict) else None
+    if not isinstance(files, dict):
+        how = "as a pickle by an earlier version" if (folder / _LEGACY).is_file() else "badly"
+        raise ModelError(f"{str(folder)!r}: the uplift model was saved {how} and is not "
+                         "loaded. Train it again with 'churnkit train --uplift'.")
     if meta.get("churnkit_version") != __version__:
-        raise ModelError(f"{path} was saved by churnkit {meta.get('churnkit_version')}, this is "
-                         f"{__version__}. Train the uplift model again.")
-    parts = joblib.load(path)
-    return UpliftResult(model=parts["model"], features=parts["features"], summary=meta)
+        raise ModelError(f"{manifest} was saved by churnkit {meta.get('churnkit_version')}, "
+                         f"this is {__version__}. Train the uplift model again.")
+    data: dict[str, bytes] = {}
+    for name, digest in files.items():
+        path = folder / name
+        if Path(name).name != name or not path.is_file():
+            raise ModelError(f"{path}: a file of the uplift model is missing. Restore the folder "
+                             "or train the uplift model again.")
+        data[name] = path.read_bytes()
+        if hashlib.sha256(data[name]).hexdigest() != digest:
+            raise ModelError(f"{path}: the file does not match the sha256 of {_MANIFEST}; it was "
+                             "changed after training. Train the uplift model again.")
+    try:
+        state = json.loads(data[_STATE])
+        boosters = {name[:-4]: text.decode() for name, text in data.items()
+                    if name.endswith(".txt")}
+        model = UpliftModel.from_state(state, boosters)
+        features = feature_set_from_state(json.loads(data[_FEATURES]), str(folder / _FEATURES))
+    except (KeyError, TypeError, ValueError, SchemaError) as exc:
+        raise ModelError(f"{str(folder)!r}: the uplift model's files do not hold a model this "
+                         f"churnkit can read ({str(exc)[:200]}). Train it again.") from None
+    return UpliftResult(model=model, features=features, summary=meta)
 
 
 def train_uplift(

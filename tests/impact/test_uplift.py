@@ -65,6 +65,27 @@ def test_max_features_keeps_what_the_churn_model_uses():
     assert not [f for f in model.features_ if f.startswith("junk")]
 
 
+@pytest.mark.parametrize("learner", ["t", "x"])
+def test_state_round_trip_predicts_the_same(learner):
+    """to_state/from_state: JSON data and LightGBM text, the same predictions bag by bag."""
+    import json
+
+    X, t, y, _ = _experiment(2000)
+    X = X.assign(plan=pd.Categorical(np.where(X["noise"] > 0.5, "call", "mail")))
+    model = UpliftModel(learner=learner, bags=2, n_estimators=30, keep=("plan",)).fit(X, t, y)
+    state, boosters = model.to_state()
+    state = json.loads(json.dumps(state))  # plain JSON through and through
+    assert set(boosters) == {f"bag{b}_{p}" for b in range(2)
+                             for p in (("mu0", "mu1") if learner == "t"
+                                       else ("mu0", "mu1", "tau0", "tau1"))}
+    again = UpliftModel.from_state(state, boosters)
+    assert again.get_params() == model.get_params()
+    assert again.features_ == model.features_
+    np.testing.assert_allclose(again.predict_bags(X), model.predict_bags(X), rtol=0, atol=1e-12)
+    with pytest.raises(SchemaError, match="is not a LightGBM model"):
+        UpliftModel.from_state(state, {**boosters, "bag0_mu0": "not a model"})
+
+
 def test_bad_inputs_are_named():
     X, t, y, _ = _experiment(500)
     with pytest.raises(ConfigError, match="'learner' parameter of UpliftModel"):

@@ -55,16 +55,41 @@ def test_ranked_list_orders_by_expected_saved_value_and_flags_harm(trained):
     assert ranked["uplift_rank"].tolist() == list(range(1, len(ranked) + 1))
 
 
-def test_saved_model_is_checked_on_load(trained, tmp_path):
+def test_saved_model_is_data_and_predicts_as_before(trained, tmp_path):
+    """JSON and LightGBM text only: the loaded model ranks exactly as the fitted one."""
+    crm, _, cfg, dataset, result = trained
+    folder = result.write(tmp_path / "model")
+    names = sorted(p.name for p in folder.iterdir())
+    assert all(n.endswith((".json", ".txt")) for n in names), names
+    assert sum(n.endswith(".txt") for n in names) >= 2 * cfg.uplift.bags
+    again = jobs.load_uplift(folder)
+    assert again.summary["learner"] == result.summary["learner"]
+    assert again.model.features_ == result.model.features_
+    scores = crm.assignments[["customer_id", "as_of", "churn_probability", "recommended_playbook"]]
+    before = jobs.rank_by_uplift(cfg, result, scores, dataset=dataset)
+    after = jobs.rank_by_uplift(cfg, again, scores, dataset=dataset)
+    pd.testing.assert_frame_equal(before, after, check_exact=False, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("damage", ["change", "remove", "pickle"])
+def test_saved_model_is_checked_on_load(trained, tmp_path, damage):
     *_, result = trained
     folder = result.write(tmp_path / "model")
-    with pytest.raises(ModelError, match="pickle, which runs code"):
+    booster = folder / "bag0_mu0.txt"
+    if damage == "change":
+        booster.write_text(booster.read_text().replace("Tree=0", "Tree=9", 1))
+        match = "does not match the sha256"
+    elif damage == "remove":
+        booster.unlink()
+        match = "a file of the uplift model is missing"
+    else:  # a folder an earlier version wrote: a pickle and a manifest without files
+        manifest = json.loads((folder / "uplift.json").read_text())
+        del manifest["files"]
+        (folder / "uplift.json").write_text(json.dumps(manifest))
+        (folder / "uplift.joblib").write_bytes(b"not loaded")
+        match = "saved as a pickle by an earlier version and is not loaded"
+    with pytest.raises(ModelError, match=match):
         jobs.load_uplift(folder)
-    again = jobs.load_uplift(folder, trust_pickle=True)
-    assert again.summary["learner"] == result.summary["learner"]
-    (folder / "uplift.joblib").write_bytes(b"changed")
-    with pytest.raises(ModelError, match="does not match the sha256"):
-        jobs.load_uplift(folder, trust_pickle=True)
 
 
 def test_cli_trains_and_ranks(trained, tmp_path):
@@ -80,6 +105,6 @@ def test_cli_trains_and_ranks(trained, tmp_path):
     crm.assignments[["customer_id", "as_of", "churn_probability", "recommended_playbook"]].to_csv(scores, index=False)
     out = tmp_path / "ranked.csv"
     ranked = runner.invoke(app, ["rank", "--config", str(config), "--uplift", str(model),
-                                 "--scores", str(scores), "--out", str(out), "--trust-pickle"])
+                                 "--scores", str(scores), "--out", str(out)])
     assert ranked.exit_code == 0, ranked.output
     assert "expected_saved_value" in pd.read_csv(out).columns
