@@ -283,6 +283,10 @@ def train(config: ConfigOpt,
           mlflow_uri: MlflowUriOpt = None) -> None:
     """Train a churn model and save it with its manifest (signed if CHURNKIT_MODEL_KEY is set)."""
     with _errors():
+        if uplift and (mlflow or mlflow_uri is not None):
+            raise typer.BadParameter("logs the churn model's training; the uplift model's "
+                                     "is not logged. Leave out --mlflow with --uplift.",
+                                     param_hint="--mlflow")
         cfg = load_config(config)
         if uplift:
             with _steps() as progress:

@@ -21,7 +21,7 @@ from mlflow.tracking import MlflowClient
 import churnkit as ck
 from churnkit._core import builtin_config
 from churnkit.cli import app
-from churnkit.config import config_from_dict
+from churnkit.config import MlflowConfig, config_from_dict
 from churnkit.exceptions import ConfigError
 from churnkit.model import load_model
 
@@ -137,15 +137,20 @@ def test_evaluate_logs_the_metrics_of_churnkit_and_of_every_baseline(project, ur
 def test_monitor_logs_one_step_per_scoring_run_and_its_status(project, uri, tmp_path):
     config, crm = project
     cfg = ck.load_config(config)
-    model = ck.train(cfg, tables=crm.tables, out_dir=tmp_path / "model").model
+    # from Python, without a model folder: the model is logged from a temporary one
+    trained = ck.train(cfg, tables=crm.tables, mlflow=MlflowConfig(tracking_uri=uri, experiment="api"))
+    model = trained.model
+    client = MlflowClient(uri)
+    assert trained.summary["mlflow"]["run_id"] == _run(client, "api").info.run_id
+    model_dir = Path(client.download_artifacts(trained.summary["mlflow"]["run_id"], "model", str(tmp_path)))
+    assert load_model(model_dir).version_ == model.version_  # the logged folder loads, hashes checked
     for as_of in AS_OF:
         ck.score(cfg, model, tables=crm.tables, as_of=as_of).write(tmp_path / "runs" / as_of / "scores.csv")
-    res = cli_runner().invoke(app, ["monitor", "--model", str(tmp_path / "model"), "--runs",
+    res = cli_runner().invoke(app, ["monitor", "--model", str(model_dir), "--runs",
                                     str(tmp_path / "runs"), "--config", str(config), "--out",
                                     str(tmp_path / "monitor"), "--format", "json", "--mlflow-uri", uri])
     assert res.exit_code in (0, 3), res.stderr
     summary = json.loads(res.stdout)
-    client = MlflowClient(uri)
     run = _run(client, "churn-sample")
     assert run.data.tags["churnkit.status"] == summary["status"]
     assert run.data.tags["churnkit.exit_code"] == str(res.exit_code)
@@ -188,6 +193,13 @@ def test_without_mlflow_installed_the_flag_says_how_to_install(project, tmp_path
     # without the flag churnkit runs as usual
     r = subprocess.run([sys.executable, "-c", code, "--version"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def test_uplift_training_is_not_logged_and_says_so(tmp_path):
+    res = cli_runner().invoke(app, ["train", "--config", str(builtin_config("default.yaml")),
+                                    "--out", str(tmp_path / "m"), "--uplift", "--mlflow"])
+    assert res.exit_code == 2
+    assert "Leave out --mlflow with --uplift" in res.stderr
 
 
 @pytest.mark.parametrize(("section", "match"), [
