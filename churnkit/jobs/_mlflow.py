@@ -35,9 +35,11 @@ try:
     from mlflow.tracking import MlflowClient
 
     _MLFLOW_ERRORS: tuple[type[Exception], ...] = (MlflowException,)
-except ImportError:  # the optional extra is not installed: logging raises a clear error
+    _IMPORT_ERROR: Exception | None = None
+except Exception as exc:  # not installed, or broken: an error only when logging is asked for
     mlflow = None  # type: ignore[assignment]
     _MLFLOW_ERRORS = ()
+    _IMPORT_ERROR = exc
 
 __all__ = [
     "INSTALL",
@@ -97,9 +99,14 @@ class Tracker:
 
 
 def _require() -> None:
-    if mlflow is None:
+    if isinstance(_IMPORT_ERROR, ImportError):
         raise ConfigError(f"--mlflow needs MLflow, which is not installed. Install it with: "
-                          f"{INSTALL}")
+                          f"{INSTALL}") from _IMPORT_ERROR
+    if _IMPORT_ERROR is not None:  # e.g. a protobuf that this MLflow does not work with
+        raise ConfigError(
+            f"--mlflow needs MLflow, which is installed but fails to import "
+            f"({type(_IMPORT_ERROR).__name__}: {cap_text(str(_IMPORT_ERROR), 300)}). Reinstall "
+            f"it with its dependencies: {INSTALL} --force-reinstall") from _IMPORT_ERROR
 
 
 def tracker(setting: bool | MlflowConfig, *, config: Config | None = None,

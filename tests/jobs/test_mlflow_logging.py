@@ -8,6 +8,7 @@ database takes seconds, so it is made once and copied for each test.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -192,6 +193,23 @@ def test_without_mlflow_installed_the_flag_says_how_to_install(project, tmp_path
     assert not (tmp_path / "m").exists()
     # without the flag churnkit runs as usual
     r = subprocess.run([sys.executable, "-c", code, "--version"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.slow
+def test_a_broken_mlflow_installation_stops_only_the_flag(tmp_path):
+    fake = tmp_path / "site" / "mlflow"
+    fake.mkdir(parents=True)  # an MLflow whose import fails, as with a protobuf it does not support
+    (fake / "__init__.py").write_text("raise TypeError('Descriptors cannot be created directly.')\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "site")}
+    cmd = [sys.executable, "-m", "churnkit", "evaluate", "--config",
+           str(builtin_config("default.yaml")), "--mlflow"]
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    assert r.returncode == 1, r.stderr
+    assert "installed but fails to import (TypeError: Descriptors cannot" in r.stderr
+    assert "Traceback" not in r.stderr
+    r = subprocess.run([sys.executable, "-m", "churnkit", "--version"], capture_output=True, text=True,
+                       env=env)
     assert r.returncode == 0, r.stderr
 
 
