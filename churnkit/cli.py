@@ -26,7 +26,7 @@ from rich.table import Table
 
 from churnkit import jobs
 from churnkit._core import __version__, cap_text, check_table_path, resolve_as_of, run_lock
-from churnkit.config import load_config
+from churnkit.config import Config, MlflowConfig, load_config
 from churnkit.data import load_dataset
 from churnkit.exceptions import ChurnkitError
 from churnkit.labels import label_population, labels_from_config
@@ -200,6 +200,23 @@ PartitionsOpt = Annotated[int | None, typer.Option(
     min=1, help="Partitions of customers (dask: default 2 per worker thread; chunked: 8).")]
 
 
+MlflowOpt = Annotated[bool, typer.Option(
+    "--mlflow", help="Log the run to MLflow: parameters, metrics, tags and files (needs "
+                     "churnkit-crm[mlflow]; where: the config's mlflow: section, else "
+                     "MLFLOW_TRACKING_URI, else MLflow's local default).")]
+MlflowUriOpt = Annotated[str | None, typer.Option(
+    "--mlflow-uri", help="MLflow tracking URI, e.g. http://host:5000 or sqlite:///mlflow.db; "
+                         "implies --mlflow.")]
+
+
+def _mlflow(on: bool, uri: str | None, cfg: Config | None) -> bool | MlflowConfig:
+    """The jobs' ``mlflow`` argument from ``--mlflow`` and ``--mlflow-uri``."""
+    if uri is None:
+        return on
+    settings = cfg.mlflow if cfg is not None else MlflowConfig()
+    return settings.model_copy(update={"tracking_uri": uri})
+
+
 class Engine(StrEnum):
     """Where scoring runs."""
 
@@ -262,9 +279,14 @@ def train(config: ConfigOpt,
           assignments: Annotated[list[Path] | None, typer.Option(
               help="--uplift: assignments.csv of a finished run (repeat); default: the "
                    "config's uplift.assignments.")] = None,
-          fmt: FormatOpt = Format.table) -> None:
+          fmt: FormatOpt = Format.table, mlflow: MlflowOpt = False,
+          mlflow_uri: MlflowUriOpt = None) -> None:
     """Train a churn model and save it with its manifest (signed if CHURNKIT_MODEL_KEY is set)."""
     with _errors():
+        if uplift and (mlflow or mlflow_uri is not None):
+            raise typer.BadParameter("logs the churn model's training; the uplift model's "
+                                     "is not logged. Leave out --mlflow with --uplift.",
+                                     param_hint="--mlflow")
         cfg = load_config(config)
         if uplift:
             with _steps() as progress:
@@ -276,9 +298,8 @@ def train(config: ConfigOpt,
             return
         with _steps() as progress:
             result = jobs.train(cfg, engine=engine.value, scheduler=scheduler,
-                                partitions=partitions, progress=progress)
-            progress("Saving the model")
-            result.write(out_dir)
+                                partitions=partitions, progress=progress, out_dir=out_dir,
+                                mlflow=_mlflow(mlflow, mlflow_uri, cfg))
         _print_summary(f"Trained {cfg.name} → {out_dir}", result.summary, fmt)
 
 
@@ -369,17 +390,29 @@ def evaluate(
     out_dir: Annotated[Path | None, typer.Option(
         "--out", help="Write metrics.json, predictions.csv, folds.csv and model_report.html "
                       "to this folder.")] = None,
+    mlflow: MlflowOpt = False,
+    mlflow_uri: MlflowUriOpt = None,
 ) -> None:
     """Backtest a configuration against a one-feature rule, a logistic regression and a plain LightGBM."""
     with _errors():
         with _steps() as progress:
-            summary = jobs.evaluate(config, cv=cv, out_dir=out_dir, progress=progress)
+            cfg = load_config(config)
+            summary = jobs.evaluate(cfg, cv=cv, out_dir=out_dir, progress=progress,
+                                    mlflow=_mlflow(mlflow, mlflow_uri, cfg))
         if fmt is Format.json:
             out.print_json(json.dumps(summary, default=str))
             return
         _print_comparison(config, summary)
         if out_dir is not None:
             err.print(f"Wrote {escape(summary['files']['report'])}")
+        _print_mlflow(summary)
+
+
+def _print_mlflow(summary: dict[str, Any]) -> None:
+    if "mlflow" in summary:
+        logged = summary["mlflow"]
+        err.print(f"MLflow: run {escape(logged['run_id'])} of experiment "
+                  f"{escape(repr(logged['experiment']))} at {escape(logged['tracking_uri'])}")
 
 
 def _print_comparison(config: Path, summary: dict[str, Any]) -> None:
@@ -502,6 +535,8 @@ def monitor(
     ] = None,
     trust_pickle: TrustPickleOpt = False,
     fmt: FormatOpt = Format.table,
+    mlflow: MlflowOpt = False,
+    mlflow_uri: MlflowUriOpt = None,
 ) -> None:
     """Check past scoring runs for drift and degraded performance.
 
@@ -513,7 +548,8 @@ def monitor(
         cfg = load_config(config) if config is not None else None
         fitted = load_model(model, trust_pickle=trust_pickle)
         with _steps() as progress:
-            result = jobs.monitor(fitted, runs, config=cfg, out_dir=out_dir, progress=progress)
+            result = jobs.monitor(fitted, runs, config=cfg, out_dir=out_dir, progress=progress,
+                                  mlflow=_mlflow(mlflow, mlflow_uri, cfg))
         summary = result.summary
         if fmt is Format.json:
             out.print_json(json.dumps(summary, default=str))
@@ -526,6 +562,7 @@ def monitor(
                            }, fmt)
             for reason in summary["reasons"]:
                 err.print(escape(reason))
+            _print_mlflow(summary)
     raise typer.Exit(result.exit_code)
 
 

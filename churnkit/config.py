@@ -35,6 +35,7 @@ __all__ = [
     "Lookup",
     "FeatureConfig",
     "LabelConfig",
+    "MlflowConfig",
     "ModelConfig",
     "NUMERIC_AGGS",
     "RetentionConfig",
@@ -639,6 +640,24 @@ class MonitorConfig(_Model):
         return self
 
 
+class MlflowConfig(_Model):
+    """Where ``--mlflow`` logs the runs of ``churnkit train``, ``evaluate`` and ``monitor``."""
+
+    tracking_uri: str | None = None
+    """MLflow tracking URI: a server (``http://host:5000``) or a database
+    (``sqlite:///mlflow.db``, relative to the working directory). Default: MLflow's
+    own, the environment variable ``MLFLOW_TRACKING_URI`` or else its local default."""
+    experiment: str | None = None
+    """MLflow experiment the runs go to (created when missing). Default: the config's ``name``."""
+
+    @field_validator("tracking_uri", "experiment")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("must not be blank; leave the key out for the default")
+        return value
+
+
 class Config(_Model):
     """A whole churnkit configuration."""
 
@@ -652,6 +671,7 @@ class Config(_Model):
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     uplift: UpliftConfig = Field(default_factory=UpliftConfig)
     monitor: MonitorConfig = Field(default_factory=MonitorConfig)
+    mlflow: MlflowConfig = Field(default_factory=MlflowConfig)
     base_dir: Path = Path()
     """Folder that relative table paths are resolved against (the config file's folder)."""
 

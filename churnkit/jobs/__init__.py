@@ -15,6 +15,9 @@ the scoring engines decide only how partitions are read and where work runs.
 - :func:`train_uplift`, :func:`rank_by_uplift`: who contact saves, and lists ranked by it
 - :func:`monitor`: drift and realised performance of past scoring runs
 - :func:`demo`: all of it on the built-in sample CRM
+
+:func:`train`, :func:`evaluate` and :func:`monitor` log one MLflow run each when
+called with ``mlflow=True`` (the extra ``churnkit-crm[mlflow]``).
 """
 
 from churnkit.jobs._demo import demo

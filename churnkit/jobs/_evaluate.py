@@ -10,14 +10,16 @@ from typing import Any
 import pandas as pd
 
 from churnkit._core import Progress, __version__, atomic_write_text, no_progress
-from churnkit.config import Config, load_config
+from churnkit.config import Config, MlflowConfig, load_config
 from churnkit.evaluate import (
     HEADLINE,
     PLAIN_LIGHTGBM,
+    EvaluationResult,
     backtest,
     baselines_of,
     write_model_report,
 )
+from churnkit.jobs._mlflow import log_evaluate, tracker
 from churnkit.scoring import write_table
 
 __all__ = ["comparison_columns", "comparison_rows", "evaluate"]
@@ -32,6 +34,7 @@ def evaluate(
     out_dir: str | Path | None = None,
     tables: Mapping[str, pd.DataFrame] | None = None,
     progress: Progress = no_progress,
+    mlflow: bool | MlflowConfig = False,
 ) -> dict[str, Any]:
     """Backtest a configuration and optionally write its files.
 
@@ -49,6 +52,12 @@ def evaluate(
         In-memory tables replacing the config's files.
     progress : callable, optional
         Called with a short description before each step.
+    mlflow : bool or MlflowConfig, default False
+        Logs the run to MLflow (the extra ``churnkit-crm[mlflow]``): the settings,
+        the metrics of churnkit (``model.roc_auc``...) and of every baseline
+        (``baseline.lightgbm.roc_auc``...), the model report; True: where the
+        config's ``mlflow`` section says. Adds ``mlflow`` (experiment, run id,
+        tracking URI) to the result.
 
     Returns
     -------
@@ -61,6 +70,7 @@ def evaluate(
         (``plain_lightgbm``) and ``files`` when written.
     """
     cfg = config if isinstance(config, Config) else load_config(config)
+    target = tracker(mlflow, config=cfg)  # before the work: MLflow missing fails fast
     result = backtest(cfg, tables=tables, n_folds=cv, progress=progress)
     summary: dict[str, Any] = {"config": cfg.name, "mode": result.mode,
                                "churnkit_version": __version__}
@@ -84,20 +94,29 @@ def evaluate(
     }
     if out_dir is not None:
         progress("Writing the evaluation files and the model report")
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        metrics = out / "metrics.json"
-        atomic_write_text(metrics, result.to_json() + "\n")
-        write_table(result.predictions, out / "predictions.csv")
-        folds = result.folds.copy()
-        for col in ("train_cutoffs", "validation_cutoffs"):
-            if col in folds:
-                folds[col] = folds[col].map(" ".join)
-        write_table(folds, out / "folds.csv")
-        report = write_model_report(result, out, model=result.last_model)
-        summary["files"] = {"metrics": str(metrics), "predictions": str(out / "predictions.csv"),
-                            "folds": str(out / "folds.csv"), "report": str(report)}
+        summary["files"] = {k: str(v) for k, v in _write(result, out_dir).items()}
+    if target is not None:
+        progress("Logging the run to MLflow")
+        summary["mlflow"] = log_evaluate(target, summary, cfg,
+                                         write=lambda folder: _write(result, folder))
     return summary
+
+
+def _write(result: EvaluationResult, out_dir: str | Path) -> dict[str, Path]:
+    """Write an evaluation's files and model report to ``out_dir``; return them by kind."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    metrics = out / "metrics.json"
+    atomic_write_text(metrics, result.to_json() + "\n")
+    write_table(result.predictions, out / "predictions.csv")
+    folds = result.folds.copy()
+    for col in ("train_cutoffs", "validation_cutoffs"):
+        if col in folds:
+            folds[col] = folds[col].map(" ".join)
+    write_table(folds, out / "folds.csv")
+    report = write_model_report(result, out, model=result.last_model)
+    return {"metrics": metrics, "predictions": out / "predictions.csv",
+            "folds": out / "folds.csv", "report": report}
 
 
 def _cell(key: str, value: Any) -> str:

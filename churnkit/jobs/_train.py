@@ -10,11 +10,12 @@ from typing import Any, Literal
 import pandas as pd
 
 from churnkit._core import Progress, no_progress
-from churnkit.config import Config
+from churnkit.config import Config, MlflowConfig
 from churnkit.data import Dataset, load_dataset
 from churnkit.exceptions import ConfigError
 from churnkit.explain import load_reasons
 from churnkit.features import feature_set, transform_in_blocks
+from churnkit.jobs._mlflow import log_train, tracker
 from churnkit.labels import labels_from_config
 from churnkit.model import (
     ChurnModel,
@@ -64,6 +65,8 @@ def train(
     scheduler: Any = None,
     partitions: int | None = None,
     progress: Progress = no_progress,
+    out_dir: str | Path | None = None,
+    mlflow: bool | MlflowConfig = False,
 ) -> TrainResult:
     """Load the data, label it, build features and fit the model.
 
@@ -81,6 +84,13 @@ def train(
         and the number of partitions of customers.
     progress : callable, optional
         Called with a short description before each step.
+    out_dir : path-like, optional
+        Saves the model to this folder (as :meth:`TrainResult.write`).
+    mlflow : bool or MlflowConfig, default False
+        Logs the run to MLflow (the extra ``churnkit-crm[mlflow]``): the labels,
+        features and model settings, the training window, the validation metrics,
+        the model folder; True: where the config's ``mlflow`` section says. The
+        summary then gets ``mlflow`` (experiment, run id, tracking URI).
 
     Returns
     -------
@@ -95,6 +105,22 @@ def train(
     >>> result.summary["features"] > 100, result.model.metrics_["roc_auc"] > 0.6
     (True, True)
     """
+    target = tracker(mlflow, config=config)  # before the work: MLflow missing fails fast
+    result = _train(config, tables=tables, engine=engine, scheduler=scheduler,
+                    partitions=partitions, progress=progress)
+    if out_dir is not None:
+        progress("Saving the model")
+        result.write(out_dir)
+    if target is not None:
+        progress("Logging the run to MLflow")
+        result.summary["mlflow"] = log_train(target, result.summary, config, model_dir=out_dir,
+                                             save=result.write)
+    return result
+
+
+def _train(config: Config, *, tables: Mapping[str, pd.DataFrame] | None,
+           engine: Literal["local", "dask"], scheduler: Any, partitions: int | None,
+           progress: Progress) -> TrainResult:
     if engine == "dask":
         if tables is not None:
             raise ConfigError("The Dask engine reads the config's files; 'tables' is for 'local'.")
