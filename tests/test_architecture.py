@@ -39,7 +39,7 @@ LAYER = {
 # heavy imports kept off `import churnkit` (matplotlib), thread/engine setup, or the opt-in
 # loading of old pickle models (joblib).
 LAZY_THIRD_PARTY = ("matplotlib", "dask", "distributed", "pyarrow", "numba", "lightgbm", "openpyxl",
-                    "joblib")
+                    "joblib", "mlflow")
 
 
 def _sources() -> Iterator[tuple[str, Path, ast.Module]]:

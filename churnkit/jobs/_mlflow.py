@@ -11,6 +11,7 @@ state (tracking URI, active run) is touched. MLflow comes with the extra
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import tempfile
@@ -18,6 +19,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
@@ -27,19 +29,6 @@ from churnkit.config import Config, MlflowConfig
 from churnkit.exceptions import ConfigError
 from churnkit.monitoring import SCORE, MonitorResult
 from churnkit.scoring import config_hash
-
-try:
-    import mlflow
-    from mlflow.entities import Metric, Param
-    from mlflow.exceptions import MlflowException
-    from mlflow.tracking import MlflowClient
-
-    _MLFLOW_ERRORS: tuple[type[Exception], ...] = (MlflowException,)
-    _IMPORT_ERROR: Exception | None = None
-except Exception as exc:  # not installed, or broken: an error only when logging is asked for
-    mlflow = None  # type: ignore[assignment]
-    _MLFLOW_ERRORS = ()
-    _IMPORT_ERROR = exc
 
 __all__ = [
     "INSTALL",
@@ -98,15 +87,27 @@ class Tracker:
     tracking_uri: str
 
 
-def _require() -> None:
-    if isinstance(_IMPORT_ERROR, ImportError):
+@functools.cache
+def _api() -> SimpleNamespace:
+    """MLflow's client API, imported when logging is first asked for (not with churnkit).
+
+    Importing MLflow takes over a second; every churnkit command would pay it.
+    """
+    try:
+        import mlflow
+        from mlflow.entities import Metric, Param
+        from mlflow.exceptions import MlflowException
+        from mlflow.tracking import MlflowClient
+    except ImportError as exc:
         raise ConfigError(f"--mlflow needs MLflow, which is not installed. Install it with: "
-                          f"{INSTALL}") from _IMPORT_ERROR
-    if _IMPORT_ERROR is not None:  # e.g. a protobuf that this MLflow does not work with
+                          f"{INSTALL}") from exc
+    except Exception as exc:  # e.g. a protobuf that this MLflow does not work with
         raise ConfigError(
             f"--mlflow needs MLflow, which is installed but fails to import "
-            f"({type(_IMPORT_ERROR).__name__}: {cap_text(str(_IMPORT_ERROR), 300)}). Reinstall "
-            f"it with its dependencies: {INSTALL} --force-reinstall") from _IMPORT_ERROR
+            f"({type(exc).__name__}: {cap_text(str(exc), 300)}). Reinstall it with its "
+            f"dependencies: {INSTALL} --force-reinstall") from exc
+    return SimpleNamespace(get_tracking_uri=mlflow.get_tracking_uri, Client=MlflowClient,
+                           Metric=Metric, Param=Param, errors=(MlflowException,))
 
 
 def tracker(setting: bool | MlflowConfig, *, config: Config | None = None,
@@ -142,20 +143,20 @@ def tracker(setting: bool | MlflowConfig, *, config: Config | None = None,
     """
     if setting is False:
         return None
-    _require()
+    api = _api()
     settings = setting if isinstance(setting, MlflowConfig) else (
         config.mlflow if config is not None else MlflowConfig())
     experiment = settings.experiment or name or (config.name if config is not None else "churnkit")
-    uri = settings.tracking_uri or mlflow.get_tracking_uri()
+    uri = settings.tracking_uri or api.get_tracking_uri()
     with _mlflow_errors(uri):
-        client = MlflowClient(tracking_uri=uri)
+        client = api.Client(tracking_uri=uri)
         found = client.get_experiment_by_name(experiment)
         if found is not None:
             return Tracker(client, found.experiment_id, experiment, uri)
         try:
             experiment_id = client.create_experiment(experiment,
                                                      artifact_location=_artifacts_beside(uri))
-        except _MLFLOW_ERRORS:  # created meanwhile by another process
+        except api.errors:  # created meanwhile by another process
             found = client.get_experiment_by_name(experiment)
             if found is None:
                 raise
@@ -179,7 +180,7 @@ def _mlflow_errors(uri: str) -> Iterator[None]:
     """Turn MLflow's errors into a :class:`ConfigError` naming the tracking URI and the fix."""
     try:
         yield
-    except _MLFLOW_ERRORS as exc:
+    except _api().errors as exc:
         raise ConfigError(
             f"MLflow could not log to {uri!r}: {cap_text(str(exc), 400)} "
             "Set mlflow.tracking_uri in the configuration, --mlflow-uri or MLFLOW_TRACKING_URI "
@@ -212,9 +213,10 @@ def log_run(target: Tracker, record: MlflowRecord, *, run_name: str) -> str:
         status = "FAILED"
         try:
             now = int(pd.Timestamp.now(tz="UTC").timestamp() * 1000)
-            params = [Param(k, v) for k, v in record.params.items()]
-            metrics = [Metric(k, v, now, 0) for k, v in record.metrics.items()]
-            metrics += [Metric(k, v, now if ts is None else ts, step)
+            api = _api()
+            params = [api.Param(k, v) for k, v in record.params.items()]
+            metrics = [api.Metric(k, v, now, 0) for k, v in record.metrics.items()]
+            metrics += [api.Metric(k, v, now if ts is None else ts, step)
                         for step, ts, values in record.steps for k, v in values.items()]
             for chunk in _chunks(params, _BATCH):
                 client.log_batch(run_id, params=chunk)
