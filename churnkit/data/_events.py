@@ -15,7 +15,13 @@ from churnkit.data._end import late_reason
 from churnkit.data._links import apply_lookups, column_format, require_config_columns
 from churnkit.data._parse import infer_type, parse_dates_detail, parse_ids
 from churnkit.data._rejects import Rejects
-from churnkit.data._table import check_clash, distinct_codes, parse_typed, report_bad_lines
+from churnkit.data._table import (
+    check_clash,
+    distinct_codes,
+    parse_typed,
+    reason_where,
+    report_bad_lines,
+)
 
 __all__ = ["EventSpec", "load_events"]
 
@@ -78,11 +84,11 @@ def load_events(
     ts, bad_ts, other_ts, why = parse_dates_detail(
         frame[spec.timestamp], column_format(frame, spec, spec.timestamp, f"events.{name}"))
     rejects.add(name, bad_ts, frame, ids, spec.timestamp, frame[spec.timestamp],
-                np.where(other_ts.to_numpy(),
-                         why.replace("datetime value", "timestamp").replace("set to missing",
-                                                                            "row dropped"),
-                         "unparseable timestamp; row dropped (use ISO 8601, e.g. "
-                         "2024-03-31T14:05:00)"),
+                reason_where(other_ts,
+                             why.replace("datetime value", "timestamp").replace("set to missing",
+                                                                                "row dropped"),
+                             "unparseable timestamp; row dropped (use ISO 8601, e.g. "
+                             "2024-03-31T14:05:00)"),
                 drop=True)
     no_ts = ts.isna() & ~bad_ts
     check_table_loss(frame, name, {"customer id missing": no_id, "timestamp unparseable": bad_ts,
@@ -158,23 +164,27 @@ def load_events(
     if "duration" in spec.roles and types.get(spec.roles["duration"]) == "numeric":
         col = spec.roles["duration"]
         neg = out[col] < 0
-        rejects.add(name, neg, frame, ids, col, frame[col], "negative duration; set to missing")
-        out.loc[neg, col] = np.nan
+        if neg.any():
+            rejects.add(name, neg, frame, ids, col, frame[col], "negative duration; set to missing")
+            out.loc[neg, col] = np.nan
     if "score" in spec.roles and types.get(spec.roles["score"]) == "numeric":
         col = spec.roles["score"]
         bad = out[col].notna() & ~out[col].between(0, 10)
-        rejects.add(name, bad, frame, ids, col, frame[col],
-                    "score outside 0-10 (NPS) / 1-5 (CSAT); set to missing")
-        out.loc[bad, col] = np.nan
+        if bad.any():
+            rejects.add(name, bad, frame, ids, col, frame[col],
+                        "score outside 0-10 (NPS) / 1-5 (CSAT); set to missing")
+            out.loc[bad, col] = np.nan
     keep = ~drop.to_numpy()
-    out = out[keep]
+    if not keep.all():  # no copy of a table that lost no row
+        out = out[keep]
+        code = code[keep]
     # sorted by customer id, then time (stable): the order of sort_values on the ids
     stamps = out["timestamp"].to_numpy("datetime64[ns]").view(np.int64)
-    if _in_order(code[keep], stamps):  # exported in that order already: nothing to move
+    if _in_order(code, stamps):  # exported in that order already: nothing to move
         rows = out.index.to_numpy()
         out = out.reset_index(drop=True)
     else:
-        order = np.lexsort((stamps, code[keep]))
+        order = np.lexsort((stamps, code))
         rows = out.index.to_numpy()[order]
         out = out.take(order).reset_index(drop=True)
     return out, EventSpec(name, spec.kind, types, dict(spec.roles), dict(spec.aggregations),

@@ -15,7 +15,8 @@ from churnkit.data._parse import ColumnFormat, parse_bool, parse_categorical, pa
 from churnkit.data._rejects import Rejects
 from churnkit.exceptions import SchemaError
 
-__all__ = ["check_clash", "distinct_codes", "parse_typed", "read_source", "report_bad_lines"]
+__all__ = ["check_clash", "distinct_codes", "parse_typed", "read_source", "reason_where",
+           "report_bad_lines"]
 
 
 def distinct_codes(raw: pd.Series) -> tuple[np.ndarray, pd.Series] | None:
@@ -76,16 +77,36 @@ def parse_typed(
             else:
                 with_missing = np.append(values.to_numpy(dtype=object), np.array([None], dtype=object))
                 parsed = pd.Series(with_missing[codes], index=raw.index, dtype=object)
-        bad = pd.Series(np.append(bad_u.to_numpy(dtype=bool), False)[codes], index=raw.index)
+        bad_distinct = bad_u.to_numpy(dtype=bool)
+        bad = pd.Series(np.append(bad_distinct, False)[codes] if bad_distinct.any()
+                        else np.zeros(len(raw), dtype=bool), index=raw.index)
         reason: str | np.ndarray = f"unparseable {kind} value; set to missing"
     else:
         parsed, bad, other, why = parse_as(raw, kind, fmt)
-        reason = np.where(other.to_numpy(dtype=bool), why,
-                          f"unparseable {kind} value; set to missing")
+        reason = reason_where(other, why, f"unparseable {kind} value; set to missing")
     if share is not None:
         check_column_loss(frame, table, col, kind, parsed, bad, share)
     rejects.add(table, bad, frame, ids, col, raw, reason)
     return parsed
+
+
+def reason_where(other: pd.Series, why: str, default: str) -> str | np.ndarray:
+    """A reject reason per row: ``why`` where ``other``, else ``default``.
+
+    One text when no row is ``other`` (the usual case): a column of tens of
+    millions of rows then needs no array of texts.
+
+    Examples
+    --------
+    >>> reason_where(pd.Series([False, False]), "other order", "unparseable")
+    'unparseable'
+    >>> reason_where(pd.Series([True, False]), "other order", "unparseable").tolist()
+    ['other order', 'unparseable']
+    """
+    flags = other.to_numpy(dtype=bool)
+    if not flags.any():
+        return default
+    return np.where(flags, why, default)
 
 
 
