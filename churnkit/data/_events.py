@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from churnkit.config import Config, EventTable
 from churnkit.data._checks import check_table_loss, match_case
@@ -40,20 +42,55 @@ class EventSpec:
 
 
 
-def _event_ids(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """:func:`parse_ids` by distinct value: ids as a ``category`` column, and the missing mask."""
-    distinct = distinct_codes(raw)
-    if distinct is None:
-        ids, missing = parse_ids(raw)
-        return ids, missing
-    codes, uniques = distinct
-    parsed, _ = parse_ids(uniques)
-    level, levels = pd.factorize(parsed.to_numpy(dtype=object))
-    row = np.append(level, -1)[codes]
-    ids = pd.Series(pd.Categorical.from_codes(row, categories=pd.Index(levels, dtype=object)),
-                    index=raw.index)
-    return ids, pd.Series(row < 0, index=raw.index)
+def _event_ids(raw: pd.Series, id_type: pd.CategoricalDtype
+               ) -> tuple[pd.Series, pd.Series, np.ndarray]:
+    """:func:`parse_ids` of an id column as a ``category``, its missing mask, its customer codes.
 
+    The codes are each row's position among ``id_type``'s categories (the
+    sorted customer ids), -1 when none. The values that are exactly a customer's
+    id (most of them) are looked up in one pass over the text, unparsed:
+    :func:`parse_ids` leaves a parsed id unchanged. The others are parsed by
+    distinct value, then looked up.
+    """
+    known = id_type.categories
+    code = _exact_positions(raw, known)
+    rest = np.flatnonzero(code < 0)
+    if not len(rest):
+        ids = pd.Series(pd.Categorical.from_codes(code, dtype=id_type), index=raw.index)
+        return ids, pd.Series(False, index=raw.index), code
+    sub = raw.iloc[rest]
+    distinct = distinct_codes(sub)
+    if distinct is None:
+        parsed, _ = parse_ids(sub)
+        level, levels = pd.factorize(parsed.to_numpy(dtype=object))
+    else:
+        codes, uniques = distinct
+        parsed_u, _ = parse_ids(uniques)
+        level_u, levels = pd.factorize(parsed_u.to_numpy(dtype=object))
+        level = np.append(level_u, -1)[codes]
+    pos = known.get_indexer(pd.Index(levels, dtype=object))
+    extra = pos < 0
+    # categories: the customers' ids, then the parsed ids that are none of them
+    cat_of_level = np.where(extra, len(known) + np.cumsum(extra) - 1, pos)
+    cat_code = code.astype(np.int64)
+    cat_code[rest] = np.append(cat_of_level, -1)[level]
+    code[rest] = np.append(pos, -1)[level]
+    categories = known.append(pd.Index(levels[extra], dtype=object)) if extra.any() else known
+    ids = pd.Series(pd.Categorical.from_codes(cat_code, categories=categories), index=raw.index)
+    return ids, pd.Series(cat_code < 0, index=raw.index), code
+
+
+def _exact_positions(raw: pd.Series, known: pd.Index) -> np.ndarray:
+    """Each value's position in ``known``, -1 if it is not exactly one of them (or not text)."""
+    code = np.full(len(raw), -1, dtype=np.int64)
+    if not (isinstance(raw.dtype, pd.StringDtype) and hasattr(raw.array, "__arrow_array__")):
+        return code
+    values = pa.chunked_array(raw.array.__arrow_array__())
+    if not len(values) or not len(known):
+        return code
+    where = pc.index_in(values, value_set=pa.array(known.to_numpy(dtype=object),
+                                                   type=values.type))
+    return pc.fill_null(where, -1).to_numpy().astype(np.int64)
 
 
 def load_events(
@@ -70,7 +107,7 @@ def load_events(
     """
     require_config_columns(frame, name, [spec.customer_id], f"events.{name}")
     report_bad_lines(frame, name, spec.customer_id if not spec.lookup else None, rejects)
-    ids, missing_id = _event_ids(frame[spec.customer_id])
+    ids, missing_id, code = _event_ids(frame[spec.customer_id], id_type)
     no_id = missing_id.copy()
     rejects.add(name, missing_id, frame, None, spec.customer_id, None,
                 "missing customer id; row dropped", drop=True)
@@ -99,10 +136,7 @@ def load_events(
                 drop=True)
     # customer ids as codes into the sorted ids of the customers table, shared by all tables;
     # looked up once, they also tell the unknown ids (no second pass over the id strings)
-    if isinstance(ids.dtype, pd.CategoricalDtype):
-        pos = id_type.categories.get_indexer(ids.cat.categories)
-        code = np.append(pos, -1)[ids.cat.codes.to_numpy()]
-    else:
+    if spec.lookup:  # ids replaced by those of the linked tables
         code = id_type.categories.get_indexer(pd.Index(ids))
     unknown = ~missing_id & pd.Series(code < 0, index=missing_id.index)
     if unknown.any():
