@@ -92,6 +92,10 @@ def check_table_loss(
 
 
 def _fold(values: pd.Index) -> pd.Index:
+    """Ids without case: ``casefold``, which is ``lower`` on ASCII text (done vectorised)."""
+    text = pd.Series(values.astype(str), dtype="string")
+    if len(text) and bool(text.str.isascii().all()):
+        return pd.Index(text.str.lower().to_numpy(dtype=object), dtype=object)
     return pd.Index(values.astype(str).str.casefold(), dtype=object)
 
 

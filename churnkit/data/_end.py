@@ -53,8 +53,11 @@ def day_counts(stamps: Iterable[pd.Series]) -> pd.Series:
     for s in stamps:
         ns = s.to_numpy("datetime64[ns]").view(np.int64)
         days = ns[ns != np.iinfo(np.int64).min] // _DAY_NS  # NaT is the smallest int64
-        if len(days):
-            parts.append(pd.Series(days).value_counts(sort=False))
+        if len(days):  # a count per day from the first to the last: no hashing
+            first = int(days.min())
+            counts = np.bincount(days - first)
+            present = np.flatnonzero(counts)
+            parts.append(pd.Series(counts[present], index=present + first))
     if not parts:
         return _empty()
     counts = pd.concat(parts).groupby(level=0).sum().sort_index()

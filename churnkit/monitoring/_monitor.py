@@ -22,7 +22,7 @@ from churnkit.config import Config, MonitorConfig
 from churnkit.data import Dataset
 from churnkit.labels import make_labels
 from churnkit.model import calibration_table, classification_metrics
-from churnkit.monitoring._drift import LEVELS, distribution, drift_level, js_distance, psi
+from churnkit.monitoring._drift import _FLOOR, LEVELS, distribution, drift_level
 from churnkit.monitoring._runs import read_run_scores
 from churnkit.retention import churn_rate, crr
 
@@ -82,12 +82,12 @@ def run_drift(reference: Mapping[str, Any], run: Mapping[str, Any], *,
     rows = []
     entries = {**run.get("features", {}), SCORE: run.get("score")}
     refs = {**reference.get("features", {}), SCORE: reference.get("score")}
-    for name, entry in entries.items():
-        ref = refs.get(name)
-        if entry is None or ref is None or len(ref["counts"]) != len(entry["counts"]):
-            continue
-        e, a = distribution(ref), distribution(entry)
-        p, j = psi(e, a), js_distance(e, a)
+    pairs = [(name, refs[name], entry) for name, entry in entries.items()
+             if entry is not None and refs.get(name) is not None
+             and len(refs[name]["counts"]) == len(entry["counts"])]
+    p_all, j_all = _distances([distribution(ref) for _, ref, _ in pairs],
+                              [distribution(entry) for _, _, entry in pairs])
+    for (name, ref, entry), p, j in zip(pairs, p_all, j_all, strict=True):
         miss_ref, miss = _missing_share(ref), _missing_share(entry)
         unseen = _unseen_share(entry)
         level = _worst(drift_level(p, settings.psi_watch, settings.psi_act),
@@ -106,6 +106,57 @@ def run_drift(reference: Mapping[str, Any], run: Mapping[str, Any], *,
     out = out.assign(_rank=rank).sort_values(["_rank", "importance", "psi"],
                                              ascending=[True, False, False], kind="stable")
     return out.drop(columns="_rank").reset_index(drop=True)
+
+
+def _distances(expected: list[np.ndarray], actual: list[np.ndarray]
+               ) -> tuple[list[float], list[float]]:
+    """:func:`psi` and :func:`js_distance` of each pair of distributions, computed together.
+
+    Pairs with the same number of bins are stacked and reduced row by row, which
+    sums each row's values in the order a single pair's would be summed: the
+    figures are those of the one-pair functions, for a few array operations
+    instead of a dozen per feature.
+    """
+    psis = np.zeros(len(expected))
+    jss = np.zeros(len(expected))
+    sizes = np.array([len(e) for e in expected], dtype=np.int64)
+    for size in np.unique(sizes):
+        at = np.flatnonzero(sizes == size)
+        e = _row_shares(np.array([expected[i] for i in at], dtype=float).reshape(len(at), size))
+        a = _row_shares(np.array([actual[i] for i in at], dtype=float).reshape(len(at), size))
+        ef, af = np.maximum(e, _FLOOR), np.maximum(a, _FLOOR)
+        psis[at] = np.sum((af - ef) * np.log(af / ef), axis=1)
+        m = (e + a) / 2
+        kl = _kept_sums(e, m) + _kept_sums(a, m)
+        jss[at] = np.sqrt(np.maximum(0.0, kl / 2))
+    return [float(v) for v in psis], [float(v) for v in jss]
+
+
+def _row_shares(counts: np.ndarray) -> np.ndarray:
+    """Each row's counts as shares (uniform for a row without counts), as ``_shares`` does."""
+    total = counts.sum(axis=1)
+    empty = total <= 0
+    out = counts / np.where(empty, 1.0, total)[:, None]
+    if empty.any():
+        out[empty] = 1.0 / max(counts.shape[1], 1)
+    return out
+
+
+def _kept_sums(x: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """Per row, the sum of ``x * log2(x / m)`` over the bins where ``x > 0``.
+
+    Rows with as many such bins are summed together over just those bins, so
+    each sum adds the same values in the same order as the one-pair function.
+    """
+    keep = x > 0
+    terms = np.where(keep, x, 1.0) * np.log2(np.where(keep, x, 1.0) / np.where(keep, m, 1.0))
+    out = np.zeros(len(x))
+    counts = keep.sum(axis=1)
+    for k in np.unique(counts):
+        rows = counts == k
+        if k:
+            out[rows] = terms[rows][keep[rows]].reshape(-1, int(k)).sum(axis=1)
+    return out
 
 
 def realised_performance(run: Mapping[str, Any], dataset: Dataset, config: Config,

@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 
 import churnkit as ck
-import churnkit.data._dataset as dataset_module
+import churnkit.data._events as events_module
 from churnkit._core import builtin_config
-from churnkit.data._dataset import _in_order
+from churnkit.data._events import _in_order
 
 
 def test_in_order_checks_customer_then_time():
@@ -22,7 +22,7 @@ def test_ordered_tables_load_as_with_the_sort(monkeypatch):
     ordered = {k: (v.sort_values(["customer_id", "timestamp"], kind="stable").reset_index(drop=True)
                    if "timestamp" in v else v) for k, v in crm.tables.items()}
     fast = ck.load_dataset(config, ordered)
-    monkeypatch.setattr(dataset_module, "_in_order", lambda codes, stamps: False)
+    monkeypatch.setattr(events_module, "_in_order", lambda codes, stamps: False)
     sorted_ = ck.load_dataset(config, ordered)
     for name in fast.events:
         pd.testing.assert_frame_equal(fast.events[name], sorted_.events[name])

@@ -1,0 +1,157 @@
+"""Helpers shared by the table loaders: a table's source, its bad lines, one column by type."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from churnkit.config import Config
+from churnkit.data._checks import check_column_loss
+from churnkit.data._links import check_format_columns, parse_as, source_table
+from churnkit.data._parse import ColumnFormat, parse_bool, parse_categorical, parse_ids
+from churnkit.data._rejects import Rejects
+from churnkit.exceptions import SchemaError
+
+__all__ = ["check_clash", "distinct_codes", "parse_typed", "read_source", "reason_where",
+           "report_bad_lines"]
+
+
+def distinct_codes(raw: pd.Series) -> tuple[np.ndarray, pd.Series] | None:
+    """Codes (-1 missing) and distinct values of a text or category column, else None.
+
+    Parsing the few distinct values of a column of tens of millions of rows,
+    then broadcasting the results, costs one hashing pass instead of a Python
+    string per row.
+    """
+    if not (raw.dtype == object or pd.api.types.is_string_dtype(raw.dtype)
+            or isinstance(raw.dtype, pd.CategoricalDtype)):
+        return None
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    return codes, pd.Series(uniques)
+
+
+def _named(values: pd.Series, names: Mapping[str, str]) -> pd.Series:
+    """Category values with their codes replaced by the configured names (``labels:``)."""
+    if not names:
+        return values
+    codes, _ = parse_ids(values)  # "5", " 5" and 5.0 are all the code "5"
+    named = codes.map(dict(names))
+    return named.where(named.notna(), codes.where(codes.notna(), values)).astype(object)
+
+
+
+def parse_typed(
+    frame: pd.DataFrame, table: str, col: str, kind: str, rejects: Rejects,
+    ids: pd.Series | None, *, category: bool = False, names: Mapping[str, str] | None = None,
+    fmt: ColumnFormat | None = None, share: float | None = None,
+) -> pd.Series:
+    """Parse one column by type; unparseable values become missing and are reported.
+
+    Categorical, text and boolean text columns are parsed by distinct value;
+    categorical columns come back as pandas ``category`` when ``category`` is
+    true, else as object strings, with coded values replaced by ``names``. With ``share``,
+    a column with more than that share of its present values unreadable is an error (see
+    :func:`check_column_loss`).
+    """
+    raw = frame[col]
+    if names and kind == "categorical" and distinct_codes(raw) is None:
+        raw = raw.astype(object).where(raw.notna(), None)
+    distinct = distinct_codes(raw) if kind not in ("numeric", "datetime") else None
+    if distinct is not None:
+        codes, uniques = distinct
+        if kind == "boolean":
+            values, bad_u = parse_bool(uniques)
+            parsed = pd.Series(np.append(values.to_numpy(), np.nan)[codes], index=raw.index)
+        else:
+            values, bad_u = parse_categorical(uniques)
+            if kind == "categorical":
+                values = _named(values, names or {})
+            if category and kind == "categorical":
+                level, levels = pd.factorize(values.to_numpy(dtype=object))
+                cat = pd.Categorical.from_codes(
+                    np.append(level, -1)[codes], categories=pd.Index(levels, dtype=object))
+                parsed = pd.Series(cat, index=raw.index)
+            else:
+                with_missing = np.append(values.to_numpy(dtype=object), np.array([None], dtype=object))
+                parsed = pd.Series(with_missing[codes], index=raw.index, dtype=object)
+        bad_distinct = bad_u.to_numpy(dtype=bool)
+        bad = pd.Series(np.append(bad_distinct, False)[codes] if bad_distinct.any()
+                        else np.zeros(len(raw), dtype=bool), index=raw.index)
+        reason: str | np.ndarray = f"unparseable {kind} value; set to missing"
+    else:
+        parsed, bad, other, why = parse_as(raw, kind, fmt)
+        reason = reason_where(other, why, f"unparseable {kind} value; set to missing")
+    if share is not None:
+        check_column_loss(frame, table, col, kind, parsed, bad, share)
+    rejects.add(table, bad, frame, ids, col, raw, reason)
+    return parsed
+
+
+def reason_where(other: pd.Series, why: str, default: str) -> str | np.ndarray:
+    """A reject reason per row: ``why`` where ``other``, else ``default``.
+
+    One text when no row is ``other`` (the usual case): a column of tens of
+    millions of rows then needs no array of texts.
+
+    Examples
+    --------
+    >>> reason_where(pd.Series([False, False]), "other order", "unparseable")
+    'unparseable'
+    >>> reason_where(pd.Series([True, False]), "other order", "unparseable").tolist()
+    ['other order', 'unparseable']
+    """
+    flags = other.to_numpy(dtype=bool)
+    if not flags.any():
+        return default
+    return np.where(flags, why, default)
+
+
+
+def read_source(cfg: Config, spec: Any, name: str, tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    key = name if name in {"customers", "snapshot"} else f"events.{name}"
+    frame = source_table(cfg, spec, name, tables, key=key)
+    check_format_columns(frame, spec, name, key)
+    dup = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
+    if dup:
+        raise SchemaError(
+            f"Table {name!r} has duplicate column name(s) {dup}. "
+            "Rename them so each column name is unique."
+        )
+    return frame
+
+
+
+def report_bad_lines(frame: pd.DataFrame, name: str, id_col: str | None, rejects: Rejects) -> None:
+    """Report the CSV lines whose number of fields differs from the header's (see read_table)."""
+    bad = frame.attrs.get("bad_lines") or []
+    if not bad:
+        return
+    header = [h.strip() for h in frame.attrs.get("header", [])]
+    at = header.index(id_col) if id_col in header else None
+    rows = pd.Index([r for r, _ in bad], dtype=np.int64)
+    raw = pd.Series([f[at] if at is not None and at < len(f) else None for _, f in bad],
+                    index=rows, dtype=object)
+    ids, _ = parse_ids(raw)
+    line = pd.Series([",".join(f) for _, f in bad], index=rows, dtype=object)
+    reason = np.array([
+        f"line has {len(f)} fields but the header has {len(header)}; row dropped (quote fields "
+        "that contain the delimiter, e.g. \"1,234.5\", or set the table's 'sep' key)"
+        for _, f in bad
+    ], dtype=object)
+    rejects.add(name, pd.Series(True, index=rows), pd.DataFrame(index=rows), ids, "", line,
+                reason, drop=True)
+
+
+
+def check_clash(table: str, col: str, key: str, *, declared: bool) -> None:
+    """A column named like a canonical column: an error if declared, else left out."""
+    if declared:
+        raise SchemaError(
+            f"Table {table!r}: column {col!r} has the name of a column churnkit makes itself "
+            f"(customer_id, timestamp or a role such as segment or value). Rename it in the file, "
+            f"or remove it from data.{key} in the config."
+        )
+
