@@ -583,12 +583,17 @@ def demo(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for everything the demo writes.")],
     customers: Annotated[int, typer.Option(min=100, help="Sample customers.")] = 5000,
     random_state: Annotated[int, typer.Option(help="Seed of the sample CRM's random generator.")] = 0,
+    monitor: Annotated[bool, typer.Option(
+        "--monitor", help="Also run a year in production after planted drift (a new billing "
+                          "system, a cause that stops driving churn) and monitor it: "
+                          "production/monitor/monitor.html.")] = False,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Run the whole pipeline on the built-in sample CRM."""
     with _errors():
         with _steps() as progress:
-            summary = jobs.demo(out_dir, customers=customers, random_state=random_state, progress=progress)
+            summary = jobs.demo(out_dir, customers=customers, random_state=random_state,
+                                monitor=monitor, progress=progress)
         _print_summary("churnkit demo", summary, fmt)
 
 
