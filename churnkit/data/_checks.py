@@ -94,7 +94,7 @@ def check_table_loss(
 def _fold(values: pd.Index) -> pd.Index:
     """Ids without case: ``casefold``, which is ``lower`` on ASCII text (done vectorised)."""
     text = pd.Series(values.astype(str), dtype="string")
-    if len(text) and bool(text.str.isascii().all()):
+    if len(text) and not bool(text.str.contains(r"[^\x00-\x7f]", regex=True).any()):
         return pd.Index(text.str.lower().to_numpy(dtype=object), dtype=object)
     return pd.Index(values.astype(str).str.casefold(), dtype=object)
 

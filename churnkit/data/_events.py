@@ -85,7 +85,8 @@ def _exact_positions(raw: pd.Series, known: pd.Index) -> np.ndarray:
     code = np.full(len(raw), -1, dtype=np.int64)
     if not (isinstance(raw.dtype, pd.StringDtype) and hasattr(raw.array, "__arrow_array__")):
         return code
-    values = pa.chunked_array(raw.array.__arrow_array__())
+    arrow = raw.array.__arrow_array__()  # a ChunkedArray, or an Array in some versions
+    values = arrow if isinstance(arrow, pa.ChunkedArray) else pa.chunked_array([arrow])
     if not len(values) or not len(known):
         return code
     where = pc.index_in(values, value_set=pa.array(known.to_numpy(dtype=object),

@@ -34,6 +34,7 @@ def _messy(seed: int) -> dict[str, pd.DataFrame]:
         ev.loc[rows[4], "customer_id"] = f"{ev.loc[rows[4], 'customer_id']}\u00a0"
         ev.loc[rows[5], "timestamp"] = pd.NaT
         tables[name] = ev.astype({"customer_id": "str"})
+        tables[name].loc[rows[0], "customer_id"] = None  # pandas 2's astype(str) made it "None"
     tables["contacts"].loc[3, "duration_min"] = -2.0
     tables["feedback"].loc[4, "score"] = 40.0
     return tables
