@@ -65,7 +65,7 @@ def demo(
     trained = train(cfg, progress=progress)
     progress("Saving the model")
     trained.write(out / "model")
-    scored = score(cfg, trained.model, progress=progress)
+    scored = score(cfg, trained.model, dataset=trained.dataset, progress=progress)
     progress("Writing outputs")
     scored.write(out / "scores.csv")
     progress("Writing at-risk lists per account manager")

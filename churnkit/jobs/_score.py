@@ -10,6 +10,7 @@ import pandas as pd
 
 from churnkit._core import Progress, no_progress
 from churnkit.config import Config
+from churnkit.data import Dataset
 from churnkit.exceptions import ConfigError
 from churnkit.scoring import ScoreResult, config_hash, score_chunked, score_dask, score_local
 
@@ -28,6 +29,7 @@ def score(
     partitions: int | None = None,
     scheduler: Any = None,
     out_dir: str | Path | None = None,
+    dataset: Dataset | None = None,
     progress: Progress = no_progress,
 ) -> ScoreResult:
     """Score every customer active at ``as_of`` (default: the end of the data).
@@ -56,6 +58,9 @@ def score(
         Dask engine: the scheduler; default a local cluster.
     out_dir : path-like, optional
         Dask engine (required): the folder its workers write part files to.
+    dataset : Dataset, optional
+        Local engine: the config's tables already loaded and validated (e.g.
+        ``TrainResult.dataset`` of a training run on the same data), not loaded again.
     progress : callable, optional
         Called with a short description before each step.
 
@@ -80,7 +85,8 @@ def score(
     ['customer_id', 'as_of', 'churn_probability', 'risk_band']
     """
     result = _score(config, model, as_of=as_of, tables=tables, engine=engine,
-                    partitions=partitions, scheduler=scheduler, out_dir=out_dir, progress=progress)
+                    partitions=partitions, scheduler=scheduler, out_dir=out_dir, dataset=dataset,
+                    progress=progress)
     # what run.json records of the run's settings (see churnkit.monitoring)
     result.run_info = {"config_name": config.name, "config_hash": config_hash(config),
                        "label": {"definition": config.labels.definition,
@@ -90,11 +96,15 @@ def score(
 
 def _score(config: Config, model: Any, *, as_of: str | pd.Timestamp | None,
            tables: Mapping[str, pd.DataFrame] | None, engine: Engine, partitions: int | None,
-           scheduler: Any, out_dir: str | Path | None, progress: Progress) -> ScoreResult:
-    if engine != "local" and tables is not None:
-        raise ConfigError(f"The {engine} engine reads the config's files; 'tables' is for 'local'.")
+           scheduler: Any, out_dir: str | Path | None, dataset: Dataset | None,
+           progress: Progress) -> ScoreResult:
+    if engine != "local" and (tables is not None or dataset is not None):
+        raise ConfigError(
+            f"The {engine} engine reads the config's files; 'tables' and 'dataset' are for "
+            "'local'.")
     if engine == "local":
-        return score_local(config, model, as_of=as_of, tables=tables, progress=progress)
+        return score_local(config, model, as_of=as_of, tables=tables, dataset=dataset,
+                           progress=progress)
     if engine == "chunked":
         return score_chunked(config, model, as_of=as_of, partitions=partitions or 8,
                              progress=progress)

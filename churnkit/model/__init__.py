@@ -27,6 +27,7 @@ from churnkit.model._profile import (
 )
 from churnkit.model._sample import non_churner_rate, sample_training_rows
 from churnkit.model._treeshap import TreeExplainer, UnsupportedModelError
+from churnkit.model._tune import final_rate, search_capacity
 
 __all__ = [
     "PROFILE_FORMAT",
@@ -41,6 +42,7 @@ __all__ = [
     "classification_metrics",
     "cumulative_gains",
     "feature_set_of",
+    "final_rate",
     "fit_model",
     "lift_at",
     "load_manifest",
@@ -51,6 +53,7 @@ __all__ = [
     "profile_counts",
     "sample_training_rows",
     "save_model",
+    "search_capacity",
     "sorted_cumulative",
     "training_profile",
     "training_summary",

@@ -34,7 +34,7 @@ def model_from_config(config: Config) -> ChurnModel:
         calibration=m.calibration, validation_cutoffs=config.labels.validation_cutoffs,
         validation_fraction=m.validation_fraction, random_state=m.random_state, n_jobs=m.n_jobs,
         tune=m.tune, tune_budget_seconds=m.tune_budget_seconds, refit=m.refit,
-        final_learning_rate=m.final_learning_rate,
+        final_learning_rate=m.final_learning_rate, final_budget_seconds=m.final_budget_seconds,
     )
 
 
@@ -50,7 +50,8 @@ def fit_model(config: Config, X: pd.DataFrame, labels: pd.DataFrame, *, purge: b
         Features, one row per label row.
     labels : DataFrame
         ``customer_id, cutoff, label``, aligned with ``X`` row by row, and optionally
-        ``weight`` (sampled rows, see :func:`~churnkit.model.sample_training_rows`).
+        ``weight`` and ``refit_weight`` (sampled rows, see
+        :func:`~churnkit.model.sample_training_rows`).
     purge : bool, default True
         Event data: leave out the training cutoffs whose horizon reaches the validation
         cutoffs. A backtest fold turns it off only when it would leave no training
@@ -67,11 +68,12 @@ def fit_model(config: Config, X: pd.DataFrame, labels: pd.DataFrame, *, purge: b
     model = model_from_config(config)
     y = labels["label"].to_numpy(dtype=bool)
     weight = labels["weight"].to_numpy(dtype=float) if "weight" in labels else None
+    refit = labels["refit_weight"].to_numpy(dtype=float) if "refit_weight" in labels else None
     if config.data.snapshot is not None:
         return model.fit(X, y, sample_weight=weight)
     return model.fit(X, y, cutoffs=labels["cutoff"].reset_index(drop=True),
                      horizon_days=config.labels.horizon_days if purge else None,
-                     sample_weight=weight)
+                     sample_weight=weight, refit_weight=refit)
 
 
 def training_window(

@@ -17,7 +17,14 @@ from churnkit._core import resolve_threads
 from churnkit.exceptions import ModelError, NotFittedError, SchemaError
 from churnkit.model._metrics import classification_metrics
 from churnkit.model._treeshap import TreeExplainer
-from churnkit.model._tune import lgb_params, search_capacity, train_until_stale
+from churnkit.model._tune import (
+    binned,
+    final_rate,
+    lgb_params,
+    rows_of,
+    search_capacity,
+    train_until_stale,
+)
 
 __all__ = ["ChurnModel", "out_of_time_split"]
 
@@ -146,6 +153,11 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         search compares tree shapes at its candidates' faster rates, and the model is then
         grown more slowly (more, smaller steps, with the number of trees found by early
         stopping), which ranks a little better at the cost of more trees.
+    final_budget_seconds : float, default 20
+        Work allowed to the final fit (the validation fit and the refit), counted like
+        ``tune_budget_seconds``: the rate is lowered toward ``final_learning_rate`` only
+        as far as this budget allows (see :func:`~churnkit.model.final_rate`), so large
+        training sets are grown at the chosen rate and small ones at the final one.
 
     Attributes
     ----------
@@ -201,6 +213,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         tune_budget_seconds: float = 20.0,
         refit: bool = False,
         final_learning_rate: float | None = None,
+        final_budget_seconds: float = 20.0,
     ) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -221,6 +234,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         self.tune_budget_seconds = tune_budget_seconds
         self.refit = refit
         self.final_learning_rate = final_learning_rate
+        self.final_budget_seconds = final_budget_seconds
 
     def _threads(self) -> int:
         """Threads to use: ``n_jobs`` when set, else the cores available to this process."""
@@ -243,7 +257,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
 
     def fit(
         self, X: pd.DataFrame, y: Any, *, cutoffs: pd.Series | None = None,
-        horizon_days: int | None = None, sample_weight: Any = None,
+        horizon_days: int | None = None, sample_weight: Any = None, refit_weight: Any = None,
     ) -> ChurnModel:
         """Train on the older rows, early-stop and calibrate on the held-out ones.
 
@@ -265,6 +279,10 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             (and the refit), so probabilities keep the scale of the unsampled data.
             The validation rows should be unsampled (weight 1): early stopping,
             calibration and metrics treat them as they are.
+        refit_weight : array-like of float, optional
+            Row weights of the refit (``refit=True``) instead of ``sample_weight``;
+            rows weighted 0 are left out of it (e.g. validation non-churners sampled
+            like the training ones, so that the refit of a sampled fit stays small).
         """
         if not isinstance(X, pd.DataFrame):
             raise SchemaError(f"ChurnModel.fit expects X as a DataFrame, got {type(X).__name__}.")
@@ -284,6 +302,13 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             if sw.shape != y.shape or not (np.isfinite(sw).all() and (sw > 0).all()):
                 raise SchemaError(
                     f"sample_weight must hold {len(y)} finite positive weights, one per row of X.")
+        rw = None
+        if refit_weight is not None:
+            rw = np.asarray(refit_weight, dtype=float)
+            if rw.shape != y.shape or not (np.isfinite(rw).all() and (rw >= 0).all() and
+                                           rw.any()):
+                raise SchemaError(f"refit_weight must hold {len(y)} finite non-negative weights, "
+                                  "one per row of X, not all 0.")
         if self.final_learning_rate is not None and not 0 < self.final_learning_rate <= 1:
             raise ValueError(
                 "The 'final_learning_rate' parameter of ChurnModel must be in (0, 1] or None. "
@@ -310,6 +335,9 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
                 f"Got {self.class_weight!r} instead."
             )
         self.tuning_: dict[str, Any] = {"tune": self.tune}
+        # every fit below takes its rows from one binning of all rows
+        rows = binned(X, y)
+        train_set = rows_of(rows, tr, weight)
         if self.tune == "auto":
             # the search sees the training part only: never the validation rows
             inner_cut = None if cutoffs is None else pd.Series(cutoffs).iloc[tr].reset_index(
@@ -318,7 +346,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
                 _take(X, tr), y[tr], cutoffs=inner_cut, horizon_days=horizon_days,
                 budget_seconds=self.tune_budget_seconds, patience=self.early_stopping_rounds,
                 random_state=self.random_state, n_jobs=self._threads(), reg_lambda=self.reg_lambda,
-                weight=weight)
+                weight=weight, dataset=train_set)
             settings.update(found["settings"])
             self.tuning_.update(found)
         elif self.tune != "off":
@@ -328,12 +356,16 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             )
         rate = settings["learning_rate"]
         if self.final_learning_rate is not None:
-            settings["learning_rate"] = min(rate, self.final_learning_rate)
+            trees = self.tuning_.get("trees") or self.n_estimators  # the cap: nothing searched
+            settings["learning_rate"] = final_rate(
+                rate, self.final_learning_rate, trees=trees, patience=self.early_stopping_rounds,
+                train_rows=len(tr), features=X.shape[1],
+                all_rows=(len(y) if rw is None else int((rw > 0).sum())) if self.refit else 0,
+                sampled=settings["colsample_bytree"] * settings["subsample"],
+                budget_seconds=self.final_budget_seconds)
         params = lgb_params(settings, random_state=self.random_state, n_jobs=self._threads(),
                             reg_lambda=self.reg_lambda, max_depth=self.max_depth)
-        train_set = lgb.Dataset(_take(X, tr), y[tr].astype(int), weight=weight, free_raw_data=False)
-        valid_set = lgb.Dataset(_take(X, va), y[va].astype(int), reference=train_set,
-                                weight=None if sw is None else sw[va])
+        valid_set = rows_of(rows, va, None if sw is None else sw[va])
         # a slower rate needs proportionally more rounds, and more patience, to stop well
         slow = rate / settings["learning_rate"]
         booster = train_until_stale(params, train_set, valid_set,
@@ -348,17 +380,20 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         if self.refit:
             # the validation rows chose the number of trees and fit the calibration; the
             # trees themselves are then grown again on every row given
-            rows = np.arange(len(y))
-            w_all = sw
+            w_all = sw if rw is None else rw
             if self.class_weight == "balanced":
-                pos = np.average(y, weights=sw)
+                pos = np.average(y, weights=w_all)
                 balance = np.where(y, 0.5 / pos, 0.5 / (1 - pos))
-                w_all = balance if sw is None else balance * sw
-            trees = max(1, round(best * min(len(rows) / len(tr), 1.25)))
-            all_rows = X if len(rows) == len(X) else X.iloc[rows]
-            final = lgb.train(params, lgb.Dataset(all_rows, y.astype(int), weight=w_all),
-                              num_boost_round=trees)
+                w_all = balance if w_all is None else balance * w_all
+            kept = None if w_all is None or w_all.all() else np.flatnonzero(w_all)
+            n_all = len(y) if kept is None else len(kept)
+            trees = max(1, round(best * min(n_all / len(tr), 1.25)))
+            del train_set, valid_set
+            if kept is not None and w_all is not None:
+                w_all = w_all[kept]
+            final = lgb.train(params, rows_of(rows, kept, w_all), num_boost_round=trees)
             final = lgb.Booster(model_str=final.model_to_string())
+        del rows
         self.tuning_.update(trees=int(final.num_trees()), validation_trees=best,
                             refit=bool(self.refit), **{f"final_{k}": v for k, v in settings.items()})
         return self._adopt(final, feature_names=list(X.columns), categories=categories,

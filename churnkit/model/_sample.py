@@ -48,7 +48,11 @@ def sample_training_rows(
         ``labels`` itself when nothing is sampled; otherwise the kept rows in their
         original order (index kept) with a ``weight`` column: 1 for churners and for
         validation rows, ``n / k`` for a non-churner kept as one of ``k`` out of the
-        ``n`` non-churners of its cutoff.
+        ``n`` non-churners of its cutoff; and a ``refit_weight`` column, the weights of
+        the rows when the model is grown again on every cutoff (``model.refit``): the
+        training rows' own, and the validation cutoffs' non-churners sampled at the
+        same rate (0: left out of the refit), so that the refit is no larger than the
+        training part and weighs every cutoff alike.
     info : dict
         ``max_training_rows``, ``rows_available``, ``rows_used``, ``sampled`` and, when
         sampled, ``training_rows_available``, ``training_rows_used``, ``churners_kept``
@@ -66,6 +70,8 @@ def sample_training_rows(
     (20, 3, 2)
     >>> rows.groupby("cutoff")["weight"].sum().tolist()  # every cutoff keeps its row count
     [10.0, 10.0, 10.0]
+    >>> int((rows["refit_weight"] > 0).sum()), rows.groupby("cutoff")["refit_weight"].sum().tolist()
+    (15, [10.0, 10.0, 10.0])
     """
     n = len(labels)
     info: dict[str, Any] = {"max_training_rows": max_rows, "rows_available": n}
@@ -97,7 +103,16 @@ def sample_training_rows(
         chosen = rng.choice(pool, size=k, replace=False)
         keep[chosen] = True
         weight[chosen] = len(pool) / k
-    rows = labels.loc[keep].assign(weight=weight[keep])
+    refit = weight.copy()
+    if first_valid is not None:  # the validation rows, whole in `weight`, sampled alike here
+        refit[~training] = 0.0
+        refit[~training & y] = 1.0
+        for c in unique[unique >= first_valid]:
+            pool = np.flatnonzero((cut == c) & ~y)
+            if len(pool):
+                k = max(1, round(rate * len(pool)))
+                refit[rng.choice(pool, size=k, replace=False)] = len(pool) / k
+    rows = labels.loc[keep].assign(weight=weight[keep], refit_weight=refit[keep])
     used = int(keep.sum())
     info.update(rows_used=used, sampled=True, training_rows_available=n_train,
                 training_rows_used=int((keep & training).sum()), churners_kept=churners,

@@ -26,7 +26,8 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
-__all__ = ["CANDIDATES", "inner_split", "search_capacity", "train_until_stale"]
+__all__ = ["CANDIDATES", "MIN_TREES", "binned", "final_rate", "inner_split", "rows_of",
+           "search_capacity", "train_until_stale"]
 
 CANDIDATES: tuple[dict[str, Any], ...] = (
     {"num_leaves": 7, "min_child_samples": 80, "learning_rate": 0.05,
@@ -48,10 +49,39 @@ CANDIDATES: tuple[dict[str, Any], ...] = (
 )
 """Settings tried in this order (the first is always tried, the rest while the budget lasts)."""
 _INNER_SHARE = 0.25
+MIN_TREES = 100
+"""The fewest trees a candidate of the search is counted at before it runs."""
 _SPEED = 2.0e7
 """Work per second and thread (rows x features x trees, scaled by the subsampling) of a
 LightGBM fit on a 2-core reference machine. The budget is counted in this work, not on
 the clock, so that the search, and the model, are the same however busy the machine is."""
+
+
+def binned(X: pd.DataFrame, y: np.ndarray) -> lgb.Dataset:
+    """All rows of ``X`` binned once, labelled ``y``: every fit takes its rows from it.
+
+    Binning (finding each feature's bin edges and mapping every value) is the dearest
+    part of a LightGBM dataset; the search's inner parts, the training and validation
+    parts and the refit all take their rows with :func:`rows_of`, which shares these
+    bins instead of binning again. The edges come from feature values only, never
+    from labels. Features are not pre-filtered by a minimum leaf size, because the
+    fits that share the bins grow leaves of different minimum sizes.
+    """
+    return lgb.Dataset(X, np.asarray(y).astype(int), free_raw_data=False,
+                       params={"feature_pre_filter": False, "verbosity": -1}).construct()
+
+
+def rows_of(dataset: lgb.Dataset, rows: np.ndarray | None = None, weight: np.ndarray | None = None,
+            ) -> lgb.Dataset:
+    """Rows ``rows`` (positions, ascending) of a binned dataset, weighted by ``weight``.
+
+    ``rows=None`` takes the dataset itself. The weights are set after construction
+    (a subset would otherwise inherit its parent's), one per row taken; ``None``
+    clears them.
+    """
+    part = dataset if rows is None else dataset.subset(np.asarray(rows).tolist()).construct()
+    part.set_weight(None if weight is None else np.asarray(weight, dtype=float))
+    return part
 
 
 def lgb_params(settings: dict[str, Any], *, random_state: int, n_jobs: int, reg_lambda: float = 1.0,
@@ -89,6 +119,34 @@ def train_until_stale(params: dict[str, Any], train_set: lgb.Dataset, valid_set:
         rounds = min(2 * rounds, max_rounds)
 
 
+def final_rate(rate: float, final: float, *, trees: int, patience: int, train_rows: int,
+               all_rows: int, features: int, sampled: float, budget_seconds: float) -> float:
+    """Learning rate of the final fit: as slow as ``final``, as far as the budget allows.
+
+    A slower rate ranks a little better but needs proportionally more trees. The
+    work of the final fit at the chosen ``rate`` is estimated from the search's
+    number of ``trees`` (or the tree cap): the validation fit grows ``trees +
+    patience`` rounds on ``train_rows``, the refit ``1.25 trees`` on ``all_rows``
+    (0 without refit), each round costing ``features x sampled`` (the column and row
+    subsampling) per row, counted at the reference speed of the search. Small
+    training sets get ``final``; large ones a rate between ``final`` and ``rate``
+    whose work fits ``budget_seconds``; never faster than ``rate``.
+
+    Examples
+    --------
+    >>> small = dict(trees=200, patience=50, features=40, sampled=0.64, budget_seconds=20)
+    >>> final_rate(0.05, 0.02, train_rows=5_000, all_rows=6_000, **small)
+    0.02
+    >>> final_rate(0.05, 0.02, train_rows=5_000_000, all_rows=6_000_000, **small)
+    0.05
+    """
+    if final >= rate:
+        return float(rate)
+    work = ((trees + patience) * train_rows + 1.25 * trees * all_rows) * features * sampled / (
+        2 * _SPEED)
+    return float(min(rate, max(final, round(rate * work / budget_seconds, 4))))
+
+
 def inner_split(y: np.ndarray, cutoffs: pd.Series | None, horizon_days: int | None, *,
                 random_state: int) -> tuple[np.ndarray, np.ndarray]:
     """Inner training and validation positions of the rows given to the search.
@@ -120,6 +178,7 @@ def search_capacity(
     X: pd.DataFrame, y: np.ndarray, *, cutoffs: pd.Series | None = None,
     horizon_days: int | None = None, budget_seconds: float = 20.0, patience: int = 50,
     random_state: int = 0, n_jobs: int = 2, reg_lambda: float = 1.0, weight: np.ndarray | None = None,
+    dataset: lgb.Dataset | None = None,
 ) -> dict[str, Any]:
     """Pick LightGBM settings on an inner split of ``X`` within a time budget.
 
@@ -136,8 +195,14 @@ def search_capacity(
         the fixed speed of a 2-core reference machine, exceeds this many seconds (the
         first one always runs). Counting work instead of reading the clock keeps the
         choice deterministic under any machine load; ``seconds`` reports the clock.
+        When the budget cannot hold two candidates of :data:`MIN_TREES` trees on these
+        rows, there is nothing to compare: no candidate runs, the first one's settings
+        are returned with ``skipped=True`` and ``trees=None``.
     patience, random_state, n_jobs, reg_lambda, weight
         Early-stopping rounds, random_state, threads, L2 penalty, row weights.
+    dataset : lightgbm.Dataset, optional
+        ``X``'s rows already binned by :func:`binned` (and taken with :func:`rows_of`):
+        the inner parts share its bins instead of binning ``X`` again.
 
     Returns
     -------
@@ -152,10 +217,18 @@ def search_capacity(
     start = time.perf_counter()
     y = np.asarray(y, dtype=bool)
     tr, va = inner_split(y, cutoffs, horizon_days, random_state=random_state)
+    first = CANDIDATES[0]
+    least = 2 * ((MIN_TREES + patience) * len(tr) * X.shape[1] * first["colsample_bytree"]
+                 * first["subsample"]) / (2 * _SPEED)
+    if least > budget_seconds:
+        return {"settings": dict(first), "trees": None, "skipped": True, "tried": 0,
+                "seconds": round(time.perf_counter() - start, 2), "budget_seconds_used": 0.0,
+                "inner_train_rows": len(tr), "inner_valid_rows": len(va)}
     w_tr = weight[tr] if weight is not None else None
-    binning = {"feature_pre_filter": False}  # the candidates differ in minimum leaf size
-    train_set = lgb.Dataset(X.iloc[tr], y[tr].astype(int), weight=w_tr, params=binning)
-    valid_set = lgb.Dataset(X.iloc[va], y[va].astype(int), reference=train_set, params=binning)
+    if dataset is None:
+        dataset = binned(X, y)  # not pre-filtered: the candidates differ in minimum leaf size
+    train_set = rows_of(dataset, tr, w_tr)
+    valid_set = rows_of(dataset, va)
     best: tuple[float, int, dict[str, Any]] | None = None
     tried = 0
     spent = 0.0

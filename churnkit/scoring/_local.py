@@ -9,7 +9,8 @@ import pandas as pd
 
 from churnkit._core import Progress, no_progress, resolve_as_of
 from churnkit.config import Config
-from churnkit.data import load_dataset
+from churnkit.data import Dataset, load_dataset
+from churnkit.exceptions import ConfigError
 from churnkit.scoring._result import ScoreResult
 from churnkit.scoring._unit import score_partition
 
@@ -22,6 +23,7 @@ def score_local(
     *,
     as_of: str | pd.Timestamp | None = None,
     tables: Mapping[str, pd.DataFrame] | None = None,
+    dataset: Dataset | None = None,
     progress: Progress = no_progress,
 ) -> ScoreResult:
     """Load and validate every table, then score all customers as one partition.
@@ -36,6 +38,9 @@ def score_local(
         Score date; default the end of the data.
     tables : mapping of str to DataFrame, optional
         In-memory tables replacing the config's files.
+    dataset : Dataset, optional
+        The tables already loaded and validated from this config (e.g. by the training
+        run just before), instead of loading them again; ``tables`` must then be None.
     progress : callable, optional
         Called with a short description before each step.
 
@@ -56,8 +61,11 @@ def score_local(
     >>> result.summary["engine"], str(result.scores["as_of"].iloc[0])[:10]
     ('local', '2025-10-01')
     """
-    progress("Loading and validating tables")
-    dataset = load_dataset(config, tables)
+    if dataset is None:
+        progress("Loading and validating tables")
+        dataset = load_dataset(config, tables)
+    elif tables is not None:
+        raise ConfigError("Give either 'tables' or an already loaded 'dataset', not both.")
     when = resolve_as_of(as_of, dataset.end, start=dataset.start)
     progress(f"Scoring and explaining {len(dataset.customers):,} customers")
     result = score_partition(config, model, dataset, as_of=when)

@@ -190,3 +190,51 @@ def test_the_final_fit_grows_in_smaller_steps_at_the_final_learning_rate():
     assert same.booster_.model_to_string() == fast.booster_.model_to_string()
     with pytest.raises(ValueError, match="final_learning_rate"):
         ChurnModel(final_learning_rate=0.0).fit(X, y)
+
+
+def test_the_final_rate_slows_only_as_far_as_its_budget_allows():
+    from churnkit.model import final_rate
+
+    shape = {"trees": 300, "patience": 50, "features": 100, "sampled": 0.64, "budget_seconds": 20}
+    rates = [final_rate(0.05, 0.02, train_rows=n, all_rows=int(1.3 * n), **shape)
+             for n in (1_000, 5_000, 10_000, 100_000, 1_000_000)]
+    assert rates[0] == 0.02
+    assert rates[-1] == 0.05
+    assert rates == sorted(rates)
+    assert 0.02 < rates[2] < 0.05
+    # a refit counts too, and a budget twice as large allows a slower rate
+    assert final_rate(0.05, 0.02, train_rows=10_000, all_rows=0, **shape) < rates[2]
+    assert final_rate(0.05, 0.02, train_rows=10_000, all_rows=13_000,
+                      **{**shape, "budget_seconds": 40}) < rates[2]
+    # a final rate above the chosen one is never used
+    assert final_rate(0.05, 0.1, train_rows=1_000, all_rows=0, **shape) == 0.05
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(3000, 4)), columns=list("abcd"))
+    y = (X["a"] + X["b"] ** 2 + rng.normal(scale=0.5, size=3000) > 1).astype(int)
+    tight = ChurnModel(learning_rate=0.1, final_learning_rate=0.02, final_budget_seconds=1e-4,
+                       n_jobs=1).fit(X, y)
+    assert tight.tuning_["final_learning_rate"] == 0.1
+    assert "learning_rate: 0.1]" in tight.booster_.model_to_string()
+
+
+def test_every_fit_takes_its_rows_and_weights_from_one_binning():
+    from churnkit.model._tune import binned, rows_of
+
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame(rng.normal(size=(500, 3)), columns=list("abc"))
+    y = rng.uniform(size=500) < 0.3
+    rows = binned(X, y)
+    idx = np.arange(100, 400, 3)
+    part = rows_of(rows, idx, np.full(len(idx), 2.5))
+    assert part.num_data() == len(idx)
+    np.testing.assert_array_equal(part.get_label(), y[idx].astype(float))
+    np.testing.assert_array_equal(part.get_weight(), np.full(len(idx), 2.5))
+    other = rows_of(rows, idx)  # a second part of the same rows: unweighted, not the first's
+    assert other.get_weight() is None
+    assert part.get_weight() is not None
+    # weights change the model: a fit weighting the churners ten times predicts more churn
+    w = np.where(y, 10.0, 1.0)
+    plain = ChurnModel(n_estimators=50, calibration="none", n_jobs=1).fit(X, y)
+    heavy = ChurnModel(n_estimators=50, calibration="none", n_jobs=1).fit(X, y, sample_weight=w)
+    assert heavy.predict_proba(X)[:, 1].mean() > plain.predict_proba(X)[:, 1].mean() + 0.1

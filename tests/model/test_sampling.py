@@ -45,6 +45,45 @@ def test_weights_restore_each_cutoffs_rows_and_churn_rate():
     assert rows.loc[~rows["label"], "weight"].max() > 3  # non-churners were sampled
 
 
+def test_the_refit_samples_the_validation_cutoffs_at_the_training_rate():
+    labels = _labels()
+    rows, info = sample_training_rows(labels, max_rows=2500, validation_cutoffs=2)
+    last2 = rows["cutoff"] >= labels["cutoff"].unique()[-2]
+    train_rows = rows[~last2]
+    # training rows: the refit weighs them as the fit does
+    np.testing.assert_array_equal(train_rows["refit_weight"], train_rows["weight"])
+    valid = rows[last2]
+    assert (valid["weight"] == 1).all()  # the fit validates on every row...
+    kept = valid[valid["refit_weight"] > 0]
+    assert valid["label"].sum() == kept["label"].sum()  # ...the refit keeps every churner
+    share = (~kept["label"]).sum() / (~valid["label"]).sum()
+    assert abs(share - info["non_churner_rate"]) < 0.01  # and the training rate of the rest
+    # every cutoff weighs its rows and churn rate in the refit as in the full frame
+    full = labels.groupby("cutoff")["label"].agg(["size", "sum"])
+    w = rows.assign(churned=rows["refit_weight"] * rows["label"]).groupby("cutoff")
+    np.testing.assert_allclose(w["refit_weight"].sum(), full["size"], rtol=1e-9)
+    np.testing.assert_allclose(w["churned"].sum(), full["sum"], rtol=1e-9)
+
+
+def test_a_refit_leaves_out_the_rows_it_weighs_zero():
+    X, labels = _stationary()
+    rows, _ = sample_training_rows(labels, max_rows=6000, validation_cutoffs=2)
+    Xs = X.loc[rows.index].reset_index(drop=True)
+    y = rows["label"].to_numpy()
+    fit = {"cutoffs": rows["cutoff"].reset_index(drop=True), "horizon_days": None,
+           "sample_weight": rows["weight"]}
+    params = {"calibration": "none", "tune": "off", "refit": True, "n_estimators": 100,
+              "n_jobs": 1}
+    sampled = ChurnModel(**params).fit(Xs, y, refit_weight=rows["refit_weight"], **fit)
+    whole = ChurnModel(**params).fit(Xs, y, **fit)
+    assert sampled.booster_.model_to_string() != whole.booster_.model_to_string()
+    # the refit on the sampled rows keeps the base rate too
+    observed = labels["label"].mean()
+    assert abs(sampled.predict_proba(X)[:, 1].mean() - observed) < 0.15 * observed
+    with pytest.raises(ck.SchemaError, match="refit_weight"):
+        ChurnModel(**params).fit(Xs, y, refit_weight=np.zeros(len(y)), **fit)
+
+
 def test_sample_is_deterministic_and_depends_on_the_seed():
     labels = _labels()
     a, _ = sample_training_rows(labels, max_rows=3000, validation_cutoffs=2, random_state=7)

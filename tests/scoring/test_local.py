@@ -173,3 +173,16 @@ def test_reason_ranking_players_or_sum(crm_files):
         got = result.scores["reason_1"].to_numpy(dtype=object)
         assert [str(v) for v in got] == [str(v) for v in expected]
     assert (players.scores["reason_1"] != summed.scores["reason_1"]).any()
+
+
+def test_a_dataset_loaded_by_training_scores_as_the_files_do(crm_files):
+    configs, _ = crm_files
+    trained = ck.train(configs["csv"])  # the dirty copy: rejects too
+    again = ck.score(configs["csv"], trained.model)
+    reused = ck.score(configs["csv"], trained.model, dataset=trained.dataset)
+    pd.testing.assert_frame_equal(reused.scores, again.scores)
+    pd.testing.assert_frame_equal(reused.rejects, again.rejects)
+    with pytest.raises(ConfigError, match="either 'tables' or an already loaded 'dataset'"):
+        ck.score(configs["csv"], trained.model, dataset=trained.dataset, tables={})
+    with pytest.raises(ConfigError, match="'dataset' are for 'local'"):
+        ck.score(configs["csv"], trained.model, dataset=trained.dataset, engine="chunked")
