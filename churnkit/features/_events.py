@@ -101,7 +101,6 @@ def spine_tags(tags: Tags) -> Tags:
     return tags
 
 
-
 def _level_mapping(names: pd.Index, levels: list[str], other: bool, dtype: Any = np.int32
                    ) -> np.ndarray:
     """Level code of each distinct value, then -1 for the missing code -1."""
@@ -115,8 +114,6 @@ def _level_codes(values: pd.Series, levels: list[str], other: bool) -> np.ndarra
     """Codes of ``values`` among ``levels``; unknown values → ``len(levels)`` if ``other``."""
     codes, names = _factorize(values)
     return _level_mapping(names, levels, other)[codes]
-
-
 
 
 def _positions(ids: pd.Series, keys: pd.Index) -> np.ndarray:
