@@ -39,7 +39,7 @@ DAY = pd.Timedelta(days=1)
 
 def pandas_features(f: Any, events: pd.DataFrame, spine: pd.DataFrame) -> pd.DataFrame:
     """The features of a fitted ``EventFeatures`` at one cutoff, in plain pandas."""
-    from churnkit.features._events import _clean, _derive
+    from churnkit.features._event_columns import _clean, _derive
 
     cut = spine["cutoff"].iloc[0]
     t = f.table

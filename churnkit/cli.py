@@ -1,34 +1,52 @@
 """The ``churnkit`` command line: thin wrappers over the Python API.
 
+This module holds the app and the commands of the pipeline (``validate``,
+``train``, ``score``, ``report``, ``explain``, ``evaluate``, ``retention``,
+``demo``); :mod:`churnkit._cli_loop` adds those that follow the lists out
+(``rank``, ``impact``, ``monitor``) and :mod:`churnkit._cli_common` holds what
+they all share.
+
 Exit codes: 0 success, 1 data or configuration error (one clear message; the
 traceback only with ``--debug``), 2 usage error.
 """
 
 from __future__ import annotations
 
-import errno
 import json
-import os
 import sys
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, redirect_stdout
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-import pandas as pd
 import typer
-from pandas.errors import OutOfBoundsDatetime, OutOfBoundsTimedelta
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from churnkit import jobs
-from churnkit._core import __version__, cap_text, check_table_path, resolve_as_of, run_lock
-from churnkit.config import Config, MlflowConfig, load_config
+from churnkit._cli_common import (
+    STATE,
+    AsOfOpt,
+    ConfigOpt,
+    Format,
+    FormatOpt,
+    MlflowOpt,
+    MlflowUriOpt,
+    ModelOpt,
+    PartitionsOpt,
+    SchedulerOpt,
+    TrustPickleOpt,
+    err,
+    errors,
+    mlflow_setting,
+    out,
+    print_mlflow,
+    print_summary,
+    steps,
+)
+from churnkit._cli_loop import add_commands
+from churnkit._core import __version__, check_table_path, run_lock
+from churnkit.config import load_config
 from churnkit.data import load_dataset
-from churnkit.exceptions import ChurnkitError
 from churnkit.labels import label_population, labels_from_config
 from churnkit.model import load_model
 from churnkit.scoring import score_paths, write_table
@@ -40,17 +58,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-# no emoji codes: a path or column named like ':x:' is shown as written
-err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
-out = Console(highlight=False, emoji=False)
-_STATE = {"debug": False}
-
-
-class Format(StrEnum):
-    """Output format of summaries."""
-
-    table = "table"
-    json = "json"
 
 
 def _print_version(value: bool) -> None:
@@ -66,112 +73,7 @@ def _main(
         "--version", callback=_print_version, is_eager=True, help="Print the version and exit.",
     )] = False,
 ) -> None:
-    _STATE["debug"] = debug
-
-
-_OS_FIXES = {
-    errno.ENOSPC: "The disk is full: free some space, or write to another folder.",
-    errno.EDQUOT: "The disk quota is used up: free some space, or write to another folder.",
-    errno.EROFS: "The file system is read-only: write to a folder on a writable disk.",
-    errno.EACCES: "Permission denied: write to a folder you may write to, or ask for access.",
-    errno.EPERM: "Permission denied: write to a folder you may write to, or ask for access.",
-    errno.EISDIR: "It is a folder: give a file name.",
-    errno.ENOTDIR: "A part of the path is a file, not a folder: check the path.",
-    errno.ENOENT: "No such file or folder: check the path.",
-}
-
-
-def _message(exc: BaseException) -> str:
-    """One paragraph about ``exc``: what, where, and the fix."""
-    if isinstance(exc, OSError) and not isinstance(exc, ChurnkitError):
-        where = " ".join(repr(str(f)) for f in (exc.filename, exc.filename2) if f is not None)
-        what = exc.strerror or str(exc)
-        fix = _OS_FIXES.get(exc.errno or 0, "Check the path and the disk.")
-        return f"{what}{' (' + where + ')' if where else ''}. {fix}"
-    if isinstance(exc, OutOfBoundsDatetime | OutOfBoundsTimedelta):
-        return (f"{cap_text(str(exc))}: a date or a number of days is beyond what churnkit can "
-                "work with (years 1678-2261). Check the dates and day counts in the "
-                "configuration and the data.")
-    return str(exc)
-
-
-def _fail(exc: BaseException) -> None:
-    if _STATE["debug"]:
-        err.print_exception()
-    kind = type(exc).__name__
-    err.print(f"[bold red]Error[/] ({kind}): {escape(_message(exc))}")
-    raise typer.Exit(1)
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    """Data, configuration and file-system problems: one message, exit 1. Bugs: a traceback."""
-    try:
-        yield
-    except (ChurnkitError, OSError, OutOfBoundsDatetime, OutOfBoundsTimedelta) as exc:
-        _fail(exc)
-
-
-def _as_of(value: str | None) -> str | None:
-    """Check an ``--as-of`` date up front: a date without a time zone (else exit 2)."""
-    if value is not None:
-        try:
-            resolve_as_of(value, pd.Timestamp.max)  # only the text here; the range later
-        except ChurnkitError as exc:
-            raise typer.BadParameter(str(exc).removeprefix("as_of: ")) from None
-    return value
-
-
-@contextmanager
-def _steps() -> Iterator[Callable[[str], None]]:
-    """A status line on stderr that each pipeline step updates.
-
-    While the steps run, whatever libraries print (LightGBM, Dask workers
-    started meanwhile) goes to stderr too, so that stdout carries only the
-    summary, e.g. the JSON of ``--format json``.
-    """
-    start = time.perf_counter()
-    with _stdout_to_stderr(), err.status("Starting") as status:
-
-        def progress(message: str) -> None:
-            err.log(f"{escape(message)}…") if _STATE["debug"] else None
-            status.update(f"{escape(message)}…  [dim]{time.perf_counter() - start:.0f}s[/]")
-
-        yield progress
-
-
-@contextmanager
-def _stdout_to_stderr() -> Iterator[None]:
-    """Send this process's stdout, and that of the processes it starts, to stderr."""
-    sys.stdout.flush()
-    try:
-        saved = os.dup(1)
-        os.dup2(2, 1)
-    except OSError:  # no usable file descriptors (an embedding host): Python-level only
-        saved = None
-    try:
-        with redirect_stdout(sys.stderr):
-            yield
-    finally:
-        if saved is not None:
-            os.dup2(saved, 1)
-            os.close(saved)
-
-
-def _print_summary(title: str, summary: dict[str, Any], fmt: Format) -> None:
-    if fmt is Format.json:
-        out.print_json(json.dumps(summary, default=str))
-        return
-    table = Table(title=escape(title), show_header=False, title_justify="left")
-    table.add_column(style="bold")
-    table.add_column()
-    for key, value in summary.items():
-        if isinstance(value, dict):
-            value = ", ".join(f"{k}={v}" for k, v in value.items())
-        elif isinstance(value, float):
-            value = f"{value:,.4f}" if abs(value) < 10 else f"{value:,.0f}"
-        table.add_row(escape(key.replace("_", " ")), escape(str(value)))
-    out.print(table)
+    STATE["debug"] = debug
 
 
 def _print_population(population: Any) -> None:
@@ -183,38 +85,6 @@ def _print_population(population: Any) -> None:
     for row in population.itertuples(index=False):
         table.add_row(row.cutoff, f"{row.rows:,}", f"{row.churned:,}", f"{row.churn_rate:.1%}")
     out.print(table)
-
-
-ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="YAML configuration file.")]
-FormatOpt = Annotated[Format, typer.Option("--format", help="Summary format.")]
-ModelOpt = Annotated[Path, typer.Option(help="Model folder written by 'churnkit train'.")]
-TrustPickleOpt = Annotated[bool, typer.Option(
-    "--trust-pickle", help="Also load a model saved by an older churnkit as a pickle "
-                           "(model.joblib). Loading a pickle runs code: only for a model from a "
-                           "trusted source.")]
-AsOfOpt = Annotated[str | None, typer.Option(
-    help="As of this date, YYYY-MM-DD (default: end of data).", callback=_as_of)]
-SchedulerOpt = Annotated[str | None, typer.Option(
-    help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: a local cluster).")]
-PartitionsOpt = Annotated[int | None, typer.Option(
-    min=1, help="Partitions of customers (dask: default 2 per worker thread; chunked: 8).")]
-
-
-MlflowOpt = Annotated[bool, typer.Option(
-    "--mlflow", help="Log the run to MLflow: parameters, metrics, tags and files (needs "
-                     "churnkit-crm[mlflow]; where: the config's mlflow: section, else "
-                     "MLFLOW_TRACKING_URI, else MLflow's local default).")]
-MlflowUriOpt = Annotated[str | None, typer.Option(
-    "--mlflow-uri", help="MLflow tracking URI, e.g. http://host:5000 or sqlite:///mlflow.db; "
-                         "implies --mlflow.")]
-
-
-def _mlflow(on: bool, uri: str | None, cfg: Config | None) -> bool | MlflowConfig:
-    """The jobs' ``mlflow`` argument from ``--mlflow`` and ``--mlflow-uri``."""
-    if uri is None:
-        return on
-    settings = cfg.mlflow if cfg is not None else MlflowConfig()
-    return settings.model_copy(update={"tracking_uri": uri})
 
 
 class Engine(StrEnum):
@@ -245,11 +115,11 @@ def validate(config: ConfigOpt, fmt: FormatOpt = Format.table,
              rejects: Annotated[Path | None, typer.Option(help="Write rejected rows here.")] = None
              ) -> None:
     """Check a configuration and its tables; report every problem found."""
-    with _errors():
+    with errors():
         if rejects is not None:
             check_table_path(rejects, option="--rejects")
         cfg = load_config(config)
-        with _steps() as progress:
+        with steps() as progress:
             progress("Loading and validating tables")
             ds = load_dataset(cfg)
         summary = ds.summary()
@@ -257,7 +127,7 @@ def validate(config: ConfigOpt, fmt: FormatOpt = Format.table,
         summary["labels"] = population.to_dict("records")
         if rejects is not None:
             summary["rejects_file"] = str(write_table(ds.rejects, rejects))
-        _print_summary(f"{config}: valid", {k: v for k, v in summary.items() if k != "labels"}
+        print_summary(f"{config}: valid", {k: v for k, v in summary.items() if k != "labels"}
                        if fmt is not Format.json else summary, fmt)
         if fmt is not Format.json:
             _print_population(population)
@@ -282,25 +152,25 @@ def train(config: ConfigOpt,
           fmt: FormatOpt = Format.table, mlflow: MlflowOpt = False,
           mlflow_uri: MlflowUriOpt = None) -> None:
     """Train a churn model and save it with its manifest (signed if CHURNKIT_MODEL_KEY is set)."""
-    with _errors():
+    with errors():
         if uplift and (mlflow or mlflow_uri is not None):
             raise typer.BadParameter("logs the churn model's training; the uplift model's "
                                      "is not logged. Leave out --mlflow with --uplift.",
                                      param_hint="--mlflow")
         cfg = load_config(config)
         if uplift:
-            with _steps() as progress:
+            with steps() as progress:
                 fitted = jobs.train_uplift(cfg, assignments, progress=progress)
                 progress("Saving the uplift model")
                 fitted.write(out_dir)
-            _print_summary(f"Trained the uplift model of {cfg.name} → {out_dir}",
+            print_summary(f"Trained the uplift model of {cfg.name} → {out_dir}",
                            _flat(fitted.summary), fmt)
             return
-        with _steps() as progress:
+        with steps() as progress:
             result = jobs.train(cfg, engine=engine.value, scheduler=scheduler,
                                 partitions=partitions, progress=progress, out_dir=out_dir,
-                                mlflow=_mlflow(mlflow, mlflow_uri, cfg))
-        _print_summary(f"Trained {cfg.name} → {out_dir}", result.summary, fmt)
+                                mlflow=mlflow_setting(mlflow, mlflow_uri, cfg))
+        print_summary(f"Trained {cfg.name} → {out_dir}", result.summary, fmt)
 
 
 @app.command()
@@ -315,17 +185,17 @@ def score(config: ConfigOpt, model: ModelOpt,
           scheduler: SchedulerOpt = None, partitions: PartitionsOpt = None,
           trust_pickle: TrustPickleOpt = False, fmt: FormatOpt = Format.table) -> None:
     """Score every active customer as of a date."""
-    with _errors():
+    with errors():
         # the output names are checked, and the folders locked, before minutes of scoring
         folders = [out_file] if engine is Engine.dask else [
             p.parent for p in score_paths(out_file, rejects)]
         cfg, fitted = load_config(config), load_model(model, trust_pickle=trust_pickle)
-        with run_lock(*folders, command="churnkit score"), _steps() as progress:
+        with run_lock(*folders, command="churnkit score"), steps() as progress:
             result = jobs.score(cfg, fitted, as_of=as_of, engine=engine.value, partitions=partitions,
                                 scheduler=scheduler, out_dir=out_file, progress=progress)
             progress("Writing outputs")
             files = result.write(out_file, rejects=rejects)
-        _print_summary(f"Scored → {out_file}", {**result.summary, "rejects_file": str(files["rejects"])},
+        print_summary(f"Scored → {out_file}", {**result.summary, "rejects_file": str(files["rejects"])},
                        fmt)
 
 
@@ -346,10 +216,10 @@ def report(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Write at-risk lists per account manager (CSV, one XLSX sheet each, HTML pages)."""
-    with _errors():
+    with errors():
         summary = jobs.report(scores, out_dir, min_band=min_band, currency=currency,
                               holdout=holdout, seed=seed)
-        _print_summary(f"At-risk lists → {out_dir}", summary, fmt)
+        print_summary(f"At-risk lists → {out_dir}", summary, fmt)
 
 
 @app.command()
@@ -362,9 +232,9 @@ def explain(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Explain one customer's score: top reasons and a SHAP waterfall."""
-    with _errors():
+    with errors():
         cfg, fitted = load_config(config), load_model(model, trust_pickle=trust_pickle)
-        with _steps() as progress:
+        with steps() as progress:
             progress(f"Explaining customer {customer}")
             expl, paths = jobs.explain(cfg, fitted, customer, as_of=as_of, out_dir=out_dir)
         if fmt is Format.json:
@@ -394,25 +264,18 @@ def evaluate(
     mlflow_uri: MlflowUriOpt = None,
 ) -> None:
     """Backtest a configuration against a one-feature rule, a logistic regression and a plain LightGBM."""
-    with _errors():
-        with _steps() as progress:
+    with errors():
+        with steps() as progress:
             cfg = load_config(config)
             summary = jobs.evaluate(cfg, cv=cv, out_dir=out_dir, progress=progress,
-                                    mlflow=_mlflow(mlflow, mlflow_uri, cfg))
+                                    mlflow=mlflow_setting(mlflow, mlflow_uri, cfg))
         if fmt is Format.json:
             out.print_json(json.dumps(summary, default=str))
             return
         _print_comparison(config, summary)
         if out_dir is not None:
             err.print(f"Wrote {escape(summary['files']['report'])}")
-        _print_mlflow(summary)
-
-
-def _print_mlflow(summary: dict[str, Any]) -> None:
-    if "mlflow" in summary:
-        logged = summary["mlflow"]
-        err.print(f"MLflow: run {escape(logged['run_id'])} of experiment "
-                  f"{escape(repr(logged['experiment']))} at {escape(logged['tracking_uri'])}")
+        print_mlflow(summary)
 
 
 def _print_comparison(config: Path, summary: dict[str, Any]) -> None:
@@ -451,13 +314,13 @@ def retention(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Measure retention: CRR, churn rate, cohorts, value and lifetime value by segment."""
-    with _errors():
+    with errors():
         cfg = load_config(config)
-        with _steps() as progress:
+        with steps() as progress:
             progress("Computing retention figures")
             summary = jobs.retention(cfg, out_dir, period=period.value if period else None, by=by)
         summary.pop("files", None)
-        _print_summary(f"Retention → {out_dir}", summary, fmt)
+        print_summary(f"Retention → {out_dir}", summary, fmt)
 
 
 def _flat(summary: dict[str, Any]) -> dict[str, Any]:
@@ -472,110 +335,8 @@ def _flat(summary: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@app.command()
-def rank(
-    config: ConfigOpt,
-    uplift: Annotated[Path, typer.Option(help="Uplift model folder ('churnkit train --uplift').")],
-    scores: Annotated[Path, typer.Option(help="Scores file written by 'churnkit score'.")],
-    out_file: Annotated[Path, typer.Option("--out", help="The uplift-ranked list (.csv/.parquet).")],
-    fmt: FormatOpt = Format.table,
-) -> None:
-    """Rank scored customers by expected saved value (uplift x value - cost); flag do-not-contact."""
-    with _errors():
-        cfg = load_config(config)
-        with _steps() as progress:
-            progress("Ranking by uplift")
-            fitted = jobs.load_uplift(uplift)
-            ranked = jobs.rank_by_uplift(cfg, fitted, jobs.read_scores(scores))
-            jobs.write_uplift_list(ranked, out_file)
-        _print_summary(f"Uplift-ranked list → {out_file}", {
-            "customers": len(ranked), "do_not_contact": int(ranked["do_not_contact"].sum()),
-            "expected_saved_value_top_10pct": float(
-                ranked["expected_saved_value"].head(max(1, len(ranked) // 10)).sum()),
-        }, fmt)
-
-
-@app.command()
-def impact(
-    config: ConfigOpt,
-    assignments: Annotated[list[Path], typer.Option(
-        help="assignments.csv of a 'churnkit report --holdout' run; repeat for several runs.")],
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder for impact.html, .json, .csv.")],
-    fmt: FormatOpt = Format.table,
-) -> None:
-    """Measure what the lists achieved: churn of the listed vs the held-out control group."""
-    with _errors():
-        cfg = load_config(config)
-        with _steps() as progress:
-            progress("Joining assignments with realised churn and the actions log")
-            result = jobs.impact(cfg, assignments)
-            progress("Writing impact.html")
-            paths = result.write(out_dir)
-        if fmt is Format.json:
-            out.print_json(json.dumps({**result.to_json(), "files": {k: str(v) for k, v in
-                                                                     paths.items()}}))
-            return
-        summary = {k: v for k, v in result.summary.items() if k != "note"}
-        _print_summary(f"Impact → {out_dir}", summary, fmt)
-        err.print(escape(result.summary["note"]))
-
-
-@app.command()
-def monitor(
-    model: ModelOpt,
-    runs: Annotated[list[Path], typer.Option(
-        "--runs", help="A folder holding the run.json that 'churnkit score' writes beside its "
-                       "scores, or a folder of such folders; repeat for more.")],
-    config: Annotated[Path | None, typer.Option(
-        "--config", "-c", help="YAML configuration: its data give the realised performance of "
-                               "runs whose horizon has passed, its monitor: section the "
-                               "thresholds.")] = None,
-    out_dir: Annotated[Path | None, typer.Option(
-        "--out", help="Write monitor.html, monitor.json, drift.csv and performance.csv here.")
-    ] = None,
-    trust_pickle: TrustPickleOpt = False,
-    fmt: FormatOpt = Format.table,
-    mlflow: MlflowOpt = False,
-    mlflow_uri: MlflowUriOpt = None,
-) -> None:
-    """Check past scoring runs for drift and degraded performance.
-
-    Exit code 0 when all is fine (or only worth watching), 3 when the newest run
-    drifted beyond the 'act' thresholds or the newest run with known outcomes
-    performed below the model's validation figures (retrain), 1 on errors.
-    """
-    with _errors():
-        cfg = load_config(config) if config is not None else None
-        fitted = load_model(model, trust_pickle=trust_pickle)
-        with _steps() as progress:
-            result = jobs.monitor(fitted, runs, config=cfg, out_dir=out_dir, progress=progress,
-                                  mlflow=_mlflow(mlflow, mlflow_uri, cfg))
-        summary = result.summary
-        if fmt is Format.json:
-            out.print_json(json.dumps(summary, default=str))
-        else:
-            _print_summary(f"Monitoring {len(summary['runs'])} run(s) of model "
-                           f"{summary['model_version']}", {
-                               "status": summary["status"],
-                               "retrain advised": summary["retrain"]["advised"],
-                               **{r["as_of"]: _run_line(r) for r in summary["runs"]},
-                           }, fmt)
-            for reason in summary["reasons"]:
-                err.print(escape(reason))
-            _print_mlflow(summary)
-    raise typer.Exit(result.exit_code)
-
-
-def _run_line(run: dict[str, Any]) -> str:
-    perf = run["performance"]
-    top = ", ".join(f["feature"] for f in run["top_drift"][:3]) or "none"
-    if perf.get("status") == "known":
-        known = f"ROC-AUC {perf['roc_auc']:.3f}, ECE {perf['ece']:.3f}"
-    elif perf.get("status") == "pending":
-        known = f"{perf['outcomes_unknown']:,} outcomes unknown until {perf['known_after']}"
-    else:
-        known = "outcomes not checked (no --config)"
-    return f"{run['status']}; score PSI {run['score_psi']:.3f}; drifted: {top}; {known}"
+# the commands after the lists go out: rank, impact, monitor
+add_commands(app)
 
 
 @app.command()
@@ -590,11 +351,11 @@ def demo(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Run the whole pipeline on the built-in sample CRM."""
-    with _errors():
-        with _steps() as progress:
+    with errors():
+        with steps() as progress:
             summary = jobs.demo(out_dir, customers=customers, random_state=random_state,
                                 monitor=monitor, progress=progress)
-        _print_summary("churnkit demo", summary, fmt)
+        print_summary("churnkit demo", summary, fmt)
 
 
 def main() -> None:

@@ -32,6 +32,7 @@ LAYER = {
     "scoring": 10,
     "monitoring": 10.5,  # reads the run records scoring writes
     "jobs": 11,
+    "_cli_common": 11.4, "_cli_loop": 11.7,  # the CLI's shared helpers, its later commands
     "cli": 12,
     "__init__": 13, "__main__": 13,
 }

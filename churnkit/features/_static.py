@@ -11,7 +11,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import Tags
 
 from churnkit.exceptions import SchemaError
-from churnkit.features._events import _clean, _level_codes, check_fitted, check_spine, spine_tags
+from churnkit.features._event_columns import _clean
+from churnkit.features._events import _level_codes, check_fitted, check_spine, spine_tags
 
 __all__ = ["StaticFeatures"]
 

@@ -25,10 +25,10 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from churnkit.data import infer_type
 from churnkit.exceptions import SchemaError
+from churnkit.features._event_columns import _clean
 from churnkit.features._events import (
     EventFeatures,
     OneTableFeatures,
-    _clean,
     check_spine,
     checked_events,
 )

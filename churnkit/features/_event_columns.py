@@ -1,0 +1,182 @@
+"""The columns an event table gains before aggregation, and the coding of its values.
+
+Each kind adds its own columns to the rows of its table: contacts an
+``inbound``/``outbound`` direction, ``unresolved`` and ``complaint`` flags;
+feedback ``answered``/``unanswered``, one score column per survey and the NPS
+``detractor``/``passive``/``promoter`` classes; transactions a ``price_rise``
+flag. :func:`_derive` builds them as float arrays aligned with the table's rows,
+:class:`EventFeatures` then aggregates them like the table's own columns. Values
+are coded once per column (:class:`_Codes`) and category values and column names
+become parts of feature names LightGBM can store (:func:`_clean`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from churnkit.features._kernel import nanoseconds, segments
+
+__all__ = ["PRICE_RISE", "Groups", "event_groups"]
+
+Groups = tuple[np.ndarray | None, np.ndarray]
+"""``(order, lo)`` of :func:`~churnkit.features._kernel.segments`: the permutation that groups
+an event table by customer and time (``None``: already grouped) and where each customer's
+events start in that order."""
+
+#: An amount at least this much (as a share) above the customer's previous positive amount
+#: of the same kind is a price rise (transactions' ``price_rise`` boolean)
+PRICE_RISE = 0.10
+# characters LightGBM rejects in feature names, or writes unescaped into its JSON dump
+# (backslash, control characters): each becomes "_" (names made equal are told apart by
+# _dedupe), so that any category value or column name gives a usable feature name
+_BAD_NAME_CHARS = str.maketrans(dict.fromkeys(
+    '[]{}",:\\' + "".join(map(chr, [*range(0x20), *range(0x7F, 0xA0)])), "_"))
+
+
+def _factorize(values: pd.Series, *, strip: bool = True) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes (-1 for missing) and the distinct values as stripped strings.
+
+    Works on the few distinct values instead of every row, so text columns of
+    tens of millions of rows cost one hashing pass (none for ``category`` columns).
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy()
+        uniques = values.cat.categories
+    else:
+        codes, uniques = pd.factorize(values, sort=False)
+    if not strip:
+        return codes, pd.Index(uniques)
+    names = pd.Index([str(u).strip() for u in uniques], dtype=object)
+    return codes, names
+
+
+class _Codes:
+    """Factorised columns of one event table, each column factorised at most once."""
+
+    def __init__(self, events: pd.DataFrame) -> None:
+        self.events = events
+        self.done: dict[str, tuple[np.ndarray, pd.Index]] = {}
+
+    def __call__(self, col: str) -> tuple[np.ndarray, pd.Index]:
+        if col not in self.done:
+            self.done[col] = _factorize(self.events[col])
+        return self.done[col]
+
+def _text_flag(coded: tuple[np.ndarray, pd.Index], test: Any) -> np.ndarray:
+    """1/0 per row of ``test(lowercased distinct value)``; NaN where missing (float32: exact)."""
+    codes, names = coded
+    flags = np.array([float(test(n.lower())) for n in names] + [np.nan], dtype=np.float32)
+    return flags[codes]
+
+
+def _clean(value: object) -> str:
+    r"""A category value or column name as a part of a feature name LightGBM can store.
+
+    Examples
+    --------
+    >>> _clean("web\\chat"), _clean("billing\tquestion"), _clean("a:b")
+    ('web_chat', 'billing_question', 'a_b')
+    """
+    return str(value).translate(_BAD_NAME_CHARS)
+
+
+def _derive(events: pd.DataFrame, kind: str, columns: dict[str, str], roles: dict[str, str],
+            nps_classes: bool | None = None, codes: _Codes | None = None,
+            groups: Groups | None = None,
+            ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """The kind-specific derived columns (booleans such as ``unresolved``) and all types.
+
+    Returns the derived columns as float64 arrays aligned with ``events`` (NaN
+    missing) and the column types with the derived columns added. ``groups`` is
+    ``(order, lo)`` of :func:`~churnkit.features._kernel.segments` on ``events``
+    when the caller has it already; otherwise it is found when a column needs it.
+    """
+    ev = events
+    coded = codes if codes is not None else _Codes(ev)
+    types = dict(columns)
+    derived: dict[str, np.ndarray] = {}
+    if kind == "contacts":
+        if "direction" in roles:
+            d = coded(roles["direction"])
+            derived["inbound"] = _text_flag(d, lambda v: v.startswith("in"))
+            derived["outbound"] = _text_flag(d, lambda v: v.startswith("out"))
+        if "resolved" in roles:
+            derived["unresolved"] = 1.0 - ev[roles["resolved"]].astype("float64").to_numpy()
+        if "topic" in roles:
+            derived["complaint"] = _text_flag(coded(roles["topic"]), lambda v: "complain" in v)
+    elif kind == "transactions" and "amount" in roles:
+        derived["price_rise"] = _price_rise(ev, roles, coded, groups)
+    elif kind == "feedback" and "score" in roles:
+        score = ev[roles["score"]].astype("float64").to_numpy()
+        missing = np.isnan(score)
+        derived["answered"] = (~missing).astype(np.float64)
+        derived["unanswered"] = missing.astype(np.float64)
+        nps = score
+        if "survey" in roles:
+            survey, names = coded(roles["survey"])
+            lowered = [n.lower() for n in names]
+            for name in sorted(set(lowered)):
+                key = _clean(name).replace(" ", "_")
+                hit = np.isin(survey, [i for i, n in enumerate(lowered) if n == name])
+                derived[key] = np.where(hit, score, np.nan)
+                types[key] = "numeric"
+                if name == "nps":
+                    nps = derived[key]
+            if "nps" not in lowered:
+                nps = np.full(len(score), np.nan)
+            types.pop(roles["score"], None)
+        answered = ~np.isnan(nps)
+        if nps_classes is None:
+            nps_classes = bool(answered.any() and np.max(nps[answered]) > 5)
+        if nps_classes:
+            derived["detractor"] = np.where(answered, (nps <= 6).astype(np.float64), np.nan)
+            derived["passive"] = np.where(answered, ((nps >= 7) & (nps <= 8)).astype(np.float64),
+                                          np.nan)
+            derived["promoter"] = np.where(answered, (nps >= 9).astype(np.float64), np.nan)
+    for name in derived:
+        types.setdefault(name, "boolean")
+    return derived, types
+
+
+def _price_rise(ev: pd.DataFrame, roles: dict[str, str], coded: _Codes,
+                groups: Groups | None = None) -> np.ndarray:
+    """1 where a positive amount is ``PRICE_RISE`` above the previous one of its customer and kind.
+
+    0 for a customer's first positive amount of a kind, NaN for amounts that are
+    not positive (credits, refunds). Each row looks only at rows before it in time.
+    """
+    n = len(ev)
+    amount = ev[roles["amount"]].astype("float64").to_numpy()
+    order, lo = groups if groups is not None else event_groups(ev)
+    a = amount if order is None else amount[order]
+    start = np.zeros(n, dtype=bool)
+    start[lo] = True
+    customer = np.cumsum(start)
+    type_col = roles.get("type")
+    if type_col is not None:
+        codes = coded(type_col)[0]
+        codes = codes if order is None else codes[order]
+    else:
+        codes = np.zeros(n, dtype=np.int8)
+    rise = np.full(n, np.nan)
+    positive = a > 0
+    for code in np.unique(codes[positive]):
+        at = np.flatnonzero(positive & (codes == code))
+        rise[at] = 0.0
+        prev, cur = at[:-1], at[1:]
+        same = customer[cur] == customer[prev]
+        rise[cur[same]] = (a[cur[same]] >= a[prev[same]] * (1.0 + PRICE_RISE)).astype(np.float64)
+    if order is not None:
+        unsorted = np.empty_like(rise)
+        unsorted[order] = rise
+        rise = unsorted
+    return rise
+
+
+def event_groups(ev: pd.DataFrame) -> Groups:
+    """``(order, lo)`` of :func:`~churnkit.features._kernel.segments` on the event table ``ev``."""
+    order, _, lo, _, _ = segments(ev["customer_id"], nanoseconds(ev["timestamp"]))
+    return order, lo
