@@ -317,7 +317,9 @@ def step_train_job(work: Path) -> None:
     _emit("train job", [total], _peak_gib(), shares=shares, load_start=before,
           rows=s["rows"], rows_used=s.get("rows_used", s["rows"]),
           customers=s.get("customers"), features=s["features"],
-          roc_auc=s["validation"].get("roc_auc"), trees=int(result.model.best_iteration_))
+          roc_auc=s["validation"].get("roc_auc"), trees=int(result.model.best_iteration_),
+          tuning={k: result.model.tuning_.get(k) for k in (
+              "skipped", "tried", "seconds", "final_learning_rate", "validation_trees", "trees")})
 
 
 def step_score_job(work: Path) -> None:

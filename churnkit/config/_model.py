@@ -42,11 +42,13 @@ class ModelConfig(_Model):
     """Budget of that search per fit, in seconds of a 2-core reference machine: the work of
     each candidate is counted at a fixed speed, so the choice does not depend on how busy
     the machine is (the first candidate always runs; the clock time is reported too)."""
-    max_training_rows: int | None = Field(2_000_000, ge=1000)
-    """Rows (customer x cutoff) at the training cutoffs beyond which the non-churners are
-    sampled per cutoff (every churner kept; each kept non-churner weighted by the inverse
-    of its cutoff's sampling rate, so probabilities stay calibrated). The validation
-    cutoffs are never sampled. ``null``: train on every row."""
+    max_training_rows: int | None = Field(500_000, ge=1000)
+    """Rows (customer x cutoff) at the training cutoffs beyond which rows are sampled per
+    cutoff: every churner kept while they fill at most half of it, the non-churners
+    filling the rest (beyond that, each class fills half); each kept row weighted by the
+    inverse of its class's sampling rate at its cutoff, so probabilities stay calibrated.
+    The validation cutoffs are never sampled for validation (the refit samples them
+    alike). ``null``: train on every row."""
     refit: bool = True
     """After early stopping and calibration on the validation rows, grow the chosen number
     of trees again on all rows, the validation rows (the newest cutoffs) included."""

@@ -25,7 +25,7 @@ from churnkit.model._profile import (
     profile_counts,
     training_profile,
 )
-from churnkit.model._sample import non_churner_rate, sample_training_rows
+from churnkit.model._sample import non_churner_rate, sample_training_rows, sampling_rates
 from churnkit.model._treeshap import TreeExplainer, UnsupportedModelError
 from churnkit.model._tune import final_rate, search_capacity
 
@@ -52,6 +52,7 @@ __all__ = [
     "out_of_time_split",
     "profile_counts",
     "sample_training_rows",
+    "sampling_rates",
     "save_model",
     "search_capacity",
     "sorted_cumulative",

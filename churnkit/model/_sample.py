@@ -17,14 +17,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["non_churner_rate", "sample_training_rows"]
+__all__ = ["non_churner_rate", "sample_training_rows", "sampling_rates"]
 
 
 def sample_training_rows(
     labels: pd.DataFrame, *, max_rows: int | None, validation_cutoffs: int, random_state: int = 0,
-    rate: float | None = None, first_validation: Any = None,
+    rate: float | None = None, first_validation: Any = None, churner_rate: float = 1.0,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """At most ``max_rows`` training rows: all churners, a weighted sample of non-churners.
+    """At most ``max_rows`` training rows: the churners, a weighted sample of non-churners.
 
     Parameters
     ----------
@@ -37,26 +37,28 @@ def sample_training_rows(
         The newest cutoffs, kept whole (they validate and calibrate the model).
     random_state : int, default 0
         Seed of the sample: the same labels and seed give the same rows.
-    rate, first_validation : optional
-        For one partition of a larger frame (the Dask engine): the share of
-        non-churners to keep, worked out over the whole frame (``max_rows`` is then
-        ignored), and the first validation cutoff of the whole frame.
+    rate, first_validation, churner_rate : optional
+        For one partition of a larger frame (the Dask engine): the shares of
+        non-churners and of churners to keep, worked out over the whole frame by
+        :func:`sampling_rates` (``max_rows`` is then ignored), and the first validation
+        cutoff of the whole frame.
 
     Returns
     -------
     rows : DataFrame
         ``labels`` itself when nothing is sampled; otherwise the kept rows in their
-        original order (index kept) with a ``weight`` column: 1 for churners and for
-        validation rows, ``n / k`` for a non-churner kept as one of ``k`` out of the
-        ``n`` non-churners of its cutoff; and a ``refit_weight`` column, the weights of
+        original order (index kept) with a ``weight`` column: 1 for validation rows and
+        unsampled churners, ``n / k`` for a row kept as one of ``k`` out of the ``n``
+        rows of its class at its cutoff; and a ``refit_weight`` column, the weights of
         the rows when the model is grown again on every cutoff (``model.refit``): the
         training rows' own, and the validation cutoffs' non-churners sampled at the
         same rate (0: left out of the refit), so that the refit is no larger than the
         training part and weighs every cutoff alike.
     info : dict
         ``max_training_rows``, ``rows_available``, ``rows_used``, ``sampled`` and, when
-        sampled, ``training_rows_available``, ``training_rows_used``, ``churners_kept``
-        and ``non_churner_rate`` (the share of non-churners kept at the training cutoffs).
+        sampled, ``training_rows_available``, ``training_rows_used``, ``churners_kept``,
+        ``non_churner_rate`` and ``churner_rate`` (the shares of each class kept at the
+        training cutoffs).
 
     Examples
     --------
@@ -89,49 +91,67 @@ def sample_training_rows(
     if rate is None:
         if max_rows is None or n_train <= max_rows:
             return labels, {**info, "rows_used": n, "sampled": False}
-        rate = non_churner_rate(n_train, churners, max_rows)
-    elif rate >= 1:
+        churner_rate, rate = sampling_rates(n_train, churners, max_rows)
+    elif rate >= 1 and churner_rate >= 1:
         return labels, {**info, "rows_used": n, "sampled": False}
     rng = np.random.default_rng(random_state)
-    keep = ~training | y
-    weight = np.ones(n)
-    for c in unique if first_valid is None else unique[unique < first_valid]:
-        pool = np.flatnonzero((cut == c) & ~y)
-        if not len(pool):
-            continue
-        k = max(1, round(rate * len(pool)))
-        chosen = rng.choice(pool, size=k, replace=False)
-        keep[chosen] = True
-        weight[chosen] = len(pool) / k
-    refit = weight.copy()
-    if first_valid is not None:  # the validation rows, whole in `weight`, sampled alike here
-        refit[~training] = 0.0
-        refit[~training & y] = 1.0
-        for c in unique[unique >= first_valid]:
-            pool = np.flatnonzero((cut == c) & ~y)
-            if len(pool):
-                k = max(1, round(rate * len(pool)))
-                refit[rng.choice(pool, size=k, replace=False)] = len(pool) / k
+    weight = np.zeros(n)
+    weight[~training] = 1.0  # the validation rows, whole
+    refit = np.zeros(n)  # the refit samples them like the training rows
+    for c in unique:
+        at = cut == c
+        target = weight if first_valid is None or c < first_valid else refit
+        for cls, share in ((True, churner_rate), (False, rate)):
+            pool = np.flatnonzero(at & (y == cls))
+            if not len(pool):
+                continue
+            if share >= 1:
+                target[pool] = 1.0
+                continue
+            k = max(1, round(share * len(pool)))
+            target[rng.choice(pool, size=k, replace=False)] = len(pool) / k
+    refit[training] = weight[training]
+    keep = weight > 0
     rows = labels.loc[keep].assign(weight=weight[keep], refit_weight=refit[keep])
     used = int(keep.sum())
     info.update(rows_used=used, sampled=True, training_rows_available=n_train,
-                training_rows_used=int((keep & training).sum()), churners_kept=churners,
-                non_churner_rate=round(rate, 6))
+                training_rows_used=int((keep & training).sum()),
+                churners_kept=int((keep & training & y).sum()),
+                non_churner_rate=round(rate, 6), churner_rate=round(churner_rate, 6))
     return rows, info
+
+
+def sampling_rates(rows: int, churners: int, max_rows: int | None) -> tuple[float, float]:
+    """Shares of churners and of non-churners kept so that ``rows`` fit in ``max_rows``.
+
+    Every churner is kept while they fill at most half the budget, and the
+    non-churners fill the rest; beyond that each class fills half the budget
+    (a class smaller than its half is kept whole). 1 means no sampling.
+
+    Examples
+    --------
+    >>> sampling_rates(1000, 100, 550), sampling_rates(1000, 100, None)
+    ((1.0, 0.5), (1.0, 1.0))
+    >>> sampling_rates(10_000, 4_000, 2_000)  # churners beyond half the budget: 1,000 each
+    (0.25, 0.16666666666666666)
+    """
+    others = rows - churners
+    if max_rows is None or rows <= max_rows:
+        return 1.0, 1.0
+    half = max(int(max_rows) // 2, 1)
+    if churners <= half:
+        return 1.0, (min(others, max(int(max_rows) - churners, 1)) / others if others else 1.0)
+    return half / churners, (min(others, half) / others if others else 1.0)
 
 
 def non_churner_rate(rows: int, churners: int, max_rows: int | None) -> float:
     """Share of non-churners kept so that ``rows`` training rows fit in ``max_rows``.
 
-    Every churner is kept; the non-churners fill the rest of the budget, and are
-    never fewer than the churners (however small the budget). 1 means no sampling.
+    The second of :func:`sampling_rates`.
 
     Examples
     --------
     >>> non_churner_rate(1000, 100, 550), non_churner_rate(1000, 100, None)
     (0.5, 1.0)
     """
-    others = rows - churners
-    if max_rows is None or rows <= max_rows or others <= 0:
-        return 1.0
-    return min(others, max(int(max_rows) - churners, churners, 1)) / others
+    return sampling_rates(rows, churners, max_rows)[1]

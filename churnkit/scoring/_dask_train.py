@@ -30,9 +30,9 @@ from churnkit.model import (
     ChurnModel,
     attach_training_profile,
     model_from_config,
-    non_churner_rate,
     out_of_time_split,
     sample_training_rows,
+    sampling_rates,
     training_summary,
     training_window,
 )
@@ -70,12 +70,13 @@ def _label_counts(labelled: tuple[Any, pd.DataFrame]) -> pd.DataFrame:
     return labels.groupby("cutoff")["label"].agg(["size", "sum"])
 
 
-def _sampled(labelled: tuple[Any, pd.DataFrame], rate: float, first_valid: Any, seed: int
-             ) -> tuple[Any, pd.DataFrame]:
-    """One partition's label rows sampled at the share ``rate`` of the whole frame."""
+def _sampled(labelled: tuple[Any, pd.DataFrame], rates: tuple[float, float], first_valid: Any,
+             seed: int) -> tuple[Any, pd.DataFrame]:
+    """One partition's label rows sampled at the shares ``rates`` of the whole frame."""
     dataset, labels = labelled
     rows, _ = sample_training_rows(labels, max_rows=None, validation_cutoffs=0, random_state=seed,
-                                   rate=rate, first_validation=first_valid)
+                                   churner_rate=rates[0], rate=rates[1],
+                                   first_validation=first_valid)
     return dataset, rows
 
 
@@ -236,12 +237,15 @@ def train_dask(
         older = counts.index < pd.Timestamp(first_valid)
         n_rows = int(counts["size"].sum())
         overall = float(counts["sum"].sum() / n_rows)
-        rate = non_churner_rate(int(counts.loc[older, "size"].sum()),
-                                int(counts.loc[older, "sum"].sum()), m.max_training_rows)
-        if rate < 1:
-            progress(f"Sampling {rate:.1%} of the non-churners at the training cutoffs")
-            labelled = [client.submit(_sampled, lab, rate, first_valid, m.random_state + i,
-                                      pure=False) for i, lab in enumerate(labelled)]
+        churner_rate, rate = sampling_rates(int(counts.loc[older, "size"].sum()),
+                                            int(counts.loc[older, "sum"].sum()),
+                                            m.max_training_rows)
+        if rate < 1 or churner_rate < 1:
+            progress(f"Sampling {rate:.1%} of the non-churners and {churner_rate:.1%} of the "
+                     "churners at the training cutoffs")
+            labelled = [client.submit(_sampled, lab, (churner_rate, rate), first_valid,
+                                      m.random_state + i, pure=False)
+                        for i, lab in enumerate(labelled)]
         fs = client.submit(_fit_features, labelled[0], config.features, pure=False)
         progress("Building features per partition")
         rows = [client.submit(_rows, lab, fs, pure=False) for lab in labelled]
@@ -250,7 +254,7 @@ def train_dask(
         train_cutoffs = cutoffs[in_train]
         train = frame[frame[_CUTOFF].isin(list(train_cutoffs))]
         X, y = train.drop(columns=_EXTRA), train[_LABEL]
-        weight = train[_WEIGHT] if rate < 1 else None
+        weight = train[_WEIGHT] if rate < 1 or churner_rate < 1 else None
         if m.class_weight == "balanced":
             w = train[_WEIGHT]
             positive = float((w * y).sum().compute() / w.sum().compute())
@@ -289,6 +293,7 @@ def train_dask(
                                                        first_valid) for r in rows]))
         n_used = int(frame.map_partitions(len).compute().sum())
         n_train = int(train.map_partitions(len).compute().sum())
+        churners_kept = int(y.sum().compute())
         fitted_set = fs.result()
         # the training profile of drift monitoring, from the validation rows as locally
         n_valid = int(counts.loc[~older, "size"].sum())
@@ -305,12 +310,13 @@ def train_dask(
     attach_training_profile(model, profiled, bins=config.monitor.bins)
     del profiled
     extra: dict[str, Any] = {}
-    if rate < 1:
+    if rate < 1 or churner_rate < 1:
         extra["sampling"] = {"max_training_rows": m.max_training_rows, "rows_available": n_rows,
                              "rows_used": n_used, "sampled": True,
                              "training_rows_available": int(counts.loc[older, "size"].sum()),
-                             "churners_kept": int(counts.loc[older, "sum"].sum()),
-                             "non_churner_rate": round(rate, 6)}
+                             "churners_kept": churners_kept,
+                             "non_churner_rate": round(rate, 6),
+                             "churner_rate": round(churner_rate, 6)}
     training = training_window(
         cutoffs, mode="events", rows=n_rows, positive_rate=overall, end=end, engine="dask",
         partitions=n, rows_used=n_used, **extra)

@@ -84,6 +84,23 @@ def test_a_refit_leaves_out_the_rows_it_weighs_zero():
         ChurnModel(**params).fit(Xs, y, refit_weight=np.zeros(len(y)), **fit)
 
 
+def test_churners_beyond_half_the_budget_are_sampled_too_and_weighted():
+    labels = _labels(rate=0.3)  # 3,600 churners at the 4 training cutoffs
+    rows, info = sample_training_rows(labels, max_rows=2000, validation_cutoffs=2)
+    training = rows["cutoff"] < labels["cutoff"].unique()[-2]
+    assert abs(info["training_rows_used"] - 2000) <= 8  # rounding per cutoff and class
+    assert info["churner_rate"] < 1
+    assert abs(rows.loc[training, "label"].sum() - 1000) <= 4  # each class fills half
+    assert info["churners_kept"] == int(rows.loc[training, "label"].sum())
+    # weights restore every cutoff's rows and churners, the validation ones whole
+    full = labels.groupby("cutoff")["label"].agg(["size", "sum"])
+    w = rows.assign(churned=rows["weight"] * rows["label"]).groupby("cutoff")
+    np.testing.assert_allclose(w["weight"].sum(), full["size"], rtol=1e-9)
+    np.testing.assert_allclose(w["churned"].sum(), full["sum"], rtol=1e-9)
+    assert (rows.loc[~training, "weight"] == 1).all()
+    assert int((~training).sum()) == int((labels["cutoff"] >= labels["cutoff"].unique()[-2]).sum())
+
+
 def test_sample_is_deterministic_and_depends_on_the_seed():
     labels = _labels()
     a, _ = sample_training_rows(labels, max_rows=3000, validation_cutoffs=2, random_state=7)
