@@ -60,28 +60,36 @@ the clock, so that the search, and the model, are the same however busy the mach
 def binned(X: pd.DataFrame, y: np.ndarray) -> lgb.Dataset:
     """All rows of ``X`` binned once, labelled ``y``: every fit takes its rows from it.
 
-    Binning (finding each feature's bin edges and mapping every value) is the dearest
-    part of a LightGBM dataset; the search's inner parts, the training and validation
-    parts and the refit all take their rows with :func:`rows_of`, which shares these
-    bins instead of binning again. The edges come from feature values only, never
-    from labels. Features are not pre-filtered by a minimum leaf size, because the
-    fits that share the bins grow leaves of different minimum sizes.
+    Finding each feature's bin edges is the dearest part of a LightGBM dataset; the
+    search's inner parts, the training and validation parts and the refit take
+    their rows with :func:`rows_of`, which maps them with these edges instead of
+    finding edges again. The edges come from feature values only, never from
+    labels. Features are not pre-filtered by a minimum leaf size, because the fits
+    that share the edges grow leaves of different minimum sizes.
     """
     return lgb.Dataset(X, np.asarray(y).astype(int), free_raw_data=False,
-                       params={"feature_pre_filter": False, "verbosity": -1}).construct()
+                       params=dict(_BINNING)).construct()
+
+
+_BINNING = {"feature_pre_filter": False, "verbosity": -1}
 
 
 def rows_of(dataset: lgb.Dataset, rows: np.ndarray | None = None, weight: np.ndarray | None = None,
             ) -> lgb.Dataset:
-    """Rows ``rows`` (positions, ascending) of a binned dataset, weighted by ``weight``.
+    """Rows ``rows`` (positions, ascending) of a :func:`binned` dataset, weighted by ``weight``.
 
-    ``rows=None`` takes the dataset itself. The weights are set after construction
-    (a subset would otherwise inherit its parent's), one per row taken; ``None``
-    clears them.
+    ``rows=None`` takes every row. The rows are mapped with the dataset's bin edges
+    (as LightGBM maps a validation set onto its training set's), not taken with
+    ``Dataset.subset``, whose copies of sparse bins have corrupted memory.
     """
-    part = dataset if rows is None else dataset.subset(np.asarray(rows).tolist()).construct()
-    part.set_weight(None if weight is None else np.asarray(weight, dtype=float))
-    return part
+    X, y = dataset.get_data(), np.asarray(dataset.get_label())
+    if rows is not None:
+        rows = np.asarray(rows)
+        X = X.iloc[rows] if isinstance(X, pd.DataFrame) else X[rows]
+        y = y[rows]
+    w = None if weight is None else np.asarray(weight, dtype=float)
+    return lgb.Dataset(X, y, weight=w, reference=dataset, free_raw_data=False,
+                       params=dict(_BINNING)).construct()
 
 
 def lgb_params(settings: dict[str, Any], *, random_state: int, n_jobs: int, reg_lambda: float = 1.0,
