@@ -82,7 +82,8 @@ def rows_of(dataset: lgb.Dataset, rows: np.ndarray | None = None, weight: np.nda
     (as LightGBM maps a validation set onto its training set's), not taken with
     ``Dataset.subset``, whose copies of sparse bins have corrupted memory.
     """
-    X, y = dataset.get_data(), np.asarray(dataset.get_label())
+    X: Any = dataset.get_data()
+    y = np.asarray(dataset.get_label())
     if rows is not None:
         rows = np.asarray(rows)
         X = X.iloc[rows] if isinstance(X, pd.DataFrame) else X[rows]
