@@ -18,10 +18,8 @@ from churnkit.exceptions import ModelError, NotFittedError, SchemaError
 from churnkit.model._metrics import classification_metrics
 from churnkit.model._treeshap import TreeExplainer
 from churnkit.model._tune import (
-    binned,
     final_rate,
     lgb_params,
-    rows_of,
     search_capacity,
     train_until_stale,
 )
@@ -335,9 +333,6 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
                 f"Got {self.class_weight!r} instead."
             )
         self.tuning_: dict[str, Any] = {"tune": self.tune}
-        # every fit below takes its rows from one binning of all rows
-        rows = binned(X, y)
-        train_set = rows_of(rows, tr, weight)
         if self.tune == "auto":
             # the search sees the training part only: never the validation rows
             inner_cut = None if cutoffs is None else pd.Series(cutoffs).iloc[tr].reset_index(
@@ -346,7 +341,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
                 _take(X, tr), y[tr], cutoffs=inner_cut, horizon_days=horizon_days,
                 budget_seconds=self.tune_budget_seconds, patience=self.early_stopping_rounds,
                 random_state=self.random_state, n_jobs=self._threads(), reg_lambda=self.reg_lambda,
-                weight=weight, dataset=train_set)
+                weight=weight)
             settings.update(found["settings"])
             self.tuning_.update(found)
         elif self.tune != "off":
@@ -365,7 +360,9 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
                 budget_seconds=self.final_budget_seconds)
         params = lgb_params(settings, random_state=self.random_state, n_jobs=self._threads(),
                             reg_lambda=self.reg_lambda, max_depth=self.max_depth)
-        valid_set = rows_of(rows, va, None if sw is None else sw[va])
+        train_set = lgb.Dataset(_take(X, tr), y[tr].astype(int), weight=weight, free_raw_data=False)
+        valid_set = lgb.Dataset(_take(X, va), y[va].astype(int), reference=train_set,
+                                weight=None if sw is None else sw[va])
         # a slower rate needs proportionally more rounds, and more patience, to stop well
         slow = rate / settings["learning_rate"]
         booster = train_until_stale(params, train_set, valid_set,
@@ -391,9 +388,11 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             del train_set, valid_set
             if kept is not None and w_all is not None:
                 w_all = w_all[kept]
-            final = lgb.train(params, rows_of(rows, kept, w_all), num_boost_round=trees)
+            all_rows = X if kept is None else X.iloc[kept]
+            y_all = y if kept is None else y[kept]
+            final = lgb.train(params, lgb.Dataset(all_rows, y_all.astype(int), weight=w_all),
+                              num_boost_round=trees)
             final = lgb.Booster(model_str=final.model_to_string())
-        del rows
         self.tuning_.update(trees=int(final.num_trees()), validation_trees=best,
                             refit=bool(self.refit), **{f"final_{k}": v for k, v in settings.items()})
         return self._adopt(final, feature_names=list(X.columns), categories=categories,

@@ -26,8 +26,8 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
-__all__ = ["CANDIDATES", "MIN_TREES", "binned", "final_rate", "inner_split", "rows_of",
-           "search_capacity", "train_until_stale"]
+__all__ = ["CANDIDATES", "MIN_TREES", "final_rate", "inner_split", "search_capacity",
+           "train_until_stale"]
 
 CANDIDATES: tuple[dict[str, Any], ...] = (
     {"num_leaves": 7, "min_child_samples": 80, "learning_rate": 0.05,
@@ -55,42 +55,6 @@ _SPEED = 2.0e7
 """Work per second and thread (rows x features x trees, scaled by the subsampling) of a
 LightGBM fit on a 2-core reference machine. The budget is counted in this work, not on
 the clock, so that the search, and the model, are the same however busy the machine is."""
-
-
-def binned(X: pd.DataFrame, y: np.ndarray) -> lgb.Dataset:
-    """All rows of ``X`` binned once, labelled ``y``: every fit takes its rows from it.
-
-    Finding each feature's bin edges is the dearest part of a LightGBM dataset; the
-    search's inner parts, the training and validation parts and the refit take
-    their rows with :func:`rows_of`, which maps them with these edges instead of
-    finding edges again. The edges come from feature values only, never from
-    labels. Features are not pre-filtered by a minimum leaf size, because the fits
-    that share the edges grow leaves of different minimum sizes.
-    """
-    return lgb.Dataset(X, np.asarray(y).astype(int), free_raw_data=False,
-                       params=dict(_BINNING)).construct()
-
-
-_BINNING = {"feature_pre_filter": False, "verbosity": -1}
-
-
-def rows_of(dataset: lgb.Dataset, rows: np.ndarray | None = None, weight: np.ndarray | None = None,
-            ) -> lgb.Dataset:
-    """Rows ``rows`` (positions, ascending) of a :func:`binned` dataset, weighted by ``weight``.
-
-    ``rows=None`` takes every row. The rows are mapped with the dataset's bin edges
-    (as LightGBM maps a validation set onto its training set's), not taken with
-    ``Dataset.subset``, whose copies of sparse bins have corrupted memory.
-    """
-    X: Any = dataset.get_data()
-    y = np.asarray(dataset.get_label())
-    if rows is not None:
-        rows = np.asarray(rows)
-        X = X.iloc[rows] if isinstance(X, pd.DataFrame) else X[rows]
-        y = y[rows]
-    w = None if weight is None else np.asarray(weight, dtype=float)
-    return lgb.Dataset(X, y, weight=w, reference=dataset, free_raw_data=False,
-                       params=dict(_BINNING)).construct()
 
 
 def lgb_params(settings: dict[str, Any], *, random_state: int, n_jobs: int, reg_lambda: float = 1.0,
@@ -187,7 +151,6 @@ def search_capacity(
     X: pd.DataFrame, y: np.ndarray, *, cutoffs: pd.Series | None = None,
     horizon_days: int | None = None, budget_seconds: float = 20.0, patience: int = 50,
     random_state: int = 0, n_jobs: int = 2, reg_lambda: float = 1.0, weight: np.ndarray | None = None,
-    dataset: lgb.Dataset | None = None,
 ) -> dict[str, Any]:
     """Pick LightGBM settings on an inner split of ``X`` within a time budget.
 
@@ -209,9 +172,6 @@ def search_capacity(
         are returned with ``skipped=True`` and ``trees=None``.
     patience, random_state, n_jobs, reg_lambda, weight
         Early-stopping rounds, random_state, threads, L2 penalty, row weights.
-    dataset : lightgbm.Dataset, optional
-        ``X``'s rows already binned by :func:`binned` (and taken with :func:`rows_of`):
-        the inner parts share its bins instead of binning ``X`` again.
 
     Returns
     -------
@@ -234,10 +194,9 @@ def search_capacity(
                 "seconds": round(time.perf_counter() - start, 2), "budget_seconds_used": 0.0,
                 "inner_train_rows": len(tr), "inner_valid_rows": len(va)}
     w_tr = weight[tr] if weight is not None else None
-    if dataset is None:
-        dataset = binned(X, y)  # not pre-filtered: the candidates differ in minimum leaf size
-    train_set = rows_of(dataset, tr, w_tr)
-    valid_set = rows_of(dataset, va)
+    binning = {"feature_pre_filter": False}  # the candidates differ in minimum leaf size
+    train_set = lgb.Dataset(X.iloc[tr], y[tr].astype(int), weight=w_tr, params=binning)
+    valid_set = lgb.Dataset(X.iloc[va], y[va].astype(int), reference=train_set, params=binning)
     best: tuple[float, int, dict[str, Any]] | None = None
     tried = 0
     spent = 0.0

@@ -218,22 +218,11 @@ def test_the_final_rate_slows_only_as_far_as_its_budget_allows():
     assert "learning_rate: 0.1]" in tight.booster_.model_to_string()
 
 
-def test_every_fit_takes_its_rows_and_weights_from_one_binning():
-    from churnkit.model._tune import binned, rows_of
-
+def test_sample_weights_change_the_model():
     rng = np.random.default_rng(1)
     X = pd.DataFrame(rng.normal(size=(500, 3)), columns=list("abc"))
     y = rng.uniform(size=500) < 0.3
-    rows = binned(X, y)
-    idx = np.arange(100, 400, 3)
-    part = rows_of(rows, idx, np.full(len(idx), 2.5))
-    assert part.num_data() == len(idx)
-    np.testing.assert_array_equal(part.get_label(), y[idx].astype(float))
-    np.testing.assert_array_equal(part.get_weight(), np.full(len(idx), 2.5))
-    other = rows_of(rows, idx)  # a second part of the same rows: unweighted, not the first's
-    assert other.get_weight() is None
-    assert part.get_weight() is not None
-    # weights change the model: a fit weighting the churners ten times predicts more churn
+    # a fit weighting the churners ten times predicts more churn
     w = np.where(y, 10.0, 1.0)
     plain = ChurnModel(n_estimators=50, calibration="none", n_jobs=1).fit(X, y)
     heavy = ChurnModel(n_estimators=50, calibration="none", n_jobs=1).fit(X, y, sample_weight=w)
