@@ -56,7 +56,7 @@ class ModelConfig(_Model):
     """Learning rate of the final fit when lower than the chosen one (``null``: the chosen
     one): tree shapes are compared at the candidates' faster rates, then the model is grown
     in smaller steps, its number of trees found by early stopping."""
-    final_budget_seconds: float = Field(100.0, gt=0, le=36000)
+    final_budget_seconds: float = Field(300.0, gt=0, le=36000)
     """Work allowed to the final fit (validation fit and refit), counted like
     ``tune_budget_seconds`` from the search's number of trees: the rate goes down toward
     ``final_learning_rate`` only as far as this allows, so small training sets grow at it

@@ -151,7 +151,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         search compares tree shapes at its candidates' faster rates, and the model is then
         grown more slowly (more, smaller steps, with the number of trees found by early
         stopping), which ranks a little better at the cost of more trees.
-    final_budget_seconds : float, default 100
+    final_budget_seconds : float, default 300
         Work allowed to the final fit (the validation fit and the refit), counted like
         ``tune_budget_seconds``: the rate is lowered toward ``final_learning_rate`` only
         as far as this budget allows (see :func:`~churnkit.model.final_rate`), so large
@@ -211,7 +211,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         tune_budget_seconds: float = 20.0,
         refit: bool = False,
         final_learning_rate: float | None = None,
-        final_budget_seconds: float = 100.0,
+        final_budget_seconds: float = 300.0,
     ) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
