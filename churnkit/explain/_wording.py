@@ -30,11 +30,12 @@ from __future__ import annotations
 
 import fnmatch
 import functools
+import itertools
 import math
 import re
 import string
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -261,7 +262,7 @@ def render(
         if held is None:
             return None
         ok &= held
-    pieces: list[list[str | None] | str] = []
+    pieces: list[np.ndarray | str] = []
     for literal, field in parse_template(text):
         pieces.append(literal)
         if field is None:
@@ -274,19 +275,38 @@ def render(
                 return None
             vals = np.abs(found) if field.kind == "abs" else found
         if field.kind == "plural":
-            texts = [None if v is None or v != v else (field.singular if v == 1 else field.plural)
-                     for v in vals]
+            texts = per_distinct(vals, lambda v, f=field: f.singular if v == 1 else f.plural)
         elif field.kind == "special" and not (field.name == "value" and field.spec):
-            texts = list(vals)
+            texts = np.asarray(vals, dtype=object)
         else:
-            texts = [format_value(v, field.name, field.spec) for v in vals]
-        ok &= np.array([t is not None for t in texts], dtype=bool)
+            texts = per_distinct(vals, lambda v, f=field: format_value(v, f.name, f.spec))
+        ok &= pd.notna(texts)
         pieces.append(texts)
     out = np.full(len(rows), None, dtype=object)
-    for i in np.flatnonzero(ok):
-        # ok[i]: every field of row i was worded, so no piece is None there
-        out[i] = "".join(p if isinstance(p, str) else cast(str, p[i]) for p in pieces)
+    at = np.flatnonzero(ok)  # every field of these rows was worded: no piece is None there
+    columns = [itertools.repeat(p, len(at)) if isinstance(p, str) else p[at] for p in pieces]
+    out[at] = ["".join(parts) for parts in zip(*columns, strict=False)]
     return out
+
+
+def per_distinct(values: Any, fn: Any) -> np.ndarray:
+    """``fn`` of each value as an object array, computed once per distinct value.
+
+    Missing values (``None``, NaN) give ``None`` without calling ``fn``.
+
+    Examples
+    --------
+    >>> per_distinct(np.array([3.0, np.nan, 3.0, 1.0]), lambda v: f"{v:.0f} days").tolist()
+    ['3 days', None, '3 days', '1 days']
+    """
+    arr = np.asarray(values)
+    if arr.dtype.kind == "f":  # one value to a hash table: -0.0 reads as 0
+        arr = arr + 0.0
+    codes, uniques = pd.factorize(arr, use_na_sentinel=True)
+    words = np.empty(len(uniques) + 1, dtype=object)
+    words[:-1] = [fn(u) for u in uniques]
+    words[-1] = None
+    return words[codes]
 
 
 def word_rows(
@@ -310,7 +330,9 @@ def word_rows(
         if got is not None:
             raw[sel] = got
             absent = missing_text(features[pos])
-            shown[sel] = [format_value(v, features[pos]) or absent for v in got]
+            words = per_distinct(got, lambda v, f=features[pos], a=absent: format_value(v, f) or a)
+            words[pd.isna(words)] = absent
+            shown[sel] = words
     names = np.asarray(features, dtype=object)
     words = np.empty(len(names), dtype=object)
     words[np.unique(best)] = [humanize_feature(names[p]) for p in np.unique(best)]

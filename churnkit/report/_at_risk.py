@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,7 @@ _BAND_FILLS = {
     "high": ("FDE0DC", "A61B1B"), "medium": ("FEF0C7", "8A4B08"), "low": ("DCF5E7", "146C43"),
 }
 _TRAILER = re.compile(r"^(.*\S) \(([^()]*)\)$", re.DOTALL)
+_EPOCH = datetime(2000, 1, 1)
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
 
 
@@ -89,73 +91,61 @@ def _band_order(bands: Iterable[str]) -> list[str]:
 
 # ----------------------------------------------------------------------------- XLSX
 def _write_xlsx(at_risk: pd.DataFrame, managers: list[str], path: Path, currency: str) -> None:
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
+    # XlsxWriter in constant-memory mode streams each row to disk as it is written, with
+    # one shared format per distinct style
+    import xlsxwriter
 
-    money_format = (f'"{currency.replace(chr(34), "")}"' if currency else "") + "#,##0"
-    wrap = Alignment(wrap_text=True, vertical="top")
-    top = Alignment(vertical="top")
-    head_font, head_fill = Font(bold=True), PatternFill("solid", fgColor="F0F4F8")
-    band_styles = {
-        band: (PatternFill("solid", fgColor=bg), Font(bold=True, color=fg))
-        for band, (bg, fg) in _BAND_FILLS.items()
-    }
     columns = list(AT_RISK_COLUMNS)
-    wb = Workbook(write_only=True)
-    taken: set[str] = set()
-    groups = at_risk.groupby("account_manager", sort=False, dropna=False)
-    # one pass of styles: each distinct style is built and registered once, then shared by
-    # every cell that has it (assigning fonts and fills cell by cell re-registers them)
-    styles: dict[tuple[str, Any], Any] = {}
-
-    def style(ws: Any, col: str, band: Any) -> Any:
-        key = (col, band)
-        if key not in styles:
-            cell = WriteOnlyCell(ws)
-            cell.alignment = wrap if _WIDTHS[col] >= 30 else top
-            if col == "churn_probability":
-                cell.number_format = "0.0%"
-            elif col == "value_at_risk":
-                cell.number_format = money_format
-            elif band is not None:
-                cell.fill, cell.font = band_styles[band]
-            styles[key] = cell._style
-        return styles[key]
-
-    for manager in managers or ["At risk"]:
-        ws = wb.create_sheet(excel_sheet_name(manager, taken))
-        ws.freeze_panes = "A2"
-        for i, col in enumerate(columns, start=1):
-            ws.column_dimensions[get_column_letter(i)].width = _WIDTHS[col]
-        header = []
+    money_format = (f'"{currency.replace(chr(34), "")}"' if currency else "") + "#,##0"
+    with atomic_path(path) as tmp:
+        wb = xlsxwriter.Workbook(str(tmp), {
+            "constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+            "strings_to_numbers": False,
+        })
+        wb.set_properties({"created": _EPOCH})  # the same lists give the same file
+        head = wb.add_format({"bold": True, "bg_color": "#F0F4F8", "text_wrap": True,
+                              "valign": "top"})
+        plain = []
         for col in columns:
-            cell = WriteOnlyCell(ws, value=_HEADERS[col])
-            cell.font, cell.fill, cell.alignment = head_font, head_fill, wrap
-            header.append(cell)
-        ws.append(header)
-        rows = groups.get_group(manager) if manager in groups.groups else at_risk.iloc[:0]
-        plain = {col: style(ws, col, None) for col in columns}
-        for record in rows.itertuples(index=False, name=None):
-            out: list[Any] = []
-            for col, value in zip(columns, record, strict=True):
-                if is_missing(value):
-                    out.append(None)
-                    continue
+            spec: dict[str, Any] = {"valign": "top", "text_wrap": _WIDTHS[col] >= 30}
+            if col == "churn_probability":
+                spec["num_format"] = "0.0%"
+            elif col == "value_at_risk":
+                spec["num_format"] = money_format
+            plain.append(wb.add_format(spec))
+        bands = {band: wb.add_format({"valign": "top", "bold": True, "bg_color": f"#{bg}",
+                                      "font_color": f"#{fg}"})
+                 for band, (bg, fg) in _BAND_FILLS.items()}
+        groups = at_risk.groupby("account_manager", sort=False, dropna=False)
+        taken: set[str] = set()
+        for manager in managers or ["At risk"]:
+            ws = wb.add_worksheet(excel_sheet_name(manager, taken))
+            ws.freeze_panes(1, 0)
+            for i, col in enumerate(columns):
+                ws.set_column(i, i, _WIDTHS[col])
+            ws.write_row(0, 0, [_HEADERS[col] for col in columns], head)
+            rows = groups.get_group(manager) if manager in groups.groups else at_risk.iloc[:0]
+            _write_rows(ws, rows[columns], plain, columns.index("risk_band"), bands)
+            ws.autofilter(0, 0, max(len(rows), 1), len(columns) - 1)
+            ws.repeat_rows(0)
+        wb.close()
+
+
+def _write_rows(ws: Any, rows: pd.DataFrame, plain: list[Any], band_col: int,
+                bands: dict[str, Any]) -> None:
+    """Write the rows of one sheet below its header; text stays text, never a formula."""
+    write_string, write_number = ws.write_string, ws.write_number
+    for r, record in enumerate(rows.itertuples(index=False, name=None), start=1):
+        for c, value in enumerate(record):
+            if isinstance(value, str):
+                write_string(r, c, value, bands.get(value, plain[c]) if c == band_col else plain[c])
+            elif not is_missing(value):
                 if isinstance(value, np.generic):
                     value = value.item()
-                cell = WriteOnlyCell(ws, value=value)
-                if isinstance(value, str):
-                    cell.data_type = "s"  # never evaluate text as a formula
-                cell._style = (style(ws, col, value) if col == "risk_band" and value in band_styles
-                               else plain[col])
-                out.append(cell)
-            ws.append(out)
-        ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(len(rows), 1) + 1}"
-        ws.print_title_rows = "1:1"
-    with atomic_path(path) as tmp:
-        wb.save(tmp)
+                if isinstance(value, bool | int | float):
+                    write_number(r, c, value, plain[c])
+                else:
+                    write_string(r, c, str(value), plain[c])
 
 
 # ----------------------------------------------------------------------------- HTML
