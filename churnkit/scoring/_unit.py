@@ -84,7 +84,11 @@ def score_partition(config: Config, model: Any, dataset: Dataset, *, as_of: pd.T
     )
     unseen = fs.unseen_categories(dataset, spine, as_of=as_of)
     X = fs.transform(dataset, spine)
-    p = model.predict_proba(X)[:, 1] if len(X) else np.empty(0)
+    contrib = None
+    if config.scoring.explain == "all" and len(X):
+        contrib, p = model.explain_proba(X)  # one pass of the trees for both
+    else:
+        p = model.predict_proba(X)[:, 1] if len(X) else np.empty(0)
     scores = pd.DataFrame(
         {
             "customer_id": spine["customer_id"].to_numpy(),
@@ -97,9 +101,8 @@ def score_partition(config: Config, model: Any, dataset: Dataset, *, as_of: pd.T
     scores["value_at_risk"] = np.round(
         value_at_risk(p, np.broadcast_to(value, p.shape), config.scoring.value_horizon_months)
         .to_numpy(dtype=float), 2)
-    contrib = None
     if config.scoring.explain != "none" and len(X):
-        contrib = _explain(config, model, X, scores)
+        contrib = _explain(config, model, X, scores, contrib)
     _add_owner_and_touches(scores, dataset, cust[active].reset_index(drop=True), as_of)
     scores["model_version"] = model.version_
     scores = scores[[c for c in SCORE_COLUMNS if c in scores]
@@ -123,15 +126,19 @@ def score_partition(config: Config, model: Any, dataset: Dataset, *, as_of: pd.T
                        features=X, contributions=contrib)
 
 
-def _explain(config: Config, model: Any, X: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
-    """Add ``reason_1..3`` and ``action_1..3`` to ``scores``; return the contributions."""
+def _explain(config: Config, model: Any, X: pd.DataFrame, scores: pd.DataFrame,
+             contrib: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Add ``reason_1..3`` and ``action_1..3`` to ``scores``; return the contributions.
+
+    ``contrib``: the contributions of every row of ``X``, when already computed.
+    """
     reasons = load_reasons(config.resolve(config.scoring.reasons))
     playbooks = load_playbooks(config.resolve(config.scoring.playbooks), reasons=reasons)
     rows = np.arange(len(X))
     if config.scoring.explain == "at_risk":
         rows = np.flatnonzero(scores["risk_band"].to_numpy() != "low")
     Xe = X.iloc[rows]
-    contrib = model.explain(Xe)
+    contrib = model.explain(Xe) if contrib is None else contrib.iloc[rows]
     players = model if config.scoring.reason_ranking == "players" else None
     top = top_reasons(contrib, Xe, reasons, k=3, model=players)
     actions = recommend(top, playbooks, k=3)

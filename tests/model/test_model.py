@@ -130,6 +130,17 @@ def test_explain_contributions_sum_to_the_raw_score(telco):
     assert contrib.columns[-1] == "(expected)"
 
 
+def test_probabilities_from_the_contributions_equal_predict_proba(telco):
+    cfg, result = telco
+    ds = ck.load_dataset(cfg)
+    spine = ck.labels.labels_from_config(ds, cfg.labels)[["customer_id", "cutoff"]]
+    X = result.model.feature_set_.transform(ds, spine)
+    contrib, p = result.model.explain_proba(X)
+    pd.testing.assert_frame_equal(contrib, result.model.explain(X))
+    np.testing.assert_allclose(p, result.model.predict_proba(X)[:, 1], rtol=0, atol=1e-12)
+    assert result.model.calibrator_ is not None  # calibration applied on both paths
+
+
 def test_single_class_training_is_a_clear_error():
     X = pd.DataFrame({"a": np.arange(50.0)})
     with pytest.raises(ModelError, match="contain no churners"):

@@ -128,3 +128,17 @@ def test_make_crm_drift_parameters_are_checked(kwargs, match):
 def test_monitor_thresholds_are_validated():
     with pytest.raises(ValueError, match="psi_act must be >= psi_watch"):
         MonitorConfig(psi_watch=0.3, psi_act=0.2)
+
+
+def test_profile_counts_bin_like_a_binary_search(rng):
+    # values on the edges, repeated values, infinities and NaN: each in the bin of a search
+    edges = [-1.0, 0.0, 0.5, 2.0]
+    values = np.concatenate([rng.normal(0, 2, 500), edges, edges, [np.inf, -np.inf, np.nan]])
+    prof = {"features": {"a": {"kind": "numeric", "edges": edges}},
+            "score": {"edges": [0.5]}}
+    got = profile_counts(prof, pd.DataFrame({"a": values}), np.array([0.2] * len(values)))
+    finite = values[np.isfinite(values)]
+    expected = np.bincount(np.searchsorted(edges, finite, side="right"), minlength=5)
+    assert got["features"]["a"]["counts"] == expected.tolist()
+    assert got["features"]["a"]["missing"] == 3
+    assert got["score"]["counts"] == [len(values), 0]
