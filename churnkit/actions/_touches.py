@@ -36,7 +36,8 @@ def _latest_before(
     else:
         before = events.assign(_t=times)[times < cutoff]
         latest = before.sort_values("_t", kind="stable").drop_duplicates(customer_col, keep="last")
-    return latest.assign(_date=latest["_t"].dt.strftime("%Y-%m-%d")).set_index(customer_col)
+    days = latest["_t"].to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+    return latest.assign(_date=days.astype(str)).set_index(customer_col)
 
 
 def _last_rows_if_sorted(customers: pd.Series, times: pd.Series, cutoff: pd.Timestamp
@@ -62,7 +63,8 @@ def _last_rows_if_sorted(customers: pd.Series, times: pd.Series, cutoff: pd.Time
     change = codes[1:] != codes[:-1]
     if not (change | (t[1:] >= t[:-1])).all():  # time order within each customer
         return None
-    if int(change.sum()) + 1 != len(np.unique(codes)):  # each customer in one run of rows
+    heads = codes[np.r_[True, change]]  # each customer in one run of rows:
+    if np.bincount(heads).max() > 1:  # no customer heads two runs
         return None
     before = (times < cutoff).to_numpy()
     last = before & np.r_[change | ~before[1:], True]
