@@ -40,7 +40,6 @@ LAYER = {
 # heavy imports kept off `import churnkit` (matplotlib), thread/engine setup, or the opt-in
 # loading of old pickle models (joblib).
 LAZY_THIRD_PARTY = ("matplotlib", "dask", "distributed", "pyarrow", "numba", "lightgbm", "openpyxl",
-                    "xlsxwriter",
                     "joblib", "mlflow")
 
 

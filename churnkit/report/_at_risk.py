@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from churnkit._core import (
 )
 from churnkit.actions import AT_RISK_COLUMNS
 from churnkit.exceptions import OutputError
+from churnkit.report._xlsx import Sheet, write_workbook
 
 __all__ = ["excel_sheet_name", "write_at_risk_lists"]
 
@@ -44,7 +44,6 @@ _BAND_FILLS = {
     "high": ("FDE0DC", "A61B1B"), "medium": ("FEF0C7", "8A4B08"), "low": ("DCF5E7", "146C43"),
 }
 _TRAILER = re.compile(r"^(.*\S) \(([^()]*)\)$", re.DOTALL)
-_EPOCH = datetime(2000, 1, 1)
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
 
 
@@ -90,62 +89,70 @@ def _band_order(bands: Iterable[str]) -> list[str]:
 
 
 # ----------------------------------------------------------------------------- XLSX
+def _styles(currency: str) -> str:
+    """The workbook's styles: header, plain and wrapped text, percent, money, one per band."""
+    money = (f'"{currency.replace(chr(34), "")}"' if currency else "") + "#,##0"
+    fonts = ['<font><sz val="11"/><name val="Calibri"/><family val="2"/></font>',
+             '<font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font>']
+    fills = ['<fill><patternFill patternType="none"/></fill>',
+             '<fill><patternFill patternType="gray125"/></fill>',
+             '<fill><patternFill patternType="solid"><fgColor rgb="FFF0F4F8"/>'
+             '<bgColor indexed="64"/></patternFill></fill>']
+    top = '<alignment vertical="top"/>'
+    wrap = '<alignment vertical="top" wrapText="1"/>'
+    xfs = ['<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>',
+           f'<xf numFmtId="0" fontId="1" fillId="2" borderId="0" xfId="0" applyFont="1" '
+           f'applyFill="1" applyAlignment="1">{wrap}</xf>',
+           f'<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1">'
+           f'{top}</xf>',
+           f'<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1">'
+           f'{wrap}</xf>',
+           f'<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" '
+           f'applyNumberFormat="1" applyAlignment="1">{top}</xf>',
+           f'<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" '
+           f'applyNumberFormat="1" applyAlignment="1">{top}</xf>']
+    for bg, fg in _BAND_FILLS.values():
+        fonts.append(f'<font><b/><sz val="11"/><color rgb="FF{fg}"/><name val="Calibri"/>'
+                     '<family val="2"/></font>')
+        fills.append(f'<fill><patternFill patternType="solid"><fgColor rgb="FF{bg}"/>'
+                     '<bgColor indexed="64"/></patternFill></fill>')
+        xfs.append(f'<xf numFmtId="0" fontId="{len(fonts) - 1}" fillId="{len(fills) - 1}" '
+                   f'borderId="0" xfId="0" applyFont="1" applyFill="1" applyAlignment="1">'
+                   f'{top}</xf>')
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<styleSheet xmlns='
+        '"http://schemas.openxmlformats.org/spreadsheetml/2006/main"><numFmts count="2">'
+        f'<numFmt numFmtId="164" formatCode="0.0%"/><numFmt numFmtId="165" formatCode='
+        f'"{esc(money)}"/></numFmts><fonts count="{len(fonts)}">{"".join(fonts)}</fonts>'
+        f'<fills count="{len(fills)}">{"".join(fills)}</fills><borders count="1"><border>'
+        '<left/><right/><top/><bottom/><diagonal/></border></borders><cellStyleXfs count="1">'
+        '<xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+        f'<cellXfs count="{len(xfs)}">{"".join(xfs)}</cellXfs><cellStyles count="1">'
+        '<cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>'
+    )
+
+
+# style ids of _styles: 1 header, 2 text, 3 wrapped text, 4 percent, 5 money, 6.. the bands
+_BAND_STYLE = {band: 6 + i for i, band in enumerate(_BAND_FILLS)}
+
+
 def _write_xlsx(at_risk: pd.DataFrame, managers: list[str], path: Path, currency: str) -> None:
-    # XlsxWriter in constant-memory mode streams each row to disk as it is written, with
-    # one shared format per distinct style
-    import xlsxwriter
-
     columns = list(AT_RISK_COLUMNS)
-    money_format = (f'"{currency.replace(chr(34), "")}"' if currency else "") + "#,##0"
+    styles = [4 if c == "churn_probability" else 5 if c == "value_at_risk"
+              else 3 if _WIDTHS[c] >= 30 else 2 for c in columns]
+    band_col = columns.index("risk_band")
+    groups = at_risk.groupby("account_manager", sort=False, dropna=False)
+    taken: set[str] = set()
+    sheets = []
+    for manager in managers or ["At risk"]:
+        rows = groups.get_group(manager) if manager in groups.groups else at_risk.iloc[:0]
+        values = [rows[c].to_numpy(dtype=object) for c in columns]
+        band = pd.Series(values[band_col]).map(_BAND_STYLE).fillna(-1).to_numpy(dtype=np.int64)
+        sheets.append(Sheet(excel_sheet_name(manager, taken), [_HEADERS[c] for c in columns],
+                            values, [float(_WIDTHS[c]) for c in columns], styles,
+                            {band_col: band}))
     with atomic_path(path) as tmp:
-        wb = xlsxwriter.Workbook(str(tmp), {
-            "constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
-            "strings_to_numbers": False,
-        })
-        wb.set_properties({"created": _EPOCH})  # the same lists give the same file
-        head = wb.add_format({"bold": True, "bg_color": "#F0F4F8", "text_wrap": True,
-                              "valign": "top"})
-        plain = []
-        for col in columns:
-            spec: dict[str, Any] = {"valign": "top", "text_wrap": _WIDTHS[col] >= 30}
-            if col == "churn_probability":
-                spec["num_format"] = "0.0%"
-            elif col == "value_at_risk":
-                spec["num_format"] = money_format
-            plain.append(wb.add_format(spec))
-        bands = {band: wb.add_format({"valign": "top", "bold": True, "bg_color": f"#{bg}",
-                                      "font_color": f"#{fg}"})
-                 for band, (bg, fg) in _BAND_FILLS.items()}
-        groups = at_risk.groupby("account_manager", sort=False, dropna=False)
-        taken: set[str] = set()
-        for manager in managers or ["At risk"]:
-            ws = wb.add_worksheet(excel_sheet_name(manager, taken))
-            ws.freeze_panes(1, 0)
-            for i, col in enumerate(columns):
-                ws.set_column(i, i, _WIDTHS[col])
-            ws.write_row(0, 0, [_HEADERS[col] for col in columns], head)
-            rows = groups.get_group(manager) if manager in groups.groups else at_risk.iloc[:0]
-            _write_rows(ws, rows[columns], plain, columns.index("risk_band"), bands)
-            ws.autofilter(0, 0, max(len(rows), 1), len(columns) - 1)
-            ws.repeat_rows(0)
-        wb.close()
-
-
-def _write_rows(ws: Any, rows: pd.DataFrame, plain: list[Any], band_col: int,
-                bands: dict[str, Any]) -> None:
-    """Write the rows of one sheet below its header; text stays text, never a formula."""
-    write_string, write_number = ws.write_string, ws.write_number
-    for r, record in enumerate(rows.itertuples(index=False, name=None), start=1):
-        for c, value in enumerate(record):
-            if isinstance(value, str):
-                write_string(r, c, value, bands.get(value, plain[c]) if c == band_col else plain[c])
-            elif not is_missing(value):
-                if isinstance(value, np.generic):
-                    value = value.item()
-                if isinstance(value, bool | int | float):
-                    write_number(r, c, value, plain[c])
-                else:
-                    write_string(r, c, str(value), plain[c])
+        write_workbook(tmp, sheets, _styles(currency))
 
 
 # ----------------------------------------------------------------------------- HTML
