@@ -11,7 +11,7 @@ Modules here import only the standard library, numpy, pandas, pydantic, PyYAML
 """
 
 from churnkit._core.atomic import atomic_path, atomic_write_bytes, atomic_write_text, fsync_dir
-from churnkit._core.columns import require_columns
+from churnkit._core.columns import per_distinct, require_columns
 from churnkit._core.dates import resolve_as_of
 from churnkit._core.dtypes import STR_DTYPE
 from churnkit._core.html import BASE_CSS, esc, html_page, img_tag, is_missing, slugify
@@ -79,6 +79,7 @@ __all__ = [
     "guard_formulas",
     "html_page",
     "img_tag",
+    "per_distinct",
     "is_missing",
     "literal_legend",
     "load_yaml_model",

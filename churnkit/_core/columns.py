@@ -1,16 +1,17 @@
-"""The one required-columns check of every stage."""
+"""The one required-columns check of every stage, and a column mapped once per distinct value."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from churnkit._core.messages import short_list
 from churnkit.exceptions import SchemaError
 
-__all__ = ["require_columns"]
+__all__ = ["per_distinct", "require_columns"]
 
 
 def require_columns(frame: Any, columns: Iterable[Any], *, table: str, fix: str) -> pd.DataFrame:
@@ -53,3 +54,22 @@ def require_columns(frame: Any, columns: Iterable[Any], *, table: str, fix: str)
             f"Available columns: {short_list(map(str, frame.columns))}. {fix}".rstrip()
         )
     return frame
+
+def per_distinct(values: Any, fn: Any) -> np.ndarray:
+    """``fn`` of each value as an object array, computed once per distinct value.
+
+    Missing values (``None``, NaN) give ``None`` without calling ``fn``.
+
+    Examples
+    --------
+    >>> per_distinct(np.array([3.0, np.nan, 3.0, 1.0]), lambda v: f"{v:.0f} days").tolist()
+    ['3 days', None, '3 days', '1 days']
+    """
+    arr = np.asarray(values)
+    if arr.dtype.kind == "f":  # one value to a hash table: -0.0 reads as 0
+        arr = arr + 0.0
+    codes, uniques = pd.factorize(arr, use_na_sentinel=True)
+    words = np.empty(len(uniques) + 1, dtype=object)
+    words[:-1] = [fn(u) for u in uniques]
+    words[-1] = None
+    return words[codes]

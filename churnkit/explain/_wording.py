@@ -40,6 +40,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from churnkit._core import per_distinct
+
 __all__ = ["format_value", "humanize_feature", "missing_text"]
 
 SPECIAL_FIELDS = frozenset({"feature", "value", "label"})
@@ -288,25 +290,6 @@ def render(
     out[at] = ["".join(parts) for parts in zip(*columns, strict=False)]
     return out
 
-
-def per_distinct(values: Any, fn: Any) -> np.ndarray:
-    """``fn`` of each value as an object array, computed once per distinct value.
-
-    Missing values (``None``, NaN) give ``None`` without calling ``fn``.
-
-    Examples
-    --------
-    >>> per_distinct(np.array([3.0, np.nan, 3.0, 1.0]), lambda v: f"{v:.0f} days").tolist()
-    ['3 days', None, '3 days', '1 days']
-    """
-    arr = np.asarray(values)
-    if arr.dtype.kind == "f":  # one value to a hash table: -0.0 reads as 0
-        arr = arr + 0.0
-    codes, uniques = pd.factorize(arr, use_na_sentinel=True)
-    words = np.empty(len(uniques) + 1, dtype=object)
-    words[:-1] = [fn(u) for u in uniques]
-    words[-1] = None
-    return words[codes]
 
 
 def word_rows(

@@ -18,6 +18,7 @@ from churnkit._core import (
     html_page,
     is_missing,
     output_run,
+    per_distinct,
     require_columns,
     slugify,
     write_table,
@@ -164,11 +165,6 @@ def _item(text: Any, trailer: bool) -> str:
     return f'<li>{esc(match[1])} <span class="small">({esc(match[2])})</span></li>'
 
 
-def _list(values: Iterable[Any], tag: str, *, trailer: bool = False) -> str:
-    items = [_item(v, trailer) for v in values if not is_missing(v)]
-    return f"<{tag}>{''.join(items)}</{tag}>" if items else ""
-
-
 def _totals(rows: pd.DataFrame, currency: str) -> str:
     counts = rows["risk_band"].value_counts()
     tiles = [(f"{len(rows):,}", "customers")]
@@ -179,9 +175,40 @@ def _totals(rows: pd.DataFrame, currency: str) -> str:
     ) + "</ul>"
 
 
+def _table_rows(table: pd.DataFrame, currency: str) -> np.ndarray:
+    """Each row's HTML cells after its number, built column by column, once per distinct value."""
+    def cells(col: str, fn: Any) -> np.ndarray:
+        out = per_distinct(table[col].to_numpy(dtype=object), fn)
+        out[pd.isna(out)] = fn(None)
+        return out
+
+    def items(cols: list[str], tag: str, trailer: bool) -> np.ndarray:
+        joined = sum((cells(c, lambda v: "" if is_missing(v) else _item(v, trailer))
+                      for c in cols), start=np.full(len(table), "", dtype=object))
+        return np.where(joined != "", f"<{tag}>" + joined + f"</{tag}>", "").astype(object)
+
+    def band(value: Any) -> str:
+        name = "" if is_missing(value) else str(value)
+        badge = f"badge badge-{name}" if name in _BAND_FILLS else "badge"
+        return f'<td><span class="{badge}">{esc(name.capitalize())}</span>'
+
+    def prob(value: Any) -> str:
+        return f'<div class="small">{esc("" if is_missing(value) else f"{value:.0%}")} churn</div></td>'
+
+    return ('<td>' + cells("customer_id", esc) + "</td>" + cells("risk_band", band)
+            + cells("churn_probability", prob) + '<td class="num">'
+            + cells("value_at_risk", lambda v: esc(_money(v, currency))) + '</td><td class="why">'
+            + items(["reason_1", "reason_2", "reason_3"], "ul", False) + '</td><td class="todo">'
+            + items(["action_1", "action_2", "action_3"], "ol", True) + '</td><td class="small">'
+            + cells("last_contact", esc) + '</td><td class="small">'
+            + cells("last_feedback", esc) + "</td></tr>")
+
+
 def _manager_page(
-    manager: str, rows: pd.DataFrame, *, title: str, as_of: str | None, currency: str, index: str
+    manager: str, rows: pd.DataFrame, cells: np.ndarray, *, title: str, as_of: str | None,
+    currency: str, index: str
 ) -> str:
+    """One manager's page; ``cells``: :func:`_table_rows` of ``rows``."""
     meta = [f"Account manager: {manager}"] + ([f"as of {as_of}"] if as_of else [])
     body = [
         f'<header><h1>{esc(title)} &mdash; {esc(manager)}</h1>',
@@ -191,21 +218,8 @@ def _manager_page(
         "<th class=\"num\">Value at risk</th><th>Why</th><th>What to do</th>"
         "<th>Last contact</th><th>Last feedback</th></tr></thead><tbody>",
     ]
-    for i, row in enumerate(rows.itertuples(index=False), start=1):
-        band = "" if is_missing(row.risk_band) else str(row.risk_band)
-        badge = f"badge badge-{band}" if band in _BAND_FILLS else "badge"
-        prob = "" if is_missing(row.churn_probability) else f"{row.churn_probability:.0%}"
-        body.append(
-            f'<tr><td class="num">{i}</td><td>{esc(row.customer_id)}</td>'
-            f'<td><span class="{badge}">{esc(band.capitalize())}</span>'
-            f'<div class="small">{esc(prob)} churn</div></td>'
-            f'<td class="num">{esc(_money(row.value_at_risk, currency))}</td>'
-            f"<td class=\"why\">{_list([row.reason_1, row.reason_2, row.reason_3], 'ul')}</td>"
-            f"<td class=\"todo\">"
-            f"{_list([row.action_1, row.action_2, row.action_3], 'ol', trailer=True)}</td>"
-            f'<td class="small">{esc(row.last_contact)}</td>'
-            f'<td class="small">{esc(row.last_feedback)}</td></tr>'
-        )
+    numbers = np.arange(1, len(rows) + 1).astype(str).astype(object)
+    body += ('<tr><td class="num">' + numbers + "</td>" + cells).tolist()
     if rows.empty:
         body.append('<tr><td colspan="8">No customers at risk.</td></tr>')
     body.append(
@@ -292,11 +306,11 @@ def write_at_risk_lists(
         _write_xlsx(table, managers, run.stage(paths["xlsx"]), currency)
         taken = {"index"}
         hrefs = {m: f"{slugify(m, taken, fallback='manager')}.html" for m in managers}
+        cells = _table_rows(table, currency)
         for manager, href in hrefs.items():
-            rows = table[table["account_manager"] == manager]
-            page = _manager_page(
-                manager, rows, title=title, as_of=as_of, currency=currency, index="index.html"
-            )
+            mine = (table["account_manager"] == manager).to_numpy(dtype=bool)
+            page = _manager_page(manager, table[mine], cells[mine], title=title, as_of=as_of,
+                                 currency=currency, index="index.html")
             atomic_write_text(run.stage(pages_dir / href), page)
             paths[f"html:{manager}"] = pages_dir / href
         index = _index_page(table, hrefs, title=title, as_of=as_of, currency=currency)

@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 __all__ = ["Sheet", "column_letter", "write_workbook"]
 
@@ -34,7 +36,11 @@ _HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 # characters XML 1.0 cannot hold, and a literal "_x" escape that Excel would decode
 _BAD_CHARS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"
 _BAD_XML = re.compile(_BAD_CHARS + r"|_(?=x[0-9A-Fa-f]{4}_)")
-_BAD_XML_ANY = _BAD_CHARS + r"|_x[0-9A-Fa-f]{4}_"  # the same test, without a look-ahead
+# the same test for Arrow's regular expressions (RE2: no look-ahead, \x{...} escapes)
+_BAD_XML_ANY = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{FFFE}\x{FFFF}]|_x[0-9A-Fa-f]{4}_"
+# text starting or ending in white space keeps it only with xml:space="preserve"
+_SPACE = r"[\s\v\x1c-\x1f\x85\p{Z}]"
+_EDGE_SPACE = f"^{_SPACE}|{_SPACE}$"
 
 
 @dataclass
@@ -82,13 +88,13 @@ def _attr(text: str) -> str:
 
 
 def _text_cells(values: np.ndarray, refs: np.ndarray, style: np.ndarray) -> np.ndarray:
-    """Inline-string cells for the text ``values`` (object array, all present)."""
-    s = pd.Series(values, dtype=object).astype(str)
-    s = s.str.replace("&", "&amp;", regex=False).str.replace("<", "&lt;", regex=False) \
-         .str.replace(">", "&gt;", regex=False)
-    odd = s.str.contains(_BAD_XML_ANY, regex=True).to_numpy(dtype=bool)
-    space = s.str.contains(r"^\s|\s$", regex=True).to_numpy(dtype=bool)
-    texts = s.to_numpy(dtype=object)
+    """Inline-string cells for the text ``values`` (object array of str)."""
+    arr = pa.array(values, type=pa.string())
+    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
+        arr = pc.replace_substring(arr, char, entity)
+    odd = pc.match_substring_regex(arr, _BAD_XML_ANY).to_numpy(zero_copy_only=False)
+    space = pc.match_substring_regex(arr, _EDGE_SPACE).to_numpy(zero_copy_only=False)
+    texts = arr.to_numpy(zero_copy_only=False).astype(object)
     if odd.any():
         texts[odd] = [_BAD_XML.sub(lambda m: f"_x{ord(m.group()):04X}_", t) for t in texts[odd]]
     open_t = np.where(space, '<t xml:space="preserve">', "<t>").astype(object)
@@ -117,7 +123,13 @@ def _sheet_data(sheet: Sheet) -> str:
         if j in sheet.row_styles:
             own = np.asarray(sheet.row_styles[j])
             style = np.where(own >= 0, own.astype(str), style).astype(object)
-        text = present & np.array([isinstance(v, str) for v in arr], dtype=bool)
+        kind = pd.api.types.infer_dtype(arr[present], skipna=False)
+        if kind == "string":
+            text = present
+        elif kind in ("floating", "integer", "mixed-integer-float", "boolean", "empty"):
+            text = np.zeros(n, dtype=bool)
+        else:
+            text = present & np.array([isinstance(v, str) for v in arr], dtype=bool)
         number = present & ~text
         cells = np.full(n, "", dtype=object)
         refs = column_letter(j) + rows
@@ -226,11 +238,11 @@ def write_workbook(path: Path, sheets: Sequence[Sheet], styles: str) -> None:
         "xl/_rels/workbook.xml.rels": _relationships(len(sheets)),
         "xl/styles.xml": styles,
     }
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as book:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as book:
         for name, text in parts.items():
             book.writestr(zipfile.ZipInfo(name, (2000, 1, 1, 0, 0, 0)), text.encode("utf-8"),
-                          compress_type=zipfile.ZIP_DEFLATED)
+                          compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
         for i, sheet in enumerate(sheets):
             book.writestr(zipfile.ZipInfo(f"xl/worksheets/sheet{i + 1}.xml", (2000, 1, 1, 0, 0, 0)),
                           _worksheet(sheet, 1, i == 0).encode("utf-8"),
-                          compress_type=zipfile.ZIP_DEFLATED)
+                          compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
