@@ -128,7 +128,10 @@ def _grouped_matrix(grp: _Grouping, cond: RowConditions) -> np.ndarray:
         order = pos[np.argsort(grp.fixed[pos], kind="stable")]
         col = grp.fixed[order]
         starts = np.flatnonzero(np.r_[True, col[1:] != col[:-1]])
-        out[:, col[starts]] = np.add.reduceat(grp.values[:, order], starts, axis=1)
+        step = max(1, 2_000_000 // len(order))  # blocks of rows: the column copy stays in cache
+        for lo in range(0, n, step):
+            out[lo:lo + step, col[starts]] = np.add.reduceat(
+                grp.values[lo:lo + step, order], starts, axis=1)
     for j in grp.chains:
         column = np.ascontiguousarray(grp.values[:, j])
         for c, held in _winners(grp, j, cond):
