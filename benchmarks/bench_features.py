@@ -12,10 +12,12 @@ data, as scoring does) from the sample CRM three ways, in the same process:
 - **pandas**: a straightforward pandas implementation of the same features,
   one group-by per window and aggregate (its output is checked against
   churnkit's on a sample of customers before anything is timed);
-- **floor**: one vectorised pass per window over the event columns with
-  ``numpy.bincount`` over customer codes (counts, a weighted sum per numeric and
-  boolean column, counts per category level); the least work any engine does.
-  Customer codes are computed before timing.
+- **floor**: one vectorised pass per window over the columns churnkit aggregates
+  with ``numpy.bincount`` over customer codes (counts; per numeric and boolean
+  column, the derived ones included, a weighted sum and a count of present
+  values; counts per category level); the least work any engine does. Customer
+  codes and derived columns are computed before timing, and churnkit gets the
+  spine's ids coded once, as ``FeatureSet.transform`` codes them for all tables.
 
 ``--data DIR`` reuses (or creates) the Parquet files of the sample CRM in DIR.
 The machine's load average is printed: other jobs slow every figure down.
@@ -98,28 +100,59 @@ def pandas_features(f: Any, events: pd.DataFrame, spine: pd.DataFrame) -> pd.Dat
     return frame[list(f.feature_names_out_)].set_axis(spine.index).astype(np.float32)
 
 
-def floor_pass(events: pd.DataFrame, codes: np.ndarray, n: int, f: Any, cut: pd.Timestamp) -> float:
-    """One vectorised pass per window: bincount of counts and of every column."""
+def floor_columns(f: Any, events: pd.DataFrame) -> tuple[list[np.ndarray], list[np.ndarray],
+                                                        list[np.ndarray]]:
+    """The columns the floor passes over: numeric, boolean (0/1/NaN) and category codes.
+
+    The same columns churnkit aggregates, including those it derives from the
+    table (``answered``, one score column per survey, ``detractor``, ``inbound``...),
+    computed here before timing, as the customer codes are.
+    """
+    from churnkit.features._event_columns import _derive
+
+    derived, _ = _derive(events, f.kind, {}, f.roles_, nps_classes="detractor" in f.types_)
+
+    def column(c: str) -> np.ndarray:
+        if c in derived:
+            return np.asarray(derived[c], dtype=np.float64)
+        return events[c].to_numpy(dtype=np.float64, na_value=np.nan)
+
+    numeric = [column(c) for c in f.aggs_ if c in derived or c in events]
+    bools = [column(c) for c in f._bools() if c in derived or c in events]
+    levels = [pd.factorize(events[c])[0] for c in f.categories_ if c in events]
+    return numeric, bools, levels
+
+
+def floor_pass(events: pd.DataFrame, codes: np.ndarray, n: int, f: Any, cut: pd.Timestamp,
+               columns: tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]) -> float:
+    """One vectorised pass per window: bincount of counts and of every column.
+
+    Per window: the event count; per numeric and boolean column its sum (the
+    true count) and its count of present values; per category column the count
+    of each level.
+    """
     ts = events["timestamp"].to_numpy("datetime64[ns]")
     cut64 = cut.to_datetime64()
-    numeric = [events[c].to_numpy(dtype=np.float64, na_value=np.nan)
-               for c in f.aggs_ if c in events]
-    levels = [pd.factorize(events[c])[0] for c in f.categories_ if c in events]
+    numeric, bools, levels = columns
     total = 0.0
     for w in f.windows_:
         inside = (ts < cut64) & (ts >= cut64 - np.timedelta64(w, "D"))
         c = codes[inside]
         total += np.bincount(c, minlength=n).sum()
-        for values in numeric:
+        for values in [*numeric, *bools]:
             v = values[inside]
             ok = ~np.isnan(v)
             total += np.bincount(c[ok], weights=v[ok], minlength=n).sum()
+            total += np.bincount(c[ok], minlength=n).sum()
         for lv in levels:
             total += np.bincount(c * 16 + np.maximum(lv[inside], 0) % 16, minlength=16 * n).sum()
     return total
 
 
 def _median(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    """Median time of ``repeat`` runs (NaN for none) and the last result."""
+    if repeat < 1:
+        return float("nan"), None
     times, result = [], None
     for _ in range(repeat):
         start = time.perf_counter()
@@ -133,7 +166,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--pandas-repeat", type=int, default=1,
-                        help="runs of the plain-pandas version (minutes each at 1M customers)")
+                        help="runs of the plain-pandas version (minutes each at 1M customers; "
+                             "0 skips it)")
     parser.add_argument("--data", type=Path, default=None,
                         help="folder with config.yaml and data/ (e.g. a bench_scale.py --workdir)")
     parser.add_argument("--check", type=int, default=3000, help="customers checked vs pandas")
@@ -143,6 +177,7 @@ def main(argv: list[str] | None = None) -> None:
     from churnkit._core import builtin_config
     from churnkit.datasets import make_crm
     from churnkit.features import feature_set
+    from churnkit.features._build import _coded_spine
 
     folder = args.data or Path(f"/tmp/churnkit-bench-features-{args.customers}")
     if not (folder / "config.yaml").is_file():
@@ -174,13 +209,17 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{'table':<14}{'events':>12}{'features':>10}{'churnkit s':>12}{'pandas s':>10}"
           f"{'floor s':>9}{'pandas/ck':>11}{'ck/floor':>10}")
     totals = np.zeros(3)
+    # the spine's ids coded once for all tables, as FeatureSet.transform does (and as the
+    # floor's customer codes are computed before timing)
+    coded = _coded_spine(spine, ds)
     for name, f in fs.events_.items():
         ev = ds.events[name]
-        ck_s, _ = _median(lambda f=f, ev=ev: f.transform(spine, events=ev), args.repeat)
+        ck_s, _ = _median(lambda f=f, ev=ev: f.transform(coded, events=ev), args.repeat)
         pd_s, _ = _median(lambda f=f, ev=ev: pandas_features(f, ev, spine), args.pandas_repeat)
         codes, uniques = pd.factorize(ev["customer_id"])
-        fl_s, _ = _median(lambda f=f, ev=ev, c=codes, u=uniques: floor_pass(
-            ev, c, len(u), f, ds.end), args.repeat)
+        cols = floor_columns(f, ev)
+        fl_s, _ = _median(lambda f=f, ev=ev, c=codes, u=uniques, cols=cols: floor_pass(
+            ev, c, len(u), f, ds.end, cols), args.repeat)
         totals += [ck_s, pd_s, fl_s]
         print(f"{name:<14}{len(ev):>12,}{len(f.feature_names_out_):>10}{ck_s:>12.2f}{pd_s:>10.2f}"
               f"{fl_s:>9.2f}{pd_s / ck_s:>10.1f}x{ck_s / fl_s:>9.1f}x", flush=True)

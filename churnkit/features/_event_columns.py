@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from churnkit.features._kernel import nanoseconds, segments
+from churnkit.features._kernel import nanoseconds, rises, segments
 
 __all__ = ["PRICE_RISE", "Groups", "event_groups"]
 
@@ -89,10 +89,11 @@ def _derive(events: pd.DataFrame, kind: str, columns: dict[str, str], roles: dic
             ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """The kind-specific derived columns (booleans such as ``unresolved``) and all types.
 
-    Returns the derived columns as float64 arrays aligned with ``events`` (NaN
-    missing) and the column types with the derived columns added. ``groups`` is
-    ``(order, lo)`` of :func:`~churnkit.features._kernel.segments` on ``events``
-    when the caller has it already; otherwise it is found when a column needs it.
+    Returns the derived columns as float arrays aligned with ``events`` (NaN
+    missing; flags as float32, which holds 0/1 exactly) and the column types
+    with the derived columns added. ``groups`` is ``(order, lo)`` of
+    :func:`~churnkit.features._kernel.segments` on ``events`` when the caller
+    has it already; otherwise it is found when a column needs it.
     """
     ev = events
     coded = codes if codes is not None else _Codes(ev)
@@ -112,16 +113,18 @@ def _derive(events: pd.DataFrame, kind: str, columns: dict[str, str], roles: dic
     elif kind == "feedback" and "score" in roles:
         score = ev[roles["score"]].astype("float64").to_numpy()
         missing = np.isnan(score)
-        derived["answered"] = (~missing).astype(np.float64)
-        derived["unanswered"] = missing.astype(np.float64)
+        derived["answered"] = (~missing).astype(np.float32)
+        derived["unanswered"] = missing.astype(np.float32)
         nps = score
         if "survey" in roles:
             survey, names = coded(roles["survey"])
             lowered = [n.lower() for n in names]
-            for name in sorted(set(lowered)):
+            distinct = sorted(set(lowered))
+            # each row's survey among the distinct lower-cased names (-1: none), in one pass
+            which = np.array([distinct.index(n) for n in lowered] + [-1], dtype=np.int32)[survey]
+            for k, name in enumerate(distinct):
                 key = _clean(name).replace(" ", "_")
-                hit = np.isin(survey, [i for i, n in enumerate(lowered) if n == name])
-                derived[key] = np.where(hit, score, np.nan)
+                derived[key] = np.where(which == k, score, np.nan)
                 types[key] = "numeric"
                 if name == "nps":
                     nps = derived[key]
@@ -132,10 +135,11 @@ def _derive(events: pd.DataFrame, kind: str, columns: dict[str, str], roles: dic
         if nps_classes is None:
             nps_classes = bool(answered.any() and np.max(nps[answered]) > 5)
         if nps_classes:
-            derived["detractor"] = np.where(answered, (nps <= 6).astype(np.float64), np.nan)
-            derived["passive"] = np.where(answered, ((nps >= 7) & (nps <= 8)).astype(np.float64),
-                                          np.nan)
-            derived["promoter"] = np.where(answered, (nps >= 9).astype(np.float64), np.nan)
+            nan = np.float32(np.nan)
+            derived["detractor"] = np.where(answered, (nps <= 6).astype(np.float32), nan)
+            derived["passive"] = np.where(answered, ((nps >= 7) & (nps <= 8)).astype(np.float32),
+                                          nan)
+            derived["promoter"] = np.where(answered, (nps >= 9).astype(np.float32), nan)
     for name in derived:
         types.setdefault(name, "boolean")
     return derived, types
@@ -148,27 +152,18 @@ def _price_rise(ev: pd.DataFrame, roles: dict[str, str], coded: _Codes,
     0 for a customer's first positive amount of a kind, NaN for amounts that are
     not positive (credits, refunds). Each row looks only at rows before it in time.
     """
-    n = len(ev)
     amount = ev[roles["amount"]].astype("float64").to_numpy()
     order, lo = groups if groups is not None else event_groups(ev)
     a = amount if order is None else amount[order]
-    start = np.zeros(n, dtype=bool)
-    start[lo] = True
-    customer = np.cumsum(start)
     type_col = roles.get("type")
     if type_col is not None:
         codes = coded(type_col)[0]
         codes = codes if order is None else codes[order]
+        kinds = codes.astype(np.int64) + 1  # 0: no type
+        n_kinds = int(kinds.max()) + 1 if len(kinds) else 1
     else:
-        codes = np.zeros(n, dtype=np.int8)
-    rise = np.full(n, np.nan)
-    positive = a > 0
-    for code in np.unique(codes[positive]):
-        at = np.flatnonzero(positive & (codes == code))
-        rise[at] = 0.0
-        prev, cur = at[:-1], at[1:]
-        same = customer[cur] == customer[prev]
-        rise[cur[same]] = (a[cur[same]] >= a[prev[same]] * (1.0 + PRICE_RISE)).astype(np.float64)
+        kinds, n_kinds = np.zeros(len(a), dtype=np.int64), 1
+    rise = rises(a, kinds, np.asarray(lo, dtype=np.int64), n_kinds, 1.0 + PRICE_RISE)
     if order is not None:
         unsorted = np.empty_like(rise)
         unsorted[order] = rise

@@ -419,7 +419,8 @@ class EventFeatures(OneTableFeatures):
         offsets = np.cumsum([0, *widths[:-1]], dtype=np.int64) if widths else np.zeros(0, np.int64)
         num = stack_rows([column(c) for c in self.aggs_], order, len(ev), np.float64)
         bools = [column(c) for c in self._bools()]
-        exact = all(zero_one(b) for b in bools)  # 1/0/NaN are exact in float32
+        # float32 holds flags (1/0/NaN) exactly, and float32 columns as they are
+        exact = all(b.dtype == np.float32 or zero_one(b) for b in bools)
         boolv = stack_rows(bools, order, len(ev), np.float32 if exact else np.float64)
         layout = ScratchLayout(len(self.windows_), sum(widths), len(self.aggs_), len(bools))
         op, arg_a, arg_b = self._plan(layout, offsets)

@@ -36,6 +36,7 @@ __all__ = [
     "code_segments",
     "nanoseconds",
     "readonly",
+    "rises",
     "run_segments",
     "segments",
     "stack_rows",
@@ -169,6 +170,34 @@ def run_segments(new_run: np.ndarray, ts: np.ndarray) -> tuple[np.ndarray, np.nd
             return lo, hi, False
         hi[r] = i + 1
     return lo, hi, True
+
+
+@cached_njit()
+def rises(amount: np.ndarray, kind: np.ndarray, lo: np.ndarray, n_kinds: int, factor: float
+          ) -> np.ndarray:
+    """1 where a positive amount is at least ``factor`` times its customer's previous one.
+
+    Rows are grouped by customer (customer ``k``'s rows start at ``lo[k]``) and in
+    time order; ``kind`` (0 .. n_kinds-1) separates amounts of different kinds.
+    0 for a customer's first positive amount of a kind; NaN for amounts that are
+    not positive. One pass, each row looking only at the rows before it.
+    """
+    n = amount.shape[0]
+    out = np.full(n, np.nan)
+    last = np.full(n_kinds, np.nan)
+    start = np.zeros(n + 1, dtype=np.bool_)
+    for k in range(lo.shape[0]):
+        start[lo[k]] = True
+    for i in range(n):
+        if start[i]:
+            last[:] = np.nan
+        x = amount[i]
+        if x > 0:
+            c = kind[i]
+            prev = last[c]
+            out[i] = 0.0 if prev != prev else (1.0 if x >= prev * factor else 0.0)
+            last[c] = x
+    return out
 
 
 @cached_njit(parallel=True)

@@ -257,3 +257,26 @@ def test_feature_set_reads_the_shared_category_codes_of_the_ids(default_config, 
         alone = f.transform(spine.astype({"customer_id": object}), events=ds.events[name])
         pd.testing.assert_frame_equal(X[alone.columns], alone)
     assert X.loc[X.index[-1], "contacts__count__90d"] == 0
+
+
+def test_price_rises_equal_a_plain_pandas_reference(rng):
+    from churnkit.features._event_columns import PRICE_RISE, _Codes, _price_rise
+
+    n = 3000
+    ev = pd.DataFrame({
+        "customer_id": rng.choice([f"C{i}" for i in range(60)], n),
+        "timestamp": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 400, n), "D"),
+        "amount": np.where(rng.random(n) < 0.1, np.nan, rng.choice([-5.0, 0.0, 10.0, 11.0, 12.5, 30.0], n)),
+        "type": rng.choice(["invoice", "upgrade", None], n),
+    })
+    got = _price_rise(ev, {"amount": "amount", "type": "type"}, _Codes(ev))
+    # reference: each positive amount against its customer's previous positive one of its type
+    ordered = ev.assign(row=np.arange(n), kind=ev["type"].fillna("(none)")).sort_values(
+        ["customer_id", "timestamp", "row"], kind="stable")
+    positive = ordered[ordered["amount"] > 0]
+    prev = positive.groupby(["customer_id", "kind"])["amount"].shift()
+    expected = np.full(n, np.nan)
+    expected[positive["row"]] = np.where(prev.isna(), 0.0,
+                                         (positive["amount"] >= prev * (1 + PRICE_RISE)).astype(float))
+    np.testing.assert_array_equal(got, expected)
+    assert np.nansum(got) > 50
