@@ -6,8 +6,9 @@ Usage::
     python benchmarks/bench_scale.py --customers 1000000 --repeat 3 --workdir /tmp/ck1m --keep
     python benchmarks/bench_scale.py --customers 1000000 --steps generate,score_job,report_job
 
-The default steps are the three jobs as the command line runs them, each in a fresh
-process (its peak memory is the process's): ``train_job`` (``churnkit train`` on the
+The default steps are the three jobs as the command line runs them, each ``--repeat``
+times in a fresh process (its peak memory is the process's; the table shows the median
+run and every run's time): ``train_job`` (``churnkit train`` on the
 generated config, default monthly cutoffs), ``score_job`` (``churnkit score``) and
 ``report_job`` (``churnkit report --min-band medium``). Each prints its time, the share
 of each part of it (load, labels, features, LightGBM...; load, features, probabilities,
@@ -418,7 +419,8 @@ def markdown_table(results: list[dict[str, Any]], customers: int) -> str:
                      f"{max(s['peak_gib'], r['peak_gib']):.2f} GiB | |")
     if s:
         lines.append(f"| load and validate the tables / a plain `pandas.read_parquet` of them "
-                     f"| {s['shares']['load'] * s['times'][0]:.1f} s / {s['plain_read']:.1f} s "
+                     f"| {s['shares']['load'] * statistics.median(s['times']):.1f} s / "
+                     f"{s['plain_read']:.1f} s "
                      f"({s['load_vs_plain_read']:.2f}×) | | | |")
     return "\n".join(lines)
 
@@ -432,6 +434,22 @@ def _child(args: list[str]) -> list[dict[str, Any]]:
     for r in out:
         r["load_before"] = before
     return out
+
+
+def _repeated(name: str, work: Path, repeat: int) -> dict[str, Any]:
+    """``repeat`` runs of a job, each in a fresh process: the median run, with every time.
+
+    The shares and figures are the median run's; the peak memory is the largest of all
+    runs; the load average is the first run's at its start and the last run's at its end.
+    """
+    runs = []
+    for i in range(repeat):
+        runs.append(_child([name, str(work)])[0])
+        print(f"  {name} run {i + 1}/{repeat}: {runs[-1]['times'][0]:.1f} s", flush=True)
+    mid = sorted(runs, key=lambda r: r["times"][0])[(len(runs) - 1) // 2]
+    return {**mid, "times": [r["times"][0] for r in runs],
+            "peak_gib": max(r["peak_gib"] for r in runs), "load_start": runs[0]["load_start"],
+            "load": runs[-1]["load"], "load_before": runs[0]["load_before"]}
 
 
 def _print(results: list[dict[str, Any]]) -> None:
@@ -491,7 +509,7 @@ def main(argv: list[str] | None = None) -> None:
             _print(results[-1:])
         for name in ("train_job", "score_job", "report_job"):
             if name in steps:
-                results += _child([name, str(work)])
+                results.append(_repeated(name, work, args.repeat))
                 _print(results[-1:])
         if "train" in steps:
             results += _child(["train", str(work), str(min(args.repeat, 1 if args.customers
