@@ -398,7 +398,8 @@ def markdown_table(results: list[dict[str, Any]], customers: int) -> str:
         r = by.get(name)
         if r is None:
             return
-        lines.append(f"| {what} | {statistics.median(r['times']):.1f} s | {_shares(r)} | "
+        runs = f" (runs: {', '.join(f'{t:.1f}' for t in r['times'])})" if len(r["times"]) > 1 else ""
+        lines.append(f"| {what} | {statistics.median(r['times']):.1f} s{runs} | {_shares(r)} | "
                      f"{r['peak_gib']:.2f} GiB | {r['load_start']:.1f} / {r['load']:.1f} |")
 
     t = by.get("train job")
