@@ -57,6 +57,15 @@ LightGBM fit on a 2-core reference machine. The budget is counted in this work, 
 the clock, so that the search, and the model, are the same however busy the machine is."""
 
 
+def _work(rounds_x_rows: float, features: int, sampled: float) -> float:
+    """Seconds of LightGBM fitting at the reference speed, on the 2 cores it is counted for.
+
+    ``rounds_x_rows``: boosting rounds times training rows; each costs ``features x
+    sampled`` (the column and row subsampling).
+    """
+    return rounds_x_rows * features * sampled / (2 * _SPEED)
+
+
 def lgb_params(settings: dict[str, Any], *, random_state: int, n_jobs: int, reg_lambda: float = 1.0,
                max_depth: int = -1) -> dict[str, Any]:
     """LightGBM training parameters from churnkit's names (``num_leaves``, ``subsample``...)."""
@@ -115,8 +124,7 @@ def final_rate(rate: float, final: float, *, trees: int, patience: int, train_ro
     """
     if final >= rate:
         return float(rate)
-    work = ((trees + patience) * train_rows + 1.25 * trees * all_rows) * features * sampled / (
-        2 * _SPEED)
+    work = _work((trees + patience) * train_rows + 1.25 * trees * all_rows, features, sampled)
     return float(min(rate, max(final, round(rate * work / budget_seconds, 4))))
 
 
@@ -187,8 +195,8 @@ def search_capacity(
     y = np.asarray(y, dtype=bool)
     tr, va = inner_split(y, cutoffs, horizon_days, random_state=random_state)
     first = CANDIDATES[0]
-    least = 2 * ((MIN_TREES + patience) * len(tr) * X.shape[1] * first["colsample_bytree"]
-                 * first["subsample"]) / (2 * _SPEED)
+    least = 2 * _work((MIN_TREES + patience) * len(tr), X.shape[1],
+                      first["colsample_bytree"] * first["subsample"])  # two candidates
     if least > budget_seconds:
         return {"settings": dict(first), "trees": None, "skipped": True, "tried": 0,
                 "seconds": round(time.perf_counter() - start, 2), "budget_seconds_used": 0.0,
@@ -207,8 +215,8 @@ def search_capacity(
         booster = train_until_stale(params, train_set, valid_set, rounds=1000, patience=patience)
         trees = int(booster.best_iteration)
         grown = trees + patience
-        spent += (grown * len(tr) * X.shape[1] * settings["colsample_bytree"]
-                  * settings["subsample"]) / (2 * _SPEED)  # two cores, whatever n_jobs is
+        spent += _work(grown * len(tr), X.shape[1],  # two cores, whatever n_jobs is
+                       settings["colsample_bytree"] * settings["subsample"])
         p = booster.predict(X.iloc[va], num_iteration=trees, num_threads=n_jobs)
         auc = float(roc_auc_score(y[va], p))
         tried += 1

@@ -199,6 +199,7 @@ def train_dask(
     ('dask', 2, True)
     """
     require_dask("Dask training engine")
+    import dask
     import dask.dataframe as dd
     import lightgbm as lgb
     from lightgbm.dask import DaskLGBMClassifier
@@ -240,7 +241,8 @@ def train_dask(
         churner_rate, rate = sampling_rates(int(counts.loc[older, "size"].sum()),
                                             int(counts.loc[older, "sum"].sum()),
                                             m.max_training_rows)
-        if rate < 1 or churner_rate < 1:
+        sampled = rate < 1 or churner_rate < 1
+        if sampled:
             progress(f"Sampling {rate:.1%} of the non-churners and {churner_rate:.1%} of the "
                      "churners at the training cutoffs")
             labelled = [client.submit(_sampled, lab, (churner_rate, rate), first_valid,
@@ -254,7 +256,7 @@ def train_dask(
         train_cutoffs = cutoffs[in_train]
         train = frame[frame[_CUTOFF].isin(list(train_cutoffs))]
         X, y = train.drop(columns=_EXTRA), train[_LABEL]
-        weight = train[_WEIGHT] if rate < 1 or churner_rate < 1 else None
+        weight = train[_WEIGHT] if sampled else None
         if m.class_weight == "balanced":
             w = train[_WEIGHT]
             positive = float((w * y).sum().compute() / w.sum().compute())
@@ -291,9 +293,12 @@ def train_dask(
         booster = lgb.Booster(model_str=clf.booster_.model_to_string(num_iteration=best))
         valid = pd.concat(client.gather([client.submit(_raw_valid, r, booster.model_to_string(),
                                                        first_valid) for r in rows]))
-        n_used = int(frame.map_partitions(len).compute().sum())
-        n_train = int(train.map_partitions(len).compute().sum())
-        churners_kept = int(y.sum().compute())
+        # the rows used and trained on, and when sampled the churners kept at the cutoffs
+        # before the validation ones (purged or not, as the local engine counts them)
+        kept = frame[_LABEL][frame[_CUTOFF] < first_valid].sum() if sampled else None
+        counted = dask.compute(frame.map_partitions(len).sum(), train.map_partitions(len).sum(),
+                               *([kept] if sampled else []))
+        n_used, n_train = int(counted[0]), int(counted[1])
         fitted_set = fs.result()
         # the training profile of drift monitoring, from the validation rows as locally
         n_valid = int(counts.loc[~older, "size"].sum())
@@ -310,11 +315,11 @@ def train_dask(
     attach_training_profile(model, profiled, bins=config.monitor.bins)
     del profiled
     extra: dict[str, Any] = {}
-    if rate < 1 or churner_rate < 1:
+    if sampled:
         extra["sampling"] = {"max_training_rows": m.max_training_rows, "rows_available": n_rows,
                              "rows_used": n_used, "sampled": True,
                              "training_rows_available": int(counts.loc[older, "size"].sum()),
-                             "churners_kept": churners_kept,
+                             "churners_kept": int(counted[2]),
                              "non_churner_rate": round(rate, 6),
                              "churner_rate": round(churner_rate, 6)}
     training = training_window(

@@ -10,6 +10,7 @@ from _csv_copies import add_fields, copy_crm
 
 import churnkit as ck
 from churnkit._core import builtin_config
+from churnkit.config import config_from_dict
 from churnkit.datasets import make_crm
 from churnkit.exceptions import ConfigError
 from churnkit.scoring import score_dask
@@ -145,6 +146,22 @@ def test_train_dask_with_lightgbm_dask(client, crm, tmp_path):
     drift = ck.monitor(loaded, [tmp_path / "runs"]).drift
     assert len(drift)
     assert drift["psi"].notna().any()
+
+
+def test_train_dask_samples_like_the_local_engine(client, crm):
+    _, configs, _ = crm
+    base = configs["parquet"].model_dump(mode="json", exclude={"base_dir"})
+    base["model"].update(max_training_rows=3000, tune="off")
+    config = config_from_dict(base, base_dir=configs["parquet"].base_dir)
+    local = ck.train(config).summary["sampling"]
+    remote = ck.train(config, engine="dask", scheduler=client, partitions=4).summary["sampling"]
+    assert remote["sampled"]
+    for key in ("rows_available", "training_rows_available", "churner_rate", "non_churner_rate"):
+        assert remote[key] == local[key], key
+    # every churner kept at the training cutoffs (rate 1), by either engine
+    assert remote["churner_rate"] == 1.0
+    assert remote["churners_kept"] == local["churners_kept"] > 0
+    assert remote["rows_used"] < remote["rows_available"]
 
 
 def test_configurations_that_cannot_be_split_are_refused(crm, tiny_config_dict, tmp_path):
