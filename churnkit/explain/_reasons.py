@@ -124,18 +124,20 @@ def _grouped_matrix(grp: _Grouping, cond: RowConditions) -> np.ndarray:
     n = len(grp.values)
     out = np.zeros((n, len(grp.ids)))
     pos = np.flatnonzero(grp.fixed >= 0)
-    if len(pos):
-        order = pos[np.argsort(grp.fixed[pos], kind="stable")]
-        col = grp.fixed[order]
-        starts = np.flatnonzero(np.r_[True, col[1:] != col[:-1]])
-        step = max(1, 2_000_000 // len(order))  # blocks of rows: the column copy stays in cache
-        for lo in range(0, n, step):
-            out[lo:lo + step, col[starts]] = np.add.reduceat(
-                grp.values[lo:lo + step, order], starts, axis=1)
-    for j in grp.chains:
-        column = np.ascontiguousarray(grp.values[:, j])
-        for c, held in _winners(grp, j, cond):
-            out[:, c] += np.where(held, column, 0.0)
+    order = pos[np.argsort(grp.fixed[pos], kind="stable")]
+    col = grp.fixed[order]
+    starts = np.flatnonzero(np.r_[True, col[1:] != col[:-1]]) if len(order) else order
+    winners = {j: _winners(grp, j, cond) for j in grp.chains}
+    # blocks of rows, so that the columns taken from the row-major matrix stay in cache
+    step = max(1, 2_000_000 // max(len(order) + len(winners), 1))
+    for lo in range(0, n, step):
+        block = grp.values[lo:lo + step]
+        if len(order):
+            out[lo:lo + step, col[starts]] = np.add.reduceat(block[:, order], starts, axis=1)
+        for j, chain in winners.items():
+            column = block[:, j]
+            for c, held in chain:
+                out[lo:lo + step, c] += np.where(held[lo:lo + step], column, 0.0)
     return out
 
 
