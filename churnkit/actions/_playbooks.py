@@ -183,6 +183,27 @@ def _pick(ids: tuple[Any, ...], playbooks: PlaybookConfig, k: int) -> list[str |
     return chosen + [None] * (k - len(chosen))
 
 
+def _distinct_rows(frame: pd.DataFrame) -> tuple[np.ndarray, list[tuple[Any, ...]]]:
+    """Each row's code among the distinct rows of ``frame`` (no missing values), and those rows.
+
+    Codes each column on its own and combines the codes into one integer per
+    row: much faster than hashing tuples of strings.
+    """
+    if not len(frame.columns):
+        return np.zeros(len(frame), dtype=np.intp), [()]
+    key = np.zeros(len(frame), dtype=np.int64)
+    coded = []
+    for col in frame.columns:
+        codes, values = pd.factorize(frame[col].to_numpy(dtype=object))
+        key = key * max(len(values), 1) + codes
+        coded.append((codes, values))
+    row_codes, distinct = pd.factorize(key)
+    at = np.zeros(len(distinct), dtype=np.intp)
+    at[row_codes] = np.arange(len(key))  # a row of each distinct code (all of them are equal)
+    rows = [tuple(values[codes[i]] for codes, values in coded) for i in at]
+    return row_codes, rows
+
+
 def recommend(
     reason_ids: pd.DataFrame,
     playbooks: PlaybookConfig | str | Path | None = None,
@@ -219,10 +240,8 @@ def recommend(
         playbooks = load_playbooks(playbooks)
     cols = _reason_columns(reason_ids)
     frame = reason_ids[cols].astype(object).where(reason_ids[cols].notna(), "")
-    codes, uniques = pd.factorize(pd.MultiIndex.from_frame(frame)) if cols else (
-        np.zeros(len(reason_ids), dtype=np.intp), [()]
-    )
-    table = np.array([_pick(tuple(u), playbooks, k) for u in uniques], dtype=object).reshape(-1, k)
+    codes, uniques = _distinct_rows(frame)
+    table = np.array([_pick(u, playbooks, k) for u in uniques], dtype=object).reshape(-1, k)
     picked = table[codes] if len(reason_ids) else np.empty((0, k), dtype=object)
     out = pd.DataFrame(
         {f"action_{i + 1}": picked[:, i] for i in range(k)}, index=reason_ids.index
