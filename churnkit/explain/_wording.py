@@ -281,7 +281,8 @@ def render(
         elif field.kind == "special" and not (field.name == "value" and field.spec):
             texts = np.asarray(vals, dtype=object)
         else:
-            texts = per_distinct(vals, lambda v, f=field: format_value(v, f.name, f.spec))
+            texts = per_distinct(whole_if_shown_whole(vals, field.name, field.spec),
+                                 lambda v, f=field: format_value(v, f.name, f.spec))
         ok &= pd.notna(texts)
         pieces.append(texts)
     out = np.full(len(rows), None, dtype=object)
@@ -313,7 +314,8 @@ def word_rows(
         if got is not None:
             raw[sel] = got
             absent = missing_text(features[pos])
-            words = per_distinct(got, lambda v, f=features[pos], a=absent: format_value(v, f) or a)
+            words = per_distinct(whole_if_shown_whole(got, features[pos]),
+                                 lambda v, f=features[pos], a=absent: format_value(v, f) or a)
             words[pd.isna(words)] = absent
             shown[sel] = words
     names = np.asarray(features, dtype=object)
@@ -358,6 +360,42 @@ def missing_text(feature: str) -> str:
     return "none in that period" if re.search(r"__\d+d$", name) else "missing"
 
 
+_WHOLE_SPEC = re.compile(r"^,?\.0f$")
+
+
+def whole_if_shown_whole(values: Any, feature: str = "", spec: str = "") -> Any:
+    """``values`` rounded to whole numbers where :func:`format_value` shows them whole.
+
+    Rounding first (half to even, as ``format`` does) leaves every text the
+    same and makes the few distinct texts few distinct values, so that each is
+    formatted once (e.g. days since an event, fractional, read as whole days).
+    Other values come back unchanged.
+
+    Examples
+    --------
+    >>> whole_if_shown_whole(np.array([124.48, 2.5, 3.5]), "contacts__days_since_last")
+    array([124.,   2.,   4.])
+    >>> whole_if_shown_whole(np.array([0.25]), "contacts__unresolved__share__90d")
+    array([0.25])
+    """
+    arr = np.asarray(values)
+    if arr.dtype.kind != "f":
+        return values
+    name = feature.lower()
+    parts = name.split("__")
+    if spec:
+        whole = bool(_WHOLE_SPEC.match(spec))
+    else:
+        whole = not ("share" in parts or parts[-1].endswith("share") or "monthly" in parts
+                     or _SIGNED.search(name)) and (
+            "days" in name or "__count" in name or name.endswith("tenure"))
+    if not whole:
+        return values
+    rounded = np.rint(arr)
+    # a small negative value reads "-0": keep it as it is
+    return np.where((rounded == 0) & (arr < 0), arr, rounded)
+
+
 def format_value(value: Any, feature: str = "", spec: str = "") -> str | None:
     """Write one value for a reader; ``None`` if it is missing (or does not fit ``spec``).
 
@@ -382,7 +420,7 @@ def format_value(value: Any, feature: str = "", spec: str = "") -> str | None:
     >>> format_value(0.5, "usage__count__monthly__90d")
     '0.5'
     """
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None or (isinstance(value, float | np.floating) and math.isnan(value)):
         return None
     if spec:
         try:
