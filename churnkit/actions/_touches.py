@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from churnkit._core import STR_DTYPE, require_columns
+from churnkit._core import STR_DTYPE, per_distinct, require_columns
 from churnkit.exceptions import SchemaError
 
 __all__ = ["describe_last_contact", "describe_last_feedback"]
 
 _CONTACT_DETAILS = ("channel", "topic", "direction", "outcome")
+_SPACES = re.compile(r"\s+")
 
 
 def _latest_before(
@@ -144,14 +146,19 @@ def describe_last_feedback(
     latest = _latest_before(feedback, as_of, "feedback", customer_col, time_col)
     text = latest["_date"].astype(STR_DTYPE) + ": "
     if score_col in latest.columns:
-        score = pd.to_numeric(latest[score_col], errors="coerce")
-        worded = "score " + score.map(lambda v: f"{v:g}", na_action="ignore").astype(STR_DTYPE)
+        score = pd.to_numeric(latest[score_col], errors="coerce").to_numpy(dtype=float)
+        worded = pd.Series(per_distinct(score, lambda v: f"score {v:g}"), index=latest.index,
+                           dtype=STR_DTYPE)
         text = text + worded.fillna("survey not answered")
     else:
         text = text + "feedback received"
     if comment_col in latest.columns:
-        comment = _text(latest[comment_col]).str.replace(r"\s+", " ", regex=True)
-        cut = comment.str.len() > max_comment
-        comment = comment.where(~cut, comment.str.slice(0, max_comment - 3).str.rstrip() + "...")
+        def shortened(text: str) -> str:
+            text = _SPACES.sub(" ", text)
+            return text if len(text) <= max_comment else text[:max_comment - 3].rstrip() + "..."
+
+        comment = _text(latest[comment_col])
+        comment = pd.Series(per_distinct(comment.to_numpy(dtype=object), shortened),
+                            index=latest.index, dtype=STR_DTYPE)
         text = text.where(comment.isna(), text + ' "' + comment + '"')
     return text.rename("last_feedback").rename_axis("customer_id")
