@@ -499,7 +499,8 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
                 f"{len(missing)} feature(s) the model was trained with are missing, e.g. "
                 f"{missing[:5]}. Score with the same tables and columns as in training."
             )
-        return X[list(self.feature_names_in_)]
+        names = list(self.feature_names_in_)
+        return X if list(X.columns) == names else X[names]  # no copy when already in order
 
     def _raw_proba(self, X: pd.DataFrame) -> np.ndarray:
         return np.asarray(self.booster_.predict(X, num_threads=self._threads()))
