@@ -10,6 +10,11 @@ absolute difference from it.
 
 By default numba compiles from scratch (a temporary cache directory) so that
 the compilation time is reported; ``--warm-cache`` reuses the on-disk cache.
+``--layout`` also prints how the explainer covers the trees: the time to read
+the booster and to fill the pattern tables, and the share of leaves too deep
+for tables (computed on the fly by the deep regions).
+
+    python benchmarks/bench_treeshap.py --max-depth -1 --rows 100000 --layout
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable
+from typing import Any
 
 import lightgbm as lgb
 import numpy as np
@@ -55,6 +61,39 @@ def timed(fn: Callable[[], np.ndarray], repeats: int) -> tuple[float, np.ndarray
     return statistics.median(times), result
 
 
+def print_layout(booster: lgb.Booster, explainer: Any, repeats: int) -> None:
+    """Time the steps of the construction and describe how the trees are covered."""
+    from churnkit.model._treeshap import _MERGE_BITS
+    from churnkit.model._treeshap_booster import parse_booster
+    from churnkit.model._treeshap_forest import L_N_PATH, R_N_EDGES
+
+    dump_s, dump = timed(booster.dump_model, repeats)
+    parse_s, forest = timed(
+        lambda: parse_booster(
+            dump,
+            max_table_depth=explainer.max_table_depth,
+            merge_bits=_MERGE_BITS,
+            max_table_bytes=int(explainer.max_table_mb * 2**20),
+        ),
+        repeats,
+    )
+    table_s, _ = timed(lambda: _rebuild(explainer), repeats)
+    n_leaves = forest.leaves.shape[0]
+    n_deep = int((forest.leaves[:, L_N_PATH] > forest.table_depth).sum())
+    print(
+        f"construction: dump_model {dump_s:.2f} s, parse {parse_s:.2f} s, tables {table_s:.2f} s "
+        f"(depth {forest.table_depth}); deep leaves: {n_deep:,} of {n_leaves:,} "
+        f"({n_deep / max(n_leaves, 1):.1%}), in {int((forest.regions[:, R_N_EDGES] > 0).sum())} "
+        f"tree(s), {forest.edges.shape[0]:,} deep-region edges; longest path "
+        f"{int(forest.leaves[:, L_N_PATH].max())} splits"
+    )
+
+
+def _rebuild(explainer: Any) -> Any:
+    explainer._table = None
+    return explainer._ensure_table()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000, help="rows to explain")
@@ -67,6 +106,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None, help="default: all cores")
     parser.add_argument("--skip-shap", action="store_true")
+    parser.add_argument(
+        "--layout",
+        action="store_true",
+        help="print the table build time and the share of leaves deeper than the tables",
+    )
     parser.add_argument(
         "--warm-cache",
         action="store_true",
@@ -110,6 +154,9 @@ def main() -> None:
         f"first construction + call (incl. {what}): {first:.2f} s; construction afterwards: "
         f"{setup:.2f} s; tables: {explainer.table_nbytes_ / 2**20:.1f} MiB"
     )
+
+    if args.layout:
+        print_layout(booster, explainer, args.repeats)
 
     t_ours, phi = timed(lambda: explainer.shap_values(X), args.repeats)
     groups = [np.arange(i, min(i + 8, args.features)) for i in range(0, args.features, 8)]

@@ -1,8 +1,10 @@
 """A LightGBM booster dump read into the flat arrays of the TreeSHAP kernels.
 
 :func:`parse_booster` lays the trees out as the matrices whose columns
-:mod:`churnkit.model._treeshap_forest` names, and groups their nodes into
-the units whose pattern tables the kernels build.
+:mod:`churnkit.model._treeshap_forest` names, groups their nodes into the
+units whose pattern tables the kernels build, and lays out the deep regions
+(the edges leading to leaves too deep for tables) with their precomputed
+factors and weights.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from churnkit.model._treeshap_forest import (
+    EDGE_COLS,
     L_N_PATH,
     L_N_UF,
     L_PATH_OFF,
@@ -45,7 +48,11 @@ class Forest:
     the same walk).  Per leaf, the distinct path features (``uf_*``, ordered
     by last occurrence, zero fractions multiplied, as in LightGBM's TreeSHAP)
     and the path splits (``path_*``) are stored in CSR form, like the
-    features and leaves of each unit.
+    features and leaves of each unit.  ``regions`` gives each tree's run of
+    ``edges`` (its deep region, see :func:`_regions`) and the number of
+    quadrature nodes it uses; ``edge_const`` holds six runs of that length
+    per edge.  ``quad_t`` / ``quad_c`` are the Gauss-Legendre rules (see
+    :func:`quadrature`).
     """
 
     n_features: int
@@ -68,6 +75,13 @@ class Forest:
     path_uidx: np.ndarray
     path_sbit: np.ndarray
     path_raw: np.ndarray
+    quad_t: np.ndarray
+    quad_c: np.ndarray
+    regions: np.ndarray
+    edges: np.ndarray
+    edge_const: np.ndarray
+    max_level: int
+    max_nq: int
     table_units: np.ndarray
     table_size: int
     table_depth: int
@@ -183,7 +197,11 @@ def parse_booster(
         depth -= 1
     nodes = np.asarray(node_rows, dtype=np.int64).reshape(-1, NODE_COLS)
     nodes[:, N_MODE:] = layout.pop("node_extra")
+    max_uf = int(leaves[:, L_N_UF].max()) if len(leaves) else 0
+    quad_t, quad_c = quadrature((max_uf + 1) // 2)
     tree_arr = layout.pop("trees")
+    deep = leaves[:, L_N_PATH] > depth
+    region = _regions(trees, leaf_paths, leaves[:, L_N_UF], deep, leaf_value, quad_t, quad_c)
     return Forest(
         n_features=int(dump["max_feature_idx"]) + 1,
         n_trees=n_trees,
@@ -202,9 +220,118 @@ def parse_booster(
         table_depth=depth,
         max_internal=int(tree_arr[:, T_N_INTERNAL].max()) if n_trees else 0,
         max_leaves=int(tree_arr[:, T_N_INTERNAL].max()) + 1 if n_trees else 0,
-        max_uf=int(leaves[:, L_N_UF].max()) if len(leaves) else 0,
+        max_uf=max_uf,
+        quad_t=quad_t,
+        quad_c=quad_c,
+        **region,
         **layout,
     )
+
+
+def quadrature(max_nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Legendre nodes and weights on [0, 1] for 1 to ``max_nodes`` nodes.
+
+    The rule with ``q`` nodes starts at ``q * (q - 1) // 2`` in both arrays and
+    integrates polynomials of degree up to ``2 q - 1`` exactly: ``q = ceil(d / 2)``
+    nodes serve a leaf with ``d`` distinct path features.
+    """
+    ts: list[np.ndarray] = []
+    cs: list[np.ndarray] = []
+    for q in range(1, max_nodes + 1):
+        x, c = np.polynomial.legendre.leggauss(q)
+        ts.append((x + 1.0) / 2.0)
+        cs.append(c / 2.0)
+    if not ts:
+        return np.zeros(0), np.zeros(0)
+    return np.concatenate(ts), np.concatenate(cs)
+
+
+def _regions(
+    trees: list[_Tree],
+    leaf_paths: list[list[tuple[int, bool, int, float]]],
+    n_uf: np.ndarray,
+    deep: np.ndarray,
+    leaf_value: list[float],
+    quad_t: np.ndarray,
+    quad_c: np.ndarray,
+) -> dict[str, Any]:
+    """Lay out the *deep region* of each tree: the edges on the paths of its deep leaves.
+
+    ``explain_rows`` walks these edges in pre-order, carrying for each of the
+    tree's ``nq`` quadrature nodes the product of the path factors
+    ``z (1 - t) + o t`` down and the sums of the deep leaves' values times
+    those products up (Linear TreeSHAP).  Per edge it needs three factor
+    ratios and three attribution weights, chosen by the row's state: the
+    feature was already not followed higher up (A), is not followed at this
+    split (B), or is followed so far (C).  A feature's first split on the path
+    counts as "followed so far" before it.  The weights are differences of
+    ``(o - z) / (z (1 - t) + o t)`` between this and the previous split on the
+    feature (times the quadrature weight), so that along each leaf's path they
+    add up to its final merged factor's.  The factor ratios of an edge into
+    a leaf come multiplied by the leaf's value.
+    """
+    regions = np.zeros((len(trees), 3), dtype=np.int64)
+    rows: list[tuple[int, int, int, int, int, int, int]] = []
+    consts: list[np.ndarray] = []
+    n_const = 0
+    max_level = 0
+    max_nq = 0
+    for t, tree in enumerate(trees):
+        n_leaves = len(tree.children) + 1
+        found: dict[tuple[int, ...], tuple[int, bool, int, int, int, float, float | None, float, int]] = {}
+        nq = 0
+        for gl in range(tree.leaf_off, tree.leaf_off + n_leaves):
+            if not deep[gl]:
+                continue
+            path = leaf_paths[gl]
+            nq = max(nq, (int(n_uf[gl]) + 1) // 2)
+            max_level = max(max_level, len(path))
+            key: tuple[int, ...] = ()
+            zero: dict[int, float] = {}
+            level: dict[int, int] = {}
+            for k, (nid, go_left, feat, ratio) in enumerate(path):
+                key = (*key, 0 if go_left else 1)  # lexicographic order = pre-order, left first
+                zp = zero.get(feat)
+                zc = ratio if zp is None else ratio * zp
+                if key not in found:
+                    leaf = gl if k == len(path) - 1 else -1
+                    found[key] = (nid, go_left, feat, k + 1, level.get(feat, 0), ratio, zp, zc, leaf)
+                zero[feat] = zc
+                level[feat] = k + 1
+        regions[t] = (len(rows), len(found), nq)
+        max_nq = max(max_nq, nq)
+        if not found:
+            continue
+        tq = quad_t[nq * (nq - 1) // 2 : nq * (nq + 1) // 2]
+        cq = quad_c[nq * (nq - 1) // 2 : nq * (nq + 1) // 2]
+        for key in sorted(found):
+            nid, go_left, feat, lvl, prev, ratio, zp, zc, leaf = found[key]
+            rows.append((nid, int(go_left), feat, lvl, prev, leaf, n_const))
+            con = np.zeros((6, nq))
+            fc0 = zc * (1.0 - tq)  # the merged factor at this split, not followed / followed
+            fc1 = fc0 + tq
+            k_out = -1.0 / (1.0 - tq)  # (o - z) / f when not followed: z cancels
+            k_in = (1.0 - zc) / fc1
+            if zp is None:
+                con[1], con[2] = fc0, fc1
+                con[4], con[5] = cq * k_out, cq * k_in
+            else:
+                fp1 = zp * (1.0 - tq) + tq
+                con[0] = ratio
+                con[1], con[2] = fc0 / fp1, fc1 / fp1
+                kp = (1.0 - zp) / fp1
+                con[4], con[5] = cq * (k_out - kp), cq * (k_in - kp)
+            if leaf >= 0:
+                con[:3] *= leaf_value[leaf]
+            consts.append(con.ravel())
+            n_const += con.size
+    return {
+        "regions": regions,
+        "edges": np.asarray(rows, dtype=np.int64).reshape(-1, EDGE_COLS),
+        "edge_const": np.concatenate(consts) if consts else np.zeros(0),
+        "max_level": max_level,
+        "max_nq": max_nq,
+    }
 
 
 def _node_row(node: dict[str, Any], cat_bits: list[int]) -> tuple[list[int], float]:

@@ -4,6 +4,22 @@
 ``Booster.dump_model()`` into flat arrays (a ``Forest``); the numba functions
 below consume them.
 
+The Shapley weight as an integral
+---------------------------------
+For a leaf of value ``v`` whose path has ``d`` distinct features, with zero
+fractions ``z_i`` (share of the training rows that took the path's branch,
+multiplied over a feature's splits) and one fractions ``o_i`` (1 if the row
+follows every split on feature ``i``, else 0), path-dependent TreeSHAP gives
+feature ``j``::
+
+    v (o_j - z_j) sum_{S in P - j} |S|! (d - |S| - 1)! / d!  prod_{i in S} o_i  prod_{i not in S, i != j} z_i
+
+and since ``|S|! (d - 1 - |S|)! / d!`` is ``int_0^1 t^|S| (1 - t)^(d - 1 - |S|) dt``,
+the sum is ``int_0^1 prod_{i != j} (z_i (1 - t) + o_i t) dt``: a polynomial of
+degree ``d - 1``, integrated exactly by Gauss-Legendre quadrature with
+``ceil(d / 2)`` nodes (Yu et al., "Linear TreeSHAP", 2022).  The kernels only
+multiply and add: no division by a zero fraction, which may be 0.
+
 Pattern tables
 --------------
 A leaf reached through ``D`` splits adds to each distinct feature on its path
@@ -14,19 +30,25 @@ contribution to each feature it involves depends only on ``D + k`` bits (the
 row follows each path split or not, goes left at each subtree split or not).
 The trees are therefore covered by *units*: maximal subtrees with at most
 ``merge_bits`` such bits, and single leaves elsewhere.  Each unit gets a table
-with ``2**bits`` entries per feature, and explaining a row costs, per tree, one
-decision per split and, per unit, one look-up per feature of the unit.  On a
-31-leaf, depth-8 tree this is about a third of the look-ups of per-leaf tables,
-with half the memory.
+of ``2**bits`` patterns, each with one entry per feature of the unit
+(pattern-major, so that a row's look-ups in a unit share cache lines), and
+explaining a row costs, per tree, one decision per split and, per unit, one
+look-up per feature of the unit.  ``_leaf_weights`` fills the tables, leaf by
+leaf, with the quadrature above run across the leaf's ``2**d`` patterns.
 
-Leaves deeper than the table limit are computed on the fly for each row with
-the classic polynomial-time TreeSHAP recursion (``_pattern_phi``: the same
-extend / unwound-sum arithmetic as LightGBM's ``Tree::TreeSHAP``), so memory
-stays bounded whatever the depth.
+Deep regions
+------------
+Leaves deeper than the table limit are computed on the fly, by Linear TreeSHAP
+over the tree's *deep region* (the edges on their paths, ``_deep_region``):
+one pass down the region carries the product of the path factors at each
+quadrature node, one pass up sums the leaves below each edge, and each edge
+then credits its feature -- a cost per edge rather than per leaf and path
+feature, with the rows of a block innermost so that the loops vectorise.
+Memory stays bounded whatever the depth.
 
-Each row is accumulated by one thread, in a fixed order (trees, then units,
-then features), so results are bitwise reproducible whatever the number of
-threads or the block size.
+Each row is accumulated by one thread, in a fixed order (trees; then units,
+features, deep-region edges), so results are bitwise reproducible whatever the
+number of threads or the block size.
 """
 
 from __future__ import annotations
@@ -37,6 +59,9 @@ from numba import prange
 from churnkit._core import cached_njit
 
 __all__ = ["KZERO", "build_tables", "explain_players", "explain_rows"]
+
+#: Rows (or bit patterns) handled at once by ``_leaf_weights``: its scratch stays in L1.
+_SUB_ROWS = 64
 
 #: LightGBM's ``kZeroThreshold`` (the float ``1e-35f``, widened to double).
 KZERO = float(np.float32(1e-35))
@@ -52,39 +77,58 @@ U_SLOT, U_BITS, U_FEAT_OFF, U_N_FEAT, U_TABLE_OFF, U_LEAF_OFF, U_N_LEAVES = rang
 UNIT_COLS = 7
 # Columns of the int64 leaf matrix.
 L_UF_OFF, L_N_UF, L_PATH_OFF, L_N_PATH = range(4)
+# Columns of the int64 region matrix (one row per tree) and edge matrix (deep regions).
+R_EDGE_OFF, R_N_EDGES, R_NQ = range(3)
+E_NODE, E_LEFT, E_FEAT, E_LEVEL, E_PREV, E_LEAF, E_CONST = range(7)
+EDGE_COLS = 7
 
 
 @cached_njit(fastmath=False)
-def _pattern_phi(
-    z: np.ndarray, o: np.ndarray, d: int, pw: np.ndarray, phi: np.ndarray
+def _leaf_weights(
+    zq: np.ndarray,
+    quad_t: np.ndarray,
+    quad_c: np.ndarray,
+    o: np.ndarray,
+    d: int,
+    n: int,
+    w: np.ndarray,
+    pre: np.ndarray,
+    suf: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
-    """Write ``w_j * (o_j - z_j)`` of each of ``d`` distinct path features into ``phi``.
+    """Write the Shapley weights of ``d`` path features for ``n`` columns into ``w[:d, :n]``.
 
-    ``z[1:d+1]`` are the zero fractions (cover ratios), ``o[1:d+1]`` the one
-    fractions (0 or 1); ``z[0] = o[0] = 1`` is the root element.  ``pw`` is
-    scratch of length ``d + 1``.
+    ``w[j, r] = sum_q quad_c[q] * prod_{i != j} (zq[i, q] + o[i, r] * quad_t[q])``:
+    Gauss-Legendre quadrature of ``int_0^1 prod_{i != j} (z_i (1 - t) + o_i t) dt``,
+    exact for ``len(quad_t) >= d / 2`` nodes.  ``zq[i, q] = z_i * (1 - quad_t[q])``.
+    Columns are rows (or bit patterns) and run innermost, so the loops vectorise;
+    prefix and suffix products avoid any division.  ``pre`` and ``suf`` are
+    scratch of at least ``(d + 1, n)`` and ``n``.
     """
-    pw[0] = 1.0
-    for u in range(1, d + 1):
-        zf = z[u]
-        of = o[u]
-        pw[u] = 0.0
-        for i in range(u - 1, -1, -1):
-            pw[i + 1] += of * pw[i] * (i + 1) / (u + 1)
-            pw[i] = zf * pw[i] * (u - i) / (u + 1)
-    for p in range(1, d + 1):
-        of = o[p]
-        zf = z[p]
-        nxt = pw[d]
-        total = 0.0
-        for i in range(d - 1, -1, -1):
-            if of != 0.0:
-                tmp = nxt * (d + 1) / ((i + 1) * of)
-                total += tmp
-                nxt = pw[i] - tmp * zf * ((d - i) / (d + 1))
-            else:
-                total += (pw[i] / zf) / ((d - i) / (d + 1))
-        phi[p - 1] = total * (of - zf)
+    for j in range(d):
+        for r in range(n):
+            w[j, r] = 0.0
+    for q in range(quad_t.shape[0]):
+        t = quad_t[q]
+        c = quad_c[q]
+        for r in range(n):
+            pre[0, r] = c
+        for i in range(d):
+            a = zq[i, q]
+            p_in = pre[i]
+            p_out = pre[i + 1]
+            o_i = o[i]
+            for r in range(n):
+                p_out[r] = p_in[r] * (a + o_i[r] * t)
+        for r in range(n):
+            suf[r] = 1.0
+        for j in range(d - 1, -1, -1):
+            a = zq[j, q]
+            p_j = pre[j]
+            o_j = o[j]
+            w_j = w[j]
+            for r in range(n):
+                w_j[r] += p_j[r] * suf[r]
+                suf[r] *= a + o_j[r] * t
 
 
 @cached_njit(parallel=True, fastmath=False)
@@ -100,20 +144,26 @@ def build_tables(
     path_uidx: np.ndarray,
     path_sbit: np.ndarray,
     path_raw: np.ndarray,
+    quad_t: np.ndarray,
+    quad_c: np.ndarray,
     table: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
     """Fill the (zeroed) pattern tables of the units listed in ``table_units``.
 
-    A unit's table is feature-major: one run of ``2**bits`` values per unit
-    feature.  Entry ``M`` of run ``s`` is the summed contribution (leaf values
-    included) of the unit's leaves to feature ``s`` for the bit pattern ``M``.
+    A unit's table is pattern-major: one run of ``n_feat`` values per bit
+    pattern.  Entry ``s`` of run ``M`` is the summed contribution (leaf values
+    included) of the unit's leaves to the unit's feature ``s`` for the bit
+    pattern ``M``.
     For each path split of a leaf, ``path_sbit`` is its bit in ``M`` and
     ``path_raw`` says whether that bit means "goes left" (splits inside the
-    unit) or "follows the path" (splits above it).
+    unit) or "follows the path" (splits above it).  Each leaf's contributions
+    for its ``2**d`` patterns of distinct features are computed by
+    ``_leaf_weights`` with the patterns in place of rows.
     """
     for q in prange(table_units.shape[0]):
         u = table_units[q]
         n_pat = np.int64(1) << units[u, U_BITS]
+        n_uf = units[u, U_N_FEAT]
         off = units[u, U_TABLE_OFF]
         for e in range(units[u, U_LEAF_OFF], units[u, U_LEAF_OFF] + units[u, U_N_LEAVES]):
             gl = unit_leaves[e]
@@ -122,19 +172,29 @@ def build_tables(
             po = leaves[gl, L_PATH_OFF]
             n_path = leaves[gl, L_N_PATH]
             v = leaf_value[gl]
-            z = np.ones(d + 1)
-            o = np.ones(d + 1)
-            pw = np.zeros(d + 1)
-            phi = np.zeros(d)
-            for j in range(d):
-                z[j + 1] = uf_zero[fo + j]
-            unique = np.empty((1 << d) * d)
-            for p in range(1 << d):
+            n_uniq = np.int64(1) << d
+            unique = np.empty(n_uniq * d)
+            if d > 0:
+                nq = (d + 1) // 2
+                qt = quad_t[nq * (nq - 1) // 2 : nq * (nq + 1) // 2]
+                qc = quad_c[nq * (nq - 1) // 2 : nq * (nq + 1) // 2]
+                zq = np.empty((d, nq))
                 for j in range(d):
-                    o[j + 1] = float((p >> j) & 1)
-                _pattern_phi(z, o, d, pw, phi)
-                for j in range(d):
-                    unique[p * d + j] = phi[j] * v
+                    for k in range(nq):
+                        zq[j, k] = uf_zero[fo + j] * (1.0 - qt[k])
+                sub = min(n_uniq, _SUB_ROWS)
+                o = np.empty((d, sub))
+                w = np.empty((d, sub))
+                pre = np.empty((d + 1, sub))
+                suf = np.empty(sub)
+                for p0 in range(0, n_uniq, sub):
+                    for j in range(d):
+                        for r in range(sub):
+                            o[j, r] = float(((p0 + r) >> j) & 1)
+                    _leaf_weights(zq, qt, qc, o, d, sub, w, pre, suf)
+                    for r in range(sub):
+                        for j in range(d):
+                            unique[(p0 + r) * d + j] = (o[j, r] - uf_zero[fo + j]) * w[j, r] * v
             full = (1 << d) - 1
             for m in range(n_pat):
                 p = full
@@ -144,7 +204,119 @@ def build_tables(
                     if not follows:
                         p &= ~(1 << path_uidx[k])
                 for j in range(d):
-                    table[off + uf_slot[fo + j] * n_pat + m] += unique[p * d + j]
+                    table[off + m * n_uf + uf_slot[fo + j]] += unique[p * d + j]
+
+
+@cached_njit(fastmath=False)
+def _close_edge(
+    acc: np.ndarray,
+    s0: int,
+    n: int,
+    edges: np.ndarray,
+    edge_const: np.ndarray,
+    e: int,
+    nq: int,
+    hsum: np.ndarray,
+    state: np.ndarray,
+    tmp: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """Attribute the deep leaves below edge ``e`` to its feature; pass their sum up."""
+    lvl = edges[e, E_LEVEL]
+    co = edges[e, E_CONST]
+    s_c = state[lvl]
+    s_p = state[edges[e, E_PREV]]
+    for r in range(n):
+        tmp[r] = 0.0
+    for q in range(nq):
+        k_a = edge_const[co + 3 * nq + q]
+        k_b = edge_const[co + 4 * nq + q]
+        k_c = edge_const[co + 5 * nq + q]
+        h = hsum[lvl, q]
+        if lvl > 1:
+            up = hsum[lvl - 1, q]
+            for r in range(n):
+                tmp[r] += h[r] * (k_c if s_c[r] != 0.0 else (k_b if s_p[r] != 0.0 else k_a))
+                up[r] += h[r]
+        else:
+            for r in range(n):
+                tmp[r] += h[r] * (k_c if s_c[r] != 0.0 else (k_b if s_p[r] != 0.0 else k_a))
+    a = acc[edges[e, E_FEAT]]
+    for r in range(n):
+        a[s0 + r] += tmp[r]
+
+
+@cached_njit(fastmath=False)
+def _deep_region(
+    dec: np.ndarray,
+    acc: np.ndarray,
+    s0: int,
+    n: int,
+    edges: np.ndarray,
+    edge_const: np.ndarray,
+    e0: int,
+    n_edges: int,
+    nq: int,
+    leaf_value: np.ndarray,
+    prod: np.ndarray,
+    hsum: np.ndarray,
+    state: np.ndarray,
+    stack: np.ndarray,
+    tmp: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """Add the deep leaves' SHAP values of rows ``s0 .. s0 + n`` of the block to ``acc``.
+
+    Linear TreeSHAP (Yu et al., 2022) over the tree's deep region: the edges on
+    the paths of its deep leaves, in pre-order.  For each of ``nq``
+    Gauss-Legendre nodes ``t``, ``prod[level]`` is the product of the merged
+    path factors ``z (1 - t) + o t`` down to the current edge, ``state[level]``
+    whether the row follows the edge's feature so far, and ``hsum[level]`` the
+    sum of ``leaf value * prod`` over the deep leaves below.  Closing an edge
+    adds ``sum_q hsum * weight`` to its feature, the weights (precomputed,
+    quadrature weight included) telescoping along each path to
+    ``(o - z) / f`` of the leaf's merged factor of the feature: exactly the
+    quadrature of ``v (o_j - z_j) int_0^1 prod_{i != j} f_i(t) dt``.
+    """
+    for q in range(nq):
+        for r in range(n):
+            prod[0, q, r] = 1.0
+    for r in range(n):
+        state[0, r] = 1.0  # "followed so far" before a feature's first split
+    top = 0
+    for e in range(e0, e0 + n_edges):
+        lvl = edges[e, E_LEVEL]
+        while top >= lvl:
+            _close_edge(acc, s0, n, edges, edge_const, stack[top], nq, hsum, state, tmp)
+            top -= 1
+        d_e = dec[edges[e, E_NODE]]
+        want = np.int32(edges[e, E_LEFT])
+        s_p = state[edges[e, E_PREV]]
+        s_c = state[lvl]
+        for r in range(n):
+            s_c[r] = s_p[r] if d_e[s0 + r] == want else 0.0
+        co = edges[e, E_CONST]
+        leaf = edges[e, E_LEAF] >= 0
+        # a leaf's factors come multiplied by its value: straight into hsum
+        into = hsum if leaf else prod
+        for q in range(nq):
+            f_a = edge_const[co + q]
+            f_b = edge_const[co + nq + q]
+            f_c = edge_const[co + 2 * nq + q]
+            p_in = prod[lvl - 1, q]
+            p_out = into[lvl, q]
+            for r in range(n):
+                p_out[r] = p_in[r] * (f_c if s_c[r] != 0.0 else (f_b if s_p[r] != 0.0 else f_a))
+        if leaf:
+            _close_edge(acc, s0, n, edges, edge_const, e, nq, hsum, state, tmp)
+        else:
+            for q in range(nq):
+                h = hsum[lvl, q]
+                for r in range(n):
+                    h[r] = 0.0
+            top = lvl
+            stack[lvl] = e
+    while top >= 1:
+        _close_edge(acc, s0, n, edges, edge_const, stack[top], nq, hsum, state, tmp)
+        top -= 1
 
 
 @cached_njit(parallel=True, fastmath=False)
@@ -157,15 +329,11 @@ def explain_rows(
     trees: np.ndarray,
     units: np.ndarray,
     unit_feature: np.ndarray,
-    unit_leaves: np.ndarray,
-    leaves: np.ndarray,
-    leaf_value: np.ndarray,
-    uf_feature: np.ndarray,
-    uf_zero: np.ndarray,
-    path_node: np.ndarray,
-    path_left: np.ndarray,
-    path_uidx: np.ndarray,
     table: np.ndarray,
+    leaf_value: np.ndarray,
+    regions: np.ndarray,
+    edges: np.ndarray,
+    edge_const: np.ndarray,
     expected_value: float,
     group_ptr: np.ndarray,
     group_idx: np.ndarray,
@@ -173,7 +341,8 @@ def explain_rows(
     block_size: int,
     max_internal: int,
     max_leaves: int,
-    max_uf: int,
+    max_level: int,
+    max_nq: int,
 ) -> None:  # pragma: no cover - compiled
     """Write the SHAP values of every row of ``X`` into ``out``.
 
@@ -196,10 +365,12 @@ def explain_rows(
         acc = np.zeros((n_feat, nb))
         masks = np.zeros((max_internal + max_leaves, nb), dtype=np.int32)
         dec = np.zeros((max_internal + 1, nb), dtype=np.int32)
-        z = np.ones(max_uf + 1)
-        o = np.ones(max_uf + 1)
-        pw = np.zeros(max_uf + 1)
-        phi = np.zeros(max_uf)
+        row_of = np.empty(nb, dtype=np.int64)
+        prod = np.empty((max_level + 1, max_nq, _SUB_ROWS))
+        hsum = np.empty((max_level + 1, max_nq, _SUB_ROWS))
+        state = np.empty((max_level + 1, _SUB_ROWS))
+        stack = np.empty(max_level + 1, dtype=np.int64)
+        tmp = np.empty(_SUB_ROWS)
         for t in range(trees.shape[0]):
             noff = trees[t, T_NODE_OFF]
             n_int = trees[t, T_N_INTERNAL]
@@ -250,32 +421,26 @@ def explain_rows(
             # 2) every unit adds its share to its features.
             for u in range(trees[t, T_UNIT_OFF], trees[t, T_UNIT_OFF] + trees[t, T_N_UNITS]):
                 toff = units[u, U_TABLE_OFF]
-                if toff >= 0:
+                if toff >= 0:  # deep leaves (no table) are done in 3)
                     m_u = masks[units[u, U_SLOT]]
-                    n_pat = np.int64(1) << units[u, U_BITS]
+                    n_uf = units[u, U_N_FEAT]
                     fo = units[u, U_FEAT_OFF]
-                    for j in range(units[u, U_N_FEAT]):
-                        a = acc[unit_feature[fo + j]]
-                        tab = table[toff + j * n_pat : toff + (j + 1) * n_pat]
-                        for rr in range(nb):
-                            a[rr] += tab[m_u[rr]]
-                else:  # one deep leaf, on the fly
-                    gl = unit_leaves[units[u, U_LEAF_OFF]]
-                    fo = leaves[gl, L_UF_OFF]
-                    d = leaves[gl, L_N_UF]
-                    po = leaves[gl, L_PATH_OFF]
-                    v = leaf_value[gl]
+                    tab = table[toff : toff + (np.int64(1) << units[u, U_BITS]) * n_uf]
                     for rr in range(nb):
-                        for j in range(d):
-                            z[j + 1] = uf_zero[fo + j]
-                            o[j + 1] = 1.0
-                        for k in range(po, po + leaves[gl, L_N_PATH]):
-                            if dec[path_node[k], rr] != path_left[k]:
-                                o[path_uidx[k] + 1] = 0.0
-                        _pattern_phi(z, o, d, pw, phi)
-                        for j in range(d):
-                            acc[uf_feature[fo + j], rr] += phi[j] * v
-        # 3) write the block out.
+                        row_of[rr] = m_u[rr] * n_uf
+                    for j in range(n_uf):
+                        a = acc[unit_feature[fo + j]]
+                        for rr in range(nb):
+                            a[rr] += tab[row_of[rr] + j]
+            # 3) the deep leaves, by the tree's deep region.
+            if regions[t, R_N_EDGES] > 0:
+                for s0 in range(0, nb, _SUB_ROWS):
+                    _deep_region(
+                        dec, acc, s0, min(_SUB_ROWS, nb - s0), edges, edge_const,
+                        regions[t, R_EDGE_OFF], regions[t, R_N_EDGES], regions[t, R_NQ],
+                        leaf_value, prod, hsum, state, stack, tmp,
+                    )
+        # 4) write the block out.
         n_groups = group_ptr.shape[0] - 1
         for rr in range(nb):
             r = r0 + rr
@@ -308,6 +473,8 @@ def explain_players(
     path_node: np.ndarray,
     path_left: np.ndarray,
     path_uidx: np.ndarray,
+    quad_t: np.ndarray,
+    quad_c: np.ndarray,
     expected_value: float,
     max_internal: int,
     max_uf: int,
@@ -320,7 +487,7 @@ def explain_players(
     element (zero fractions multiply, the row follows it only if it follows
     every such split), exactly as TreeSHAP merges repeated features. With one
     player per feature the values are TreeSHAP's. Leaves are computed one by
-    one with ``_pattern_phi`` (no tables: the players change from row to row).
+    one with ``_leaf_weights`` (no tables: the players change from row to row).
     ``out`` has one column per player plus the expected value.
     """
     n_rows = X.shape[0]
@@ -329,9 +496,11 @@ def explain_players(
         dec = np.zeros(max_internal + 1, dtype=np.int32)
         of = np.ones(max_uf + 1)
         z = np.ones(max_uf + 1)
-        o = np.ones(max_uf + 1)
-        pw = np.zeros(max_uf + 1)
-        phi = np.zeros(max_uf)
+        o = np.ones((max_uf, 1))
+        wt = np.zeros((max_uf, 1))
+        pre = np.zeros((max_uf + 1, 1))
+        suf = np.zeros(1)
+        zq = np.zeros((max_uf, (max_uf + 1) // 2))
         pl = np.zeros(max_uf, dtype=np.int64)
         acc = np.zeros(n_players)
         l0 = 0
@@ -374,17 +543,23 @@ def explain_players(
                         if pl[i] == p:
                             at = i
                     if at >= 0:
-                        z[at + 1] *= uf_zero[fo + j]
-                        o[at + 1] *= of[j]
+                        z[at] *= uf_zero[fo + j]
+                        o[at, 0] *= of[j]
                     else:
                         pl[q] = p
-                        z[q + 1] = uf_zero[fo + j]
-                        o[q + 1] = of[j]
+                        z[q] = uf_zero[fo + j]
+                        o[q, 0] = of[j]
                         q += 1
-                _pattern_phi(z, o, q, pw, phi)
+                nq = (q + 1) // 2
+                qt = quad_t[nq * (nq - 1) // 2 : nq * (nq + 1) // 2]
+                qc = quad_c[nq * (nq - 1) // 2 : nq * (nq + 1) // 2]
+                for i in range(q):
+                    for k in range(nq):
+                        zq[i, k] = z[i] * (1.0 - qt[k])
+                _leaf_weights(zq, qt, qc, o, q, 1, wt, pre, suf)
                 v = leaf_value[lf]
                 for i in range(q):
-                    acc[pl[i]] += phi[i] * v
+                    acc[pl[i]] += (o[i, 0] - z[i]) * wt[i, 0] * v
             l0 += n_int + 1
         for p in range(n_players):
             out[r, p] = acc[p]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 import warnings
+from math import comb
 from typing import Any
 
 import lightgbm as lgb
@@ -13,9 +14,17 @@ import pytest
 
 from churnkit.exceptions import ConfigError, ModelError, NotFittedError, SchemaError
 from churnkit.model import TreeExplainer, UnsupportedModelError
-from churnkit.model._treeshap_forest import L_N_PATH, L_N_UF, U_TABLE_OFF
+from churnkit.model._treeshap_forest import (
+    E_NODE,
+    L_N_PATH,
+    L_N_UF,
+    N_KIND,
+    R_N_EDGES,
+    T_NODE_OFF,
+    U_TABLE_OFF,
+)
 
-ATOL = 1e-6
+ATOL = 1e-12
 
 
 def _train(X: Any, y: np.ndarray, rounds: int = 20, **params: Any) -> lgb.Booster:
@@ -121,7 +130,173 @@ def test_deep_trees_use_fallback() -> None:
     depth = explainer._forest.leaves[:, L_N_PATH].max()
     assert depth > 12
     assert (explainer._forest.units[:, U_TABLE_OFF] < 0).any()
+    assert (explainer._forest.regions[:, R_N_EDGES] > 0).any()
     _assert_matches(model, X)
+
+
+# ------------------------------------------------------------- deep trees
+def _reference_shap(booster: lgb.Booster, X: np.ndarray) -> np.ndarray:
+    """Path-dependent TreeSHAP written independently of churnkit's kernels.
+
+    Numerical splits only.  For each leaf, the weight of feature ``j`` is ``sum_k k! (d-1-k)! / d!`` times
+    the coefficient of ``x**k`` in ``prod_{i != j} (z_i + o_i x)``: sums and
+    products of non-negative numbers only, so it stays accurate where
+    LightGBM's extend / unwind recursion loses digits (long paths).
+    """
+    n_rows, n_feat = X.shape
+    phi = np.zeros((n_rows, n_feat))
+    for info in booster.dump_model()["tree_info"]:
+        walk: list[tuple[dict[str, Any], list[tuple[int, float, np.ndarray]]]] = [(info["tree_structure"], [])]
+        while walk:
+            node, path = walk.pop()
+            if "split_index" in node:
+                assert node["decision_type"] == "<="  # numerical splits only
+                left = np.array([_goes_left(node, x) for x in X])
+                count = float(node["internal_count"])
+                for side, follows in (("left_child", left), ("right_child", ~left)):
+                    child = node[side]
+                    c = float(child["leaf_count"] if "split_index" not in child else child["internal_count"])
+                    walk.append((child, [*path, (node["split_feature"], c / count, follows)]))
+                continue
+            feats = list(dict.fromkeys(f for f, _, _ in path))
+            d = len(feats)
+            z = np.ones(d)
+            o = np.ones((n_rows, d))
+            for f, ratio, follows in path:  # a feature split several times: merged
+                z[feats.index(f)] *= ratio
+                o[:, feats.index(f)] *= follows
+            shapley = np.array([1.0 / (d * comb(d - 1, k)) for k in range(d)])
+            for j in range(d):
+                coef = np.zeros((n_rows, d))  # of x**k in prod_{i != j} (z_i + o_i x)
+                coef[:, 0] = 1.0
+                for i in range(d):
+                    if i != j:
+                        coef[:, 1:] = coef[:, 1:] * z[i] + coef[:, :-1] * o[:, i : i + 1]
+                        coef[:, 0] *= z[i]
+                phi[:, feats[j]] += node["leaf_value"] * (o[:, j] - z[j]) * (coef @ shapley)
+    return phi
+
+
+def _chain_data(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A target that counts the leading features above -1.5: trees grow a 30-split chain."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 34))
+    y = np.cumprod(X[:, :32] > -1.5, axis=1).sum(axis=1) + 0.1 * rng.normal(size=n)
+    return X, y
+
+
+def test_reference_matches_pred_contrib(booster: lgb.Booster, numeric_data: Any) -> None:
+    X = numeric_data[0][:200]
+    np.testing.assert_allclose(
+        _reference_shap(booster, X), booster.predict(X, pred_contrib=True)[:, :-1], rtol=0, atol=ATOL
+    )
+
+
+@pytest.mark.parametrize("max_table_depth", [12, 6, 0])
+def test_thirty_path_features_are_exact(max_table_depth: int) -> None:
+    X, y = _chain_data(5000, 7)
+    model = _train(X, y, rounds=3, objective="regression", num_leaves=48, max_depth=-1, learning_rate=0.5)
+    explainer = TreeExplainer(model, max_table_depth=max_table_depth)
+    assert explainer._forest.leaves[:, L_N_UF].max() >= 30
+    rows = np.vstack([X[:40], _edge_rows(model, X.shape[1])[:40]])
+    phi = explainer.shap_values(rows)
+    np.testing.assert_allclose(phi[:, :-1], _reference_shap(model, rows), rtol=0, atol=ATOL)
+    np.testing.assert_allclose(phi.sum(axis=1), model.predict(rows, raw_score=True), rtol=0, atol=ATOL)
+    # LightGBM's own recursion drifts on such paths (about 1e-8 here), hence the reference
+    np.testing.assert_allclose(phi, model.predict(rows, pred_contrib=True), rtol=0, atol=1e-6)
+
+
+def _deep_frame(n: int, seed: int) -> pd.DataFrame:
+    """Few features (so paths repeat them), NaNs, exact zeros and a 40-level category."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 4))
+    X[:, 3] = rng.integers(-2, 3, n)
+    X[rng.random(X.shape) < 0.1] = np.nan
+    X[rng.random(X.shape) < 0.05] = 0.0
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "k"])
+    codes = rng.integers(0, 40, n)
+    frame["cat"] = pd.Categorical(np.where(rng.random(n) < 0.05, None, [f"c{i}" for i in codes]))
+    return frame
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"zero_as_missing": True}, {"use_missing": False}],
+    ids=["default", "zero_as_missing", "use_missing_false"],
+)
+def test_deep_region_matches_pred_contrib(params: dict[str, Any]) -> None:
+    frame = _deep_frame(3000, 8)
+    rng = np.random.default_rng(9)
+    y = (rng.random(len(frame)) < 0.3 + 0.4 * (frame["cat"].cat.codes.to_numpy() % 3 == 0)).astype(int)
+    model = _train(
+        frame, y, rounds=6, num_leaves=63, max_depth=-1, min_data_in_leaf=3,
+        min_data_per_group=3, cat_smooth=1.0, max_cat_to_onehot=2, **params,
+    )
+    forest = TreeExplainer(model)._forest
+    assert forest.leaves[:, L_N_PATH].max() > 12  # deep leaves, computed by the deep regions
+    assert (forest.leaves[:, L_N_PATH] - forest.leaves[:, L_N_UF]).max() >= 8  # repeated features
+    in_regions = [
+        forest.trees[t, T_NODE_OFF] + forest.edges[e, E_NODE]
+        for t, (e0, n, _) in enumerate(forest.regions)
+        for e in range(e0, e0 + n)
+    ]
+    assert (forest.nodes[in_regions, N_KIND] == 1).any()  # categorical splits in the deep regions
+    test = _deep_frame(400, 10)
+    for depth in (12, 4, 0):
+        _assert_matches(model, test, max_table_depth=depth)
+        _assert_matches(model, frame.iloc[:400], max_table_depth=depth)
+
+
+def test_deep_region_is_deterministic() -> None:
+    X, y = _chain_data(3000, 11)
+    model = _train(X, y, rounds=3, objective="regression", num_leaves=40, max_depth=-1)
+    rows = np.tile(X[:700], (2, 1))
+    first = TreeExplainer(model, n_jobs=2, max_table_depth=4).shap_values(rows)
+    np.testing.assert_array_equal(TreeExplainer(model, n_jobs=1, max_table_depth=4).shap_values(rows), first)
+    np.testing.assert_array_equal(
+        TreeExplainer(model, max_table_depth=4).shap_values(rows[3:80]), first[3:80]
+    )
+    np.testing.assert_array_equal(first[:700], first[700:])
+
+
+def test_zero_cover_child_gives_finite_exact_values() -> None:
+    """A child no training row reached (hand-edited counts): LightGBM's recursion divides by 0."""
+    rng = np.random.default_rng(12)
+    X = rng.normal(size=(200, 3))
+    base = _train(X, rng.normal(size=200), rounds=1, objective="regression", num_leaves=4)
+    text = base.model_to_string()
+    tree = text[text.index("Tree=0") :]
+    counts = [int(c) for c in tree.split("leaf_count=")[1].split("\n")[0].split()]
+    inner = [int(c) for c in tree.split("internal_count=")[1].split("\n")[0].split()]
+    left = [int(c) for c in tree.split("left_child=")[1].split("\n")[0].split()]
+    right = [int(c) for c in tree.split("right_child=")[1].split("\n")[0].split()]
+    parent = {child: node for node, kids in enumerate(zip(left, right, strict=True)) for child in kids}
+    leaf = 1
+    drop, counts[leaf] = counts[leaf], 0
+    node = parent[~leaf]
+    while True:  # the ancestors lose the leaf's rows too
+        inner[node] -= drop
+        if node not in parent:
+            break
+        node = parent[node]
+    edited = lgb.Booster(
+        model_str=text.replace(
+            "leaf_count=" + tree.split("leaf_count=")[1].split("\n")[0],
+            "leaf_count=" + " ".join(map(str, counts)),
+        ).replace(
+            "internal_count=" + tree.split("internal_count=")[1].split("\n")[0],
+            "internal_count=" + " ".join(map(str, inner)),
+        )
+    )
+    assert np.isnan(edited.predict(X, pred_contrib=True)).any()
+    expected = _reference_shap(edited, X)
+    for depth in (12, 0):
+        explainer = TreeExplainer(edited, max_table_depth=depth)
+        phi = explainer.shap_values(X)
+        np.testing.assert_allclose(phi[:, :-1], expected, rtol=0, atol=ATOL)
+        np.testing.assert_allclose(phi.sum(axis=1), edited.predict(X, raw_score=True), rtol=0, atol=ATOL)
+        players = explainer.player_shap_values(X, [0, 1, 2])
+        np.testing.assert_allclose(players, phi, rtol=0, atol=ATOL)
 
 
 def test_memory_budget_lowers_table_depth(booster: lgb.Booster, numeric_data: Any) -> None:
@@ -206,27 +381,27 @@ def test_decision_rule_matches_pred_leaf(booster: lgb.Booster, numeric_data: Any
     """The split semantics the kernels implement, checked against LightGBM's leaf indices."""
     rows = _edge_rows(booster, numeric_data[0].shape[1])
     leaves = booster.predict(rows, pred_leaf=True)
-    kz = float(np.float32(1e-35))
     for t, info in enumerate(booster.dump_model()["tree_info"]):
         for r, x in enumerate(rows):
             node = info["tree_structure"]
             while "split_index" in node:
-                v = x[node["split_feature"]]
-                threshold = node["threshold"]
-                if abs(threshold) >= 1e300:  # the dump writes +-inf as +-1e300
-                    threshold = np.copysign(np.inf, threshold)
-                default = node["left_child"] if node["default_left"] else node["right_child"]
-                if np.isnan(v) and node["missing_type"] != "NaN":
-                    v = 0.0
-                if abs(v) <= kz:
-                    v = 0.0
-                if (node["missing_type"] == "Zero" and v == 0.0) or (
-                    node["missing_type"] == "NaN" and np.isnan(v)
-                ):
-                    node = default
-                else:
-                    node = node["left_child"] if v <= threshold else node["right_child"]
+                node = node["left_child"] if _goes_left(node, x) else node["right_child"]
             assert node.get("leaf_index", 0) == leaves[r, t]
+
+
+def _goes_left(node: dict[str, Any], x: np.ndarray) -> bool:
+    """LightGBM's numerical decision at a split of ``dump_model()``, written out."""
+    v = x[node["split_feature"]]
+    threshold = node["threshold"]
+    if abs(threshold) >= 1e300:  # the dump writes +-inf as +-1e300
+        threshold = np.copysign(np.inf, threshold)
+    if np.isnan(v) and node["missing_type"] != "NaN":
+        v = 0.0
+    if abs(v) <= float(np.float32(1e-35)):
+        v = 0.0
+    if (node["missing_type"] == "Zero" and v == 0.0) or (node["missing_type"] == "NaN" and np.isnan(v)):
+        return bool(node["default_left"])
+    return bool(v <= threshold)
 
 
 def _nodes(model: lgb.Booster) -> list[dict[str, Any]]:
