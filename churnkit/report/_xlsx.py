@@ -77,10 +77,15 @@ def column_letter(i: int) -> str:
     return letters
 
 
+def _excel_escapes(text: str) -> str:
+    """``text`` with the characters XML cannot hold written as ``_xHHHH_``."""
+    return _BAD_XML.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
+
+
 def _escape(text: str) -> str:
     """``text`` escaped for an XML element's content (see module docstring)."""
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _BAD_XML.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
+    return _excel_escapes(text)
 
 
 def _attr(text: str) -> str:
@@ -96,7 +101,7 @@ def _text_cells(values: np.ndarray, refs: np.ndarray, style: np.ndarray) -> np.n
     space = pc.match_substring_regex(arr, _EDGE_SPACE).to_numpy(zero_copy_only=False)
     texts = arr.to_numpy(zero_copy_only=False).astype(object)
     if odd.any():
-        texts[odd] = [_BAD_XML.sub(lambda m: f"_x{ord(m.group()):04X}_", t) for t in texts[odd]]
+        texts[odd] = [_excel_escapes(t) for t in texts[odd]]
     open_t = np.where(space, '<t xml:space="preserve">', "<t>").astype(object)
     return ('<c r="' + refs + '" s="' + style + '" t="inlineStr"><is>' + open_t + texts
             + "</t></is></c>")
