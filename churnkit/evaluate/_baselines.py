@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from lightgbm import LGBMClassifier
+from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.exceptions import ConvergenceWarning
@@ -216,7 +217,7 @@ class RuleBaseline(ClassifierMixin, BaseEstimator):
         score = self._score(X)
         p = self.logit_.predict_proba(self._standard(score))[:, 1]
         if self.logit_.coef_[0, 0] <= 0:  # keep the rule's ranking even if the fit disagrees
-            p = 1 / (1 + np.exp(-(score - self.center_) / self.scale_))
+            p = expit((score - self.center_) / self.scale_)
         return np.column_stack([1 - p, p])
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 
 from churnkit._core import new_axes
 from churnkit.exceptions import SchemaError
@@ -232,5 +233,5 @@ def plot_waterfall(
         ax.axvline(x, color="#52606d", linewidth=0.8, linestyle=style)
         ax.text(x, len(deltas) - 0.3, text, ha="center", va="bottom", fontsize=8, color="#52606d")
     ax.set_yticks(range(len(deltas)), labels)
-    ax.set_xlabel(f"log-odds (this customer: churn probability {1 / (1 + np.exp(-final)):.0%})")
+    ax.set_xlabel(f"log-odds (this customer: churn probability {expit(final):.0%})")
     return _despine(ax, "top", "right")
