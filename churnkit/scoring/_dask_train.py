@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 
 from churnkit._core import Progress, no_progress
 from churnkit.config import Config
@@ -120,7 +121,7 @@ def _validation_loss(part: pd.DataFrame, booster_str: str, first_valid: Any, blo
         for j in range(count):
             table = np.array([value.get((start + j, leaf), 0.0) for leaf in range(idx[:, j].max() + 1)])
             raw = raw + table[idx[:, j]]
-            p = np.clip(1.0 / (1.0 + np.exp(-raw)), 1e-15, 1 - 1e-15)
+            p = np.clip(expit(raw), 1e-15, 1 - 1e-15)
             out[start + j] = -np.sum(y * np.log(p) + (1 - y) * np.log(1 - p))
     return out
 
@@ -295,10 +296,9 @@ def train_dask(
                                                        first_valid) for r in rows]))
         # the rows used and trained on, and when sampled the churners kept at the cutoffs
         # before the validation ones (purged or not, as the local engine counts them)
-        kept = frame[_LABEL][frame[_CUTOFF] < first_valid].sum() if sampled else None
         counted = dask.compute(frame.map_partitions(len).sum(), train.map_partitions(len).sum(),
-                               *([kept] if sampled else []))
-        n_used, n_train = int(counted[0]), int(counted[1])
+                               frame[_LABEL][frame[_CUTOFF] < first_valid].sum())
+        n_used, n_train, n_kept = (int(c) for c in counted)
         fitted_set = fs.result()
         # the training profile of drift monitoring, from the validation rows as locally
         n_valid = int(counts.loc[~older, "size"].sum())
@@ -319,7 +319,7 @@ def train_dask(
         extra["sampling"] = {"max_training_rows": m.max_training_rows, "rows_available": n_rows,
                              "rows_used": n_used, "sampled": True,
                              "training_rows_available": int(counts.loc[older, "size"].sum()),
-                             "churners_kept": int(counted[2]),
+                             "churners_kept": n_kept,
                              "non_churner_rate": round(rate, 6),
                              "churner_rate": round(churner_rate, 6)}
     training = training_window(
