@@ -17,7 +17,7 @@ from churnkit.model._metrics import (
     lift_at,
     sorted_cumulative,
 )
-from churnkit.model._model import ChurnModel, out_of_time_split
+from churnkit.model._model import ChurnModel
 from churnkit.model._profile import (
     PROFILE_FORMAT,
     add_counts,
@@ -25,6 +25,7 @@ from churnkit.model._profile import (
     profile_counts,
     training_profile,
 )
+from churnkit.model._rows import out_of_time_split
 from churnkit.model._sample import non_churner_rate, sample_training_rows, sampling_rates
 from churnkit.model._treeshap import TreeExplainer, UnsupportedModelError
 from churnkit.model._tune import final_rate, search_capacity

@@ -8,14 +8,15 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.isotonic import IsotonicRegression
-from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 
 from churnkit._core import resolve_threads
 from churnkit.exceptions import ModelError, NotFittedError, SchemaError
+from churnkit.model._calibration import apply_calibration, fit_calibration
 from churnkit.model._metrics import classification_metrics
+from churnkit.model._rows import class_balance, out_of_time_split, take_rows, valid_weights
 from churnkit.model._treeshap import TreeExplainer
 from churnkit.model._tune import (
     final_rate,
@@ -24,62 +25,7 @@ from churnkit.model._tune import (
     train_until_stale,
 )
 
-__all__ = ["ChurnModel", "out_of_time_split"]
-
-
-def out_of_time_split(
-    cutoffs: Any, *, validation_cutoffs: int, horizon_days: int | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Training and validation rows of a frame of customers × cutoffs, out of time.
-
-    The newest ``validation_cutoffs`` cutoffs are the validation rows. Training rows
-    are the older ones whose label is fully observed before validation starts: with
-    ``horizon_days``, a cutoff whose horizon reaches the first validation cutoff is
-    left out of both (purged), so that no training label looks at the validation
-    period. Every training path (local, backtest, Dask) splits with this function.
-
-    Parameters
-    ----------
-    cutoffs : array-like of datetime
-        Each row's cutoff.
-    validation_cutoffs : int
-        Number of newest cutoffs held out.
-    horizon_days : int, optional
-        The label horizon; enables the purge.
-
-    Returns
-    -------
-    train, valid : ndarray of bool
-        Row masks.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> cut = pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01", "2024-04-01"])
-    >>> train, valid = out_of_time_split(cut, validation_cutoffs=1, horizon_days=45)
-    >>> train.tolist(), valid.tolist()
-    ([True, True, False, False], [False, False, False, True])
-    """
-    cut = pd.to_datetime(pd.Series(cutoffs)).to_numpy()
-    unique = np.unique(cut)
-    if len(unique) <= validation_cutoffs:
-        raise ModelError(
-            f"Out-of-time validation needs more than validation_cutoffs="
-            f"{validation_cutoffs} cutoffs; the training frame has {len(unique)}. "
-            "Add cutoffs (labels.cutoffs) or lower labels.validation_cutoffs."
-        )
-    first_valid = unique[-validation_cutoffs]
-    valid = cut >= first_valid
-    train = ~valid
-    if horizon_days is not None:
-        train &= cut + np.timedelta64(int(horizon_days), "D") <= first_valid
-        if not train.any():
-            raise ModelError(
-                f"No training cutoff has its {horizon_days}-day horizon ending before the "
-                f"first validation cutoff {pd.Timestamp(first_valid).date()}. Start the "
-                "cutoff schedule earlier or shorten the horizon."
-            )
-    return train, valid
+__all__ = ["ChurnModel", "check_dump"]
 
 
 def check_dump(booster: lgb.Booster, feature_names: list[str]) -> None:
@@ -99,13 +45,6 @@ def check_dump(booster: lgb.Booster, feature_names: list[str]) -> None:
             f"({exc}).{names} Remove such characters from the column names and category "
             "values (or exclude the column), then train again."
         ) from None
-
-
-def _take(X: pd.DataFrame, idx: np.ndarray) -> pd.DataFrame:
-    """Rows ``idx`` of ``X``: a view when they are one contiguous run (no copy of the frame)."""
-    if len(idx) and idx[-1] - idx[0] + 1 == len(idx):
-        return X.iloc[int(idx[0]):int(idx[-1]) + 1]
-    return X.iloc[idx]
 
 
 class ChurnModel(ClassifierMixin, BaseEstimator):
@@ -294,19 +233,8 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
                 f"{'churned' if y.all() else 'retained'}). A model needs both: widen the cutoff "
                 "schedule or the horizon, or check the churn definition."
             )
-        sw = None
-        if sample_weight is not None:
-            sw = np.asarray(sample_weight, dtype=float)
-            if sw.shape != y.shape or not (np.isfinite(sw).all() and (sw > 0).all()):
-                raise SchemaError(
-                    f"sample_weight must hold {len(y)} finite positive weights, one per row of X.")
-        rw = None
-        if refit_weight is not None:
-            rw = np.asarray(refit_weight, dtype=float)
-            if rw.shape != y.shape or not (np.isfinite(rw).all() and (rw >= 0).all() and
-                                           rw.any()):
-                raise SchemaError(f"refit_weight must hold {len(y)} finite non-negative weights, "
-                                  "one per row of X, not all 0.")
+        sw = valid_weights(sample_weight, y, name="sample_weight")
+        rw = valid_weights(refit_weight, y, name="refit_weight", zero=True)
         if self.final_learning_rate is not None and not 0 < self.final_learning_rate <= 1:
             raise ValueError(
                 "The 'final_learning_rate' parameter of ChurnModel must be in (0, 1] or None. "
@@ -324,9 +252,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
                     "colsample_bytree": self.colsample_bytree}
         weight = None if sw is None else sw[tr]
         if self.class_weight == "balanced":
-            pos = np.average(y[tr], weights=weight)
-            balance = np.where(y[tr], 0.5 / pos, 0.5 / (1 - pos))
-            weight = balance if weight is None else balance * weight
+            weight = class_balance(y[tr], weight)
         elif self.class_weight is not None:
             raise ValueError(
                 "The 'class_weight' parameter of ChurnModel must be 'balanced' or None. "
@@ -338,7 +264,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             inner_cut = None if cutoffs is None else pd.Series(cutoffs).iloc[tr].reset_index(
                 drop=True)
             found = search_capacity(
-                _take(X, tr), y[tr], cutoffs=inner_cut, horizon_days=horizon_days,
+                take_rows(X, tr), y[tr], cutoffs=inner_cut, horizon_days=horizon_days,
                 budget_seconds=self.tune_budget_seconds, patience=self.early_stopping_rounds,
                 random_state=self.random_state, n_jobs=self._threads(), reg_lambda=self.reg_lambda,
                 weight=weight)
@@ -360,8 +286,8 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
                 budget_seconds=self.final_budget_seconds)
         params = lgb_params(settings, random_state=self.random_state, n_jobs=self._threads(),
                             reg_lambda=self.reg_lambda, max_depth=self.max_depth)
-        train_set = lgb.Dataset(_take(X, tr), y[tr].astype(int), weight=weight, free_raw_data=False)
-        valid_set = lgb.Dataset(_take(X, va), y[va].astype(int), reference=train_set,
+        train_set = lgb.Dataset(take_rows(X, tr), y[tr].astype(int), weight=weight, free_raw_data=False)
+        valid_set = lgb.Dataset(take_rows(X, va), y[va].astype(int), reference=train_set,
                                 weight=None if sw is None else sw[va])
         # a slower rate needs proportionally more rounds, and more patience, to stop well
         slow = rate / settings["learning_rate"]
@@ -372,16 +298,14 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         categories = {c: list(X[c].cat.categories) for c in X.columns
                       if isinstance(X[c].dtype, pd.CategoricalDtype)}
         trimmed = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
-        raw_valid = np.asarray(trimmed.predict(_take(X, va), num_threads=self._threads()))
+        raw_valid = np.asarray(trimmed.predict(take_rows(X, va), num_threads=self._threads()))
         final = trimmed
         if self.refit:
             # the validation rows chose the number of trees and fit the calibration; the
             # trees themselves are then grown again on every row given
             w_all = sw if rw is None else rw
             if self.class_weight == "balanced":
-                pos = np.average(y, weights=w_all)
-                balance = np.where(y, 0.5 / pos, 0.5 / (1 - pos))
-                w_all = balance if w_all is None else balance * w_all
+                w_all = class_balance(y, w_all)
             kept = None if w_all is None or w_all.all() else np.flatnonzero(w_all)
             n_all = len(y) if kept is None else len(kept)
             trees = max(1, round(best * min(n_all / len(tr), 1.25)))
@@ -467,26 +391,10 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         return self
 
     def _calibrate(self, p: np.ndarray, y: np.ndarray) -> Any:
-        if self.calibration == "none":
-            return None
-        if self.calibration == "isotonic":
-            return IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(p, y)
-        if self.calibration == "sigmoid":
-            logit = np.log(np.clip(p, 1e-9, 1 - 1e-9) / np.clip(1 - p, 1e-9, 1)).reshape(-1, 1)
-            return LogisticRegression().fit(logit, y)
-        raise ValueError(
-            "The 'calibration' parameter of ChurnModel must be one of "
-            f"'isotonic', 'sigmoid', 'none'. Got {self.calibration!r} instead."
-        )
+        return fit_calibration(self.calibration, p, y)
 
     def _apply_calibration(self, p: np.ndarray) -> np.ndarray:
-        cal = self.calibrator_
-        if cal is None:
-            return p
-        if isinstance(cal, IsotonicRegression):
-            return np.asarray(cal.predict(p), dtype=float)
-        logit = np.log(np.clip(p, 1e-9, 1 - 1e-9) / np.clip(1 - p, 1e-9, 1)).reshape(-1, 1)
-        return cal.predict_proba(logit)[:, 1]
+        return apply_calibration(self.calibrator_, p)
 
     def _check(self, X: pd.DataFrame) -> pd.DataFrame:
         if not hasattr(self, "booster_"):
@@ -561,7 +469,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         """
         contrib = self.explain(X)
         raw = contrib.to_numpy().sum(axis=1)
-        return contrib, self._apply_calibration(1.0 / (1.0 + np.exp(-raw)))
+        return contrib, self._apply_calibration(expit(raw))
 
     def _tree_explainer(self) -> TreeExplainer:
         explainer: TreeExplainer | None = getattr(self, "_explainer", None)
