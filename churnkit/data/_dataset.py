@@ -21,6 +21,7 @@ from churnkit.data._customers import customers_from_events, load_customers
 from churnkit.data._end import DayCounts, day_counts, find_end, late_reason
 from churnkit.data._events import EventSpec, load_events
 from churnkit.data._links import apply_joins
+from churnkit.data._merge import sorted_text
 from churnkit.data._rejects import REJECT_COLUMNS, Rejects, rejected_customers
 from churnkit.data._snapshot import load_snapshot
 from churnkit.data._table import read_source
@@ -171,6 +172,7 @@ def load_dataset(config: Config, tables: Mapping[str, pd.DataFrame] | None = Non
     rejected = rejects.dropped_ids("customers")
     # event tables hold customer ids as a category over the sorted customer ids
     id_type = pd.CategoricalDtype(known.sort_values())
+    known_text = sorted_text(id_type.categories.to_numpy(dtype=object)) if data.events else None
     events: dict[str, pd.DataFrame] = {}
     specs: dict[str, EventSpec] = {}
     source_rows: dict[str, np.ndarray] = {}
@@ -179,7 +181,7 @@ def load_dataset(config: Config, tables: Mapping[str, pd.DataFrame] | None = Non
             ev_frame = read_source(config, spec, name, tables)
             events[name], specs[name], source_rows[name] = load_events(
                 ev_frame, spec, name, known, rejects, end, config, tables, id_type, rejected,
-                ignored)
+                ignored, known_text)
         except SchemaError as exc:
             problems.append(str(exc))
     if len(problems) == 1:

@@ -15,6 +15,7 @@ from churnkit.config import Config, EventTable
 from churnkit.data._checks import check_table_loss, match_case
 from churnkit.data._end import late_reason
 from churnkit.data._links import apply_lookups, column_format, require_config_columns
+from churnkit.data._merge import merged_positions
 from churnkit.data._parse import infer_type, parse_dates_detail, parse_ids
 from churnkit.data._rejects import Rejects
 from churnkit.data._table import (
@@ -42,7 +43,7 @@ class EventSpec:
 
 
 
-def _event_ids(raw: pd.Series, id_type: pd.CategoricalDtype
+def _event_ids(raw: pd.Series, id_type: pd.CategoricalDtype, known_text: pa.Array | None = None
                ) -> tuple[pd.Series, pd.Series, np.ndarray]:
     """:func:`parse_ids` of an id column as a ``category``, its missing mask, its customer codes.
 
@@ -50,10 +51,11 @@ def _event_ids(raw: pd.Series, id_type: pd.CategoricalDtype
     sorted customer ids), -1 when none. The values that are exactly a customer's
     id (most of them) are looked up in one pass over the text, unparsed:
     :func:`parse_ids` leaves a parsed id unchanged. The others are parsed by
-    distinct value, then looked up.
+    distinct value, then looked up. ``known_text`` are the categories as from
+    :func:`~churnkit.data._merge.sorted_text`, for tables in customer order.
     """
     known = id_type.categories
-    code = _exact_positions(raw, known)
+    code = _exact_positions(raw, known, known_text)
     rest = np.flatnonzero(code < 0)
     if not len(rest):
         ids = pd.Series(pd.Categorical.from_codes(code, dtype=id_type), index=raw.index)
@@ -80,8 +82,13 @@ def _event_ids(raw: pd.Series, id_type: pd.CategoricalDtype
     return ids, pd.Series(cat_code < 0, index=raw.index), code
 
 
-def _exact_positions(raw: pd.Series, known: pd.Index) -> np.ndarray:
-    """Each value's position in ``known``, -1 if it is not exactly one of them (or not text)."""
+def _exact_positions(raw: pd.Series, known: pd.Index, known_text: pa.Array | None = None
+                     ) -> np.ndarray:
+    """Each value's position in ``known``, -1 if it is not exactly one of them (or not text).
+
+    Merged with ``known_text`` (``known`` as sorted Arrow text) when the rows are in
+    customer order, else hashed.
+    """
     code = np.full(len(raw), -1, dtype=np.int64)
     if not (isinstance(raw.dtype, pd.StringDtype) and hasattr(raw.array, "__arrow_array__")):
         return code
@@ -89,6 +96,11 @@ def _exact_positions(raw: pd.Series, known: pd.Index) -> np.ndarray:
     values = arrow if isinstance(arrow, pa.ChunkedArray) else pa.chunked_array([arrow])
     if not len(values) or not len(known):
         return code
+    if known_text is not None and (pa.types.is_string(values.type)
+                                   or pa.types.is_large_string(values.type)):
+        merged = merged_positions(values, known_text)
+        if merged is not None:
+            return merged
     where = pc.index_in(values, value_set=pa.array(known.to_numpy(dtype=object),
                                                    type=values.type))
     return pc.fill_null(where, -1).to_numpy().astype(np.int64)
@@ -98,17 +110,19 @@ def load_events(
     frame: pd.DataFrame, spec: EventTable, name: str, known: pd.Index, rejects: Rejects,
     end: pd.Timestamp | None, config: Config, tables: Mapping[str, pd.DataFrame],
     id_type: pd.CategoricalDtype, rejected: set[Any] | None = None,
-    ignored: dict[str, str] | None = None,
+    ignored: dict[str, str] | None = None, known_text: pa.Array | None = None,
 ) -> tuple[pd.DataFrame, EventSpec, np.ndarray]:
     """Validate one event table: its rows sorted by customer and time, its spec, their source rows.
 
     Rows without a usable customer id or timestamp, of unknown customers, or
     at or after ``end`` are dropped; unreadable values are set to missing;
-    each goes to ``rejects`` with its reason.
+    each goes to ``rejects`` with its reason. ``known_text`` (the categories of
+    ``id_type`` from :func:`~churnkit.data._merge.sorted_text`) speeds up tables in
+    customer order.
     """
     require_config_columns(frame, name, [spec.customer_id], f"events.{name}")
     report_bad_lines(frame, name, spec.customer_id if not spec.lookup else None, rejects)
-    ids, missing_id, code = _event_ids(frame[spec.customer_id], id_type)
+    ids, missing_id, code = _event_ids(frame[spec.customer_id], id_type, known_text)
     no_id = missing_id.copy()
     rejects.add(name, missing_id, frame, None, spec.customer_id, None,
                 "missing customer id; row dropped", drop=True)
