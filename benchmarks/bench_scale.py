@@ -14,7 +14,8 @@ generated config, default monthly cutoffs), ``score_job`` (``churnkit score``) a
 of each part of it (load, labels, features, LightGBM...; load, features, probabilities,
 TreeSHAP, reasons, actions, last touches...) and the load average before and after;
 ``score_job`` also times a plain ``pandas.read_parquet`` of the same tables, the floor
-of loading. At the end the script prints the speed table of the README in Markdown.
+of loading, and the wall time from the end of TreeSHAP to the end of the job (reasons,
+actions, last touches, summary and writing the scores) against TreeSHAP's. At the end the script prints the speed table of the README in Markdown.
 The steps below (``train``, ``pipeline``, ``job``, ``chunked``) are measured on request.
 
 Generates ``make_crm(customers)`` as Parquet files in a work folder, then
@@ -271,6 +272,7 @@ class _Clock:
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+        self.ended: dict[str, float] = {}  # when each label's last call returned
 
     def wrap(self, owner: Any, name: str, label: str) -> None:
         inner = getattr(owner, name)
@@ -280,7 +282,8 @@ class _Clock:
             try:
                 return inner(*args, **kwargs)
             finally:
-                self.seconds[label] = self.seconds.get(label, 0.0) + time.perf_counter() - start
+                self.ended[label] = time.perf_counter()
+                self.seconds[label] = self.seconds.get(label, 0.0) + self.ended[label] - start
 
         setattr(owner, name, timed)
 
@@ -346,17 +349,20 @@ def step_score_job(work: Path) -> None:
     clock.wrap(model_pkg.ChurnModel, "explain", "TreeSHAP")
     clock.wrap(unit, "top_reasons", "reasons")
     clock.wrap(unit, "recommend", "actions")
-    clock.wrap(unit, "describe_last_contact", "last touches")
-    clock.wrap(unit, "describe_last_feedback", "last touches")
+    clock.wrap(unit, "last_contact_words", "last touches")
+    clock.wrap(unit, "last_feedback_words", "last touches")
     before = os.getloadavg()[0]
     out = work / "scores.parquet"
     start = time.perf_counter()
     model = ck.load_model(work / "model")
     result = ck.score(cfg, model)
     result.write(out)
-    total = time.perf_counter() - start
+    end = time.perf_counter()
+    total = end - start
     _emit("score job", [total], _peak_gib(), shares=clock.shares(total), load_start=before,
           scored=len(result.scores), plain_read=round(plain, 2),
+          treeshap=round(clock.seconds["TreeSHAP"], 2),
+          after_treeshap=round(end - clock.ended["TreeSHAP"], 2),
           load_vs_plain_read=round(clock.seconds["load"] / plain, 2))
 
 
@@ -423,6 +429,11 @@ def markdown_table(results: list[dict[str, Any]], customers: int) -> str:
                      f"| {s['shares']['load'] * statistics.median(s['times']):.1f} s / "
                      f"{s['plain_read']:.1f} s "
                      f"({s['load_vs_plain_read']:.2f}×) | | | |")
+        if "after_treeshap" in s:
+            lines.append(f"| everything after TreeSHAP (reasons, actions, last touches, summary, "
+                         f"writing) / TreeSHAP | {s['after_treeshap']:.1f} s / "
+                         f"{s['treeshap']:.1f} s ({s['after_treeshap'] / s['treeshap']:.2f}×) "
+                         "| | | |")
     return "\n".join(lines)
 
 

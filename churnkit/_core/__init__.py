@@ -11,9 +11,16 @@ Modules here import only the standard library, numpy, pandas, pydantic, PyYAML
 """
 
 from churnkit._core.atomic import atomic_path, atomic_write_bytes, atomic_write_text, fsync_dir
-from churnkit._core.columns import per_distinct, require_columns
+from churnkit._core.columns import (
+    Coded,
+    coded_words,
+    combine_coded,
+    distinct_words,
+    per_distinct,
+    require_columns,
+)
 from churnkit._core.dates import resolve_as_of
-from churnkit._core.dtypes import STR_DTYPE
+from churnkit._core.dtypes import STR_DTYPE, str_take
 from churnkit._core.html import BASE_CSS, esc, html_page, img_tag, is_missing, slugify
 from churnkit._core.jit import cached_njit, private_cache_dir
 from churnkit._core.messages import (
@@ -59,6 +66,7 @@ __all__ = [
     "MAX_YAML_NODES",
     "OutputRun",
     "STR_DTYPE",
+    "str_take",
     "Progress",
     "StrictModel",
     "TABLE_SUFFIXES",
@@ -80,6 +88,10 @@ __all__ = [
     "html_page",
     "img_tag",
     "per_distinct",
+    "Coded",
+    "coded_words",
+    "combine_coded",
+    "distinct_words",
     "is_missing",
     "literal_legend",
     "load_yaml_model",

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-__all__ = ["STR_DTYPE"]
+__all__ = ["STR_DTYPE", "str_take"]
 
 
 def _str_dtype() -> pd.StringDtype:
@@ -23,3 +26,21 @@ def _str_dtype() -> pd.StringDtype:
 
 #: Text with missing values kept missing (``NaN``): ``"str"`` on pandas 3.
 STR_DTYPE: pd.StringDtype = _str_dtype()
+
+
+def str_take(uniques: Any, codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """Text ``uniques[codes]`` as :data:`STR_DTYPE`, missing where a code is -1 (or its value is).
+
+    Taken in Arrow from the few distinct texts: no Python string per row.
+
+    Examples
+    --------
+    >>> str_take(["a", "b", None], np.array([1, -1, 0, 2])).tolist()
+    ['b', nan, 'a', nan]
+    """
+    values = pa.array([None if v is None or (isinstance(v, float) and v != v) else str(v)
+                       for v in uniques], type=pa.large_string())
+    codes = np.asarray(codes, dtype=np.int64)
+    taken = values.take(pa.array(codes, mask=codes < 0)) if len(values) else pa.nulls(
+        len(codes), type=pa.large_string())
+    return STR_DTYPE.__from_arrow__(taken)  # type: ignore[attr-defined]  # pandas' Arrow protocol

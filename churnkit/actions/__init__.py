@@ -22,7 +22,12 @@ from churnkit.actions._playbooks import (
     validate_playbooks,
 )
 from churnkit.actions._risk import DEFAULT_BANDS, band_order, risk_band, value_at_risk
-from churnkit.actions._touches import describe_last_contact, describe_last_feedback
+from churnkit.actions._touches import (
+    describe_last_contact,
+    describe_last_feedback,
+    last_contact_words,
+    last_feedback_words,
+)
 
 __all__ = [
     "AT_RISK_COLUMNS",
@@ -36,6 +41,8 @@ __all__ = [
     "build_at_risk",
     "describe_last_contact",
     "describe_last_feedback",
+    "last_contact_words",
+    "last_feedback_words",
     "load_playbooks",
     "recommend",
     "risk_band",

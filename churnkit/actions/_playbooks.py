@@ -11,13 +11,13 @@ import pandas as pd
 from pydantic import field_validator
 
 from churnkit._core import (
-    STR_DTYPE,
     StrictModel,
     cap_text,
     config_file,
     did_you_mean,
     load_yaml_model,
     short_repr,
+    str_take,
 )
 from churnkit.exceptions import ConfigError
 from churnkit.explain import ReasonConfig
@@ -184,7 +184,7 @@ def _pick(ids: tuple[Any, ...], playbooks: PlaybookConfig, k: int) -> list[str |
 
 
 def _distinct_rows(frame: pd.DataFrame) -> tuple[np.ndarray, list[tuple[Any, ...]]]:
-    """Each row's code among the distinct rows of ``frame`` (no missing values), and those rows.
+    """Each row's code among the distinct rows of ``frame``, and those rows (missing as ``""``).
 
     Codes each column on its own and combines the codes into one integer per
     row: much faster than hashing tuples of strings.
@@ -194,8 +194,10 @@ def _distinct_rows(frame: pd.DataFrame) -> tuple[np.ndarray, list[tuple[Any, ...
     key = np.zeros(len(frame), dtype=np.int64)
     coded = []
     for col in frame.columns:
-        codes, values = pd.factorize(frame[col].to_numpy(dtype=object))
-        key = key * max(len(values), 1) + codes
+        codes, found = pd.factorize(frame[col], use_na_sentinel=True)
+        values = np.append(np.asarray(found, dtype=object), "")
+        codes = np.where(codes < 0, len(values) - 1, codes)
+        key = key * len(values) + codes
         coded.append((codes, values))
     row_codes, distinct = pd.factorize(key)
     at = np.zeros(len(distinct), dtype=np.intp)
@@ -238,12 +240,7 @@ def recommend(
         raise ValueError(f"The 'k' parameter of recommend must be an int >= 1. Got {k!r} instead.")
     if not isinstance(playbooks, PlaybookConfig):
         playbooks = load_playbooks(playbooks)
-    cols = _reason_columns(reason_ids)
-    frame = reason_ids[cols].astype(object).where(reason_ids[cols].notna(), "")
-    codes, uniques = _distinct_rows(frame)
+    codes, uniques = _distinct_rows(reason_ids[_reason_columns(reason_ids)])
     table = np.array([_pick(u, playbooks, k) for u in uniques], dtype=object).reshape(-1, k)
-    picked = table[codes] if len(reason_ids) else np.empty((0, k), dtype=object)
-    out = pd.DataFrame(
-        {f"action_{i + 1}": picked[:, i] for i in range(k)}, index=reason_ids.index
-    )
-    return out.astype(STR_DTYPE)
+    return pd.DataFrame({f"action_{i + 1}": str_take(table[:, i], codes) for i in range(k)},
+                        index=reason_ids.index)

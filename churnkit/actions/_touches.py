@@ -8,10 +8,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from churnkit._core import STR_DTYPE, per_distinct, require_columns
+from churnkit._core import Coded, coded_words, combine_coded, require_columns, str_take
 from churnkit.exceptions import SchemaError
 
-__all__ = ["describe_last_contact", "describe_last_feedback"]
+__all__ = ["describe_last_contact", "describe_last_feedback", "last_contact_words",
+           "last_feedback_words"]
 
 _CONTACT_DETAILS = ("channel", "topic", "direction", "outcome")
 _SPACES = re.compile(r"\s+")
@@ -39,7 +40,7 @@ def _latest_before(
         before = events.assign(_t=times)[times < cutoff]
         latest = before.sort_values("_t", kind="stable").drop_duplicates(customer_col, keep="last")
     days = latest["_t"].to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
-    return latest.assign(_date=days.astype(str)).set_index(customer_col)
+    return latest.assign(_day=days.view(np.int64)).set_index(customer_col)
 
 
 def _last_rows_if_sorted(customers: pd.Series, times: pd.Series, cutoff: pd.Timestamp
@@ -74,9 +75,60 @@ def _last_rows_if_sorted(customers: pd.Series, times: pd.Series, cutoff: pd.Time
     return rows[np.argsort(t[rows], kind="stable")]
 
 
-def _text(column: pd.Series) -> pd.Series:
-    out = column.astype(STR_DTYPE).str.strip()
-    return out.where(out.notna() & (out != ""), np.nan)
+def _day_words(latest: pd.DataFrame) -> Coded:
+    """Each row's day (``_day``, days since 1970) as ISO 8601 text."""
+    return coded_words(latest["_day"].to_numpy(),
+                       lambda d: str(np.datetime64(int(d), "D")))
+
+
+def _text_words(column: pd.Series, fn: Any = None) -> Coded:
+    """A column's values as stripped text (then ``fn``), missing where empty."""
+    def word(v: Any) -> str | None:
+        text = str(v).strip()
+        return (text if fn is None else fn(text)) if text else None
+
+    return coded_words(column.to_numpy(dtype=object), word)
+
+
+def last_contact_words(contacts: pd.DataFrame, as_of: Any, *, customer_col: str = "customer_id",
+                       time_col: str = "timestamp") -> tuple[pd.Index, Coded]:
+    """:func:`describe_last_contact` as the customers and their texts coded."""
+    latest = _latest_before(contacts, as_of, "contacts", customer_col, time_col)
+    details = [_text_words(latest[c]) for c in _CONTACT_DETAILS if c in latest.columns]
+
+    def text(day: str, *words: str | None) -> str:
+        shown = [w for w in words if w is not None]
+        return f"{day}: {', '.join(shown)}" if shown else day
+
+    return latest.index, combine_coded([_day_words(latest), *details], text)
+
+
+def last_feedback_words(feedback: pd.DataFrame, as_of: Any, *,  # noqa: PLR0913
+                        customer_col: str = "customer_id", time_col: str = "timestamp",
+                        score_col: str = "score", comment_col: str = "comment",
+                        max_comment: int = 80) -> tuple[pd.Index, Coded]:
+    """:func:`describe_last_feedback` as the customers and their texts coded."""
+    latest = _latest_before(feedback, as_of, "feedback", customer_col, time_col)
+    parts = [_day_words(latest)]
+    scored = score_col in latest.columns
+    if scored:
+        score = pd.to_numeric(latest[score_col], errors="coerce").to_numpy(dtype=float)
+        parts.append(coded_words(score, lambda v: f"score {v:g}"))
+    commented = comment_col in latest.columns
+    if commented:
+        def shortened(text: str) -> str:
+            text = _SPACES.sub(" ", text)
+            return text if len(text) <= max_comment else text[:max_comment - 3].rstrip() + "..."
+
+        parts.append(_text_words(latest[comment_col], shortened))
+
+    def text(day: str, *words: str | None) -> str:
+        rest = list(words)
+        said = (rest.pop(0) or "survey not answered") if scored else "feedback received"
+        comment = rest.pop(0) if commented else None
+        return f'{day}: {said} "{comment}"' if comment is not None else f"{day}: {said}"
+
+    return latest.index, combine_coded(parts, text)
 
 
 def describe_last_contact(
@@ -103,15 +155,10 @@ def describe_last_contact(
         ``"2024-03-12: phone, billing, inbound"``. Customers without a contact
         before ``as_of`` are absent.
     """
-    latest = _latest_before(contacts, as_of, "contacts", customer_col, time_col)
-    text = latest["_date"].astype(STR_DTYPE)
-    joined: pd.Series = pd.Series(np.nan, index=latest.index, dtype=STR_DTYPE)
-    for column in _CONTACT_DETAILS:
-        if column in latest.columns:
-            detail = _text(latest[column])
-            joined = joined.where(detail.isna(), (joined + ", " + detail).fillna(detail))
-    text = text.where(joined.isna(), text + ": " + joined)
-    return text.rename("last_contact").rename_axis("customer_id")
+    customers, coded = last_contact_words(contacts, as_of, customer_col=customer_col,
+                                          time_col=time_col)
+    return pd.Series(str_take(coded.words, coded.codes), index=customers,
+                     name="last_contact").rename_axis("customer_id")
 
 
 def describe_last_feedback(
@@ -143,22 +190,8 @@ def describe_last_feedback(
         ``'2024-02-01: score 3 "Too expensive"'`` or
         ``"2024-02-01: survey not answered"``.
     """
-    latest = _latest_before(feedback, as_of, "feedback", customer_col, time_col)
-    text = latest["_date"].astype(STR_DTYPE) + ": "
-    if score_col in latest.columns:
-        score = pd.to_numeric(latest[score_col], errors="coerce").to_numpy(dtype=float)
-        worded = pd.Series(per_distinct(score, lambda v: f"score {v:g}"), index=latest.index,
-                           dtype=STR_DTYPE)
-        text = text + worded.fillna("survey not answered")
-    else:
-        text = text + "feedback received"
-    if comment_col in latest.columns:
-        def shortened(text: str) -> str:
-            text = _SPACES.sub(" ", text)
-            return text if len(text) <= max_comment else text[:max_comment - 3].rstrip() + "..."
-
-        comment = _text(latest[comment_col])
-        comment = pd.Series(per_distinct(comment.to_numpy(dtype=object), shortened),
-                            index=latest.index, dtype=STR_DTYPE)
-        text = text.where(comment.isna(), text + ' "' + comment + '"')
-    return text.rename("last_feedback").rename_axis("customer_id")
+    customers, coded = last_feedback_words(
+        feedback, as_of, customer_col=customer_col, time_col=time_col, score_col=score_col,
+        comment_col=comment_col, max_comment=max_comment)
+    return pd.Series(str_take(coded.words, coded.codes), index=customers,
+                     name="last_feedback").rename_axis("customer_id")

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from churnkit._core import STR_DTYPE
+from churnkit._core import Coded, str_take
 from churnkit.exceptions import SchemaError
 from churnkit.explain._reason_config import (
     EXPECTED_COLUMN,
@@ -238,7 +238,7 @@ def _top_k(grouped: np.ndarray, k: int, threshold: float) -> tuple[np.ndarray, n
 def _word_group(
     grp: _Grouping, g: int, rows: np.ndarray, X: pd.DataFrame, cols: Columns,
     fallback: ReasonTemplate,
-) -> np.ndarray:
+) -> Coded:
     members = grp.members[g]
     vals = grp.values[np.ix_(rows, members)]
     cond = RowConditions(X, rows, len(rows))
@@ -321,18 +321,21 @@ def top_reasons(
     grp = _from_contrib(contrib, as_reason_config(reasons))
     top, valid = _top_k(_group_values(grp, RowConditions(X, slice(None), len(X)), X, model), k,
                         min_contribution)
-    texts = np.full(top.shape, None, dtype=object)
-    ids = np.full(top.shape, None, dtype=object)
+    # texts and ids as codes into their distinct words, taken into text columns at the end
+    texts = np.full(top.shape, -1, dtype=np.int64)
+    words: list[str] = []
     rows, slots = np.nonzero(valid)
     chosen = top[rows, slots]
-    ids[rows, slots] = np.asarray(grp.ids, dtype=object)[chosen]
     cols, fallback = Columns(X), ReasonTemplate(text="{feature}: {value}")
     for g in np.unique(chosen):
         sel = chosen == g
-        texts[rows[sel], slots[sel]] = _word_group(grp, int(g), rows[sel], X, cols, fallback)
-    data = {f"reason_{i + 1}": texts[:, i] for i in range(k)}
-    data |= {f"reason_{i + 1}_id": ids[:, i] for i in range(k)}
-    return pd.DataFrame(data, index=X.index).astype(STR_DTYPE)
+        worded = _word_group(grp, int(g), rows[sel], X, cols, fallback)
+        texts[rows[sel], slots[sel]] = worded.codes + len(words)
+        words.extend(worded.words)
+    ids = np.where(valid, top, -1)
+    data = {f"reason_{i + 1}": str_take(words, texts[:, i]) for i in range(k)}
+    data |= {f"reason_{i + 1}_id": str_take(grp.ids, ids[:, i]) for i in range(k)}
+    return pd.DataFrame(data, index=X.index)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import fnmatch
 import functools
-import itertools
 import math
 import re
 import string
@@ -40,7 +39,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from churnkit._core import per_distinct
+from churnkit._core import Coded, combine_coded, distinct_words
 
 __all__ = ["format_value", "humanize_feature", "missing_text"]
 
@@ -241,56 +240,80 @@ def _glob_regex(patterns: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile("|".join(fnmatch.translate(p) for p in patterns) or r"(?!)", re.IGNORECASE)
 
 
+def _constant(text: str, n: int) -> Coded:
+    return Coded(np.zeros(n, dtype=np.int64), np.array([text], dtype=object))
+
+
+def _joined(pieces: Sequence[str | Coded], n: int) -> Coded:
+    """Each row's pieces joined, once per distinct combination; -1 where a piece is missing."""
+    parts = [p for p in pieces if not isinstance(p, str)]
+    if not parts:
+        return _constant("".join(str(p) for p in pieces), n)
+
+    def join(*words: str) -> str:
+        it = iter(words)
+        return "".join(p if isinstance(p, str) else next(it) for p in pieces)
+
+    return combine_coded(parts, join, required=True)
+
+
+def _field_words(field: Field, cols: Columns, rows: np.ndarray,
+                 special: Mapping[str, Any]) -> Coded | None:
+    """One field's words for ``rows``; ``None`` when the feature it names is absent."""
+    if field.kind == "special" and not (field.name == "value" and field.spec):
+        coded: Coded = special[field.name]
+        return coded
+    if field.kind == "special":
+        vals = special["raw"]
+    else:
+        found = cols.get(field.name, rows)
+        if found is None or (field.kind == "abs" and found.dtype != float):
+            return None
+        vals = np.abs(found) if field.kind == "abs" else found
+    if field.kind == "plural":
+        return Coded(*distinct_words(vals, lambda v, f=field: f.singular if v == 1 else f.plural))
+    return Coded(*distinct_words(whole_if_shown_whole(vals, field.name, field.spec),
+                                 lambda v, f=field: format_value(v, f.name, f.spec)))
+
+
 def render(
     text: str,
     when: tuple[str, ...],
     top_feature: tuple[str, ...],
     cols: Columns,
     rows: np.ndarray,
-    special: Mapping[str, np.ndarray],
-) -> np.ndarray | None:
-    """Word one template for ``rows``; cells that cannot be worded are ``None``.
+    special: Mapping[str, Any],
+) -> Coded | None:
+    """Word one template for ``rows``; cells that cannot be worded have code -1.
 
     Returns ``None`` as a whole when a feature it names is absent from ``X``.
+    ``special`` holds the :class:`Coded` ``feature``, ``top`` (feature names),
+    ``value`` and ``label`` of each row, and its ``raw`` values.
     """
     ok = np.ones(len(rows), dtype=bool)
     if top_feature:
         regex = glob_regex(top_feature)
-        for name in np.unique(special["top"]):
+        top: Coded = special["top"]
+        for code, name in enumerate(top.words):
             if regex.match(name) is None:
-                ok[special["top"] == name] = False
+                ok[top.codes == code] = False
     for cond in when:
         held = evaluate_condition(cond, cols, rows, len(rows))
         if held is None:
             return None
         ok &= held
-    pieces: list[np.ndarray | str] = []
+    pieces: list[str | Coded] = []
     for literal, field in parse_template(text):
-        pieces.append(literal)
+        if literal:
+            pieces.append(literal)
         if field is None:
             continue
-        if field.kind == "special":
-            vals = special["raw"] if field.name == "value" and field.spec else special[field.name]
-        else:
-            found = cols.get(field.name, rows)
-            if found is None or (field.kind == "abs" and found.dtype != float):
-                return None
-            vals = np.abs(found) if field.kind == "abs" else found
-        if field.kind == "plural":
-            texts = per_distinct(vals, lambda v, f=field: f.singular if v == 1 else f.plural)
-        elif field.kind == "special" and not (field.name == "value" and field.spec):
-            texts = np.asarray(vals, dtype=object)
-        else:
-            texts = per_distinct(whole_if_shown_whole(vals, field.name, field.spec),
-                                 lambda v, f=field: format_value(v, f.name, f.spec))
-        ok &= pd.notna(texts)
-        pieces.append(texts)
-    out = np.full(len(rows), None, dtype=object)
-    at = np.flatnonzero(ok)  # every field of these rows was worded: no piece is None there
-    columns = [itertools.repeat(p, len(at)) if isinstance(p, str) else p[at] for p in pieces]
-    out[at] = ["".join(parts) for parts in zip(*columns, strict=False)]
-    return out
-
+        words = _field_words(field, cols, rows, special)
+        if words is None:
+            return None
+        pieces.append(words)
+    joined = _joined(pieces, len(rows))
+    return Coded(np.where(ok, joined.codes, -1), joined.words)
 
 
 def word_rows(
@@ -300,42 +323,50 @@ def word_rows(
     best: np.ndarray,
     cols: Columns,
     rows: np.ndarray,
-) -> np.ndarray:
+) -> Coded:
     """Word one reason for ``rows``: the first template that fits each row, else ``label``.
 
     ``templates`` have ``text``, ``when`` and ``top_feature``; ``best`` is the
     position in ``features`` of each row's strongest feature of the reason.
     """
-    raw = np.full(len(rows), None, dtype=object)
-    shown = np.full(len(rows), None, dtype=object)
-    for pos in np.unique(best):
-        sel = best == pos
+    n = len(rows)
+    positions, which = np.unique(best, return_inverse=True)
+    raw = np.full(n, None, dtype=object)
+    shown = np.full(n, -1, dtype=np.int64)
+    shown_words: list[Any] = []
+    for k, pos in enumerate(positions):
+        sel = which == k
         got = cols.get(features[pos], rows[sel])
         if got is not None:
             raw[sel] = got
             absent = missing_text(features[pos])
-            words = per_distinct(whole_if_shown_whole(got, features[pos]),
-                                 lambda v, f=features[pos], a=absent: format_value(v, f) or a)
-            words[pd.isna(words)] = absent
-            shown[sel] = words
-    names = np.asarray(features, dtype=object)
-    words = np.empty(len(names), dtype=object)
-    words[np.unique(best)] = [humanize_feature(names[p]) for p in np.unique(best)]
-    special = {
-        "feature": words[best], "top": names[best], "value": shown, "raw": raw,
-        "label": np.full(len(rows), label, dtype=object),
+            codes, words = distinct_words(whole_if_shown_whole(got, features[pos]),
+                                          lambda v, f=features[pos], a=absent:
+                                          format_value(v, f) or a)
+            shown[sel] = np.where(codes < 0, len(words), codes) + len(shown_words)
+            shown_words.extend([*words, absent])
+    names = np.asarray(features, dtype=object)[positions]
+    special: dict[str, Any] = {
+        "feature": Coded(which, np.array([humanize_feature(f) for f in names], dtype=object)),
+        "top": Coded(which, names), "value": Coded(shown, np.array(shown_words, dtype=object)),
+        "raw": raw, "label": _constant(label, n),
     }
-    out = np.full(len(rows), None, dtype=object)
+    out = np.full(n, -1, dtype=np.int64)
+    out_words: list[Any] = []
     for template in templates:
-        todo = np.flatnonzero(pd.isna(out))
+        todo = np.flatnonzero(out < 0)
         if not len(todo):
             break
         worded = render(template.text, template.when, template.top_feature, cols, rows[todo],
-                        {key: v[todo] for key, v in special.items()})
+                        {key: v[todo] if key == "raw" else v.take(todo)
+                         for key, v in special.items()})
         if worded is not None:
-            out[todo] = worded
-    out[pd.isna(out)] = label
-    return out
+            hit = worded.codes >= 0
+            out[todo[hit]] = worded.codes[hit] + len(out_words)
+            out_words.extend(worded.words)
+    out[out < 0] = len(out_words)
+    out_words.append(label)
+    return Coded(out, np.array(out_words, dtype=object))
 
 
 # ----------------------------------------------------------------------------- values

@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from churnkit._core import Coded, str_take
 from churnkit.actions import (
-    describe_last_contact,
-    describe_last_feedback,
+    last_contact_words,
+    last_feedback_words,
     load_playbooks,
     recommend,
     risk_band,
@@ -142,13 +143,12 @@ def _explain(config: Config, model: Any, X: pd.DataFrame, scores: pd.DataFrame,
     players = model if config.scoring.reason_ranking == "players" else None
     top = top_reasons(contrib, Xe, reasons, k=3, model=players)
     actions = recommend(top, playbooks, k=3)
+    at = np.full(len(scores), -1, dtype=np.intp)  # each scored row's explained row, or -1
+    at[rows] = np.arange(len(rows))
     for col in [*top.columns, *actions.columns]:
         if col.startswith(("reason_", "action_")) and not col.endswith("_id"):
-            values = np.full(len(scores), None, dtype=object)
             src = top if col.startswith("reason_") else actions
-            picked = src[col].to_numpy(dtype=object)
-            values[rows] = np.where(pd.isna(picked), None, picked)
-            scores[col] = values
+            scores[col] = src[col].array.take(at, allow_fill=True)
     return contrib
 
 
@@ -158,16 +158,34 @@ def _add_owner_and_touches(scores: pd.DataFrame, dataset: Dataset, cust: pd.Data
     if "account_manager" in cust:
         scores["account_manager"] = cust["account_manager"].to_numpy(dtype=object)
     ids = scores["customer_id"]
+    where: dict[int, np.ndarray] = {}  # scored customers' positions among each id categories
     for name, ev in dataset.events.items():
         spec = dataset.specs[name]
         if spec.kind == "contacts" and "last_contact" not in scores:
-            touch = describe_last_contact(ev, when)
-            scores["last_contact"] = ids.map(touch).to_numpy(dtype=object)
+            customers, coded = last_contact_words(ev, when)
+            scores["last_contact"] = _aligned(ids, customers, coded, where)
         elif spec.kind == "feedback" and "last_feedback" not in scores:
             score_col = spec.roles.get("score", "score")
             comment = next((c for c, t in spec.columns.items() if t == "text"), "comment")
-            touch = describe_last_feedback(ev, when, score_col=score_col, comment_col=comment)
-            scores["last_feedback"] = ids.map(touch).to_numpy(dtype=object)
+            customers, coded = last_feedback_words(ev, when, score_col=score_col,
+                                                   comment_col=comment)
+            scores["last_feedback"] = _aligned(ids, customers, coded, where)
+
+
+def _aligned(ids: pd.Series, customers: pd.Index, coded: Coded,
+             where: dict[int, np.ndarray]) -> Any:
+    """The texts of ``customers`` for the customers ``ids`` (missing for others), as text."""
+    if isinstance(customers, pd.CategoricalIndex):  # loaded tables: codes into the ids
+        cats = customers.categories
+        pos = where.get(id(cats))
+        if pos is None:
+            pos = where[id(cats)] = cats.get_indexer(pd.Index(ids))
+        slot = np.full(len(cats) + 1, -1, dtype=np.int64)  # the last slot: ids not there
+        known = customers.codes >= 0
+        slot[customers.codes[known]] = coded.codes[known]
+        return str_take(coded.words, slot[pos])
+    at = pd.Index(customers).get_indexer(pd.Index(ids))
+    return str_take(coded.words, np.where(at >= 0, np.append(coded.codes, -1)[at], -1))
 
 
 def _inactive_reason(config: Config, when: pd.Timestamp) -> str:
