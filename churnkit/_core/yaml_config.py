@@ -100,6 +100,11 @@ def _check_expansion(root: yaml.Node, where: str, limit: int) -> None:
                 stack.append((child, False))
 
 
+# libyaml's parser where PyYAML was built with it (the wheels are): the same documents,
+# parsed several times faster
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def read_yaml(
     path: str | Path,
     *,
@@ -150,7 +155,7 @@ def read_yaml(
         raise ConfigError(
             f"{where}: not UTF-8 text (byte {exc.start}). Save the file as UTF-8."
         ) from None
-    loader = yaml.SafeLoader(text)
+    loader = _LOADER(text)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -158,6 +163,9 @@ def read_yaml(
         _check_expansion(node, where, max_nodes)
         return loader.construct_document(node)
     except yaml.YAMLError as exc:
+        if "maximum nesting depth" in str(exc):  # libyaml's limit
+            raise ConfigError(
+                f"{where}: the values are nested too deeply to be a configuration.") from None
         raise ConfigError(f"{where}: not valid YAML: {cap_text(str(exc), _MESSAGE_LIMIT)}") from None
     except (ValueError, OverflowError) as exc:  # e.g. a date such as 2024-13-01
         raise ConfigError(
