@@ -63,11 +63,16 @@ def _numeric_counts(values: np.ndarray, edges: list[float]) -> tuple[list[int], 
 
 
 def _categorical_counts(s: pd.Series, levels: list[str]) -> tuple[list[int], int, int]:
-    text = s.astype(object)
-    missing = text.isna().to_numpy()
-    codes = pd.Index(levels).get_indexer(pd.Index(text[~missing].astype(str)))
-    counts = np.bincount(codes[codes >= 0], minlength=len(levels)).astype(int).tolist()
-    return counts, int(missing.sum()), int((codes < 0).sum())
+    """Rows per level (values compared as text), the missing count and the unseen count.
+
+    Each distinct value is looked up once among the levels.
+    """
+    codes, distinct = pd.factorize(s, use_na_sentinel=True)
+    per = np.bincount(codes[codes >= 0], minlength=len(distinct))
+    text = pd.Index([str(v) for v in np.asarray(distinct, dtype=object)], dtype=object)
+    at = pd.Index(levels, dtype=object).get_indexer(text)
+    counts = np.bincount(at[at >= 0], weights=per[at >= 0], minlength=len(levels))
+    return ([int(c) for c in counts], int((codes < 0).sum()), int(per[at < 0].sum()))
 
 
 def training_profile(X: pd.DataFrame, scores: np.ndarray, *, bins: int = 10) -> dict[str, Any]:

@@ -148,7 +148,8 @@ def _explain(config: Config, model: Any, X: pd.DataFrame, scores: pd.DataFrame,
     for col in [*top.columns, *actions.columns]:
         if col.startswith(("reason_", "action_")) and not col.endswith("_id"):
             src = top if col.startswith("reason_") else actions
-            scores[col] = src[col].array.take(at, allow_fill=True)
+            values = src[col].array
+            scores[col] = values if len(rows) == len(scores) else values.take(at, allow_fill=True)
     return contrib
 
 

@@ -142,3 +142,21 @@ def test_profile_counts_bin_like_a_binary_search(rng):
     assert got["features"]["a"]["counts"] == expected.tolist()
     assert got["features"]["a"]["missing"] == 3
     assert got["score"]["counts"] == [len(values), 0]
+
+
+@pytest.mark.parametrize("dtype", ["category", "object", "str", "float"])
+def test_profile_counts_categories_like_a_lookup_per_row(rng, dtype):
+    # known, unseen and missing values, counted as the text of each value
+    levels = ["a", "b", "1.0", "c"]
+    pool = np.array(["a", "b", "c", "d", "1.0", None], dtype=object)
+    values = pool[rng.integers(0, len(pool), 400)]
+    if dtype == "float":
+        values = np.where(rng.random(400) < 0.5, 1.0, np.nan).astype(object)
+    s = pd.Series(values).astype(dtype)
+    prof = {"features": {"x": {"kind": "categorical", "levels": levels}}, "score": {"edges": []}}
+    got = profile_counts(prof, pd.DataFrame({"x": s}), np.zeros(len(s)))["features"]["x"]
+    present = [str(v) for v in s.astype(object) if not pd.isna(v)]
+    assert got["counts"] == [present.count(level) for level in levels]
+    assert got["missing"] == int(s.isna().sum())
+    assert got["unseen"] == sum(v not in levels for v in present)
+    assert sum(got["counts"]) + got["missing"] + got["unseen"] == len(s)
