@@ -21,8 +21,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+from numba import prange
 
-from churnkit._core import Coded, str_take
+from churnkit._core import Coded, cached_njit, str_take
 from churnkit.exceptions import SchemaError
 from churnkit.explain._reason_config import (
     EXPECTED_COLUMN,
@@ -103,9 +104,12 @@ def _grouping(features: list[str], values: np.ndarray, cfg: ReasonConfig) -> _Gr
 def _from_contrib(contrib: pd.DataFrame, cfg: ReasonConfig) -> _Grouping:
     features = feature_columns(contrib)
     values = contrib[features].to_numpy(dtype=float)
-    if np.isnan(values).any():
-        bad = contrib.index[np.isnan(values).any(axis=1)][:5].tolist()
-        raise SchemaError(f"contrib has NaN contributions at rows {bad}; recompute SHAP values.")
+    if np.isnan(values.sum(axis=0)).any():  # a NaN makes its column's sum NaN: one cheap pass
+        nan = np.isnan(values).any(axis=1)
+        if nan.any():
+            bad = contrib.index[nan][:5].tolist()
+            raise SchemaError(
+                f"contrib has NaN contributions at rows {bad}; recompute SHAP values.")
     return _grouping(features, values, cfg)
 
 
@@ -120,24 +124,35 @@ def _winners(grp: _Grouping, j: int, cond: RowConditions) -> list[tuple[int, np.
     return out
 
 
+@cached_njit(parallel=True)
+def _fixed_sums(values: np.ndarray, group: np.ndarray, out: np.ndarray) -> None:
+    """``out[:, g] += values[:, j]`` for every feature ``j`` of group ``g = group[j]`` (>= 0).
+
+    In ascending ``j`` within a group, the order of ``np.add.reduceat``; blocks of
+    rows in parallel, each block's sums held in cache while the columns stream by.
+    """
+    n, f = values.shape
+    step = 2048
+    for b in prange(n // step + 1):
+        lo = b * step
+        hi = min(n, lo + step)
+        for j in range(f):
+            g = group[j]
+            if g >= 0:
+                for i in range(lo, hi):
+                    out[i, g] += values[i, j]
+
+
 def _grouped_matrix(grp: _Grouping, cond: RowConditions) -> np.ndarray:
     n = len(grp.values)
-    out = np.zeros((n, len(grp.ids)))
-    pos = np.flatnonzero(grp.fixed >= 0)
-    order = pos[np.argsort(grp.fixed[pos], kind="stable")]
-    col = grp.fixed[order]
-    starts = np.flatnonzero(np.r_[True, col[1:] != col[:-1]]) if len(order) else order
-    winners = {j: _winners(grp, j, cond) for j in grp.chains}
-    # blocks of rows, so that the columns taken from the row-major matrix stay in cache
-    step = max(1, 2_000_000 // max(len(order) + len(winners), 1))
-    for lo in range(0, n, step):
-        block = grp.values[lo:lo + step]
-        if len(order):
-            out[lo:lo + step, col[starts]] = np.add.reduceat(block[:, order], starts, axis=1)
-        for j, chain in winners.items():
-            column = block[:, j]
-            for c, held in chain:
-                out[lo:lo + step, c] += np.where(held[lo:lo + step], column, 0.0)
+    out = np.zeros((n, len(grp.ids)), order="F")  # columns, like the contributions
+    if len(grp.values):
+        _fixed_sums(grp.values, grp.fixed.astype(np.int64), out)
+    for j, chain in ((j, _winners(grp, j, cond)) for j in grp.chains):
+        column = grp.values[:, j]
+        for c, held in chain:
+            col = out[:, c]  # a view: the sum is added in place
+            np.add(col, column, out=col, where=held)
     return out
 
 
