@@ -392,6 +392,7 @@ def missing_text(feature: str) -> str:
 
 
 _WHOLE_SPEC = re.compile(r"^,?\.0f$")
+_PERCENT_SPEC = re.compile(r"^\+?\.0%$")
 
 
 def whole_if_shown_whole(values: Any, feature: str = "", spec: str = "") -> Any:
@@ -406,12 +407,19 @@ def whole_if_shown_whole(values: Any, feature: str = "", spec: str = "") -> Any:
     --------
     >>> whole_if_shown_whole(np.array([124.48, 2.5, 3.5]), "contacts__days_since_last")
     array([124.,   2.,   4.])
-    >>> whole_if_shown_whole(np.array([0.25]), "contacts__unresolved__share__90d")
+    >>> whole_if_shown_whole(np.array([0.2549]), "contacts__unresolved__share__90d")
+    array([0.25])
+    >>> whole_if_shown_whole(np.array([0.25]), "contacts__unresolved__trend__90d")
     array([0.25])
     """
     arr = np.asarray(values)
     if arr.dtype.kind != "f":
         return values
+    if _PERCENT_SPEC.match(spec) if spec else _number_kind(feature)[0] == "share":
+        # whole percents: the product by 100 in double precision, as format takes it
+        wide = arr.astype(np.float64)
+        rounded = np.rint(wide * 100) / 100
+        return np.where((rounded == 0) & (wide < 0), wide, rounded)
     name = feature.lower()
     parts = name.split("__")
     if spec:
@@ -425,6 +433,24 @@ def whole_if_shown_whole(values: Any, feature: str = "", spec: str = "") -> Any:
     rounded = np.rint(arr)
     # a small negative value reads "-0": keep it as it is
     return np.where((rounded == 0) & (arr < 0), arr, rounded)
+
+
+@functools.lru_cache(maxsize=4096)
+def _number_kind(feature: str) -> tuple[str, bool, bool]:
+    """How :func:`format_value` writes a number of ``feature``: its kind, signed, money."""
+    name = feature.lower()
+    parts = name.split("__")
+    if "share" in parts or parts[-1].endswith("share"):
+        kind = "share"
+    elif "monthly" in parts:
+        kind = "monthly"
+    elif "days" in name or "__count" in name or name.endswith("tenure"):
+        kind = "whole"
+    elif _SCORE.search(name):
+        kind = "mean score" if "__mean__" in name else "score"
+    else:
+        kind = "other"
+    return kind, bool(_SIGNED.search(name)), bool(_MONEY.search(name))
 
 
 def format_value(value: Any, feature: str = "", spec: str = "") -> str | None:
@@ -465,20 +491,19 @@ def format_value(value: Any, feature: str = "", spec: str = "") -> str | None:
     x = float(value)
     if not math.isfinite(x):
         return str(x)
-    name = feature.lower()
-    parts = name.split("__")
-    sign = "+" if _SIGNED.search(name) and x != 0 else ""
-    if "share" in parts or parts[-1].endswith("share"):
+    kind, signed, money = _number_kind(feature)
+    sign = "+" if signed and x != 0 else ""
+    if kind == "share":
         return f"{x:{sign}.0%}"
-    if "monthly" in parts:  # rates per month: a fraction of an event matters
-        if _MONEY.search(name) and abs(x) < 1000:
+    if kind == "monthly":  # rates per month: a fraction of an event matters
+        if money and abs(x) < 1000:
             return f"{x:{sign},.2f}"
         return _strip(f"{x:{sign},.1f}") if abs(x) < 100 else f"{x:{sign},.0f}"
-    if "days" in name or "__count" in name or name.endswith("tenure"):
+    if kind == "whole":
         return f"{x:{sign},.0f}"
-    if _SCORE.search(name):
-        return _strip(f"{x:{sign}.1f}") if "__mean__" in name else f"{x:{sign}.0f}"
-    if _MONEY.search(name) and abs(x) < 1000 and not x.is_integer():
+    if kind in ("score", "mean score"):
+        return _strip(f"{x:{sign}.1f}") if kind == "mean score" else f"{x:{sign}.0f}"
+    if money and abs(x) < 1000 and not x.is_integer():
         return f"{x:{sign},.2f}"
     if abs(x) >= 10 or x.is_integer():
         return f"{x:{sign},.0f}"
