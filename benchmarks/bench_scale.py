@@ -389,6 +389,12 @@ def step_report_job(work: Path) -> None:
           listed=summary["at_risk_customers"])
 
 
+def _all_runs(r: dict[str, Any], key: str) -> str:
+    """``; runs: a×, b×, c×`` when the job ran more than once, else nothing."""
+    runs = r.get(key, [])
+    return f"; runs: {', '.join(f'{v:.2f}×' for v in runs)}" if len(runs) > 1 else ""
+
+
 def _shares(r: dict[str, Any]) -> str:
     parts = sorted(r.get("shares", {}).items(), key=lambda kv: -kv[1])
     return ", ".join(f"{k} {v:.0%}" for k, v in parts if v >= 0.005)
@@ -428,12 +434,13 @@ def markdown_table(results: list[dict[str, Any]], customers: int) -> str:
         lines.append(f"| load and validate the tables / a plain `pandas.read_parquet` of them "
                      f"| {s['shares']['load'] * statistics.median(s['times']):.1f} s / "
                      f"{s['plain_read']:.1f} s "
-                     f"({s['load_vs_plain_read']:.2f}×) | | | |")
+                     f"({s['load_vs_plain_read']:.2f}×{_all_runs(s, 'load_vs_plain_read_runs')}) "
+                     "| | | |")
         if "after_treeshap" in s:
             lines.append(f"| everything after TreeSHAP (reasons, actions, last touches, summary, "
                          f"writing) / TreeSHAP | {s['after_treeshap']:.1f} s / "
-                         f"{s['treeshap']:.1f} s ({s['after_treeshap'] / s['treeshap']:.2f}×) "
-                         "| | | |")
+                         f"{s['treeshap']:.1f} s ({s['after_treeshap'] / s['treeshap']:.2f}×"
+                         f"{_all_runs(s, 'after_vs_treeshap_runs')}) | | | |")
     return "\n".join(lines)
 
 
@@ -459,7 +466,13 @@ def _repeated(name: str, work: Path, repeat: int) -> dict[str, Any]:
         runs.append(_child([name, str(work)])[0])
         print(f"  {name} run {i + 1}/{repeat}: {runs[-1]['times'][0]:.1f} s", flush=True)
     mid = sorted(runs, key=lambda r: r["times"][0])[(len(runs) - 1) // 2]
-    return {**mid, "times": [r["times"][0] for r in runs],
+    ratios = {}  # ratios of every run, where the job measures them
+    if all("after_treeshap" in r for r in runs):
+        ratios["after_vs_treeshap_runs"] = [round(r["after_treeshap"] / r["treeshap"], 2)
+                                            for r in runs]
+    if all("load_vs_plain_read" in r for r in runs):
+        ratios["load_vs_plain_read_runs"] = [r["load_vs_plain_read"] for r in runs]
+    return {**mid, **ratios, "times": [r["times"][0] for r in runs],
             "peak_gib": max(r["peak_gib"] for r in runs), "load_start": runs[0]["load_start"],
             "load": runs[-1]["load"], "load_before": runs[0]["load_before"]}
 
