@@ -163,13 +163,13 @@ def _add_owner_and_touches(scores: pd.DataFrame, dataset: Dataset, cust: pd.Data
     for name, ev in dataset.events.items():
         spec = dataset.specs[name]
         if spec.kind == "contacts" and "last_contact" not in scores:
-            customers, coded = last_contact_words(ev, when)
+            customers, coded = last_contact_words(ev, when, by_time=False)
             scores["last_contact"] = _aligned(ids, customers, coded, where)
         elif spec.kind == "feedback" and "last_feedback" not in scores:
             score_col = spec.roles.get("score", "score")
             comment = next((c for c, t in spec.columns.items() if t == "text"), "comment")
             customers, coded = last_feedback_words(ev, when, score_col=score_col,
-                                                   comment_col=comment)
+                                                   comment_col=comment, by_time=False)
             scores["last_feedback"] = _aligned(ids, customers, coded, where)
 
 

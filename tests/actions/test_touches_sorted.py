@@ -6,7 +6,12 @@ import pytest
 import churnkit as ck
 import churnkit.actions._touches as touches
 from churnkit._core import builtin_config
-from churnkit.actions import describe_last_contact, describe_last_feedback
+from churnkit.actions import (
+    describe_last_contact,
+    describe_last_feedback,
+    last_contact_words,
+    last_feedback_words,
+)
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +32,7 @@ def test_sorted_tables_give_the_sorted_result(dataset, name, describe, days_back
     when = dataset.end - pd.Timedelta(days=days_back)
     assert touches._last_rows_if_sorted(events["customer_id"], events["timestamp"], when) is not None
     fast = describe(events, when)
-    monkeypatch.setattr(touches, "_last_rows_if_sorted", lambda *a: None)
+    monkeypatch.setattr(touches, "_last_rows_if_sorted", lambda *a, **k: None)
     slow = describe(events, when)
     assert fast.equals(slow)
     assert fast.index.equals(slow.index)
@@ -46,3 +51,15 @@ def test_unsorted_or_interleaved_tables_take_the_sort(dataset):
     a = describe_last_contact(shuffled, when)
     b = describe_last_contact(events, when)
     assert a.sort_index().equals(b.sort_index())
+
+
+@pytest.mark.parametrize(("name", "words"), [("contacts", last_contact_words),
+                                             ("feedback", last_feedback_words)])
+def test_customer_order_gives_each_customer_the_same_text(dataset, name, words):
+    events = dataset.events[name]
+    by_time, coded = words(events, dataset.end)
+    by_customer, coded_fast = words(events, dataset.end, by_time=False)
+    a = pd.Series(coded.texts(), index=by_time).sort_index()
+    b = pd.Series(coded_fast.texts(), index=by_customer).sort_index()
+    assert a.equals(b)
+    assert not by_time.equals(by_customer)  # the orders differ; the texts per customer do not
