@@ -250,20 +250,44 @@ def _top_k(grouped: np.ndarray, k: int, threshold: float) -> tuple[np.ndarray, n
     return top, valid
 
 
+@cached_njit()
+def _best_member(values: np.ndarray, rows: np.ndarray, members: np.ndarray,
+                 allowed: np.ndarray) -> np.ndarray:
+    """Per row of ``rows``, the position in ``members`` of its largest allowed value.
+
+    As ``np.argmax`` of the values with the disallowed ones set to -inf: the first
+    of equal values, position 0 when none is allowed.
+    """
+    out = np.zeros(rows.shape[0], dtype=np.int64)
+    for i in range(rows.shape[0]):
+        r = rows[i]
+        best = values[r, members[0]] if allowed[i, 0] else -np.inf
+        at = 0
+        for k in range(1, members.shape[0]):
+            if allowed[i, k]:
+                v = values[r, members[k]]
+                if v > best:
+                    best = v
+                    at = k
+        out[i] = at
+    return out
+
+
 def _word_group(
     grp: _Grouping, g: int, rows: np.ndarray, X: pd.DataFrame, cols: Columns,
     fallback: ReasonTemplate,
 ) -> Coded:
     members = grp.members[g]
-    vals = grp.values[np.ix_(rows, members)]
+    allowed = np.ones((len(rows), len(members)), dtype=bool)
     cond = RowConditions(X, rows, len(rows))
     for k, j in enumerate(members):
         if j in grp.chains:
-            mine = np.zeros(len(rows), dtype=bool)
+            mine = allowed[:, k]
+            mine[:] = False
             for col, held in _winners(grp, int(j), cond):
-                mine |= held & (col == g)
-            vals[~mine, k] = -np.inf
-    best = members[np.argmax(vals, axis=1)]
+                if col == g:
+                    mine |= held
+    best = members[_best_member(grp.values, rows, members.astype(np.int64), allowed)]
     group = grp.groups[g]
     templates = group.template if group is not None else (fallback,)
     return word_rows(templates, grp.labels[g], grp.features, best, cols, rows)
