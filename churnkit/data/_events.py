@@ -101,8 +101,8 @@ def _exact_positions(raw: pd.Series, known: pd.Index, known_text: pa.Array | Non
         merged = merged_positions(values, known_text)
         if merged is not None:
             return merged
-    where = pc.index_in(values, value_set=pa.array(known.to_numpy(dtype=object),
-                                                   type=values.type))
+    known_arrow = pa.array(known.to_numpy(dtype=object), type=values.type, from_pandas=True)
+    where = pc.index_in(values, value_set=known_arrow)
     return pc.fill_null(where, -1).to_numpy().astype(np.int64)
 
 

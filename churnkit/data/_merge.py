@@ -98,7 +98,7 @@ def sorted_text(values: object) -> pa.Array | None:
     encodings, so sorted Python ids stay sorted here.
     """
     try:
-        arr = pa.array(values, type=pa.large_string())
+        arr = pa.array(values, type=pa.large_string(), from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
     if arr.null_count:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from churnkit._core import STR_DTYPE, atomic_write_text, builtin_config
+from churnkit._core import STR_DTYPE, atomic_write_text, builtin_config, str_take
 from churnkit.datasets import _campaigns as camp
 from churnkit.datasets import _simulate as sim
 from churnkit.datasets import _vocab
@@ -211,13 +211,6 @@ def _check_start(start: object) -> pd.Timestamp:
     if not _EARLIEST <= stamp <= pd.Timestamp.max:
         raise _bad("start", f"a date from {_EARLIEST.date()} on", start)
     return stamp.as_unit("ns")
-
-
-def _strings(values: list[str], codes: np.ndarray) -> pd.api.extensions.ExtensionArray:
-    """Return ``values[codes]`` as a ``str`` array; negative codes are missing."""
-    missing = codes < 0
-    indices = pa.array(codes, mask=missing if missing.any() else None)
-    return pd.array(pa.array(values, type=pa.large_string()).take(indices), dtype=STR_DTYPE)
 
 
 def _category(values: tuple[str, ...] | list[str], codes: np.ndarray) -> pd.Categorical:
@@ -480,11 +473,11 @@ def _assemble(run: sim.Simulation, start: pd.Timestamp, end: pd.Timestamp) -> CR
             frame["resolved"] = cols.pop("resolved")
             frame["duration_min"] = cols.pop("duration")
             frame["agent"] = _category(agents, agent_rank[cols.pop("agent")])
-            frame["note"] = _strings(_vocab.NOTES, cols.pop("note"))
+            frame["note"] = str_take(_vocab.NOTES, cols.pop("note"))
         elif name == "feedback":
             frame["survey"] = _category(sim.SURVEYS, cols.pop("survey"))
             frame["score"] = cols.pop("score")
-            frame["comment"] = _strings(_vocab.COMMENTS, cols.pop("comment"))
+            frame["comment"] = str_take(_vocab.COMMENTS, cols.pop("comment"))
         elif name == "transactions":
             frame["amount"] = cols.pop("amount")
             frame["kind"] = _category(sim.KINDS, cols.pop("kind"))
@@ -509,8 +502,8 @@ def _campaign_tables(plan: camp.CampaignPlan, customers: pd.DataFrame, ground_tr
     member = plan.campaign >= 0
     run_codes = np.where(member, plan.campaign, -1).astype(np.int64)
     books = np.where(member, plan.playbook, -1).astype(np.int64)
-    ground_truth["campaign"] = _strings(runs, run_codes)
-    ground_truth["playbook"] = _strings(list(camp.PLAYBOOKS), books)
+    ground_truth["campaign"] = str_take(runs, run_codes)
+    ground_truth["playbook"] = str_take(list(camp.PLAYBOOKS), books)
     ground_truth["true_effect"] = plan.effect()
 
     who = np.flatnonzero(member)
@@ -518,13 +511,13 @@ def _campaign_tables(plan: camp.CampaignPlan, customers: pd.DataFrame, ground_tr
     as_of = _timestamps(start_ns, bounds[np.asarray(plan.months)[plan.campaign[who]]])
     reasons = ["", *(sim.REASON_OF_CAUSE[c] for c in sim.CAUSES[1:])]
     assignments = pd.DataFrame({
-        "run_id": _strings(runs, plan.campaign[who].astype(np.int64)),
+        "run_id": str_take(runs, plan.campaign[who].astype(np.int64)),
         "as_of": as_of,
         "customer_id": ids.iloc[who].to_numpy(),
-        "group": _strings(["control", "treat"], plan.treated[who].astype(np.int64)),
+        "group": str_take(["control", "treat"], plan.treated[who].astype(np.int64)),
         "churn_probability": np.round(plan.baseline[who], 4),
-        "reason_1": _strings(reasons, plan.cause[who].astype(np.int64)),
-        "recommended_playbook": _strings(list(camp.PLAYBOOKS), plan.playbook[who].astype(np.int64)),
+        "reason_1": str_take(reasons, plan.cause[who].astype(np.int64)),
+        "recommended_playbook": str_take(list(camp.PLAYBOOKS), plan.playbook[who].astype(np.int64)),
         "model_version": "planted",
     })
     assignments["customer_id"] = assignments["customer_id"].astype(STR_DTYPE)

@@ -94,7 +94,7 @@ def _attr(text: str) -> str:
 
 def _text_cells(values: np.ndarray, refs: np.ndarray, style: np.ndarray) -> np.ndarray:
     """Inline-string cells for the text ``values`` (object array of str)."""
-    arr = pa.array(values, type=pa.string())
+    arr = pa.array(values, type=pa.string(), from_pandas=True)
     for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
         arr = pc.replace_substring(arr, char, entity)
     odd = pc.match_substring_regex(arr, _BAD_XML_ANY).to_numpy(zero_copy_only=False)
