@@ -20,7 +20,7 @@ from churnkit._core.columns import (
     require_columns,
 )
 from churnkit._core.dates import resolve_as_of
-from churnkit._core.dtypes import STR_DTYPE, str_take
+from churnkit._core.dtypes import STR_DTYPE, as_text_column, str_take
 from churnkit._core.html import BASE_CSS, esc, html_page, img_tag, is_missing, slugify
 from churnkit._core.jit import cached_njit, private_cache_dir
 from churnkit._core.messages import (
@@ -67,6 +67,7 @@ __all__ = [
     "OutputRun",
     "STR_DTYPE",
     "str_take",
+    "as_text_column",
     "Progress",
     "StrictModel",
     "TABLE_SUFFIXES",

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-__all__ = ["STR_DTYPE", "str_take"]
+__all__ = ["STR_DTYPE", "as_text_column", "str_take"]
 
 
 def _str_dtype() -> pd.StringDtype:
@@ -44,3 +44,20 @@ def str_take(uniques: Any, codes: np.ndarray) -> pd.api.extensions.ExtensionArra
     taken = values.take(pa.array(codes, mask=codes < 0)) if len(values) else pa.nulls(
         len(codes), type=pa.large_string())
     return STR_DTYPE.__from_arrow__(taken)  # type: ignore[attr-defined]  # pandas' Arrow protocol
+
+
+#: Whether pandas stores a column of Python strings as its ``str`` dtype (pandas 3).
+_INFERS_STR = pd.Series(["a"]).dtype != object
+
+
+def as_text_column(values: pd.api.extensions.ExtensionArray) -> Any:
+    """Text to assign as a column, stored as pandas stores Python strings.
+
+    ``str`` on pandas 3 (``values`` as they are); on pandas 2, an object array with
+    ``None`` for missing values, as a frame built from Python strings holds them.
+    """
+    if _INFERS_STR:
+        return values
+    out = np.asarray(values, dtype=object)
+    out[pd.isna(out)] = None
+    return out

@@ -72,13 +72,22 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
+_MAX_DEPTH = 1000  # nesting levels of a document
+
+
 def _check_expansion(root: yaml.Node, where: str, limit: int) -> None:
-    """Refuse a document whose aliases expand to more than ``limit`` nodes, or refer to themselves."""
+    """Refuse a document that aliases expand beyond ``limit`` nodes, or too deeply nested.
+
+    Also refused: an alias that refers to itself, and nesting deeper than
+    :data:`_MAX_DEPTH` levels.
+    """
     size: dict[int, int] = {}
     visiting: set[int] = set()
-    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    stack: list[tuple[yaml.Node, bool, int]] = [(root, False, 0)]
     while stack:
-        node, children_done = stack.pop()
+        node, children_done, depth = stack.pop()
+        if depth > _MAX_DEPTH:  # as libyaml refuses; older libyaml and PyYAML do not
+            raise ConfigError(f"{where}: the values are nested too deeply to be a configuration.")
         key = id(node)
         if children_done:
             visiting.discard(key)
@@ -92,12 +101,12 @@ def _check_expansion(root: yaml.Node, where: str, limit: int) -> None:
         if key in size:
             continue
         visiting.add(key)
-        stack.append((node, True))
+        stack.append((node, True, depth))
         for child in _children(node):
             if id(child) in visiting:
                 raise ConfigError(f"{where}: an alias refers to the value that contains it.")
             if id(child) not in size:
-                stack.append((child, False))
+                stack.append((child, False, depth + 1))
 
 
 # libyaml's parser where PyYAML was built with it (the wheels are): the same documents,

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from churnkit._core import Coded, str_take
+from churnkit._core import Coded, as_text_column, str_take
 from churnkit.actions import (
     last_contact_words,
     last_feedback_words,
@@ -149,7 +149,8 @@ def _explain(config: Config, model: Any, X: pd.DataFrame, scores: pd.DataFrame,
         if col.startswith(("reason_", "action_")) and not col.endswith("_id"):
             src = top if col.startswith("reason_") else actions
             values = src[col].array
-            scores[col] = values if len(rows) == len(scores) else values.take(at, allow_fill=True)
+            scores[col] = as_text_column(
+                values if len(rows) == len(scores) else values.take(at, allow_fill=True))
     return contrib
 
 
@@ -164,13 +165,13 @@ def _add_owner_and_touches(scores: pd.DataFrame, dataset: Dataset, cust: pd.Data
         spec = dataset.specs[name]
         if spec.kind == "contacts" and "last_contact" not in scores:
             customers, coded = last_contact_words(ev, when, by_time=False)
-            scores["last_contact"] = _aligned(ids, customers, coded, where)
+            scores["last_contact"] = as_text_column(_aligned(ids, customers, coded, where))
         elif spec.kind == "feedback" and "last_feedback" not in scores:
             score_col = spec.roles.get("score", "score")
             comment = next((c for c, t in spec.columns.items() if t == "text"), "comment")
             customers, coded = last_feedback_words(ev, when, score_col=score_col,
                                                    comment_col=comment, by_time=False)
-            scores["last_feedback"] = _aligned(ids, customers, coded, where)
+            scores["last_feedback"] = as_text_column(_aligned(ids, customers, coded, where))
 
 
 def _aligned(ids: pd.Series, customers: pd.Index, coded: Coded,
