@@ -21,7 +21,8 @@ from churnkit.explain._reasons import (
     load_reasons,
     top_reasons,
 )
-from churnkit.explain._wording import format_value, humanize_feature
+from churnkit.explain._values import format_value
+from churnkit.explain._wording import humanize_feature
 from churnkit.model import TreeExplainer, UnsupportedModelError
 
 __all__ = [

@@ -42,13 +42,8 @@ from churnkit.explain._reasons import (
     group_contributions,
     top_reasons,
 )
-from churnkit.explain._wording import (
-    Columns,
-    RowConditions,
-    format_value,
-    humanize_feature,
-    missing_text,
-)
+from churnkit.explain._values import format_value, missing_text
+from churnkit.explain._wording import Columns, RowConditions, humanize_feature
 from churnkit.model import feature_set_of
 
 if TYPE_CHECKING:

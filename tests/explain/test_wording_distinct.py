@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from churnkit._core import per_distinct
-from churnkit.explain._wording import format_value, whole_if_shown_whole
+from churnkit.explain._values import format_value, whole_if_shown_whole
 
 FEATURES = ["contacts__days_since_last", "usage__count__90d", "static__tenure",
             "usage__minutes__change__365d", "contacts__count__trend__90d",
