@@ -73,32 +73,31 @@ def distinct_words(values: Any, fn: Any) -> tuple[np.ndarray, np.ndarray]:
     codes, uniques = pd.factorize(arr, use_na_sentinel=True)
     words = np.empty(len(uniques), dtype=object)
     words[:] = [fn(u) for u in uniques]
+    return _none_missing(codes, words).astype(np.int64, copy=False), words
+
+
+def _none_missing(codes: np.ndarray, words: np.ndarray) -> np.ndarray:
+    """``codes`` (-1: missing) with the codes of words that are ``None`` (or NaN) set to -1."""
     none = np.flatnonzero(pd.isna(words))
     if len(none):
         remap = np.arange(len(words) + 1) - 1  # slot 0: missing
         remap[none + 1] = -1
         codes = remap[codes + 1]
-    return codes.astype(np.int64, copy=False), words
+    return codes
 
 
 def per_distinct(values: Any, fn: Any) -> np.ndarray:
     """``fn`` of each value as an object array, computed once per distinct value.
 
-    Missing values (``None``, NaN) give ``None`` without calling ``fn``.
+    Missing values (``None``, NaN) give ``None`` without calling ``fn``, as do
+    values ``fn`` maps to ``None`` or NaN.
 
     Examples
     --------
     >>> per_distinct(np.array([3.0, np.nan, 3.0, 1.0]), lambda v: f"{v:.0f} days").tolist()
     ['3 days', None, '3 days', '1 days']
     """
-    arr = np.asarray(values)
-    if arr.dtype.kind == "f":  # one value to a hash table: -0.0 reads as 0
-        arr = arr + 0.0
-    codes, uniques = pd.factorize(arr, use_na_sentinel=True)
-    words = np.empty(len(uniques) + 1, dtype=object)
-    words[:-1] = [fn(u) for u in uniques]
-    words[-1] = None
-    return words[codes]
+    return coded_words(values, fn).texts()
 
 
 class Coded(NamedTuple):
@@ -158,9 +157,4 @@ def combine_coded(parts: Sequence[Coded], fn: Any, *, required: bool = False) ->
                      for c in (p.codes[r],))) for r in rep]
     codes = np.full(n, -1, dtype=np.int64)
     codes[at] = combo
-    none = np.flatnonzero(pd.isna(words))
-    if len(none):
-        remap = np.arange(len(words) + 1) - 1
-        remap[none + 1] = -1
-        codes = remap[codes + 1]
-    return Coded(codes, words)
+    return Coded(_none_missing(codes, words), words)
