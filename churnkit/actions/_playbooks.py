@@ -11,8 +11,10 @@ import pandas as pd
 from pydantic import field_validator
 
 from churnkit._core import (
+    Coded,
     StrictModel,
     cap_text,
+    combine_coded,
     config_file,
     did_you_mean,
     load_yaml_model,
@@ -186,24 +188,18 @@ def _pick(ids: tuple[Any, ...], playbooks: PlaybookConfig, k: int) -> list[str |
 def _distinct_rows(frame: pd.DataFrame) -> tuple[np.ndarray, list[tuple[Any, ...]]]:
     """Each row's code among the distinct rows of ``frame``, and those rows (missing as ``""``).
 
-    Codes each column on its own and combines the codes into one integer per
-    row: much faster than hashing tuples of strings.
+    Codes each column on its own and combines the codes (:func:`combine_coded`):
+    much faster than hashing tuples of strings.
     """
     if not len(frame.columns):
         return np.zeros(len(frame), dtype=np.intp), [()]
-    key = np.zeros(len(frame), dtype=np.int64)
-    coded = []
+    parts = []
     for col in frame.columns:
         codes, found = pd.factorize(frame[col], use_na_sentinel=True)
         values = np.append(np.asarray(found, dtype=object), "")
-        codes = np.where(codes < 0, len(values) - 1, codes)
-        key = key * len(values) + codes
-        coded.append((codes, values))
-    row_codes, distinct = pd.factorize(key)
-    at = np.zeros(len(distinct), dtype=np.intp)
-    at[row_codes] = np.arange(len(key))  # a row of each distinct code (all of them are equal)
-    rows = [tuple(values[codes[i]] for codes, values in coded) for i in at]
-    return row_codes, rows
+        parts.append(Coded(np.where(codes < 0, len(values) - 1, codes), values))
+    rows = combine_coded(parts, lambda *values: values)
+    return rows.codes, list(rows.words)
 
 
 def recommend(

@@ -222,3 +222,17 @@ def test_blank_purpose_is_a_config_error(tmp_path):
     """
     with pytest.raises(ConfigError, match=r"playbooks\.default\.0\.purpose: must not be empty"):
         load_playbooks(write(tmp_path, body))
+
+
+def test_many_distinct_reason_combinations_do_not_collide():
+    # 5 columns of 65,535 ids each: a key over their codes passes 2**64 (row 1's would wrap to
+    # row 0's) unless renumbered before it overflows
+    n = 2**16
+    ids = {"c0": ["u0", "a", *(f"u{i}" for i in range(2, n - 1)), "u0"]}
+    for j in range(1, 5):
+        ids[f"c{j}"] = ["x", "x", *(f"x{j}_{i}" for i in range(2, n))]
+    frame = pd.DataFrame(ids)
+    assert all(frame[c].nunique() + 1 == n for c in frame)
+    out = recommend(frame, small(), k=1)
+    assert out["action_1"].iloc[:2].tolist() == [
+        "Call (account manager, this week)", "Fix it (support lead, within 48 hours)"]
