@@ -87,7 +87,7 @@ def _exact_positions(raw: pd.Series, known: pd.Index, known_text: pa.Array | Non
     """Each value's position in ``known``, -1 if it is not exactly one of them (or not text).
 
     Merged with ``known_text`` (``known`` as sorted Arrow text) when the rows are in
-    customer order, else hashed.
+    customer order, else hashed (against ``known_text`` too, when it is given).
     """
     code = np.full(len(raw), -1, dtype=np.int64)
     if not (isinstance(raw.dtype, pd.StringDtype) and hasattr(raw.array, "__arrow_array__")):
@@ -101,7 +101,9 @@ def _exact_positions(raw: pd.Series, known: pd.Index, known_text: pa.Array | Non
         merged = merged_positions(values, known_text)
         if merged is not None:
             return merged
-    known_arrow = pa.array(known.to_numpy(dtype=object), type=values.type, from_pandas=True)
+        known_arrow = known_text.cast(values.type)
+    else:
+        known_arrow = pa.array(known.to_numpy(dtype=object), type=values.type, from_pandas=True)
     where = pc.index_in(values, value_set=known_arrow)
     return pc.fill_null(where, -1).to_numpy().astype(np.int64)
 

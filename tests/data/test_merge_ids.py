@@ -84,3 +84,20 @@ def test_a_load_in_customer_order_equals_a_load_by_hashing(monkeypatch):
     for name in hashed.events:
         pd.testing.assert_frame_equal(merged.events[name], hashed.events[name])
     assert merged.rejects["reason"].str.contains("not in the customers table").any()
+
+
+@pytest.mark.parametrize("storage", ["python", "pyarrow"])
+def test_rows_out_of_order_hash_against_the_sorted_text_as_without_it(storage):
+    rng = np.random.default_rng(7)
+    known = sorted(set(_words(rng, 300)))
+    rows = np.array(rng.choice(known + _words(rng, 100), 500), dtype=object)
+    rows[rng.random(len(rows)) < 0.05] = None
+    raw = pd.Series(rows, dtype=pd.StringDtype(storage))
+    index = pd.Index(known, dtype=object)
+    text = sorted_text(known)
+    assert merged_positions(pa.chunked_array([pa.array(rows, type=pa.large_string())]),
+                            text) is None  # rows not in customer order: hashed
+    with_text = _events._exact_positions(raw, index, text)
+    np.testing.assert_array_equal(with_text, _events._exact_positions(raw, index))
+    np.testing.assert_array_equal(with_text, _hashed(pa.chunked_array([rows]), known))
+    assert (with_text >= 0).sum() > len(rows) // 2
