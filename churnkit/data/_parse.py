@@ -131,6 +131,9 @@ def _as_text(s: pd.Series) -> pd.Series:
 
 _INVISIBLE = "[\u00ad\u180e\u200b-\u200f\u2060-\u2064\ufeff]"
 _NBSP = "[\u00a0\u2007\u202f]"
+#: An id :func:`parse_ids` may change: a space or a character outside printable ASCII, an
+#: empty text, or a whole number written with decimals.
+_NOT_PLAIN_ID = r"[^\x21-\x7e]|^$|^-?\d+\.0+$"
 
 
 def parse_ids(s: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -146,8 +149,12 @@ def parse_ids(s: pd.Series) -> tuple[pd.Series, pd.Series]:
         text = s.astype("string")
         text = text.mask(whole, s[whole].astype("int64").astype("string"))
     else:
+        text = s.astype("string")
+        if not bool(text.str.contains(_NOT_PLAIN_ID, regex=True).fillna(False).any()):
+            missing = text.isna()  # printable ASCII without spaces: nothing to normalise
+            return text.astype(object).where(~missing, None), missing
         # zero-width and other invisible characters, and non-breaking spaces, are no part of an id
-        text = s.astype("string").str.replace(_INVISIBLE, "", regex=True)
+        text = text.str.replace(_INVISIBLE, "", regex=True)
         text = _as_text(text.str.replace(_NBSP, " ", regex=True))
         text = text.str.replace(r"^(-?\d+)\.0+$", r"\1", regex=True)
     missing = text.isna()
@@ -494,7 +501,9 @@ def _decimal_mark(ev: Evidence, fmt: ColumnFormat) -> tuple[str, str]:
 
 def parse_bool(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Parse booleans (true/false, yes/no, 1/0, t/f, y/n); result is float 1.0/0.0/NaN."""
-    if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
+    if pd.api.types.is_bool_dtype(s):  # every value is one of the two (or missing)
+        return s.astype("float64"), pd.Series(False, index=s.index)
+    if pd.api.types.is_numeric_dtype(s):
         num = s.astype("float64")
         bad = num.notna() & ~num.isin([0.0, 1.0])
         return num.where(~bad), bad
