@@ -10,6 +10,7 @@ import pandas as pd
 from churnkit.config import Config, CustomersTable, SnapshotTable
 from churnkit.data._checks import check_case_collisions, check_table_loss
 from churnkit.data._links import apply_lookups, column_format, require_config_columns
+from churnkit.data._merge import sorted_text
 from churnkit.data._parse import infer_type, parse_dates, parse_ids
 from churnkit.data._rejects import Rejects
 from churnkit.data._table import check_clash, parse_typed, read_source, report_bad_lines
@@ -168,7 +169,10 @@ def load_customers(
 
     # duplicates among the kept rows: identical rows collapse; conflicting rows drop the customer
     kept_ids = out["customer_id"].where(~drop)
-    dup = kept_ids.duplicated(keep=False) & ~drop
+    if not drop.any() and sorted_text(kept_ids.to_numpy(dtype=object)) is not None:
+        dup = pd.Series(False, index=out.index)  # strictly increasing ids: none repeats
+    else:
+        dup = kept_ids.duplicated(keep=False) & ~drop
     extra = pd.Series(False, index=out.index)
     if dup.any():
         raw_names = {**roles, **{c: c for c in attributes}}

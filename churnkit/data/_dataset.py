@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from churnkit.config import Config
@@ -175,7 +174,7 @@ def load_dataset(config: Config, tables: Mapping[str, pd.DataFrame] | None = Non
     known_text = sorted_text(id_type.categories.to_numpy(dtype=object)) if data.events else None
     events: dict[str, pd.DataFrame] = {}
     specs: dict[str, EventSpec] = {}
-    source_rows: dict[str, np.ndarray] = {}
+    source_rows: dict[str, pd.Index] = {}
     for name, spec in data.events.items():
         try:
             ev_frame = read_source(config, spec, name, tables)
@@ -191,8 +190,12 @@ def load_dataset(config: Config, tables: Mapping[str, pd.DataFrame] | None = Non
             f"{len(problems)} tables cannot be loaded:\n" + "\n".join(f"- {p}" for p in problems)
         )
     if end is None:
-        end = find_end([stamp_of(customers, events)])
-        for name, ev in events.items():
+        stamps = stamp_of(customers, events)
+        end = find_end([stamps])
+        days = stamps[0].index
+        # every event before the end (the usual case) when the last event day ends by then
+        any_late = bool(len(days)) and days[-1] + pd.Timedelta(days=1) > end
+        for name, ev in events.items() if any_late else ():
             late = ev["timestamp"] >= end
             if late.any():
                 ev_rows = pd.DataFrame(index=source_rows[name])

@@ -11,6 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from churnkit._core.jit import cached_njit
 from churnkit.config import Config, EventTable
 from churnkit.data._checks import check_table_loss, match_case
 from churnkit.data._end import late_reason
@@ -57,8 +58,9 @@ def _event_ids(raw: pd.Series, id_type: pd.CategoricalDtype, known_text: pa.Arra
     known = id_type.categories
     code = _exact_positions(raw, known, known_text)
     rest = np.flatnonzero(code < 0)
-    if not len(rest):
-        ids = pd.Series(pd.Categorical.from_codes(code, dtype=id_type), index=raw.index)
+    if not len(rest):  # every id is a customer's: the codes are valid by construction
+        ids = pd.Series(pd.Categorical.from_codes(code, dtype=id_type, validate=False),
+                        index=raw.index, copy=False)
         return ids, pd.Series(False, index=raw.index), code
     sub = raw.iloc[rest]
     distinct = distinct_codes(sub)
@@ -89,13 +91,12 @@ def _exact_positions(raw: pd.Series, known: pd.Index, known_text: pa.Array | Non
     Merged with ``known_text`` (``known`` as sorted Arrow text) when the rows are in
     customer order, else hashed (against ``known_text`` too, when it is given).
     """
-    code = np.full(len(raw), -1, dtype=np.int64)
     if not (isinstance(raw.dtype, pd.StringDtype) and hasattr(raw.array, "__arrow_array__")):
-        return code
+        return np.full(len(raw), -1, dtype=np.int32)
     arrow = raw.array.__arrow_array__()  # a ChunkedArray, or an Array in some versions
     values = arrow if isinstance(arrow, pa.ChunkedArray) else pa.chunked_array([arrow])
     if not len(values) or not len(known):
-        return code
+        return np.full(len(raw), -1, dtype=np.int32)
     if known_text is not None and (pa.types.is_string(values.type)
                                    or pa.types.is_large_string(values.type)):
         merged = merged_positions(values, known_text)
@@ -105,7 +106,7 @@ def _exact_positions(raw: pd.Series, known: pd.Index, known_text: pa.Array | Non
     else:
         known_arrow = pa.array(known.to_numpy(dtype=object), type=values.type, from_pandas=True)
     where = pc.index_in(values, value_set=known_arrow)
-    return pc.fill_null(where, -1).to_numpy().astype(np.int64)
+    return pc.fill_null(where, -1).to_numpy().astype(np.int32)
 
 
 def load_events(
@@ -113,7 +114,7 @@ def load_events(
     end: pd.Timestamp | None, config: Config, tables: Mapping[str, pd.DataFrame],
     id_type: pd.CategoricalDtype, rejected: set[Any] | None = None,
     ignored: dict[str, str] | None = None, known_text: pa.Array | None = None,
-) -> tuple[pd.DataFrame, EventSpec, np.ndarray]:
+) -> tuple[pd.DataFrame, EventSpec, pd.Index]:
     """Validate one event table: its rows sorted by customer and time, its spec, their source rows.
 
     Rows without a usable customer id or timestamp, of unknown customers, or
@@ -144,7 +145,8 @@ def load_events(
                              "unparseable timestamp; row dropped (use ISO 8601, e.g. "
                              "2024-03-31T14:05:00)"),
                 drop=True)
-    no_ts = ts.isna() & ~bad_ts
+    no_stamp = pd.Series(np.isnat(ts.to_numpy("datetime64[ns]")), index=ts.index, copy=False)
+    no_ts = no_stamp & ~bad_ts
     check_table_loss(frame, name, {"customer id missing": no_id, "timestamp unparseable": bad_ts,
                                    "timestamp missing": no_ts},
                      len(frame.attrs.get("bad_lines") or []), config.data.max_rejected_share,
@@ -178,7 +180,7 @@ def load_events(
                     frame[spec.customer_id],
                     "event of a customer not in the customers table; row dropped (add the "
                     "customer to the customers table, or fix the id)", drop=True)
-    drop = missing_id | ts.isna() | unknown
+    drop = missing_id | no_stamp | unknown
     if end is not None:
         late = ~drop & (ts >= end)
         # the value as parsed, as when the end is found after loading (see load_dataset)
@@ -187,8 +189,9 @@ def load_events(
 
     used = {spec.customer_id, spec.timestamp, *spec.exclude}
     types: dict[str, str] = {}
-    customer = pd.Categorical.from_codes(code, dtype=id_type)
-    out = pd.DataFrame({"customer_id": customer, "timestamp": ts}, index=frame.index)
+    customer = (ids.array if ids.dtype == id_type  # every id a customer's (see _event_ids)
+                else pd.Categorical.from_codes(code, dtype=id_type, validate=False))
+    out = pd.DataFrame({"customer_id": customer, "timestamp": ts}, index=frame.index, copy=False)
     role_types = {"duration": "numeric", "score": "numeric", "resolved": "boolean"}
     role_of = {col: role for role, col in spec.roles.items()}
     for col in frame.columns:
@@ -232,23 +235,24 @@ def load_events(
     # sorted by customer id, then time (stable): the order of sort_values on the ids
     stamps = out["timestamp"].to_numpy("datetime64[ns]").view(np.int64)
     if _in_order(code, stamps):  # exported in that order already: nothing to move
-        rows = out.index.to_numpy()
+        rows = out.index  # a range when no row was dropped: nothing materialised
         out = out.reset_index(drop=True)
     else:
         order = np.lexsort((stamps, code))
-        rows = out.index.to_numpy()[order]
+        rows = out.index.take(order)
         out = out.take(order).reset_index(drop=True)
     return out, EventSpec(name, spec.kind, types, dict(spec.roles), dict(spec.aggregations),
                           text=spec.text), rows
 
 
 
+@cached_njit()
 def _in_order(codes: np.ndarray, stamps: np.ndarray) -> bool:
     """Whether rows are sorted by ``codes``, then ``stamps``, i.e. ``lexsort`` would keep them.
 
-    One pass over the rows, against a sort of them all: tables exported from a
-    database ordered by customer and time, or written by churnkit, load without
-    moving a row.
+    One compiled pass over the rows, stopping at the first out of order, against
+    a sort of them all: tables exported from a database ordered by customer and
+    time, or written by churnkit, load without moving a row.
 
     Examples
     --------
@@ -256,9 +260,7 @@ def _in_order(codes: np.ndarray, stamps: np.ndarray) -> bool:
     ...                                                               np.array([1, 2, 3]))
     (True, False)
     """
-    if len(codes) < 2:
-        return True
-    step = codes[1:] > codes[:-1]
-    return bool((step | (codes[1:] == codes[:-1])).all()
-                and (step | (stamps[1:] >= stamps[:-1])).all())
-
+    for i in range(1, codes.shape[0]):
+        if codes[i] < codes[i - 1] or (codes[i] == codes[i - 1] and stamps[i] < stamps[i - 1]):
+            return False
+    return True

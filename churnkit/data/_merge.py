@@ -11,12 +11,18 @@ hashes them instead; the positions it returns are the same either way.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
+import numba
 import numpy as np
 import pyarrow as pa
 
 from churnkit._core.jit import cached_njit
 
-__all__ = ["merged_positions", "sorted_text"]
+__all__ = ["chunk_runs", "merged_positions", "sorted_text", "threads_for"]
+
+#: Rows from which a table's ids are merged by several threads.
+_PARALLEL_ROWS = 1_000_000
 
 
 @cached_njit()
@@ -34,7 +40,7 @@ def _compare(a: np.ndarray, a0: int, a1: int, b: np.ndarray, b0: int, b1: int) -
     return -1 if la < lb else 1
 
 
-@cached_njit()
+@cached_njit(nogil=True)
 def _merge_chunk(data: np.ndarray, offsets: np.ndarray, valid: np.ndarray,  # noqa: PLR0913
                  kdata: np.ndarray, koffsets: np.ndarray, j: int, out: np.ndarray) -> int:
     """Positions of one chunk's values among the known values, merging from known ``j``.
@@ -80,7 +86,7 @@ def _increasing(data: np.ndarray, offsets: np.ndarray) -> bool:
 
 
 def _buffers(chunk: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A string chunk's bytes, offsets (int64) and validity (bool), without copying the bytes."""
+    """A string chunk's bytes, offsets (int32 or int64) and validity (bool), without copying."""
     _, off_buf, data_buf = chunk.buffers()
     kind = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
     offsets = np.frombuffer(off_buf, dtype=kind)[chunk.offset:chunk.offset + len(chunk) + 1]
@@ -88,7 +94,7 @@ def _buffers(chunk: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             else np.zeros(0, dtype=np.uint8))
     valid = (np.ones(len(chunk), dtype=np.bool_) if chunk.null_count == 0
              else chunk.is_valid().to_numpy(zero_copy_only=False))
-    return data, offsets.astype(np.int64, copy=False), valid
+    return data, offsets, valid
 
 
 def sorted_text(values: object) -> pa.Array | None:
@@ -107,8 +113,93 @@ def sorted_text(values: object) -> pa.Array | None:
     return arr if _increasing(data, offsets) else None
 
 
-def merged_positions(values: pa.ChunkedArray, known: pa.Array) -> np.ndarray | None:
+@cached_njit()
+def _lower_bound(data: np.ndarray, s: int, e: int, kdata: np.ndarray, koffsets: np.ndarray) -> int:
+    """Position of the first known value not before the bytes ``data[s:e]``."""
+    lo = 0
+    hi = koffsets.shape[0] - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if _compare(kdata, koffsets[mid], koffsets[mid + 1], data, s, e) < 0:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+class _Part:
+    """Consecutive chunks merged by one thread: their buffers, rows and first/last values."""
+
+    def __init__(self, chunks: list[tuple[int, pa.Array]]) -> None:
+        self.chunks = [(at, _buffers(chunk)) for at, chunk in chunks]
+        present = [(at, buf, np.flatnonzero(buf[2])) for at, buf in self.chunks]
+        present = [(at, buf, rows) for at, buf, rows in present if len(rows)]
+        self.first = (present[0][1], int(present[0][2][0])) if present else None
+        self.last = (present[-1][1], int(present[-1][2][-1])) if present else None
+
+    def merge(self, kdata: np.ndarray, koffsets: np.ndarray, out: np.ndarray) -> int:
+        """Merge the chunks in order, starting where the first value belongs; -1 if unsorted."""
+        j = 0
+        if self.first is not None:
+            (data, offsets, _), i = self.first
+            j = _lower_bound(data, offsets[i], offsets[i + 1], kdata, koffsets)
+        for at, (data, offsets, valid) in self.chunks:
+            j = _merge_chunk(data, offsets, valid, kdata, koffsets, j, out[at:at + len(valid)])
+            if j < 0:
+                return -1
+        return j
+
+
+def chunk_runs(values: pa.ChunkedArray, parts: int) -> list[list[tuple[int, pa.Array]]]:
+    """The non-empty chunks, each with its first row, in at most ``parts`` runs of similar size."""
+    chunks, at = [], 0
+    for chunk in values.chunks:
+        if len(chunk):
+            chunks.append((at, chunk))
+            at += len(chunk)
+    size = -(-at // max(parts, 1))
+    runs: list[list[tuple[int, pa.Array]]] = []
+    for start, chunk in chunks:
+        if not runs or start >= size * len(runs):
+            runs.append([])
+        runs[-1].append((start, chunk))
+    return runs
+
+
+def threads_for(rows: int) -> int:
+    """Threads for a pass over ``rows`` values: numba's, from a million rows on, else one."""
+    return numba.get_num_threads() if rows >= _PARALLEL_ROWS else 1
+
+
+def _joined(parts: list[_Part], ends: list[int], kdata: np.ndarray, koffsets: np.ndarray) -> bool:
+    """Whether each part starts where a merge of all rows in one pass would have stood.
+
+    That pass gives up on a value sorting before the last known value it passed,
+    unless the value repeats the row before it; so does this check at each seam.
+    """
+    before: tuple[tuple[np.ndarray, np.ndarray, np.ndarray], int] | None = None
+    j = 0
+    for part, end in zip(parts, ends, strict=True):
+        if part.first is None:
+            continue
+        if before is not None:
+            (a, a_off, _), ia = before
+            (b, b_off, _), ib = part.first
+            same = _compare(b, b_off[ib], b_off[ib + 1], a, a_off[ia], a_off[ia + 1]) == 0
+            if not same and j > 0 and _compare(b, b_off[ib], b_off[ib + 1], kdata,
+                                                koffsets[j - 1], koffsets[j]) <= 0:
+                return False
+        before, j = part.last, end
+    return True
+
+
+def merged_positions(values: pa.ChunkedArray, known: pa.Array, parts: int | None = None
+                     ) -> np.ndarray | None:
     """Each value's position in ``known`` (from :func:`sorted_text`), -1 if none; None if unsorted.
+
+    Large tables are merged in ``parts`` runs of chunks at once (default: numba's
+    threads), each from where its first value belongs; the positions, and whether
+    the rows count as sorted, are those of one pass over every row.
 
     Examples
     --------
@@ -117,17 +208,19 @@ def merged_positions(values: pa.ChunkedArray, known: pa.Array) -> np.ndarray | N
     [0, 0, -1, -1, 2]
     >>> merged_positions(pa.chunked_array([["b", "a"]]), known) is None
     True
+    >>> merged_positions(pa.chunked_array([["a"], ["b"], ["a"]]), known, parts=3) is None
+    True
     """
     kdata, koffsets, _ = _buffers(known)
-    out = np.empty(len(values), dtype=np.int64)
-    at = 0
-    j = 0
-    for chunk in values.chunks:
-        if not len(chunk):
-            continue
-        data, offsets, valid = _buffers(chunk)
-        j = _merge_chunk(data, offsets, valid, kdata, koffsets, j, out[at:at + len(chunk)])
-        if j < 0:
-            return None
-        at += len(chunk)
+    out = np.empty(len(values), dtype=np.int32 if len(known) < 2**31 - 1 else np.int64)
+    runs = [_Part(run) for run in chunk_runs(values, parts or threads_for(len(values)))]
+    if not runs:
+        return out
+    if len(runs) == 1:
+        ends = [runs[0].merge(kdata, koffsets, out)]
+    else:
+        with ThreadPoolExecutor(len(runs)) as pool:  # the merge releases the GIL
+            ends = list(pool.map(lambda run: run.merge(kdata, koffsets, out), runs))
+    if min(ends) < 0 or not _joined(runs, ends, kdata, koffsets):
+        return None
     return out

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from pandas.arrays import ArrowStringArray
 
 from churnkit._core.jit import cached_njit
 from churnkit.config import Config
 from churnkit.data._checks import check_column_loss
 from churnkit.data._links import check_format_columns, parse_as, source_table
+from churnkit.data._merge import chunk_runs, threads_for
 from churnkit.data._parse import ColumnFormat, parse_bool, parse_categorical, parse_ids
 from churnkit.data._rejects import Rejects
 from churnkit.exceptions import SchemaError
@@ -31,8 +36,32 @@ def distinct_codes(raw: pd.Series) -> tuple[np.ndarray, pd.Series] | None:
         return _category_codes(raw)
     if not (raw.dtype == object or pd.api.types.is_string_dtype(raw.dtype)):
         return None
+    if isinstance(raw.array, ArrowStringArray) and threads_for(len(raw)) > 1:
+        return _arrow_codes(raw, threads_for(len(raw)))
     codes, uniques = pd.factorize(raw, use_na_sentinel=True)
     return codes, pd.Series(uniques)
+
+
+def _arrow_codes(raw: pd.Series, parts: int) -> tuple[np.ndarray, pd.Series]:
+    """``pd.factorize`` of Arrow text: ``parts`` runs of chunks encoded by threads, then unified.
+
+    Each run's dictionary lists its values as they first appear; unifying them
+    in order keeps that order over all rows, so codes and values are those of
+    ``pd.factorize``.
+    """
+    arrow = raw.array.__arrow_array__()
+    values = arrow if isinstance(arrow, pa.ChunkedArray) else pa.chunked_array([arrow])
+    runs = chunk_runs(values, parts)
+    with ThreadPoolExecutor(max(len(runs), 1)) as pool:  # Arrow releases the GIL
+        encoded = list(pool.map(
+            lambda run: pa.chunked_array([c for _, c in run], type=values.type).dictionary_encode(),
+            runs))
+    chunks = [c for e in encoded for c in e.chunks]
+    if not chunks:
+        return np.zeros(0, dtype=np.int32), pd.Series(raw.iloc[:0].array)
+    unified = pa.chunked_array(chunks).unify_dictionaries()
+    codes = np.concatenate([pc.fill_null(c.indices, -1).to_numpy() for c in unified.chunks])
+    return codes, pd.Series(type(raw.array)(unified.chunk(0).dictionary)).astype(raw.dtype)
 
 
 @cached_njit()

@@ -7,12 +7,13 @@ case skip hashing: each is compared here with the general computation.
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from churnkit.data._checks import _no_case_clash, check_case_collisions
 from churnkit.data._end import _DAY_NS, day_counts
 from churnkit.data._parse import parse_bool, parse_ids
-from churnkit.data._table import distinct_codes, take_codes
+from churnkit.data._table import _arrow_codes, distinct_codes, take_codes
 from churnkit.exceptions import SchemaError
 
 
@@ -100,3 +101,24 @@ def test_boolean_columns_read_as_numbers(values, expected):
     parsed, bad = parse_bool(pd.Series(values))
     np.testing.assert_array_equal(parsed.to_numpy(), expected)
     assert not bad.any()
+
+
+#: Arrow-backed text dtypes: "str" is one from pandas 3 on.
+ARROW_TEXT = ["string[pyarrow]"] + [
+    "str" for _ in [0] if isinstance(pd.Series([], dtype="str").array, pd.arrays.ArrowStringArray)]
+
+
+@pytest.mark.parametrize("dtype", ARROW_TEXT)
+@pytest.mark.parametrize("parts", [1, 2, 3, 8])
+def test_text_encoded_in_parts_equals_factorize(dtype, parts):
+    rng = np.random.default_rng(parts)
+    values = rng.choice(np.array(["a", "b", " c", None, "\u00e9", "", "zz"], dtype=object), 5_000)
+    values[:50] = "late"  # first seen only in the first chunk
+    values[-3:] = "new"  # first seen only in the last chunk
+    chunks = [pa.array(list(p), type=pa.large_string()) for p in np.array_split(values, 9)]
+    raw = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array(chunks))).astype(dtype)
+    assert raw.array.__arrow_array__().num_chunks > 1
+    expected_codes, expected_values = pd.factorize(raw, use_na_sentinel=True)
+    codes, uniques = _arrow_codes(raw, parts)
+    np.testing.assert_array_equal(codes, expected_codes)
+    pd.testing.assert_series_equal(uniques, pd.Series(expected_values))

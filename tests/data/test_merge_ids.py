@@ -101,3 +101,28 @@ def test_rows_out_of_order_hash_against_the_sorted_text_as_without_it(storage):
     np.testing.assert_array_equal(with_text, _events._exact_positions(raw, index))
     np.testing.assert_array_equal(with_text, _hashed(pa.chunked_array([rows]), known))
     assert (with_text >= 0).sum() > len(rows) // 2
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_merging_in_parts_equals_one_pass(seed):
+    """Threads merging runs of chunks agree with one pass: positions, and when to give up."""
+    rng = np.random.default_rng(seed)
+    known = sorted(set(_words(rng, 60)))
+    runs = sorted(rng.choice(known + _words(rng, 30), 40))
+    rows = np.repeat(np.array(runs, dtype=object), rng.integers(1, 4, len(runs)))
+    rows[rng.random(len(rows)) < 0.1] = None
+    if seed % 2:  # swap two rows: some swaps unsort the ids, some (of unknown ids) do not
+        i, k = rng.choice(len(rows), 2, replace=False)
+        rows[[i, k]] = rows[[k, i]]
+    cuts = np.sort(rng.choice(np.arange(1, len(rows)), 7, replace=False))
+    chunked = pa.chunked_array([pa.array(list(p), type=pa.large_string())
+                                for p in np.split(rows, cuts)])
+    text = sorted_text(known)
+    one = merged_positions(chunked, text, parts=1)
+    for parts in (2, 3, 5, 8):
+        split = merged_positions(chunked, text, parts=parts)
+        assert (split is None) == (one is None)
+        if one is not None:
+            np.testing.assert_array_equal(split, one)
+    if one is not None:
+        np.testing.assert_array_equal(one, _hashed(chunked, known))
