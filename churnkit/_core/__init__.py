@@ -22,7 +22,7 @@ from churnkit._core.columns import (
 from churnkit._core.dates import resolve_as_of
 from churnkit._core.dtypes import STR_DTYPE, as_text_column, str_take
 from churnkit._core.html import BASE_CSS, esc, html_page, img_tag, is_missing, slugify
-from churnkit._core.jit import cached_njit, private_cache_dir
+from churnkit._core.jit import PARALLEL_ROWS, cached_njit, private_cache_dir, threads_for
 from churnkit._core.messages import (
     ECHO_LIMIT,
     cap_text,
@@ -78,6 +78,7 @@ __all__ = [
     "fsync_dir",
     "builtin_config",
     "check_table_path",
+    "PARALLEL_ROWS",
     "cached_njit",
     "cap_text",
     "closest",
@@ -109,6 +110,7 @@ __all__ = [
     "short_list",
     "short_repr",
     "slugify",
+    "threads_for",
     "unknown_names",
     "validate_model",
     "write_table",

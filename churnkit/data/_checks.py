@@ -43,7 +43,7 @@ def check_column_loss(
     column whose values are present but unreadable would silently become empty.
     ``share = 1`` turns the check off.
     """
-    n_bad = int(bad.sum())
+    n_bad = int(np.count_nonzero(bad.to_numpy(dtype=bool)))
     if not n_bad:
         return
     present = int((bad | parsed.notna()).sum())

@@ -185,8 +185,10 @@ def load_customers(
                     "(the customer is kept)", drop=True)
         drop = drop | conflicting | extra
     # a customer with a row set aside and other rows: which row is right is unknown
-    gone_ids = out["customer_id"].where(drop & ~missing & ~extra).dropna().unique()
-    orphan = ~drop & out["customer_id"].isin(gone_ids)
+    gone = drop & ~missing & ~extra
+    gone_ids = out["customer_id"][gone].unique() if gone.any() else np.array([], dtype=object)
+    orphan = (~drop & out["customer_id"].isin(gone_ids) if len(gone_ids)
+              else pd.Series(False, index=out.index))
     rejects.add(name, orphan, frame, ids, id_col or "", frame[id_col] if id_col else None,
                 "another row of this customer was rejected (see its reject line); row dropped",
                 drop=True)

@@ -81,7 +81,7 @@ def _event_ids(raw: pd.Series, id_type: pd.CategoricalDtype, known_text: pa.Arra
     code[rest] = np.append(pos, -1)[level]
     categories = known.append(pd.Index(levels[extra], dtype=object)) if extra.any() else known
     ids = pd.Series(pd.Categorical.from_codes(cat_code, categories=categories), index=raw.index)
-    return ids, pd.Series(cat_code < 0, index=raw.index), code
+    return ids, pd.Series(cat_code < 0, index=raw.index, copy=False), code
 
 
 def _exact_positions(raw: pd.Series, known: pd.Index, known_text: pa.Array | None = None
@@ -145,8 +145,8 @@ def load_events(
                              "unparseable timestamp; row dropped (use ISO 8601, e.g. "
                              "2024-03-31T14:05:00)"),
                 drop=True)
-    no_stamp = pd.Series(np.isnat(ts.to_numpy("datetime64[ns]")), index=ts.index, copy=False)
-    no_ts = no_stamp & ~bad_ts
+    no_stamp = np.isnat(ts.to_numpy("datetime64[ns]"))
+    no_ts = pd.Series(no_stamp & ~bad_ts.to_numpy(dtype=bool), index=ts.index, copy=False)
     check_table_loss(frame, name, {"customer id missing": no_id, "timestamp unparseable": bad_ts,
                                    "timestamp missing": no_ts},
                      len(frame.attrs.get("bad_lines") or []), config.data.max_rejected_share,
@@ -157,7 +157,8 @@ def load_events(
     # looked up once, they also tell the unknown ids (no second pass over the id strings)
     if spec.lookup:  # ids replaced by those of the linked tables
         code = id_type.categories.get_indexer(pd.Index(ids))
-    unknown = ~missing_id & pd.Series(code < 0, index=missing_id.index)
+    unknown = pd.Series(~missing_id.to_numpy(dtype=bool) & (code < 0), index=missing_id.index,
+                        copy=False)
     if unknown.any():
         gone = pd.Index(list(rejected)) if rejected else pd.Index([], dtype=object)
         was_rejected = unknown & ids.isin(gone)
@@ -180,7 +181,8 @@ def load_events(
                     frame[spec.customer_id],
                     "event of a customer not in the customers table; row dropped (add the "
                     "customer to the customers table, or fix the id)", drop=True)
-    drop = missing_id | no_stamp | unknown
+    drop = pd.Series(missing_id.to_numpy(dtype=bool) | no_stamp | unknown.to_numpy(),
+                     index=missing_id.index, copy=False)
     if end is not None:
         late = ~drop & (ts >= end)
         # the value as parsed, as when the end is found after loading (see load_dataset)

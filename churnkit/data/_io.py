@@ -12,6 +12,7 @@ import re
 import zipfile
 import zlib
 from collections import Counter
+from collections.abc import Collection
 from pathlib import Path
 
 import numpy as np
@@ -92,6 +93,7 @@ def read_table(
     encoding: str | None = None,
     names: list[str] | None = None,
     sheet: str | int | None = None,
+    skip: Collection[str] = (),
 ) -> pd.DataFrame:
     r"""Read one table as strings (CSV) or native types (Parquet, Excel).
 
@@ -119,6 +121,9 @@ def read_table(
         Column names of a CSV file that has no header row.
     sheet : str or int, optional
         Excel workbooks: the sheet's name or 0-based position; default the first.
+    skip : collection of str, optional
+        Columns never used (a table's ``exclude``), left unread where the format
+        reads by column (Parquet).
 
     Returns
     -------
@@ -132,13 +137,13 @@ def read_table(
         raise SchemaError(f"Table {table!r}: file {str(path)!r} {what}. Check its 'path'.")
     fmt = format or _format_of(path.name)
     if fmt == "parquet":
-        return _read_parquet(path, path, table)
+        return _read_parquet(path, path, table, skip)
     raw = path.read_bytes()
     if (fmt == "xlsx" and raw.startswith(b"PK\x03\x04")) or _is_workbook(raw):
         return _read_excel(raw, sheet, path, table)
     raw, member = _unpack(raw, path, table)
     if member is not None and _format_of(member) == "parquet":
-        return _read_parquet(io.BytesIO(raw), path, table)
+        return _read_parquet(io.BytesIO(raw), path, table, skip)
     if member is not None and _is_workbook(raw):
         return _read_excel(raw, sheet, path, table)
     text, _ = _decode(raw, path, encoding, table)
@@ -246,9 +251,18 @@ def _unpack(raw: bytes, path: Path, table: str) -> tuple[bytes, str | None]:
     return raw, member
 
 
-def _read_parquet(source: Path | io.BytesIO, path: Path, table: str) -> pd.DataFrame:
+def _read_parquet(source: Path | io.BytesIO, path: Path, table: str,
+                  skip: Collection[str] = ()) -> pd.DataFrame:
+    import pyarrow.parquet as pq  # with pandas' Parquet reader
+
     try:
-        frame = pd.read_parquet(source)
+        columns = None
+        if skip:
+            names = pq.read_schema(source).names
+            columns = [c for c in names if c not in set(skip)] if set(skip) & set(names) else None
+            if isinstance(source, io.BytesIO):
+                source.seek(0)
+        frame = pd.read_parquet(source, columns=columns)
     except (OSError, ValueError) as exc:
         raise SchemaError(f"Table {table!r}: cannot read Parquet file {path}: {exc}") from None
     return _check_columns(frame, list(frame.columns), path, table)

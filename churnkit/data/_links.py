@@ -117,7 +117,37 @@ def source_table(
             f"Set data.{key or name}.path or pass tables={{{name!r}: df}}."
         )
     return read_table(path, table=name, format=spec.format, sep=spec.sep, encoding=spec.encoding,
-                      names=spec.names, sheet=spec.sheet)
+                      names=spec.names, sheet=spec.sheet, skip=unread_columns(spec))
+
+
+def unread_columns(spec: Any) -> set[str]:
+    """The table's ``exclude`` columns that no other key of its spec names (ids, roles, lookups).
+
+    Examples
+    --------
+    >>> from churnkit.config import EventTable
+    >>> sorted(unread_columns(EventTable(kind="contacts", path="c.csv", exclude=["agent", "x"],
+    ...                                  roles={"channel": "x"})))
+    ['agent']
+    """
+    excluded = set(getattr(spec, "exclude", None) or ())
+    if not excluded:
+        return set()
+    named: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str):
+            named.add(value)
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                walk(k)
+                walk(v)
+        elif isinstance(value, list | tuple | set):
+            for v in value:
+                walk(v)
+
+    walk({k: v for k, v in spec.model_dump().items() if k != "exclude"})
+    return excluded - named
 
 
 def apply_lookups(

@@ -13,16 +13,12 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-import numba
 import numpy as np
 import pyarrow as pa
 
-from churnkit._core.jit import cached_njit
+from churnkit._core.jit import cached_njit, threads_for
 
-__all__ = ["chunk_runs", "merged_positions", "sorted_text", "threads_for"]
-
-#: Rows from which a table's ids are merged by several threads.
-_PARALLEL_ROWS = 1_000_000
+__all__ = ["chunk_runs", "merged_positions", "sorted_text"]
 
 
 @cached_njit()
@@ -127,15 +123,27 @@ def _lower_bound(data: np.ndarray, s: int, e: int, kdata: np.ndarray, koffsets: 
     return lo
 
 
+_Buffers = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def _present(buffers: list[_Buffers], *, last: bool) -> tuple[_Buffers, int] | None:
+    """The first chunk's buffers with a present value, and the row of its first (or last) one."""
+    for buf in buffers:
+        valid = buf[2]
+        if valid.any():
+            return buf, (len(valid) - 1 - int(np.argmax(valid[::-1])) if last
+                         else int(np.argmax(valid)))
+    return None
+
+
 class _Part:
     """Consecutive chunks merged by one thread: their buffers, rows and first/last values."""
 
     def __init__(self, chunks: list[tuple[int, pa.Array]]) -> None:
         self.chunks = [(at, _buffers(chunk)) for at, chunk in chunks]
-        present = [(at, buf, np.flatnonzero(buf[2])) for at, buf in self.chunks]
-        present = [(at, buf, rows) for at, buf, rows in present if len(rows)]
-        self.first = (present[0][1], int(present[0][2][0])) if present else None
-        self.last = (present[-1][1], int(present[-1][2][-1])) if present else None
+        buffers = [buf for _, buf in self.chunks]
+        self.first = _present(buffers, last=False)
+        self.last = _present(buffers[::-1], last=True)
 
     def merge(self, kdata: np.ndarray, koffsets: np.ndarray, out: np.ndarray) -> int:
         """Merge the chunks in order, starting where the first value belongs; -1 if unsorted."""
@@ -166,18 +174,13 @@ def chunk_runs(values: pa.ChunkedArray, parts: int) -> list[list[tuple[int, pa.A
     return runs
 
 
-def threads_for(rows: int) -> int:
-    """Threads for a pass over ``rows`` values: numba's, from a million rows on, else one."""
-    return numba.get_num_threads() if rows >= _PARALLEL_ROWS else 1
-
-
 def _joined(parts: list[_Part], ends: list[int], kdata: np.ndarray, koffsets: np.ndarray) -> bool:
     """Whether each part starts where a merge of all rows in one pass would have stood.
 
     That pass gives up on a value sorting before the last known value it passed,
     unless the value repeats the row before it; so does this check at each seam.
     """
-    before: tuple[tuple[np.ndarray, np.ndarray, np.ndarray], int] | None = None
+    before: tuple[_Buffers, int] | None = None
     j = 0
     for part, end in zip(parts, ends, strict=True):
         if part.first is None:

@@ -12,11 +12,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pandas.arrays import ArrowStringArray
 
-from churnkit._core.jit import cached_njit
+from churnkit._core.jit import cached_njit, threads_for
 from churnkit.config import Config
 from churnkit.data._checks import check_column_loss
 from churnkit.data._links import check_format_columns, parse_as, source_table
-from churnkit.data._merge import chunk_runs, threads_for
+from churnkit.data._merge import chunk_runs
 from churnkit.data._parse import ColumnFormat, parse_bool, parse_categorical, parse_ids
 from churnkit.data._rejects import Rejects
 from churnkit.exceptions import SchemaError
@@ -156,7 +156,8 @@ def parse_typed(
         codes, uniques = distinct
         if kind == "boolean":
             values, bad_u = parse_bool(uniques)
-            parsed = pd.Series(np.append(values.to_numpy(), np.nan)[codes], index=raw.index)
+            parsed = pd.Series(np.append(values.to_numpy(), np.nan)[codes], index=raw.index,
+                               copy=False)
         else:
             values, bad_u = parse_categorical(uniques)
             if kind == "categorical":
@@ -170,10 +171,10 @@ def parse_typed(
                 parsed = pd.Series(cat, index=raw.index)
             else:
                 with_missing = np.append(values.to_numpy(dtype=object), np.array([None], dtype=object))
-                parsed = pd.Series(with_missing[codes], index=raw.index, dtype=object)
+                parsed = pd.Series(with_missing[codes], index=raw.index, dtype=object, copy=False)
         bad_distinct = bad_u.to_numpy(dtype=bool)
         bad = pd.Series(np.append(bad_distinct, False)[codes] if bad_distinct.any()
-                        else np.zeros(len(raw), dtype=bool), index=raw.index)
+                        else np.zeros(len(raw), dtype=bool), index=raw.index, copy=False)
         reason: str | np.ndarray = f"unparseable {kind} value; set to missing"
     else:
         parsed, bad, other, why = parse_as(raw, kind, fmt)

@@ -1,8 +1,9 @@
 """Compiled and Arrow shortcuts of the loader give what the general code gives.
 
-Category columns are coded without hashing their rows, days are counted in one
-compiled pass, plain ids skip normalising, and ids that cannot differ only by
-case skip hashing: each is compared here with the general computation.
+Category columns are coded without hashing their rows, text is encoded by
+several threads, days are counted in one compiled pass, plain ids skip
+normalising, ids that cannot differ only by case skip hashing, and excluded
+Parquet columns are not read: each is compared here with the general way.
 """
 
 import numpy as np
@@ -10,8 +11,12 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+import churnkit as ck
+from churnkit._core import builtin_config
 from churnkit.data._checks import _no_case_clash, check_case_collisions
 from churnkit.data._end import _DAY_NS, day_counts
+from churnkit.data._io import read_table
+from churnkit.data._links import unread_columns
 from churnkit.data._parse import parse_bool, parse_ids
 from churnkit.data._table import _arrow_codes, distinct_codes, take_codes
 from churnkit.exceptions import SchemaError
@@ -122,3 +127,20 @@ def test_text_encoded_in_parts_equals_factorize(dtype, parts):
     codes, uniques = _arrow_codes(raw, parts)
     np.testing.assert_array_equal(codes, expected_codes)
     pd.testing.assert_series_equal(uniques, pd.Series(expected_values))
+
+
+def test_excluded_parquet_columns_are_not_read_and_change_nothing(tmp_path):
+    crm = ck.datasets.make_crm(150, random_state=4, months=8)
+    crm.write(tmp_path / "data", format="parquet")
+    text = builtin_config("default.yaml").read_text(encoding="utf-8").replace(".csv", ".parquet")
+    (tmp_path / "config.yaml").write_text(text, encoding="utf-8")
+    config = ck.load_config(tmp_path / "config.yaml")
+    assert unread_columns(config.data.events["contacts"]) == {"agent"}
+    path = tmp_path / "data" / "contacts.parquet"
+    assert "agent" not in read_table(path, table="contacts", skip={"agent"}).columns
+    assert "agent" in read_table(path, table="contacts", skip={"elsewhere"}).columns
+    from_files = ck.load_dataset(config)
+    in_memory = ck.load_dataset(config, tables=crm.tables)  # with the agent column
+    for name, events in in_memory.events.items():
+        pd.testing.assert_frame_equal(from_files.events[name], events)
+    pd.testing.assert_frame_equal(from_files.rejects, in_memory.rejects)
