@@ -9,7 +9,8 @@ The tables themselves are read by :mod:`churnkit.data._customers`,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,6 +103,23 @@ def stamp_of(customers: pd.DataFrame, events: Mapping[str, pd.DataFrame]) -> Day
 
 
 
+def _read_ahead(reader: ThreadPoolExecutor, config: Config, specs: Mapping[str, Any],
+                tables: Mapping[str, pd.DataFrame]) -> Iterator[Future[pd.DataFrame]]:
+    """The event tables as read by ``reader``, each started when the one before is taken.
+
+    Reading (Parquet decoding releases the GIL) then overlaps the validation of
+    the table before, with at most one table read ahead of the one in hand.
+    """
+    names = list(specs)
+    pending = reader.submit(read_source, config, specs[names[0]], names[0], tables) if names else None
+    for following in [*names[1:], None]:
+        current = pending
+        pending = (reader.submit(read_source, config, specs[following], following, tables)
+                   if following is not None else None)
+        assert current is not None
+        yield current
+
+
 def load_dataset(config: Config, tables: Mapping[str, pd.DataFrame] | None = None) -> Dataset:
     """Read and validate every table of a configuration.
 
@@ -149,6 +167,17 @@ def load_dataset(config: Config, tables: Mapping[str, pd.DataFrame] | None = Non
                        label, rejects.frame(), ignored)
 
     assert data.customers is not None  # guaranteed by DataConfig validation
+    with ThreadPoolExecutor(1) as reader:  # reads the next event table while one is validated
+        return _load_tables(config, tables, rejects, ignored, end,
+                            _read_ahead(reader, config, data.events, tables))
+
+
+def _load_tables(config: Config, tables: Mapping[str, pd.DataFrame], rejects: Rejects,
+                 ignored: dict[str, str], end: pd.Timestamp | None,
+                 event_frames: Iterator[Future[pd.DataFrame]]) -> Dataset:
+    """The customers and event tables of ``load_dataset``, the event tables from ``event_frames``."""
+    data = config.data
+    assert data.customers is not None
     cust_spec = data.customers
     # table-level problems of every table are collected and reported together
     problems: list[str] = []
@@ -177,10 +206,9 @@ def load_dataset(config: Config, tables: Mapping[str, pd.DataFrame] | None = Non
     source_rows: dict[str, pd.Index] = {}
     for name, spec in data.events.items():
         try:
-            ev_frame = read_source(config, spec, name, tables)
             events[name], specs[name], source_rows[name] = load_events(
-                ev_frame, spec, name, known, rejects, end, config, tables, id_type, rejected,
-                ignored, known_text)
+                next(event_frames).result(), spec, name, known, rejects, end, config, tables,
+                id_type, rejected, ignored, known_text)
         except SchemaError as exc:
             problems.append(str(exc))
     if len(problems) == 1:
