@@ -22,7 +22,7 @@ from churnkit._core.columns import (
 from churnkit._core.dates import resolve_as_of
 from churnkit._core.dtypes import STR_DTYPE, as_text_column, str_take
 from churnkit._core.html import BASE_CSS, esc, html_page, img_tag, is_missing, slugify
-from churnkit._core.jit import PARALLEL_ROWS, cached_njit, private_cache_dir, threads_for
+from churnkit._core.jit import cached_njit, private_cache_dir
 from churnkit._core.messages import (
     ECHO_LIMIT,
     cap_text,
@@ -43,7 +43,7 @@ from churnkit._core.tables import (
     guard_formulas,
     write_table,
 )
-from churnkit._core.threads import available_cores, resolve_threads
+from churnkit._core.threads import PARALLEL_ROWS, available_cores, resolve_threads, threads_for
 from churnkit._core.version import __version__
 from churnkit._core.yaml_config import (
     MAX_YAML_BYTES,

@@ -21,10 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["PARALLEL_ROWS", "cached_njit", "private_cache_dir", "threads_for"]
-
-#: Rows from which a pass over a column is split between threads.
-PARALLEL_ROWS = 1_000_000
+__all__ = ["cached_njit", "private_cache_dir"]
 
 
 def private_cache_dir() -> str | None:
@@ -72,16 +69,3 @@ def cached_njit(**options: Any) -> Callable[[Callable[..., Any]], Any]:
         return njit(cache=False, **options)(func)
 
     return decorate
-
-
-def threads_for(rows: int) -> int:
-    """Threads for a pass over ``rows`` values: numba's threads from :data:`PARALLEL_ROWS` on.
-
-    numba's thread count follows ``NUMBA_NUM_THREADS`` and the cores available to
-    the process, so passes split this way share the machine as the explainer does.
-    """
-    if rows < PARALLEL_ROWS:
-        return 1
-    import numba
-
-    return int(numba.get_num_threads())

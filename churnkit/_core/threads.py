@@ -13,7 +13,10 @@ import math
 import os
 from pathlib import Path
 
-__all__ = ["available_cores", "resolve_threads"]
+__all__ = ["PARALLEL_ROWS", "available_cores", "resolve_threads", "threads_for"]
+
+#: Rows from which a pass over a column is split between threads.
+PARALLEL_ROWS = 1_000_000
 
 
 def _cgroup_quota(root: Path = Path("/sys/fs/cgroup")) -> int | None:
@@ -65,3 +68,17 @@ def resolve_threads(n_jobs: int | None) -> int:
     if n_jobs is None or n_jobs <= 0:
         return available_cores()
     return int(n_jobs)
+
+
+def threads_for(rows: int) -> int:
+    """Threads for a pass over ``rows`` values: numba's threads from :data:`PARALLEL_ROWS` on.
+
+    numba's thread count is ``NUMBA_NUM_THREADS``, which ``import churnkit`` sets to
+    :func:`available_cores` unless the user set it: passes split this way share the
+    machine as the explainer does.
+    """
+    if rows < PARALLEL_ROWS:
+        return 1
+    import numba
+
+    return int(numba.get_num_threads())

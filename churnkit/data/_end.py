@@ -21,7 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pandas as pd
 
-from churnkit._core.jit import cached_njit, threads_for
+from churnkit._core.jit import cached_njit
+from churnkit._core.threads import threads_for
 from churnkit.exceptions import SchemaError
 
 __all__ = ["STRAY_GAP_DAYS", "STRAY_SHARE", "DayCounts", "bulk_end", "day_counts", "find_end",

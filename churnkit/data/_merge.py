@@ -16,7 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pyarrow as pa
 
-from churnkit._core.jit import cached_njit, threads_for
+from churnkit._core.jit import cached_njit
+from churnkit._core.threads import threads_for
 
 __all__ = ["chunk_runs", "merged_positions", "sorted_text"]
 

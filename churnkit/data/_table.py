@@ -12,7 +12,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pandas.arrays import ArrowStringArray
 
-from churnkit._core.jit import cached_njit, threads_for
+from churnkit._core.jit import cached_njit
+from churnkit._core.threads import threads_for
 from churnkit.config import Config
 from churnkit.data._checks import check_column_loss
 from churnkit.data._links import check_format_columns, parse_as, source_table

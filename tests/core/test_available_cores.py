@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 import churnkit as ck
-from churnkit._core import available_cores, builtin_config, resolve_threads
+from churnkit._core import PARALLEL_ROWS, available_cores, builtin_config, resolve_threads, threads_for
 from churnkit._core.threads import _cgroup_quota
 from churnkit.model import ChurnModel
 
@@ -45,3 +45,15 @@ def test_default_model_uses_the_available_cores_and_saves_that_choice(tmp_path):
     assert ck.load_config(builtin_config("default.yaml")).model.n_jobs is None
     ck.save_model(model, tmp_path / "m")
     assert ck.load_model(tmp_path / "m").n_jobs is None
+
+
+def test_passes_over_large_columns_take_numba_threads_small_ones_one():
+    import numba
+
+    assert threads_for(PARALLEL_ROWS - 1) == 1
+    assert threads_for(PARALLEL_ROWS) == numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        assert threads_for(10 * PARALLEL_ROWS) == 1
+    finally:
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
