@@ -110,13 +110,10 @@ def _read_ahead(reader: ThreadPoolExecutor, config: Config, specs: Mapping[str, 
     Reading (Parquet decoding releases the GIL) then overlaps the validation of
     the table before, with at most one table read ahead of the one in hand.
     """
-    names = list(specs)
-    pending = reader.submit(read_source, config, specs[names[0]], names[0], tables) if names else None
-    for following in [*names[1:], None]:
-        current = pending
-        pending = (reader.submit(read_source, config, specs[following], following, tables)
-                   if following is not None else None)
-        assert current is not None
+    reads = (reader.submit(read_source, config, spec, name, tables) for name, spec in specs.items())
+    pending = next(reads, None)
+    while pending is not None:
+        current, pending = pending, next(reads, None)
         yield current
 
 

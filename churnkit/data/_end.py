@@ -34,6 +34,7 @@ STRAY_GAP_DAYS = 90
 STRAY_SHARE = 0.01
 
 _DAY_NS = 86_400 * 10**9
+_NAT = np.iinfo(np.int64).min  # NaT as int64 nanoseconds
 
 #: Rows per day: the event days and the customer-date days (used only without events).
 DayCounts = tuple[pd.Series, pd.Series]
@@ -75,17 +76,17 @@ def day_counts(stamps: Iterable[pd.Series]) -> pd.Series:
 def _per_day(ns: np.ndarray) -> tuple[int, np.ndarray]:
     """The first day (days since 1970) and the rows of each day from it, NaT left out."""
     lo = np.iinfo(np.int64).max
-    hi = np.iinfo(np.int64).min  # NaT
+    hi = _NAT
     for v in ns:
-        if v != np.iinfo(np.int64).min:
+        if v != _NAT:
             lo = min(lo, v)
             hi = max(hi, v)
-    if hi == np.iinfo(np.int64).min:
+    if hi == _NAT:
         return 0, np.zeros(0, dtype=np.int64)
     first = lo // _DAY_NS  # floor: days before 1970 too
     counts = np.zeros(hi // _DAY_NS - first + 1, dtype=np.int64)
     for v in ns:
-        if v != np.iinfo(np.int64).min:
+        if v != _NAT:
             counts[v // _DAY_NS - first] += 1
     return first, counts
 

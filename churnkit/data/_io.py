@@ -259,9 +259,10 @@ def _read_parquet(source: Path | io.BytesIO, path: Path, table: str,
         columns = None
         if skip:
             names = pq.read_schema(source).names
-            columns = [c for c in names if c not in set(skip)] if set(skip) & set(names) else None
             if isinstance(source, io.BytesIO):
                 source.seek(0)
+            unread = set(skip) & set(names)
+            columns = [c for c in names if c not in unread] if unread else None
         frame = pd.read_parquet(source, columns=columns)
     except (OSError, ValueError) as exc:
         raise SchemaError(f"Table {table!r}: cannot read Parquet file {path}: {exc}") from None

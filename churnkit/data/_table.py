@@ -37,8 +37,9 @@ def distinct_codes(raw: pd.Series) -> tuple[np.ndarray, pd.Series] | None:
         return _category_codes(raw)
     if not (raw.dtype == object or pd.api.types.is_string_dtype(raw.dtype)):
         return None
-    if isinstance(raw.array, ArrowStringArray) and threads_for(len(raw)) > 1:
-        return _arrow_codes(raw, threads_for(len(raw)))
+    threads = threads_for(len(raw))
+    if isinstance(raw.array, ArrowStringArray) and threads > 1:
+        return _arrow_codes(raw, threads)
     codes, uniques = pd.factorize(raw, use_na_sentinel=True)
     return codes, pd.Series(uniques)
 
