@@ -2,8 +2,9 @@
 
 Each kind adds its own columns to the rows of its table: contacts an
 ``inbound``/``outbound`` direction, ``unresolved`` and ``complaint`` flags;
-feedback ``answered``/``unanswered``, one score column per survey and the NPS
-``detractor``/``passive``/``promoter`` classes; transactions a ``price_rise``
+feedback ``answered``/``unanswered``, one score column per survey, the NPS
+``detractor``/``passive``/``promoter`` classes and, with five-point (CSAT)
+answers, ``dissatisfied``/``satisfied`` over every survey; transactions a ``price_rise``
 flag. :func:`_derive` builds them as float arrays aligned with the table's rows,
 :class:`EventFeatures` then aggregates them like the table's own columns. Values
 are coded once per column (:class:`_Codes`) and category values and column names
@@ -85,7 +86,7 @@ def _clean(value: object) -> str:
 
 def _derive(events: pd.DataFrame, kind: str, columns: dict[str, str], roles: dict[str, str],
             nps_classes: bool | None = None, codes: _Codes | None = None,
-            groups: Groups | None = None,
+            groups: Groups | None = None, five_point_classes: bool | None = None,
             ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """The kind-specific derived columns (booleans such as ``unresolved``) and all types.
 
@@ -94,6 +95,9 @@ def _derive(events: pd.DataFrame, kind: str, columns: dict[str, str], roles: dic
     with the derived columns added. ``groups`` is ``(order, lo)`` of
     :func:`~churnkit.features._kernel.segments` on ``events`` when the caller
     has it already; otherwise it is found when a column needs it.
+    ``nps_classes`` and ``five_point_classes`` say whether feedback gets the NPS
+    classes and the satisfied/dissatisfied classes (``None``: decided from
+    ``events``, as when fitting).
     """
     ev = events
     coded = codes if codes is not None else _Codes(ev)
@@ -111,38 +115,73 @@ def _derive(events: pd.DataFrame, kind: str, columns: dict[str, str], roles: dic
     elif kind == "transactions" and "amount" in roles:
         derived["price_rise"] = _price_rise(ev, roles, coded, groups)
     elif kind == "feedback" and "score" in roles:
-        score = ev[roles["score"]].astype("float64").to_numpy()
-        missing = np.isnan(score)
-        derived["answered"] = (~missing).astype(np.float32)
-        derived["unanswered"] = missing.astype(np.float32)
-        nps = score
-        if "survey" in roles:
-            survey, names = coded(roles["survey"])
-            lowered = [n.lower() for n in names]
-            distinct = sorted(set(lowered))
-            # each row's survey among the distinct lower-cased names (-1: none), in one pass
-            which = np.array([distinct.index(n) for n in lowered] + [-1], dtype=np.int32)[survey]
-            for k, name in enumerate(distinct):
-                key = _clean(name).replace(" ", "_")
-                derived[key] = np.where(which == k, score, np.nan)
-                types[key] = "numeric"
-                if name == "nps":
-                    nps = derived[key]
-            if "nps" not in lowered:
-                nps = np.full(len(score), np.nan)
-            types.pop(roles["score"], None)
-        answered = ~np.isnan(nps)
-        if nps_classes is None:
-            nps_classes = bool(answered.any() and np.max(nps[answered]) > 5)
-        if nps_classes:
-            nan = np.float32(np.nan)
-            derived["detractor"] = np.where(answered, (nps <= 6).astype(np.float32), nan)
-            derived["passive"] = np.where(answered, ((nps >= 7) & (nps <= 8)).astype(np.float32),
-                                          nan)
-            derived["promoter"] = np.where(answered, (nps >= 9).astype(np.float32), nan)
+        derived.update(_answer_classes(ev, roles, coded, types, nps_classes, five_point_classes))
     for name in derived:
         types.setdefault(name, "boolean")
     return derived, types
+
+
+def _answer_classes(ev: pd.DataFrame, roles: dict[str, str], coded: _Codes, types: dict[str, str],
+                    nps_classes: bool | None, five_point_classes: bool | None,
+                    ) -> dict[str, np.ndarray]:
+    """Feedback's derived columns; ``types`` loses the score column split by survey.
+
+    ``answered``/``unanswered``; one score column per survey (``nps``, ``csat``...);
+    the NPS classes ``detractor`` (0-6), ``passive`` (7-8) and ``promoter`` (9-10);
+    and, where answers on a five-point scale exist (a survey named like ``csat``,
+    or a score column without survey types whose answers are all 1-5),
+    ``dissatisfied`` (NPS detractor or 1-2 out of 5) and ``satisfied`` (NPS
+    promoter or 4-5 out of 5): one reading of every answer, whichever survey
+    asked it. Without five-point answers they would repeat ``detractor`` and
+    ``promoter``, and are not made.
+    """
+    score = ev[roles["score"]].astype("float64").to_numpy()
+    missing = np.isnan(score)
+    derived: dict[str, np.ndarray] = {
+        "answered": (~missing).astype(np.float32),
+        "unanswered": missing.astype(np.float32),
+    }
+    nps = score
+    five = np.full(len(score), np.nan)
+    if "survey" in roles:
+        survey, names = coded(roles["survey"])
+        lowered = [n.lower() for n in names]
+        distinct = sorted(set(lowered))
+        # each row's survey among the distinct lower-cased names (-1: none), in one pass
+        which = np.array([distinct.index(n) for n in lowered] + [-1], dtype=np.int32)[survey]
+        for k, name in enumerate(distinct):
+            key = _clean(name).replace(" ", "_")
+            derived[key] = np.where(which == k, score, np.nan)
+            types[key] = "numeric"
+            if name == "nps":
+                nps = derived[key]
+            elif "csat" in name:
+                five = np.where(which == k, score, five)
+        if "nps" not in lowered:
+            nps = np.full(len(score), np.nan)
+        types.pop(roles["score"], None)
+    answered = ~np.isnan(nps)
+    if nps_classes is None:
+        nps_classes = bool(answered.any() and np.max(nps[answered]) > 5)
+    if "survey" not in roles:
+        # one unnamed scale: 0-10 answers are NPS, 1-5 answers a five-point scale
+        five = score if not nps_classes else five
+    rated = ~np.isnan(five)
+    if five_point_classes is None:
+        five_point_classes = bool(rated.any() and np.min(five[rated]) >= 1 and np.max(five[rated]) <= 5)
+    nan = np.float32(np.nan)
+    if nps_classes:
+        derived["detractor"] = np.where(answered, (nps <= 6).astype(np.float32), nan)
+        derived["passive"] = np.where(answered, ((nps >= 7) & (nps <= 8)).astype(np.float32), nan)
+        derived["promoter"] = np.where(answered, (nps >= 9).astype(np.float32), nan)
+    if five_point_classes:
+        on_nps = answered if nps_classes else np.zeros(len(score), dtype=bool)
+        either = on_nps | rated
+        derived["dissatisfied"] = np.where(
+            either, np.where(on_nps, nps <= 6, five <= 2).astype(np.float32), nan)
+        derived["satisfied"] = np.where(
+            either, np.where(on_nps, nps >= 9, five >= 4).astype(np.float32), nan)
+    return derived
 
 
 def _price_rise(ev: pd.DataFrame, roles: dict[str, str], coded: _Codes,

@@ -187,8 +187,9 @@ class EventFeatures(OneTableFeatures):
     change, trend), boolean counts and shares; over all history: days since the
     first and the last event, and days since the last ``true`` of each boolean.
     Contacts add ``inbound``/``outbound``/``unresolved``/``complaint`` booleans;
-    feedback adds ``answered``/``unanswered``, a score column per survey type and
-    NPS ``detractor``/``passive``/``promoter`` classes; transactions add a
+    feedback adds ``answered``/``unanswered``, a score column per survey type,
+    NPS ``detractor``/``passive``/``promoter`` classes and, with five-point (CSAT)
+    answers, ``dissatisfied``/``satisfied`` classes over every survey; transactions add a
     ``price_rise`` boolean: a positive ``amount`` at least 10 % above the
     customer's previous positive amount of the same ``type`` (invoice, credit...).
 
@@ -394,6 +395,7 @@ class EventFeatures(OneTableFeatures):
         order, ts, lo, hi, keys = segments(ev["customer_id"], nanoseconds(ev["timestamp"]))
         derived, _ = _derive(ev, self.kind, {}, self.roles_,
                              nps_classes="detractor" in self.types_, codes=coded,
+                             five_point_classes="dissatisfied" in self.types_,
                              groups=(order, lo))
         pos = _positions(X["customer_id"], keys)
         has = pos >= 0

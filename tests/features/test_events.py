@@ -141,6 +141,43 @@ def test_feedback_kind_derives_survey_scores_and_nps_classes():
     assert out["feedback__answered__days_since_last"] == 31
 
 
+def test_feedback_reads_every_answer_as_satisfied_or_dissatisfied_on_its_own_scale():
+    # NPS 0-6 and CSAT 1-2 are both dissatisfied, NPS 9-10 and CSAT 4-5 both satisfied
+    ts = pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01", "2024-03-20"])
+    fb = pd.DataFrame({"customer_id": ["a"] * 4, "timestamp": ts,
+                       "survey": ["nps", "CSAT", "nps", "CSAT"], "score": [9, 2, 7, 3]})
+    X = pd.DataFrame({"customer_id": ["a"], "cutoff": [pd.Timestamp("2024-04-01")]})
+    f = EventFeatures(table="feedback", kind="feedback", windows=[365],
+                      columns={"survey": "categorical", "score": "numeric"}).fit(X, events=fb)
+    out = f.transform(X, events=fb).iloc[0]
+    assert out["feedback__dissatisfied__count__365d"] == 1  # CSAT 2; NPS 7 and CSAT 3 neither
+    assert out["feedback__dissatisfied__days_since_last"] == 60
+    assert out["feedback__satisfied__count__365d"] == 1  # NPS 9
+    assert out["feedback__detractor__count__365d"] == 0  # the NPS classes read NPS only
+    # later rows never change an earlier cutoff's classes
+    later = pd.concat([fb, fb.assign(timestamp=pd.Timestamp("2024-05-01"), score=1)])
+    assert f.transform(X, events=later).iloc[0].equals(out)
+
+
+def test_feedback_on_one_five_point_scale_gets_the_classes_and_nps_alone_does_not():
+    ts = pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01"])
+    X = pd.DataFrame({"customer_id": ["a"], "cutoff": [pd.Timestamp("2024-04-01")]})
+    five = pd.DataFrame({"customer_id": ["a"] * 3, "timestamp": ts, "score": [5, 1, 4]})
+    f = EventFeatures(table="feedback", kind="feedback", windows=[365],
+                      columns={"score": "numeric"}).fit(X, events=five)
+    out = f.transform(X, events=five).iloc[0]
+    assert out["feedback__dissatisfied__count__365d"] == 1
+    assert out["feedback__satisfied__count__365d"] == 2
+    assert not any("detractor" in n for n in f.get_feature_names_out())
+    # NPS only: the classes would repeat detractor and promoter, so there are none
+    nps = five.assign(score=[10, 3, 8])
+    g = EventFeatures(table="feedback", kind="feedback", windows=[365],
+                      columns={"score": "numeric"}).fit(X, events=nps)
+    names = list(g.get_feature_names_out())
+    assert "feedback__detractor__count__365d" in names
+    assert not any("satisfied" in n for n in names)
+
+
 def _invoices() -> pd.DataFrame:
     rows = [  # customer, day, amount, type
         ("a", "2024-01-15", 100.0, "invoice"), ("a", "2024-02-10", -40.0, "credit"),
