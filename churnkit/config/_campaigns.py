@@ -64,3 +64,7 @@ class UpliftConfig(_Model):
     harm_threshold: float = Field(0.01, ge=0, lt=1)
     """Flag "do not contact" when every bag predicts contact raises churn by more than this
     probability."""
+    harm_evidence: bool = True
+    """Flag only customers whose recommended playbook (all customers, without playbooks)
+    raised churn over the experiments, the whole 95 % interval of treated minus control
+    above 0; false: on the bags' agreement alone."""

@@ -28,6 +28,7 @@ from churnkit.features import FeatureSet, feature_set_from_state, feature_set_st
 from churnkit.impact import (
     UpliftModel,
     auuc,
+    difference_interval,
     qini_coefficient,
     realised_outcomes,
     uplift_at_k,
@@ -40,11 +41,37 @@ __all__ = ["UpliftResult", "load_uplift", "rank_by_uplift", "train_uplift", "upl
 _MANIFEST, _STATE, _FEATURES = "uplift.json", "uplift_model.json", "features.json"
 _LEGACY = "uplift.joblib"  # a pickle written by earlier versions: never loaded
 PLAYBOOK_FEATURE = "recommended_playbook"
+ALL_PLAYBOOKS = "(all)"  # the measured effect over every experiment customer
 
 
 def _playbook_codes(column: pd.Series, playbooks: list[str]) -> pd.Categorical:
     """The recommended playbook as a category of the training levels (others: missing)."""
     return pd.Categorical(column.to_numpy(dtype=object), categories=playbooks)
+
+
+def measured_effects(joined: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Churn of treated minus control (intent to treat) with its 95 % interval, per playbook.
+
+    By ``recommended_playbook`` when the experiments have it, and over every
+    customer (``"(all)"``). Measured on the randomised groups alone, so it is
+    the evidence the uplift model's per-customer estimates are checked against.
+    """
+    t = (joined["group"] == "treat").to_numpy()
+    y = joined["churned"].to_numpy().astype(bool)
+    groups: dict[str, np.ndarray] = {ALL_PLAYBOOKS: np.ones(len(joined), dtype=bool)}
+    if PLAYBOOK_FEATURE in joined:
+        column = joined[PLAYBOOK_FEATURE].astype("string").fillna("(none)").to_numpy(dtype=object)
+        groups.update({str(pb): column == pb for pb in sorted(set(column))})
+    out: dict[str, dict[str, float]] = {}
+    for name, rows in groups.items():
+        n1, n0 = int((rows & t).sum()), int((rows & ~t).sum())
+        x1, x0 = int((rows & t & y).sum()), int((rows & ~t & y).sum())
+        if not (n1 and n0):
+            continue
+        itt, low, high = difference_interval(x1, n1, x0, n0)
+        out[name] = {"itt": float(itt), "low": float(low), "high": float(high),
+                     "treated": n1, "control": n0}
+    return out
 
 
 def uplift_metrics(churned: Any, treat: Any, scores: Mapping[str, Any], *, k: float = 0.1,
@@ -228,7 +255,8 @@ def train_uplift(
                "treated": int(t.sum()), "control": int((1 - t).sum()),
                "learner": model.learner_, "selection_qini": model.selection_,
                "held_out": int(test.sum()), "held_out_metrics": metrics,
-               "features": len(X.columns), "playbooks": playbooks}
+               "features": len(X.columns), "playbooks": playbooks,
+               "measured_effects": measured_effects(joined)}
     return UpliftResult(model=model, features=fs, summary=summary)
 
 
@@ -245,7 +273,11 @@ def rank_by_uplift(
     ``expected_saved_value = uplift x value x scoring.value_horizon_months -
     uplift.action_cost``, highest first. A customer every bag of the model
     expects to churn *more* if contacted, each by more than
-    ``uplift.harm_threshold``, is flagged ``do_not_contact`` with the reason.
+    ``uplift.harm_threshold``, is flagged ``do_not_contact`` with the reason,
+    provided (``uplift.harm_evidence``) that over the experiments the customers
+    recommended the same playbook churned more when contacted, with the whole
+    95 % interval above 0: a few thousand experiment customers leave every
+    per-customer estimate noisy, the randomised groups of a playbook are not.
 
     Parameters
     ----------
@@ -278,6 +310,9 @@ def rank_by_uplift(
                               "need a 'recommended_playbook' or 'action_1' column.")
         column = scores[source].astype("string").fillna("(none)").reset_index(drop=True)
         X[PLAYBOOK_FEATURE] = _playbook_codes(column, playbooks)
+        key = column.to_numpy(dtype=object)
+    else:
+        key = np.full(len(scores), ALL_PLAYBOOKS, dtype=object)
     bags = uplift.model.predict_bags(X)
     out = scores.reset_index(drop=True).copy()
     out["uplift"] = bags.mean(axis=0)
@@ -289,17 +324,33 @@ def rank_by_uplift(
     months = config.scoring.value_horizon_months
     out["expected_saved_value"] = (out["uplift"] * out["value"].fillna(0) * months
                                    - config.uplift.action_cost)
-    harm = out["uplift_high"] < -config.uplift.harm_threshold  # every bag agrees
+    harm = (out["uplift_high"] < -config.uplift.harm_threshold).to_numpy()  # every bag agrees
+    effects = uplift.summary.get("measured_effects") or {}
+    if config.uplift.harm_evidence:
+        # ... and the experiments show that the customer's playbook harms on average
+        harm = harm & np.isin(key, [k for k, e in effects.items() if e["low"] > 0])
     out["do_not_contact"] = harm
-    out["do_not_contact_reason"] = np.where(
-        harm, [f"contact raises the churn probability by {-u:.1%} "
-               f"({-hi:.1%} to {-lo:.1%} across {len(bags)} models): similar customers "
-               "left more often when contacted" for u, lo, hi in
-               zip(out["uplift"], out["uplift_low"], out["uplift_high"], strict=True)], "")
+    out["do_not_contact_reason"] = [
+        _harm_reason(u, lo, hi, len(bags), k, effects.get(k)) if h else ""
+        for h, u, lo, hi, k in zip(harm, out["uplift"], out["uplift_low"], out["uplift_high"],
+                                   key, strict=True)]
     out = out.sort_values(["do_not_contact", "expected_saved_value"], ascending=[True, False],
                           kind="stable").reset_index(drop=True)
     out["uplift_rank"] = np.arange(1, len(out) + 1)
     return out
+
+
+def _harm_reason(u: float, lo: float, hi: float, bags: int, playbook: str,
+                 effect: Mapping[str, float] | None) -> str:
+    text = (f"contact raises the churn probability by {-u:.1%} ({-hi:.1%} to {-lo:.1%} "
+            f"across {bags} models): similar customers left more often when contacted")
+    if effect is None or "itt" not in effect:
+        return text
+    who = "customers" if playbook == ALL_PLAYBOOKS else f"customers recommended {playbook!r}"
+    n = int(effect["treated"] + effect["control"])
+    return (f"{text}; in the experiments, {who} churned {100 * effect['itt']:+.1f} points "
+            f"more when contacted (95 % interval {100 * effect['low']:+.1f} to "
+            f"{100 * effect['high']:+.1f}, {n:,} customers)")
 
 
 def write_uplift_list(ranked: pd.DataFrame, path: str | Path) -> Path:

@@ -48,11 +48,38 @@ def test_ranked_list_orders_by_expected_saved_value_and_flags_harm(trained):
     contact = ranked[~ranked["do_not_contact"]]
     assert contact["expected_saved_value"].is_monotonic_decreasing
     flagged = ranked[ranked["do_not_contact"]]
-    assert (flagged["uplift_high"] < -cfg.uplift.harm_threshold).all()
-    assert not ranked.loc[~ranked["do_not_contact"], "uplift_high"].lt(
-        -cfg.uplift.harm_threshold).any()
+    agreed = ranked["uplift_high"] < -cfg.uplift.harm_threshold
+    effects = result.summary["measured_effects"]
+    harmful = {pb for pb, e in effects.items() if e["low"] > 0}
+    shown = ranked["recommended_playbook"].astype(str).isin(harmful)
+    # flagged: every bag agrees, and the experiments measured harm for the playbook
+    assert ranked["do_not_contact"].equals(agreed & shown)
+    assert harmful  # the sample CRM's renewal reminders harm
+    assert len(flagged) > 0
     assert flagged["do_not_contact_reason"].str.contains("raises the churn probability").all()
+    assert flagged["do_not_contact_reason"].str.contains("95 % interval").all()
     assert ranked["uplift_rank"].tolist() == list(range(1, len(ranked) + 1))
+    # on the bags' agreement alone, the flags are exactly those customers
+    alone = cfg.model_copy(update={"uplift": cfg.uplift.model_copy(update={"harm_evidence": False})})
+    loose = jobs.rank_by_uplift(alone, result, scores, dataset=dataset)
+    loose_agreed = loose["uplift_high"] < -cfg.uplift.harm_threshold
+    assert loose["do_not_contact"].equals(loose_agreed)
+    assert loose["do_not_contact"].sum() >= ranked["do_not_contact"].sum()
+
+
+def test_measured_effects_are_treated_minus_control_per_playbook(trained):
+    crm, _, cfg, dataset, result = trained
+    effects = result.summary["measured_effects"]
+    from churnkit.impact import difference_interval, realised_outcomes
+    joined, _ = realised_outcomes(dataset, crm.assignments)
+    for pb, e in effects.items():
+        rows = joined if pb == "(all)" else joined[joined["recommended_playbook"] == pb]
+        t = rows["group"] == "treat"
+        itt, low, high = difference_interval(rows["churned"][t].sum(), t.sum(),
+                                             rows["churned"][~t].sum(), (~t).sum())
+        assert (e["treated"], e["control"]) == (t.sum(), (~t).sum())
+        assert (e["itt"], e["low"], e["high"]) == pytest.approx((itt, low, high))
+    assert set(effects) == {"(all)", *crm.assignments["recommended_playbook"].astype(str)}
 
 
 def test_saved_model_is_data_and_predicts_as_before(trained, tmp_path):
