@@ -184,8 +184,10 @@ class EventFeatures(OneTableFeatures):
     For each window (days before the cutoff): event count and its trend against
     the previous window of equal length, counts per category value (top-K, the
     rest as ``(other)``), numeric aggregations (sum, mean, min, max, first, last,
-    change, trend), boolean counts and shares; over all history: days since the
-    first and the last event, and days since the last ``true`` of each boolean.
+    change, trend), boolean counts and shares (not for a flag whose complement
+    is also a flag: ``resolved`` beside ``unresolved``, ``answered`` beside
+    ``unanswered``); over all history: days since the first and the last event,
+    and days since the last ``true`` of each boolean.
     Contacts add ``inbound``/``outbound``/``unresolved``/``complaint`` booleans;
     feedback adds ``answered``/``unanswered``, a score column per survey type,
     NPS ``detractor``/``passive``/``promoter`` classes and, with five-point (CSAT)
@@ -360,14 +362,30 @@ class EventFeatures(OneTableFeatures):
         for col, aggs in self.aggs_.items():
             for w in self.windows_:
                 names += [f"{t}__{_clean(col)}__{a}__{w}d" for a in aggs]
+        days_only = self._days_only()
         for col in self._bools():
-            for w in self.windows_:
-                names += [f"{t}__{_clean(col)}__count__{w}d", f"{t}__{_clean(col)}__share__{w}d"]
+            if col not in days_only:
+                for w in self.windows_:
+                    names += [f"{t}__{_clean(col)}__count__{w}d",
+                              f"{t}__{_clean(col)}__share__{w}d"]
             names.append(f"{t}__{_clean(col)}__days_since_last")
         return _dedupe(names)
 
     def _bools(self) -> list[str]:
         return [c for c, k in self.types_.items() if k == "boolean"]
+
+    def _days_only(self) -> set[str]:
+        """Flags whose counts and shares would repeat those of their complement.
+
+        ``resolved`` beside the derived ``unresolved`` (contacts) and ``answered``
+        beside ``unanswered`` (feedback): on every row one is 1 minus the other, so
+        their shares add up to 1 and their counts to the window's count. They keep
+        only the days since their last true.
+        """
+        bools = set(self._bools())
+        pairs = {"contacts": (self.roles_.get("resolved"), "unresolved"),
+                 "feedback": ("answered", "unanswered")}.get(self.kind)
+        return {pairs[0]} if pairs and pairs[0] in bools and pairs[1] in bools else set()
 
     def transform(self, X: pd.DataFrame, *, events: pd.DataFrame | None = None) -> pd.DataFrame:
         """Aggregate the events of each row's customer strictly before its cutoff.
@@ -462,10 +480,12 @@ class EventFeatures(OneTableFeatures):
                     "trend": (OP_SUB, stat("sum"), stat("prev_sum")),
                 }
                 plan += [how[a] for a in aggs]
-        for b in range(len(self._bools())):
-            for j in range(n_w):
-                plan += [(OP_COPY, layout.true_count(j, b), 0),
-                         (OP_RATIO, layout.true_count(j, b), layout.nonnull_count(j, b))]
+        days_only = self._days_only()
+        for b, col in enumerate(self._bools()):
+            if col not in days_only:
+                for j in range(n_w):
+                    plan += [(OP_COPY, layout.true_count(j, b), 0),
+                             (OP_RATIO, layout.true_count(j, b), layout.nonnull_count(j, b))]
             plan.append((OP_COPY, layout.days_since_true(b), 0))
         if len(plan) != len(self.feature_names_out_):
             raise NotFittedError(

@@ -141,6 +141,35 @@ def test_feedback_kind_derives_survey_scores_and_nps_classes():
     assert out["feedback__answered__days_since_last"] == 31
 
 
+def test_a_flag_beside_its_complement_keeps_only_its_days_since_last(rng):
+    # resolved = 1 - unresolved on every row: its counts and shares would repeat
+    events, spine = _events(rng), _spine()
+    f = _fit(events, spine)
+    names = set(f.get_feature_names_out())
+    assert "contacts__resolved__days_since_last" in names
+    assert not any(n.startswith(("contacts__resolved__count", "contacts__resolved__share"))
+                   for n in names)
+    out = f.transform(spine, events=events)
+    for w in (30, 90, 365):
+        assert f"contacts__unresolved__share__{w}d" in names
+    # the last resolved contact is still dated
+    c, cutoff = spine.loc[0, "customer_id"], spine.loc[0, "cutoff"]
+    ev = events[(events.customer_id == c) & (events.timestamp < cutoff) & (events.resolved == 1)]
+    expected = (cutoff - ev.timestamp.max()) / pd.Timedelta(days=1) if len(ev) else np.nan
+    np.testing.assert_allclose(out.loc[0, "contacts__resolved__days_since_last"], expected,
+                               rtol=1e-5)
+    fb = pd.DataFrame({"customer_id": ["a"] * 2, "timestamp": pd.to_datetime(["2024-01-01", "2024-02-01"]),
+                       "score": [9.0, np.nan]})
+    X = pd.DataFrame({"customer_id": ["a"], "cutoff": [pd.Timestamp("2024-04-01")]})
+    g = EventFeatures(table="feedback", kind="feedback", windows=[365],
+                      columns={"score": "numeric"}).fit(X, events=fb)
+    names = list(g.get_feature_names_out())
+    assert "feedback__answered__days_since_last" in names
+    assert "feedback__unanswered__share__365d" in names
+    assert "feedback__answered__share__365d" not in names
+    assert "feedback__answered__count__365d" not in names
+
+
 def test_feedback_reads_every_answer_as_satisfied_or_dissatisfied_on_its_own_scale():
     # NPS 0-6 and CSAT 1-2 are both dissatisfied, NPS 9-10 and CSAT 4-5 both satisfied
     ts = pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01", "2024-03-20"])
