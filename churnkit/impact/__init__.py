@@ -14,6 +14,7 @@
 from churnkit.impact._holdout import ASSIGNMENT_COLUMNS, assign_holdout, assignments_table
 from churnkit.impact._measure import (
     IMPACT_COLUMNS,
+    breakdown_levels,
     difference_interval,
     impact_by,
     impact_table,
@@ -33,6 +34,7 @@ __all__ = [
     "assign_holdout",
     "assignments_table",
     "auuc",
+    "breakdown_levels",
     "difference_interval",
     "impact_by",
     "impact_page",

@@ -9,7 +9,8 @@ import pandas as pd
 
 from churnkit._core import require_columns
 
-__all__ = ["IMPACT_COLUMNS", "difference_interval", "impact_by", "impact_table", "wilson_interval"]
+__all__ = ["IMPACT_COLUMNS", "breakdown_levels", "difference_interval", "impact_by", "impact_table",
+           "wilson_interval"]
 
 Z95 = 1.959963984540054
 
@@ -139,6 +140,11 @@ def impact_table(frame: pd.DataFrame, *, value_months: float = 1.0) -> pd.Series
     })[list(IMPACT_COLUMNS)]
 
 
+def breakdown_levels(values: pd.Series) -> pd.Series:
+    """The level of each row as :func:`impact_by` names it: stripped text, ``(none)`` if empty."""
+    return values.astype("string").fillna("").str.strip().replace("", "(none)")
+
+
 def impact_by(frame: pd.DataFrame, by: Sequence[str], *, value_months: float = 1.0) -> pd.DataFrame:
     """:func:`impact_table` per level of each column in ``by``, stacked.
 
@@ -153,8 +159,7 @@ def impact_by(frame: pd.DataFrame, by: Sequence[str], *, value_months: float = 1
     for col in by:
         if col not in frame:
             continue
-        levels = frame[col].astype("string").fillna("").str.strip().replace("", "(none)")
-        for level, part in frame.groupby(levels.to_numpy(), sort=True):
+        for level, part in frame.groupby(breakdown_levels(frame[col]).to_numpy(), sort=True):
             if not ((part["group"] == "treat").any() and (part["group"] == "control").any()):
                 continue
             rows.append({"breakdown": col, "level": str(level),

@@ -28,7 +28,9 @@ from churnkit.features import FeatureSet, feature_set_from_state, feature_set_st
 from churnkit.impact import (
     UpliftModel,
     auuc,
-    difference_interval,
+    breakdown_levels,
+    impact_by,
+    impact_table,
     qini_coefficient,
     realised_outcomes,
     uplift_at_k,
@@ -52,26 +54,17 @@ def _playbook_codes(column: pd.Series, playbooks: list[str]) -> pd.Categorical:
 def measured_effects(joined: pd.DataFrame) -> dict[str, dict[str, float]]:
     """Churn of treated minus control (intent to treat) with its 95 % interval, per playbook.
 
-    By ``recommended_playbook`` when the experiments have it, and over every
-    customer (``"(all)"``). Measured on the randomised groups alone, so it is
-    the evidence the uplift model's per-customer estimates are checked against.
+    :func:`~churnkit.impact.impact_table` over every customer (``"(all)"``) and
+    :func:`~churnkit.impact.impact_by` the ``recommended_playbook`` when the
+    experiments have it. Measured on the randomised groups alone, so it is the
+    evidence the uplift model's per-customer estimates are checked against.
     """
-    t = (joined["group"] == "treat").to_numpy()
-    y = joined["churned"].to_numpy().astype(bool)
-    groups: dict[str, np.ndarray] = {ALL_PLAYBOOKS: np.ones(len(joined), dtype=bool)}
-    if PLAYBOOK_FEATURE in joined:
-        column = joined[PLAYBOOK_FEATURE].astype("string").fillna("(none)").to_numpy(dtype=object)
-        groups.update({str(pb): column == pb for pb in sorted(set(column))})
-    out: dict[str, dict[str, float]] = {}
-    for name, rows in groups.items():
-        n1, n0 = int((rows & t).sum()), int((rows & ~t).sum())
-        x1, x0 = int((rows & t & y).sum()), int((rows & ~t & y).sum())
-        if not (n1 and n0):
-            continue
-        itt, low, high = difference_interval(x1, n1, x0, n0)
-        out[name] = {"itt": float(itt), "low": float(low), "high": float(high),
-                     "treated": n1, "control": n0}
-    return out
+    rows = impact_by(joined, [PLAYBOOK_FEATURE]).set_index("level")
+    rows.loc[ALL_PLAYBOOKS] = impact_table(joined)
+    return {str(level): {"itt": float(r["itt"]), "low": float(r["itt_low"]),
+                         "high": float(r["itt_high"]), "treated": int(r["treated"]),
+                         "control": int(r["control"])}
+            for level, r in rows.iterrows() if r["treated"] and r["control"]}
 
 
 def uplift_metrics(churned: Any, treat: Any, scores: Mapping[str, Any], *, k: float = 0.1,
@@ -310,7 +303,7 @@ def rank_by_uplift(
                               "need a 'recommended_playbook' or 'action_1' column.")
         column = scores[source].astype("string").fillna("(none)").reset_index(drop=True)
         X[PLAYBOOK_FEATURE] = _playbook_codes(column, playbooks)
-        key = column.to_numpy(dtype=object)
+        key = breakdown_levels(column).to_numpy(dtype=object)  # as measured_effects names them
     else:
         key = np.full(len(scores), ALL_PLAYBOOKS, dtype=object)
     bags = uplift.model.predict_bags(X)
@@ -344,7 +337,7 @@ def _harm_reason(u: float, lo: float, hi: float, bags: int, playbook: str,
                  effect: Mapping[str, float] | None) -> str:
     text = (f"contact raises the churn probability by {-u:.1%} ({-hi:.1%} to {-lo:.1%} "
             f"across {bags} models): similar customers left more often when contacted")
-    if effect is None or "itt" not in effect:
+    if effect is None:
         return text
     who = "customers" if playbook == ALL_PLAYBOOKS else f"customers recommended {playbook!r}"
     n = int(effect["treated"] + effect["control"])
