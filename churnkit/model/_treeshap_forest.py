@@ -83,6 +83,21 @@ E_NODE, E_LEFT, E_FEAT, E_LEVEL, E_PREV, E_LEAF, E_CONST = range(7)
 EDGE_COLS = 7
 
 
+@cached_njit(fastmath=False, inline="always")
+def _category_left(x: float, cat_bits: np.ndarray, start: int, n_words: int) -> bool:
+    """Whether value ``x`` goes left at a categorical split, as LightGBM decides.
+
+    NaN, negative and huge values go right; the value is truncated as C++ does and
+    looked up in the split's bitset of ``n_words`` 32-bit words from ``start``.
+    """
+    if x > -1.0 and x < 2147483648.0:
+        iv = np.int64(x) if x >= 0.0 else np.int64(0)
+        w = iv >> 5
+        if w < n_words:
+            return ((cat_bits[start + w] >> (iv & 31)) & 1) != 0
+    return False
+
+
 @cached_njit(fastmath=False)
 def _leaf_weights(
     zq: np.ndarray,
@@ -396,14 +411,7 @@ def explain_rows(
                     start = nodes[g, N_CAT_START]
                     n_words = nodes[g, N_CAT_LEN]
                     for rr in range(nb):
-                        x = xs[rr]
-                        left = False
-                        if x > -1.0 and x < 2147483648.0:  # else NaN / negative / huge: right
-                            iv = np.int64(x) if x >= 0.0 else np.int64(0)  # C++ truncation
-                            w = iv >> 5
-                            if w < n_words:
-                                left = ((cat_bits[start + w] >> (iv & 31)) & 1) != 0
-                        d_n[rr] = np.int32(left)
+                        d_n[rr] = np.int32(_category_left(xs[rr], cat_bits, start, n_words))
                 pos = nodes[g, N_POS]
                 bit = np.int32(1 << pos) if pos < 31 else np.int32(0)
                 if nodes[g, N_MODE] == 0:
@@ -517,12 +525,7 @@ def explain_players(
                 else:
                     start = nodes[g, N_CAT_START]
                     n_words = nodes[g, N_CAT_LEN]
-                    left = False
-                    if x > -1.0 and x < 2147483648.0:  # else NaN / negative / huge: right
-                        iv = np.int64(x) if x >= 0.0 else np.int64(0)  # C++ truncation
-                        w = iv >> 5
-                        if w < n_words:
-                            left = ((cat_bits[start + w] >> (iv & 31)) & 1) != 0
+                    left = _category_left(x, cat_bits, start, n_words)
                 dec[n] = np.int32(left)
             for lf in range(l0, l0 + n_int + 1):  # a tree of n splits has n + 1 leaves
                 fo = leaves[lf, L_UF_OFF]
