@@ -89,7 +89,7 @@ def _check_error(err: BaseException, spec: dict) -> None:
 def test_the_corpus_covers_enough_cases():
     files = {f.name for f in (ROOT / "files").iterdir()}
     used = {f for case in CASES for f in case["files"].values()}
-    assert len(CASES) >= 30
+    assert len(CASES) >= 70
     assert len(files) >= 30
     assert files <= used | {"customers_new_categories.csv", "contacts_new_topics.csv"}
     assert all(f.stat().st_size < 10_000 for f in (ROOT / "files").iterdir())
@@ -249,6 +249,18 @@ def test_cli_score_counts_unseen_categories_and_parses_numbers_as_text(small_mod
     # 'billing' was a kept topic: 'refund-request' is new; contacts has fewer topics than max_categories
     billing = sum(",billing," in line for line in (ROOT / "base" / "contacts.csv").read_text().splitlines())
     assert summary["unseen_categories"]["contacts.topic"] == billing
+
+
+def test_cli_score_refuses_a_trained_column_that_arrived_empty(small_model, tmp_path):
+    """The model learned from region; a file whose region column is empty is refused, not
+    scored as if every customer's region were unknown."""
+    cfg = _write_config(tmp_path, {"customers": "customers_all_null_column.csv"})
+    r = runner.invoke(app, ["score", "--config", str(cfg), "--model", str(small_model),
+                            "--out", str(tmp_path / "s.csv")])
+    assert r.exit_code == 1, r.output
+    assert "Table 'customers': column 'region' is empty in all 40 rows" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert not (tmp_path / "s.csv").exists()
 
 
 def test_score_parses_numeric_attribute_arriving_as_text(small_model, tmp_path):

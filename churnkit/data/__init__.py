@@ -7,6 +7,7 @@ tables: an event table keyed by another id reaches the customers through
 customer (the latest churn date, the revenue of open subscriptions).
 """
 
+from churnkit.data._customers import CUSTOMER_ROLES
 from churnkit.data._dataset import (
     REJECT_COLUMNS,
     Dataset,
@@ -30,6 +31,7 @@ from churnkit.data._parse import (
 )
 
 __all__ = [
+    "CUSTOMER_ROLES",
     "ENCODINGS",
     "ColumnFormat",
     "DayCounts",

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from churnkit.data import REJECT_COLUMNS, Dataset, parse_dates, parse_numeric
+from churnkit.data import CUSTOMER_ROLES, REJECT_COLUMNS, Dataset, parse_dates, parse_numeric
 from churnkit.exceptions import SchemaError
 from churnkit.features._btyd import BTYDFeatures
 from churnkit.features._derived import DerivedFeatures
@@ -62,6 +62,11 @@ class FeatureSet(BaseEstimator):
         One per purchase table when ``btyd`` applies.
     feature_names_ : list of str
         The columns of :meth:`transform`, in order.
+    columns_ : dict of str to list of str
+        Per table (``"customers"`` or an event table), the raw columns new data must bring.
+    filled_ : dict of str to dict of str to float
+        Per table and column of ``columns_``, the share of training rows with a
+        value; :meth:`align` refuses new data in which such a column is empty.
 
     Examples
     --------
@@ -136,6 +141,10 @@ class FeatureSet(BaseEstimator):
             for name, spec in dataset.specs.items()
         }
         self.columns_["customers"] = sorted(self.static_.types_)
+        self.filled_ = {
+            name: {c: _filled_share(_table(dataset, name), c) for c in cols}
+            for name, cols in self.columns_.items()
+        }
         self.feature_names_ = list(self.static_.get_feature_names_out())
         for f in self.events_.values():
             self.feature_names_ += list(f.get_feature_names_out())
@@ -181,6 +190,7 @@ class FeatureSet(BaseEstimator):
             parsed columns and the extra rejects.
         """
         check_fitted(self, "FeatureSet")
+        self._check_filled(dataset)
         cust = dataset.customers
         text = [c for c, k in self.static_.types_.items()
                 if k in {"numeric", "boolean"} and c in cust
@@ -286,10 +296,36 @@ class FeatureSet(BaseEstimator):
             parts.append(derived.transform(pd.DataFrame(inputs, index=spine.index)))
         return pd.concat(parts, axis=1)
 
+    def _check_filled(self, dataset: Dataset) -> None:
+        """Refuse a table whose trained column arrived empty.
+
+        A column filled in share ``s`` of the training rows is empty in all ``n``
+        rows of a table by chance with probability ``(1 - s) ** n``; below one in
+        a million the export lost it, and scoring would read every value as
+        missing. Sets saved before ``filled_`` existed skip the check.
+        """
+        for name, shares in getattr(self, "filled_", {}).items():
+            table = _table(dataset, name)
+            if table is None or not len(table):
+                continue
+            n = len(table)
+            for col, share in shares.items():
+                if (col not in table.columns or share <= 0.0 or (1.0 - share) ** n >= 1e-6
+                        or table[col].notna().any()):
+                    continue
+                where = (f" (the column data.customers.{col} names)"
+                         if name == "customers" and col in CUSTOMER_ROLES else "")
+                raise SchemaError(
+                    f"Table {name!r}: column {col!r}{where} is empty in all {n:,} rows, but the model "
+                    f"was trained with it filled in {share:.0%} of the rows, so every value "
+                    "would be read as missing. Check that the config maps the right column "
+                    "and that the export filled it (or retrain the model without it)."
+                )
+
     def _check_columns(self, dataset: Dataset) -> None:
         """Fail clearly when a table lacks columns the model was trained with."""
         for name, needed in getattr(self, "columns_", {}).items():
-            table = dataset.customers if name == "customers" else dataset.events.get(name)
+            table = _table(dataset, name)
             if table is None:
                 continue
             missing = [c for c in needed if c not in table.columns]
@@ -303,6 +339,18 @@ class FeatureSet(BaseEstimator):
     def fit_transform(self, dataset: Dataset, spine: pd.DataFrame) -> pd.DataFrame:
         """Fit, then transform the same rows."""
         return self.fit(dataset, spine).transform(dataset, spine)
+
+
+def _table(dataset: Dataset, name: str) -> pd.DataFrame | None:
+    """The customer table for ``"customers"``, else the event table ``name`` (or None)."""
+    return dataset.customers if name == "customers" else dataset.events.get(name)
+
+
+def _filled_share(table: pd.DataFrame | None, column: str) -> float:
+    """The share of ``table``'s rows whose ``column`` holds a value (0 for no rows)."""
+    if table is None or not len(table) or column not in table.columns:
+        return 0.0
+    return float(table[column].notna().mean())
 
 
 def transform_in_blocks(fs: FeatureSet, dataset: Dataset, spine: pd.DataFrame, *,

@@ -400,8 +400,8 @@ def _btyd_from_state(r: StateReader) -> BTYDFeatures:
 
 
 # ----------------------------------------------------------------------------- FeatureSet
-_SET_FITTED = {"static_", "events_", "texts_", "columns_", "feature_names_", "derived_", "btyd_",
-               "categorical_features_"}
+_SET_FITTED = {"static_", "events_", "texts_", "columns_", "filled_", "feature_names_", "derived_",
+               "btyd_", "categorical_features_"}
 
 
 def feature_set_state(fs: FeatureSet) -> dict[str, Any]:
@@ -432,9 +432,27 @@ def feature_set_state(fs: FeatureSet) -> dict[str, Any]:
         "derived_": None if derived is None else _derived_state(derived),
         "btyd_": {name: _btyd_state(b) for name, b in getattr(fs, "btyd_", {}).items()},
         "columns_": {k: list(v) for k, v in getattr(fs, "columns_", {}).items()},
+        "filled_": {k: {c: float(x) for c, x in v.items()}
+                    for k, v in getattr(fs, "filled_", {}).items()},
         "feature_names_": list(fs.feature_names_),
         "categorical_features_": list(fs.categorical_features_),
     }
+
+
+def _filled_from_state(r: StateReader) -> dict[str, dict[str, float]]:
+    """``filled_``: per table, per column, a share in [0, 1]."""
+    out: dict[str, dict[str, float]] = {}
+    data = r.value("filled_")
+    if not isinstance(data, dict):
+        raise r.fail("filled_", "expected an object of tables")
+    for name, shares in data.items():
+        ok = isinstance(shares, dict) and all(
+            isinstance(x, (int, float)) and not isinstance(x, bool) and 0.0 <= x <= 1.0
+            for x in shares.values())
+        if not ok:
+            raise r.fail(f"filled_.{name}", "expected a mapping of column to a share in [0, 1]")
+        out[str(name)] = {str(c): float(x) for c, x in shares.items()}
+    return out
 
 
 def feature_set_from_state(data: Any, file: str) -> FeatureSet:
@@ -476,6 +494,8 @@ def feature_set_from_state(data: Any, file: str) -> FeatureSet:
     fs.btyd_ = ({name: _btyd_from_state(s) for name, s in r.items("btyd_")} if r.has("btyd_")
                 else {})
     fs.columns_ = r.mapping("columns_", "lists of strings")
+    if r.has("filled_"):  # absent in sets saved before the empty-column check
+        fs.filled_ = _filled_from_state(r)
     names = r.strs("feature_names_")
     rebuilt = [*fs.static_.feature_names_out_, *(n for f in fs.events_.values()
                                                  for n in f.feature_names_out_),

@@ -69,6 +69,32 @@ def test_align_parses_numbers_that_arrive_as_text_and_rejects_the_rest(fitted):
     assert X["static__seats"].iloc[[1, 2]].isna().all()
 
 
+def test_align_refuses_a_trained_column_that_arrived_empty(fitted):
+    assert fitted.filled_["contacts"] == {"topic": 1.0}
+    assert fitted.filled_["customers"]["seats"] == 1.0
+    empty = _dataset(contacts={"topic": [None] * 6})
+    with pytest.raises(SchemaError, match=r"Table 'contacts': column 'topic' is empty in all 6 "
+                                          r"rows, but the model was trained with it filled in 100%"):
+        fitted.align(empty)
+    with pytest.raises(SchemaError, match=r"column 'seats' is empty in all 5 rows"):
+        fitted.align(_dataset(customers={"seats": [None] * 5}))
+    # one value left is data, not a lost column
+    fitted.align(_dataset(customers={"seats": [None, None, None, None, "3"]}))
+
+
+def test_align_accepts_an_empty_column_that_was_mostly_empty_in_training():
+    """Filled in 1 of 5 training rows, a column is empty in 5 new rows by chance 33% of
+    the time: that is no evidence of a lost column."""
+    sparse = FeatureSet(windows=[30]).fit(
+        _dataset(customers={"seats": [None, None, "3", None, None]}), _spine())
+    assert sparse.filled_["customers"]["seats"] == pytest.approx(0.2)
+    new = _dataset(customers={"seats": [None] * 5})
+    assert sparse.align(new) is new
+    # a set saved before the shares were kept does not check
+    del sparse.filled_
+    sparse.align(new)
+
+
 def test_unseen_categories_counts_customers_and_event_rows_before_the_cutoff(fitted):
     new = _dataset(
         customers={"tier": ["gold", "platinum", "gold", "platinum", "silver"]},
