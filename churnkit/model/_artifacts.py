@@ -36,6 +36,7 @@ import json
 import os
 import platform
 import shutil
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -126,6 +127,40 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(code, os.strerror(code), str(b))
 
 
+def _host() -> str:
+    return "".join(c if c.isalnum() else "_" for c in socket.gethostname())[:40]
+
+
+def _saving_prefix(path: Path) -> str:
+    """The name start of a save's temporary folder: the path, this process and this host."""
+    return f".{path.name}.saving-{os.getpid()}-{_host()}-"
+
+
+def _remove_leftovers(path: Path) -> None:
+    """Delete the temporary folders of saves to ``path`` whose process no longer runs.
+
+    A save killed after writing its folder (or after an exchange, which leaves
+    the old model under the temporary name) leaves it beside ``path``; the
+    folder name holds the saving process's id and host, so a save still running
+    here, or on another host sharing the folder, is never touched. Windows has
+    no harmless way to ask whether a process runs, so nothing is removed there.
+    """
+    if os.name != "posix" or not path.parent.is_dir():
+        return
+    head = f".{path.name}.saving-"
+    host = f"{_host()}-"
+    for entry in path.parent.iterdir():
+        pid, _, rest = entry.name[len(head):].partition("-")
+        if not entry.name.startswith(head) or not pid.isdigit() or not rest.startswith(host):
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(entry, ignore_errors=True)
+        except OSError:  # alive under another user, or not ours to ask
+            continue
+
+
 def _install(new: Path, path: Path) -> None:
     """Put the complete folder ``new`` at ``path``, which is the old or the new model throughout.
 
@@ -199,7 +234,8 @@ def save_model(model: Any, path: str | Path, **extra: Any) -> Path:
         if name not in extra and getattr(model, f"{name}_", None) is not None:
             extra[name] = getattr(model, f"{name}_")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    _remove_leftovers(path)
+    tmp = Path(tempfile.mkdtemp(prefix=_saving_prefix(path), dir=path.parent))
     try:
         umask = os.umask(0)
         os.umask(umask)

@@ -6,6 +6,8 @@ import json
 import os
 import pickle
 import shutil
+import subprocess
+import sys
 
 import joblib
 import numpy as np
@@ -367,6 +369,66 @@ def test_save_replaces_a_model_without_a_moment_of_no_model(tmp_path, monkeypatc
         ck.save_model(new, path)  # the next save completes and tidies up
         assert ck.load_model(path).version_ == new.version_
         assert sorted(p.name for p in path.parent.iterdir()) == ["m"]
+
+
+_KILLED_SAVE = """
+import os, sys
+import churnkit as ck
+from churnkit.model import _artifacts
+where, exchange = sys.argv[3], sys.argv[4] == "exchange"
+model = ck.load_model(sys.argv[1])
+real_exchange, real_replace = _artifacts._exchange, os.replace
+seen = []
+def exchanged(a, b):
+    if not exchange:
+        return False
+    out = real_exchange(a, b)
+    if where == "after_swap":
+        os._exit(9)
+    return out
+def replaced(a, b):
+    seen.append(b)
+    real_replace(a, b)
+    if where == "between_renames" and len(seen) == 1:
+        os._exit(9)
+_artifacts._exchange, os.replace = exchanged, replaced
+if where == "before_swap":
+    _artifacts._install = lambda new, path: os._exit(9)
+ck.save_model(model, sys.argv[2])
+"""
+
+
+@pytest.mark.parametrize(("where", "exchange"), [
+    ("before_swap", "exchange"), ("after_swap", "exchange"), ("between_renames", "two-renames"),
+])
+def test_a_save_killed_for_real_leaves_a_model_and_the_next_save_tidies_up(tmp_path, where,
+                                                                            exchange):
+    """os._exit runs no clean-up: what a killed save leaves, the next save removes."""
+    old, _ = _tiny(seed=0)
+    new, _ = _tiny(seed=1)
+    path = tmp_path / "models" / "m"
+    ck.save_model(old, path)
+    ck.save_model(new, tmp_path / "new")
+    run = subprocess.run([sys.executable, "-c", _KILLED_SAVE, str(tmp_path / "new"), str(path),
+                          where, exchange], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 9, run.stderr
+    assert ck.load_model(path).version_ in {old.version_, new.version_}
+    assert sorted(p.name for p in path.parent.iterdir()) != ["m"]  # the kill left something
+    ck.save_model(old, path)
+    assert ck.load_model(path).version_ == old.version_
+    assert sorted(p.name for p in path.parent.iterdir()) == ["m"]
+
+
+def test_a_save_never_removes_the_folder_of_a_save_still_running(tmp_path):
+    old, _ = _tiny(seed=0)
+    path = tmp_path / "m"
+    running = tmp_path / f".m.saving-{os.getpid()}-{_artifacts._host()}-abc123"
+    other_host = tmp_path / ".m.saving-999999999-elsewhere-abc123"
+    running.mkdir()
+    other_host.mkdir()
+    ck.save_model(old, path)
+    assert running.is_dir()
+    assert other_host.is_dir()
 
 
 def test_save_refuses_to_replace_a_folder_that_is_not_a_model(tmp_path):
