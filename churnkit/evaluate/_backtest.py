@@ -51,7 +51,7 @@ from churnkit.evaluate._metrics import evaluation_metrics
 from churnkit.exceptions import ConfigError, ModelError, SchemaError
 from churnkit.features import feature_set
 from churnkit.labels import labels_from_config
-from churnkit.model import fit_model
+from churnkit.model import fit_model, horizon_ends_by
 
 __all__ = ["HEADLINE", "OPTIONAL_BASELINES", "EvaluationResult", "backtest", "baselines_of"]
 
@@ -207,7 +207,6 @@ def _raw_snapshot(config: Config, dataset: Dataset,
 
 def _event_folds(config: Config, labels: pd.DataFrame, k: int) -> list[dict[str, Any]]:
     cutoffs = pd.DatetimeIndex(labels["cutoff"].unique()).sort_values()
-    horizon = pd.Timedelta(days=config.labels.horizon_days)
     need = config.labels.validation_cutoffs + 1
     if k > len(cutoffs):
         raise ConfigError(
@@ -216,7 +215,7 @@ def _event_folds(config: Config, labels: pd.DataFrame, k: int) -> list[dict[str,
         )
     folds = []
     for i, test in enumerate(cutoffs[-k:]):
-        train = [c for c in cutoffs if c < test and c + horizon <= test]
+        train = list(cutoffs[horizon_ends_by(cutoffs, test, config.labels.horizon_days)])
         if len(train) < need:
             raise ConfigError(
                 f"Backtest fold at test cutoff {test.date()}: only {len(train)} earlier cutoff(s) "
@@ -232,9 +231,8 @@ def _event_folds(config: Config, labels: pd.DataFrame, k: int) -> list[dict[str,
 def _purge_leaves_training(config: Config, train_cutoffs: list[pd.Timestamp]) -> bool:
     """Whether a fold's validation purge keeps at least one older training cutoff."""
     n_valid = config.labels.validation_cutoffs
-    first_valid = train_cutoffs[-n_valid]
-    horizon = pd.Timedelta(days=config.labels.horizon_days)
-    return any(c + horizon <= first_valid for c in train_cutoffs[:-n_valid])
+    return bool(horizon_ends_by(train_cutoffs[:-n_valid], train_cutoffs[-n_valid],
+                                config.labels.horizon_days).any())
 
 
 def backtest(

@@ -25,7 +25,7 @@ from churnkit.model._profile import (
     profile_counts,
     training_profile,
 )
-from churnkit.model._rows import out_of_time_split
+from churnkit.model._rows import horizon_ends_by, out_of_time_split
 from churnkit.model._sample import non_churner_rate, sample_training_rows, sampling_rates
 from churnkit.model._treeshap import TreeExplainer, UnsupportedModelError
 from churnkit.model._tune import final_rate, search_capacity
@@ -50,6 +50,7 @@ __all__ = [
     "load_model",
     "model_from_config",
     "non_churner_rate",
+    "horizon_ends_by",
     "out_of_time_split",
     "profile_counts",
     "sample_training_rows",

@@ -15,7 +15,40 @@ import pandas as pd
 
 from churnkit.exceptions import ModelError, SchemaError
 
-__all__ = ["class_balance", "out_of_time_split", "take_rows", "valid_weights"]
+__all__ = ["class_balance", "horizon_ends_by", "out_of_time_split", "take_rows", "valid_weights"]
+
+
+def horizon_ends_by(cutoffs: Any, when: Any, horizon_days: int) -> np.ndarray:
+    """Which cutoffs have their label horizon end by ``when``: the purge rule.
+
+    A training cutoff may sit beside a later validation or test cutoff ``when``
+    only if its ``horizon_days``-day label is fully observed by then; otherwise its
+    label looks at the period it is validated on. Every split of the package
+    (the out-of-time validation, the backtest's folds, the capacity search's
+    inner split) applies this one rule.
+
+    Parameters
+    ----------
+    cutoffs : array-like of datetime
+        The cutoffs to check.
+    when : datetime
+        The first cutoff held out.
+    horizon_days : int
+        The label horizon.
+
+    Returns
+    -------
+    ndarray of bool
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> cut = pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01"])
+    >>> horizon_ends_by(cut, pd.Timestamp("2024-03-01"), 30).tolist()
+    [True, False, False]
+    """
+    cut = pd.to_datetime(pd.Series(cutoffs)).to_numpy()
+    return cut + np.timedelta64(int(horizon_days), "D") <= pd.Timestamp(when).to_datetime64()
 
 
 def out_of_time_split(
@@ -63,7 +96,7 @@ def out_of_time_split(
     valid = cut >= first_valid
     train = ~valid
     if horizon_days is not None:
-        train &= cut + np.timedelta64(int(horizon_days), "D") <= first_valid
+        train &= horizon_ends_by(cut, first_valid, horizon_days)
         if not train.any():
             raise ModelError(
                 f"No training cutoff has its {horizon_days}-day horizon ending before the "

@@ -26,6 +26,8 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
+from churnkit.model._rows import horizon_ends_by
+
 __all__ = ["CANDIDATES", "MIN_TREES", "final_rate", "inner_split", "search_capacity",
            "train_until_stale"]
 
@@ -145,7 +147,7 @@ def inner_split(y: np.ndarray, cutoffs: pd.Series | None, horizon_days: int | No
             valid = cut == last
             train = ~valid
             if horizon_days is not None:
-                purged = train & (cut + np.timedelta64(int(horizon_days), "D") <= last)
+                purged = train & horizon_ends_by(cut, last, horizon_days)
                 if len(np.unique(y[purged])) == 2:
                     train = purged
             if len(np.unique(y[train])) == 2 and len(np.unique(y[valid])) == 2:

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from _evaluate_data import END, event_config_dict
 
+import churnkit as ck
 from churnkit import ConfigError
 from churnkit.config import config_from_dict
 from churnkit.data import load_dataset
@@ -50,6 +51,20 @@ def test_each_fold_model_purges_cutoffs_whose_horizon_reaches_its_validation(
     assert 0 < len(kept) < len(train_cuts) - cfg.labels.validation_cutoffs  # one is purged
     expected = int(labels["cutoff"].isin(kept).sum())
     assert event_result.last_model.metrics_["n_train"] == expected
+
+
+def test_train_purges_as_the_backtest_does(event_tables):
+    """``churnkit train`` and each backtest fold drop the same cutoffs: those whose
+    60-day horizon reaches the first validation cutoff."""
+    cfg = config_from_dict(event_config_dict())
+    labels = labels_from_config(load_dataset(cfg, event_tables), cfg.labels)
+    cuts = pd.DatetimeIndex(sorted(labels["cutoff"].unique()))
+    first_valid = cuts[-cfg.labels.validation_cutoffs]
+    kept = [c for c in cuts[:-cfg.labels.validation_cutoffs]
+            if c + pd.Timedelta(days=cfg.labels.horizon_days) <= first_valid]
+    assert len(kept) == len(cuts) - cfg.labels.validation_cutoffs - 1  # one cutoff purged
+    model = ck.train(cfg, tables=event_tables).model
+    assert model.metrics_["n_train"] == int(labels["cutoff"].isin(kept).sum())
 
 
 def _poison(tables, at):
