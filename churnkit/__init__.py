@@ -49,7 +49,13 @@ from churnkit import (  # noqa: E402 -- after the OpenMP setting above
 from churnkit._core import __version__
 from churnkit.config import Config, load_config
 from churnkit.data import Dataset, load_dataset
-from churnkit.exceptions import ChurnkitError, ConfigError, ModelError, SchemaError
+from churnkit.exceptions import (
+    ChurnkitError,
+    ConfigError,
+    ModelError,
+    NotFittedError,
+    SchemaError,
+)
 from churnkit.features import (
     DerivedFeatures,
     EventFeatures,
@@ -73,6 +79,7 @@ __all__ = [
     "EventFeatures",
     "FeatureSet",
     "ModelError",
+    "NotFittedError",
     "SchemaError",
     "ScoreResult",
     "StaticFeatures",
