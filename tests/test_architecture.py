@@ -79,11 +79,23 @@ def upward_imports(sub: str, tree: ast.AST) -> list[str]:
             if target[0] != sub and LAYER[target[0]] >= LAYER[sub]]
 
 
+# The command line's private modules, which only the command line itself may import.
+CLI = {"cli", "_cli_common", "_cli_loop", "__main__"}
+
+
 def private_crossings(sub: str, tree: ast.AST) -> list[str]:
-    """Private modules or names of another sub-package (the foundation excepted)."""
-    out = []
+    """Private modules or names of another sub-package (the foundation excepted).
+
+    Relative imports count as crossings: the package imports absolutely, so a
+    relative import could only hide one.
+    """
+    out = [f"{node.lineno}: relative import" for node in ast.walk(tree)
+           if isinstance(node, ast.ImportFrom) and node.level > 0]
     for node, target, names in _churnkit_imports(tree):
         if target[0] in (sub, "_core"):
+            continue
+        if target[0].startswith("_") and sub not in CLI:  # churnkit._cli_common and the like
+            out.append(f"{node.lineno}: {'.'.join(target)}")
             continue
         private = [p for p in target[1:] if p.startswith("_")] + [n for n in names if n.startswith("_")]
         if private:
@@ -133,6 +145,9 @@ def test_no_import_inside_a_function_except_lazy_third_party():
     ("from churnkit.model import ChurnModel\n", lambda t: upward_imports("data", t)),
     ("from churnkit.data._parse import infer_type\n", lambda t: private_crossings("features", t)),
     ("from churnkit.data import _parse\n", lambda t: private_crossings("features", t)),
+    ("from churnkit._cli_common import out\n", lambda t: private_crossings("jobs", t)),
+    ("from churnkit import _cli_loop\n", lambda t: private_crossings("report", t)),
+    ("from ..data._parse import infer_type\n", lambda t: private_crossings("features", t)),
     ("def f():\n    from churnkit.config import Config\n", hidden_imports),
 ])
 def test_the_checks_catch_what_they_are_for(source, check):
