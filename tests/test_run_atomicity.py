@@ -50,6 +50,11 @@ KILLER = textwrap.dedent(r'''
         return build_at_risk(scores, customers, pd.DataFrame(index=range(n)),
                              pd.DataFrame(index=range(n)))
 
+    def groups(seed):  # a holdout run's assignments, written with its lists
+        return pd.DataFrame({"run_id": f"run-{seed}", "customer_id": [f"c{i}" for i in range(12)],
+                             "group": ["control" if (i + seed) % 5 == 0 else "treat"
+                                       for i in range(12)]})
+
     def scores(seed):
         rng = np.random.default_rng(seed)
         s = pd.DataFrame({"customer_id": [f"c{i}" for i in range(20)],
@@ -70,6 +75,12 @@ KILLER = textwrap.dedent(r'''
     RUNS = {
         "report": (lambda d: write_at_risk_lists(at_risk(["Ana", "Bo", "Cy"], 1), d),
                    lambda d: write_at_risk_lists(at_risk(["Ana", "Dee"], 2), d)),
+        "holdout": (lambda d: write_at_risk_lists(at_risk(["Ana", "Bo"], 1), d,
+                                                  assignments=groups(1)),
+                    lambda d: write_at_risk_lists(at_risk(["Cy"], 2), d)),
+        "holdout_again": (lambda d: write_at_risk_lists(at_risk(["Ana"], 1), d),
+                          lambda d: write_at_risk_lists(at_risk(["Ana", "Bo"], 2), d,
+                                                        assignments=groups(2))),
         "score": (lambda d: scores(1).write(d / "scores.csv"),
                   lambda d: scores(2).write(d / "scores.csv")),
         "parts": (lambda d: parts_run(d, 3, "old"), lambda d: parts_run(d, 2, "new")),
@@ -186,6 +197,9 @@ def test_a_run_killed_before_any_write_leaves_the_old_or_the_new_run(tmp_path):
         "scores/part-00001.parquet", "summary.json"]
     pages = [name for name in report["report"]["new"] if name.startswith("at_risk/")]
     assert sorted(pages) == ["at_risk/ana.html", "at_risk/dee.html", "at_risk/index.html"]
+    assert "assignments.csv" in report["holdout"]["old"]
+    assert "assignments.csv" not in report["holdout"]["new"]
+    assert "assignments.csv" in report["holdout_again"]["new"]
 
 
 # ----------------------------------------------------------------------------- fast checks
@@ -208,6 +222,18 @@ def test_pages_of_managers_no_longer_listed_are_removed(tmp_path):
     assert {p.name for p in (tmp_path / "at_risk").iterdir()} == {
         "ana.html", "dee.html", "index.html"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["at_risk", "at_risk.csv", "at_risk.xlsx"]
+
+
+def test_assignments_belong_to_the_run_that_wrote_the_lists(tmp_path):
+    """Written with the lists; a later run without a holdout removes them, as they
+    describe lists it replaced."""
+    groups = pd.DataFrame({"run_id": "r1", "customer_id": ["c0", "c1"],
+                           "group": ["treat", "control"]})
+    paths = write_at_risk_lists(_at_risk(["Ana"]), tmp_path, assignments=groups)
+    assert paths["assignments"] == tmp_path / "assignments.csv"
+    assert pd.read_csv(tmp_path / "assignments.csv")["group"].tolist() == ["treat", "control"]
+    write_at_risk_lists(_at_risk(["Ana"]), tmp_path)
+    assert not (tmp_path / "assignments.csv").exists()
 
 
 def test_a_second_run_into_a_locked_folder_is_refused_with_the_lock_and_the_fix(tmp_path):

@@ -258,6 +258,7 @@ def write_at_risk_lists(
     title: str = "Customers at risk",
     as_of: str | None = None,
     currency: str = "",
+    assignments: pd.DataFrame | None = None,
 ) -> dict[str, Path]:
     """Write the at-risk lists for every account manager.
 
@@ -273,13 +274,19 @@ def write_at_risk_lists(
         Date shown in the HTML headers; defaults to ``at_risk.attrs["as_of"]``.
     currency : str, default ""
         Symbol put before money amounts, e.g. ``"€"``.
+    assignments : DataFrame, optional
+        The holdout groups of this run (:func:`churnkit.impact.assignments_table`),
+        written as ``assignments.csv`` with the lists. Without it, an
+        ``assignments.csv`` an earlier run left in ``out_dir`` is removed: it
+        described lists that this run replaces.
 
     Returns
     -------
     dict of str to Path
         ``"csv"`` (``at_risk.csv``, all managers), ``"xlsx"`` (``at_risk.xlsx``,
-        one sheet per manager), ``"html_index"`` (``at_risk/index.html``) and
-        ``"html:<manager>"`` for each manager's page ``at_risk/<slug>.html``.
+        one sheet per manager), ``"html_index"`` (``at_risk/index.html``),
+        ``"html:<manager>"`` for each manager's page ``at_risk/<slug>.html``, and
+        ``"assignments"`` when ``assignments`` is given.
 
     Notes
     -----
@@ -303,6 +310,11 @@ def write_at_risk_lists(
     paths: dict[str, Path] = {"csv": out / "at_risk.csv", "xlsx": out / "at_risk.xlsx"}
     with output_run(out, command="churnkit report") as run:
         write_table(table, run.stage(paths["csv"]))
+        if assignments is not None:
+            paths["assignments"] = out / "assignments.csv"
+            write_table(assignments, run.stage(paths["assignments"]))
+        elif (out / "assignments.csv").is_file():
+            run.remove(out / "assignments.csv")
         _write_xlsx(table, managers, run.stage(paths["xlsx"]), currency)
         taken = {"index"}
         hrefs = {m: f"{slugify(m, taken, fallback='manager')}.html" for m in managers}
