@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from churnkit._core import settle
 from churnkit.exceptions import ConfigError, SchemaError
 from churnkit.scoring import RUN_FILE
 
@@ -17,7 +18,13 @@ __all__ = ["read_run_scores", "read_runs"]
 
 def _records_in(path: Path) -> list[Path]:
     if path.is_file():
+        settle(path.parent)
         return [path]
+    if path.is_dir():  # runs interrupted while renaming their files are completed first
+        settle(path)
+        for sub in path.iterdir():
+            if sub.is_dir():
+                settle(sub)
     if (path / RUN_FILE).is_file():
         return [path / RUN_FILE]
     if path.is_dir():

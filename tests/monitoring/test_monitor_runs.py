@@ -15,10 +15,12 @@ import pytest
 from cli_runner import cli_runner
 
 import churnkit as ck
-from churnkit._core import builtin_config
+import churnkit._core.runs as runs_module
+from churnkit._core import builtin_config, output_run
 from churnkit.cli import app
 from churnkit.config import config_from_dict
 from churnkit.model import load_model
+from churnkit.monitoring import read_runs
 
 pytestmark = pytest.mark.slow
 
@@ -129,3 +131,19 @@ def test_cli_exit_code_and_pending_outcomes(shifted, tmp_path):
     assert status["2026-04-01"] == "known"
     pending = summary["runs"][-1]["performance"]
     assert pending["outcomes_unknown"] == summary["runs"][-1]["scored"]
+
+
+def test_reading_runs_completes_a_run_interrupted_after_its_commit(tmp_path, monkeypatch):
+    """A scoring run killed between its commit and its renames has only staged files;
+    monitor completes the run before reading it instead of saying there is none."""
+    folder = tmp_path / "2024-06"
+    record = {"format": "churnkit.run", "as_of": "2024-06-30", "created": "x"}
+    with monkeypatch.context() as mp:
+        mp.setattr(runs_module, "_apply", lambda folder: None)  # killed right after the commit
+        with output_run(folder) as run:
+            run.stage(folder / "run.json").write_text(json.dumps(record), encoding="utf-8")
+    assert not (folder / "run.json").exists()
+    assert (folder / ".churnkit-run.json").exists()
+    [got] = read_runs([folder])
+    assert got["as_of"] == "2024-06-30"
+    assert not (folder / ".churnkit-run.json").exists()
