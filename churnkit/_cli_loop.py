@@ -85,22 +85,21 @@ def impact(
         err.print(escape(result.summary["note"]))
 
 
+_RunsOpt = Annotated[list[Path], typer.Option(
+    "--runs", help="A folder holding the run.json that 'churnkit score' writes beside its "
+                   "scores, or a folder of such folders; repeat for more.")]
+_MonitorConfigOpt = Annotated[Path | None, typer.Option(
+    "--config", "-c", help="YAML configuration: its data give the realised performance of "
+                           "runs whose horizon has passed, its monitor: section the "
+                           "thresholds.")]
+_MonitorOutOpt = Annotated[Path | None, typer.Option(
+    "--out", help="Write monitor.html, monitor.json, drift.csv and performance.csv here.")]
+
+
 def monitor(
-    model: ModelOpt,
-    runs: Annotated[list[Path], typer.Option(
-        "--runs", help="A folder holding the run.json that 'churnkit score' writes beside its "
-                       "scores, or a folder of such folders; repeat for more.")],
-    config: Annotated[Path | None, typer.Option(
-        "--config", "-c", help="YAML configuration: its data give the realised performance of "
-                               "runs whose horizon has passed, its monitor: section the "
-                               "thresholds.")] = None,
-    out_dir: Annotated[Path | None, typer.Option(
-        "--out", help="Write monitor.html, monitor.json, drift.csv and performance.csv here.")
-    ] = None,
-    trust_pickle: TrustPickleOpt = False,
-    fmt: FormatOpt = Format.table,
-    mlflow: MlflowOpt = False,
-    mlflow_uri: MlflowUriOpt = None,
+    model: ModelOpt, runs: _RunsOpt, config: _MonitorConfigOpt = None, out_dir: _MonitorOutOpt = None,
+    trust_pickle: TrustPickleOpt = False, fmt: FormatOpt = Format.table,
+    mlflow: MlflowOpt = False, mlflow_uri: MlflowUriOpt = None,
 ) -> None:
     """Check past scoring runs for drift and degraded performance.
 
@@ -114,20 +113,24 @@ def monitor(
         with steps() as progress:
             result = jobs.monitor(fitted, runs, config=cfg, out_dir=out_dir, progress=progress,
                                   mlflow=mlflow_setting(mlflow, mlflow_uri, cfg))
-        summary = result.summary
-        if fmt is Format.json:
-            out.print_json(json.dumps(summary, default=str))
-        else:
-            print_summary(f"Monitoring {len(summary['runs'])} run(s) of model "
-                           f"{summary['model_version']}", {
-                               "status": summary["status"],
-                               "retrain advised": summary["retrain"]["advised"],
-                               **{r["as_of"]: _run_line(r) for r in summary["runs"]},
-                           }, fmt)
-            for reason in summary["reasons"]:
-                err.print(escape(reason))
-            print_mlflow(summary)
+        _print_monitoring(result.summary, fmt)
     raise typer.Exit(result.exit_code)
+
+
+def _print_monitoring(summary: dict[str, Any], fmt: Format) -> None:
+    """The monitoring summary: JSON, or one table row per run and the reasons on stderr."""
+    if fmt is Format.json:
+        out.print_json(json.dumps(summary, default=str))
+        return
+    print_summary(f"Monitoring {len(summary['runs'])} run(s) of model "
+                  f"{summary['model_version']}", {
+                      "status": summary["status"],
+                      "retrain advised": summary["retrain"]["advised"],
+                      **{r["as_of"]: _run_line(r) for r in summary["runs"]},
+                  }, fmt)
+    for reason in summary["reasons"]:
+        err.print(escape(reason))
+    print_mlflow(summary)
 
 
 def _run_line(run: dict[str, Any]) -> str:

@@ -136,6 +136,14 @@ def validate(config: ConfigOpt, fmt: FormatOpt = Format.table,
             err.print(f"[yellow]{n:,} row(s) of {escape(str(key[0]))}[/]: {escape(str(key[1]))}")
 
 
+_UpliftOpt = Annotated[bool, typer.Option(
+    "--uplift", help="Train the uplift model (who contact saves) from finished "
+                     "runs with a control group instead of the churn model.")]
+_AssignmentsOpt = Annotated[list[Path] | None, typer.Option(
+    help="--uplift: assignments.csv of a finished run (repeat); default: the "
+         "config's uplift.assignments.")]
+
+
 @app.command()
 def train(config: ConfigOpt,
           out_dir: Annotated[Path, typer.Option("--out", help="Model folder to write.")],
@@ -143,34 +151,50 @@ def train(config: ConfigOpt,
               help="local: in memory; dask: features per partition of customers and "
                    "lightgbm.dask on a Dask cluster.")] = TrainEngine.local,
           scheduler: SchedulerOpt = None, partitions: PartitionsOpt = None,
-          uplift: Annotated[bool, typer.Option(
-              "--uplift", help="Train the uplift model (who contact saves) from finished "
-                               "runs with a control group instead of the churn model.")] = False,
-          assignments: Annotated[list[Path] | None, typer.Option(
-              help="--uplift: assignments.csv of a finished run (repeat); default: the "
-                   "config's uplift.assignments.")] = None,
+          uplift: _UpliftOpt = False, assignments: _AssignmentsOpt = None,
           fmt: FormatOpt = Format.table, mlflow: MlflowOpt = False,
           mlflow_uri: MlflowUriOpt = None) -> None:
     """Train a churn model and save it with its manifest (signed if CHURNKIT_MODEL_KEY is set)."""
     with errors():
-        if uplift and (mlflow or mlflow_uri is not None):
-            raise typer.BadParameter("logs the churn model's training; the uplift model's "
-                                     "is not logged. Leave out --mlflow with --uplift.",
-                                     param_hint="--mlflow")
-        cfg = load_config(config)
         if uplift:
-            with steps() as progress:
-                fitted = jobs.train_uplift(cfg, assignments, progress=progress)
-                progress("Saving the uplift model")
-                fitted.write(out_dir)
-            print_summary(f"Trained the uplift model of {cfg.name} → {out_dir}",
-                           _flat(fitted.summary), fmt)
+            _train_uplift(config, assignments, out_dir, fmt, logged=mlflow or mlflow_uri is not None)
             return
+        cfg = load_config(config)
         with steps() as progress:
             result = jobs.train(cfg, engine=engine.value, scheduler=scheduler,
                                 partitions=partitions, progress=progress, out_dir=out_dir,
                                 mlflow=mlflow_setting(mlflow, mlflow_uri, cfg))
         print_summary(f"Trained {cfg.name} → {out_dir}", result.summary, fmt)
+
+
+def _train_uplift(config: Path, assignments: list[Path] | None, out_dir: Path, fmt: Format, *,
+                  logged: bool) -> None:
+    """``train --uplift``: fit the uplift model on finished runs with a control group, save it.
+
+    ``logged`` (--mlflow or --mlflow-uri given) is a usage error: the uplift model is not logged.
+    """
+    if logged:
+        raise typer.BadParameter("logs the churn model's training; the uplift model's "
+                                 "is not logged. Leave out --mlflow with --uplift.",
+                                 param_hint="--mlflow")
+    cfg = load_config(config)
+    with steps() as progress:
+        fitted = jobs.train_uplift(cfg, assignments, progress=progress)
+        progress("Saving the uplift model")
+        fitted.write(out_dir)
+    print_summary(f"Trained the uplift model of {cfg.name} → {out_dir}", _flat(fitted.summary), fmt)
+
+
+def _flat(summary: dict[str, Any]) -> dict[str, Any]:
+    """Nested metrics as ``outer.inner`` keys, for the summary table."""
+    out: dict[str, Any] = {}
+    for key, value in summary.items():
+        if isinstance(value, dict) and any(isinstance(v, dict) for v in value.values()):
+            for inner, sub in value.items():
+                out[f"{key} {inner}"] = sub
+        else:
+            out[key] = value
+    return out
 
 
 @app.command()
@@ -212,14 +236,24 @@ def report(
         min=0.0, max=0.99, help="Share kept out of every list as a random control group "
                                 "(stratified by risk band and manager); writes assignments.csv "
                                 "for 'churnkit impact'. Default 0: none.")] = 0.0,
-    seed: Annotated[int, typer.Option(min=0, help="Seed of the holdout draw.")] = 0,
+    random_state: Annotated[int, typer.Option(min=0, help="Seed of the holdout draw.")] = 0,
     fmt: FormatOpt = Format.table,
+    seed: Annotated[int | None, typer.Option(
+        min=0, hidden=True, help="Deprecated name of --random-state.")] = None,
 ) -> None:
     """Write at-risk lists per account manager (CSV, one XLSX sheet each, HTML pages)."""
     with errors():
-        summary = jobs.report(scores, out_dir, min_band=min_band, currency=currency,
-                              holdout=holdout, seed=seed)
+        summary = jobs.report(scores, out_dir, min_band=min_band, currency=currency, holdout=holdout,
+                              random_state=_renamed("--seed", seed, "--random-state", random_state))
         print_summary(f"At-risk lists → {out_dir}", summary, fmt)
+
+
+def _renamed(old: str, value: int | None, new: str, default: int) -> int:
+    """The value of a deprecated option, with a note to use its new name; else the new one's."""
+    if value is None:
+        return default
+    err.print(f"[yellow]{old} is deprecated[/]: use {new}.")
+    return value
 
 
 @app.command()
@@ -269,16 +303,24 @@ def evaluate(
             cfg = load_config(config)
             summary = jobs.evaluate(cfg, cv=cv, out_dir=out_dir, progress=progress,
                                     mlflow=mlflow_setting(mlflow, mlflow_uri, cfg))
-        if fmt is Format.json:
-            out.print_json(json.dumps(summary, default=str))
-            return
-        _print_comparison(config, summary)
-        if out_dir is not None:
-            err.print(f"Wrote {escape(summary['files']['report'])}")
-        print_mlflow(summary)
+        _print_evaluation(config, summary, fmt, wrote_report=out_dir is not None)
 
 
-def _print_comparison(config: Path, summary: dict[str, Any]) -> None:
+def _print_evaluation(config: Path, summary: dict[str, Any], fmt: Format, *,
+                      wrote_report: bool) -> None:
+    """The backtest: JSON, or the comparison table and its notes (on stderr)."""
+    if fmt is Format.json:
+        out.print_json(json.dumps(summary, default=str))
+        return
+    out.print(_comparison_table(config, summary))
+    _print_contenders(summary)
+    if wrote_report:
+        err.print(f"Wrote {escape(summary['files']['report'])}")
+    print_mlflow(summary)
+
+
+def _comparison_table(config: Path, summary: dict[str, Any]) -> Table:
+    """Every metric of the model and of each baseline, one column each."""
     kind = "cross-validation" if summary["mode"] == "snapshot" else "out-of-time backtest"
     if summary.get("test_cutoffs"):
         kind += f" pooling test cutoff(s) {', '.join(summary['test_cutoffs'])}"
@@ -290,7 +332,11 @@ def _print_comparison(config: Path, summary: dict[str, Any]) -> None:
         table.add_column(name, justify="right")
     for row in jobs.comparison_rows(summary):
         table.add_row(*row)
-    out.print(table)
+    return table
+
+
+def _print_contenders(summary: dict[str, Any]) -> None:
+    """What each column of the comparison is: the rule, BTYD, the model's settings, plain LightGBM."""
     err.print(f"rule: {escape('; '.join(summary['rules']))}")
     if summary.get("btyd"):
         err.print(f"btyd: {escape(summary['btyd'])}, fitted at each cutoff on the purchases "
@@ -321,18 +367,6 @@ def retention(
             summary = jobs.retention(cfg, out_dir, period=period.value if period else None, by=by)
         summary.pop("files", None)
         print_summary(f"Retention → {out_dir}", summary, fmt)
-
-
-def _flat(summary: dict[str, Any]) -> dict[str, Any]:
-    """Nested metrics as ``outer.inner`` keys, for the summary table."""
-    out: dict[str, Any] = {}
-    for key, value in summary.items():
-        if isinstance(value, dict) and any(isinstance(v, dict) for v in value.values()):
-            for inner, sub in value.items():
-                out[f"{key} {inner}"] = sub
-        else:
-            out[key] = value
-    return out
 
 
 # the commands after the lists go out: rank, impact, monitor

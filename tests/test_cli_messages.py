@@ -185,3 +185,23 @@ def test_scores_path_that_is_a_fifo_or_device(tmp_path):
         r = runner.invoke(app, ["report", "--scores", str(path), "--out", str(tmp_path / "l")])
         text = _one_paragraph(r)
         assert "not a regular file" in text
+
+
+def test_report_seed_is_a_hidden_deprecated_name_of_random_state(tmp_path):
+    scores = Path(__file__).parent / "golden" / "demo_600_scores.csv"
+    args = ["report", "--scores", str(scores), "--min-band", "low", "--holdout", "0.2"]
+    runs = {name: runner.invoke(app, [*args, *extra, "--out", str(tmp_path / name)])
+            for name, extra in {"new": ["--random-state", "3"], "old": ["--seed", "3"],
+                                "default": []}.items()}
+    assert _one_paragraph(runs["old"], 0) == "--seed is deprecated: use --random-state."
+    for name in ("new", "default"):
+        assert runs[name].exit_code == 0, runs[name].output
+        assert runs[name].stderr == ""
+
+    def assignments(name: str) -> bytes:
+        return (tmp_path / name / "assignments.csv").read_bytes()
+
+    assert assignments("old") == assignments("new") != assignments("default")
+    shown = runner.invoke(app, ["report", "--help"]).stdout
+    assert "--random-state" in shown
+    assert "--seed" not in shown
