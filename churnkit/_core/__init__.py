@@ -21,6 +21,7 @@ from churnkit._core.columns import (
 )
 from churnkit._core.dates import resolve_as_of
 from churnkit._core.dtypes import STR_DTYPE, as_text_column, str_take
+from churnkit._core.estimators import churn_labels, feature_frame
 from churnkit._core.html import BASE_CSS, esc, html_page, img_tag, is_missing, slugify
 from churnkit._core.jit import cached_njit, private_cache_dir
 from churnkit._core.messages import (
@@ -73,6 +74,8 @@ __all__ = [
     "TABLE_SUFFIXES",
     "__version__",
     "atomic_path",
+    "churn_labels",
+    "feature_frame",
     "atomic_write_bytes",
     "atomic_write_text",
     "fsync_dir",

@@ -37,10 +37,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+from sklearn.utils import Tags
 from sklearn.utils.validation import check_is_fitted
 
+from churnkit._core import churn_labels, feature_frame
 from churnkit.config import Config
 from churnkit.data import Dataset
+from churnkit.exceptions import SchemaError
 from churnkit.features import BTYDFeatures
 
 __all__ = ["PLAIN_LIGHTGBM", "RuleBaseline", "btyd_table", "fit_btyd_baseline", "logistic_baseline",
@@ -94,6 +97,11 @@ class RuleBaseline(ClassifierMixin, BaseEstimator):
     ----------
     feature_ : str
         The column(s) the rule uses.
+    feature_names_in_ : ndarray
+        The training columns; ``x0, x1, ...`` when ``X`` was a numeric array.
+    n_features_in_ : int
+    classes_ : ndarray
+        Always ``[False, True]``: labels are bool or 0/1 (``True`` = churned).
     description_ : str
         The rule in words.
     train_auc_ : float
@@ -105,9 +113,29 @@ class RuleBaseline(ClassifierMixin, BaseEstimator):
         self.recency_columns = recency_columns
         self.min_level_share = min_level_share
 
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # missing values score as the median (or riskiest)
+        tags.classifier_tags.multi_class = False
+        return tags
+
     def fit(self, X: pd.DataFrame, y: Any) -> RuleBaseline:
-        """Pick the rule's column on the training rows and fit the probability map."""
-        y = np.asarray(y, dtype=bool)
+        """Pick the rule's column on the training rows and fit the probability map.
+
+        ``X`` is a DataFrame (numeric and categorical columns) or a numeric array,
+        taken as a DataFrame with columns ``x0, x1, ...``; ``y`` holds churn labels,
+        bool or 0/1.
+        """
+        X = feature_frame(X, "RuleBaseline")
+        y = churn_labels(y, "RuleBaseline")
+        if len(y) != len(X):
+            raise SchemaError(f"X has {len(X)} rows but y has {len(y)}.")
+        if y.all() or not y.any():
+            raise ValueError(
+                f"RuleBaseline needs churners and non-churners: y holds one class only "
+                f"({len(y)} rows, all {'churned' if y.all() else 'retained'}).")
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self.n_features_in_ = X.shape[1]
         recency = [c for c in self.recency_columns if c in X.columns]
         if recency:
             self.kind_ = "recency"
@@ -214,6 +242,8 @@ class RuleBaseline(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Churn probabilities ``(n, 2)`` from the rule's score (same ranking as the rule)."""
         check_is_fitted(self, "logit_")
+        if not isinstance(X, pd.DataFrame):
+            X = feature_frame(X, "RuleBaseline", names=list(self.feature_names_in_))
         score = self._score(X)
         p = self.logit_.predict_proba(self._standard(score))[:, 1]
         if self.logit_.coef_[0, 0] <= 0:  # keep the rule's ranking even if the fit disagrees

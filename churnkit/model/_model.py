@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import warnings
 from typing import Any
 
 import lightgbm as lgb
@@ -11,8 +12,9 @@ import pandas as pd
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
+from sklearn.utils import Tags
 
-from churnkit._core import resolve_threads
+from churnkit._core import churn_labels, feature_frame, resolve_threads
 from churnkit.exceptions import ModelError, NotFittedError, SchemaError
 from churnkit.model._calibration import apply_calibration, fit_calibration
 from churnkit.model._metrics import classification_metrics
@@ -45,6 +47,14 @@ def check_dump(booster: lgb.Booster, feature_names: list[str]) -> None:
             f"({exc}).{names} Remove such characters from the column names and category "
             "values (or exclude the column), then train again."
         ) from None
+
+
+class _LabelError(ModelError, ValueError):
+    """Training labels a model cannot learn from (a single class).
+
+    A :class:`ModelError` like every churnkit training error, and a ``ValueError``
+    as scikit-learn expects of a classifier given one class.
+    """
 
 
 class ChurnModel(ClassifierMixin, BaseEstimator):
@@ -100,6 +110,11 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     ----------
     booster_ : lightgbm.Booster
     feature_names_in_ : ndarray of str
+        The training columns; ``x0, x1, ...`` when ``X`` was a numeric array.
+    n_features_in_ : int
+    classes_ : ndarray
+        Always ``[False, True]``: labels are bool or 0/1, and column 1 of
+        :meth:`predict_proba` is the churn probability.
     metrics_ : dict
         Validation metrics (``roc_auc``, ``pr_auc``, ``log_loss``, ``brier``...).
     version_ : str
@@ -200,10 +215,11 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : DataFrame
-            Features (numeric and ``category`` columns).
-        y : array-like of bool
-            Churn labels.
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            Features (numeric and ``category`` columns). A numeric array is taken as a
+            DataFrame with columns ``x0, x1, ...``; sparse input is not supported.
+        y : array-like of bool or 0/1
+            Churn labels (``True``/1 = churned).
         cutoffs : Series of datetime, optional
             Each row's cutoff; enables out-of-time validation.
         horizon_days : int, optional
@@ -221,17 +237,16 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             rows weighted 0 are left out of it (e.g. validation non-churners sampled
             like the training ones, so that the refit of a sampled fit stays small).
         """
-        if not isinstance(X, pd.DataFrame):
-            raise SchemaError(f"ChurnModel.fit expects X as a DataFrame, got {type(X).__name__}.")
-        y = np.asarray(y).astype(bool)
+        X = feature_frame(X, "ChurnModel")
+        y = churn_labels(y, "ChurnModel")
         if len(y) != len(X):
             raise SchemaError(f"X has {len(X)} rows but y has {len(y)}.")
         if y.all() or not y.any():
             which = "churners" if not y.any() else "non-churners"
-            raise ModelError(
+            raise _LabelError(
                 f"The training labels contain no {which} ({len(y)} rows, all "
-                f"{'churned' if y.all() else 'retained'}). A model needs both: widen the cutoff "
-                "schedule or the horizon, or check the churn definition."
+                f"{'churned' if y.all() else 'retained'}): y holds one class only. A model needs "
+                "both: widen the cutoff schedule or the horizon, or check the churn definition."
             )
         sw = valid_weights(sample_weight, y, name="sample_weight")
         rw = valid_weights(refit_weight, y, name="refit_weight", zero=True)
@@ -242,7 +257,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             )
         tr, va = self._split(y, cutoffs, horizon_days)
         if len(np.unique(y[tr])) < 2 or len(np.unique(y[va])) < 2:
-            raise ModelError(
+            raise _LabelError(
                 f"The training part ({len(tr)} rows, {int(y[tr].sum())} churners) or the "
                 f"validation part ({len(va)} rows, {int(y[va].sum())} churners) has a single "
                 "class. Add cutoffs or lengthen the horizon."
@@ -396,11 +411,32 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     def _apply_calibration(self, p: np.ndarray) -> np.ndarray:
         return apply_calibration(self.calibrator_, p)
 
-    def _check(self, X: pd.DataFrame) -> pd.DataFrame:
+    @property
+    def n_features_in_(self) -> int:
+        """Number of features seen in :meth:`fit` (those of ``feature_names_in_``)."""
+        return len(self.feature_names_in_)
+
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # LightGBM's missing values
+        tags.classifier_tags.multi_class = False
+        return tags
+
+    def _check(self, X: Any) -> pd.DataFrame:
         if not hasattr(self, "booster_"):
             raise NotFittedError("No booster found. Call 'fit' (or churnkit.load_model) first.")
         if not isinstance(X, pd.DataFrame):
-            raise SchemaError(f"Expected X as a DataFrame, got {type(X).__name__}.")
+            names = list(self.feature_names_in_)
+            if self.categories_:
+                raise SchemaError(
+                    f"ChurnModel was trained with category columns (e.g. "
+                    f"{list(self.categories_)[:3]}): pass X as a DataFrame with its columns.")
+            X = feature_frame(X, "ChurnModel", names=names)
+            if (all(isinstance(n, str) for n in names)
+                    and names != [f"x{i}" for i in range(len(names))]):
+                warnings.warn("X does not have valid feature names, but ChurnModel was fitted "
+                              "with feature names: its columns are taken in the training order.",
+                              UserWarning, stacklevel=3)
         missing = [c for c in self.feature_names_in_ if c not in X.columns]
         if missing:
             raise SchemaError(
