@@ -27,19 +27,19 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000, help="number of customers")
     parser.add_argument("--months", type=int, default=24, help="months of data")
-    parser.add_argument("--seed", type=int, default=0, help="random seed")
+    parser.add_argument("--random-state", type=int, default=0, help="seed of make_crm")
     args = parser.parse_args(argv)
 
     from churnkit.datasets import make_crm
 
     baseline = _peak_rss_gib()
     start = time.perf_counter()
-    crm = make_crm(args.n, random_state=args.seed, months=args.months)
+    crm = make_crm(args.n, random_state=args.random_state, months=args.months)
     elapsed = time.perf_counter() - start
 
     rows = {name: len(frame) for name, frame in crm.tables.items()}
     memory = sum(int(frame.memory_usage(deep=True).sum()) for frame in crm.tables.values())
-    print(f"make_crm(n_customers={args.n:_}, months={args.months}, random_state={args.seed})")
+    print(f"make_crm(n_customers={args.n:_}, months={args.months}, random_state={args.random_state})")
     for name, count in rows.items():
         print(f"  {name:<13} {count:>13_} rows")
     print(f"  events        {sum(rows.values()) - 2 * args.n:>13_} rows")

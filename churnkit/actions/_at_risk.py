@@ -98,7 +98,7 @@ def build_at_risk(
     last_feedback: TouchInput = None,
     *,
     bands: Mapping[str, float] | None = None,
-    horizon_months: float = 12,
+    value_horizon_months: float = 12,
     min_band: str | None = None,
 ) -> pd.DataFrame:
     """Assemble the at-risk table, highest value at risk first.
@@ -121,7 +121,7 @@ def build_at_risk(
         ``customer_id`` and a ``last_contact`` / ``last_feedback`` column.
     bands : mapping, optional
         Risk band thresholds (see :func:`risk_band`).
-    horizon_months : float, default 12
+    value_horizon_months : float, default 12
         Months of revenue at stake (see :func:`value_at_risk`).
     min_band : str, optional
         Keep only customers in this band or a riskier one (e.g. ``"medium"``).
@@ -185,7 +185,7 @@ def build_at_risk(
             "account_manager": manager,
             "churn_probability": prob,
             "risk_band": risk_band(prob, bands),
-            "value_at_risk": value_at_risk(prob, money, horizon_months),
+            "value_at_risk": value_at_risk(prob, money, value_horizon_months),
         },
         index=scores.index,
     )

@@ -107,7 +107,7 @@ def risk_band(
 
 
 def value_at_risk(
-    prob: ArrayLike, monthly_value: ArrayLike, horizon_months: float = 12
+    prob: ArrayLike, monthly_value: ArrayLike, value_horizon_months: float = 12
 ) -> pd.Series:
     """Compute the expected value lost: churn probability x monthly value x horizon.
 
@@ -119,7 +119,7 @@ def value_at_risk(
         Revenue per month, in the same order as ``prob``. Missing, infinite and
         negative amounts give a missing value at risk (:func:`churnkit.load_dataset`
         lists such values among the rejects).
-    horizon_months : float, default 12
+    value_horizon_months : float, default 12
         How many months of revenue a churner takes away.
 
     Returns
@@ -135,14 +135,14 @@ def value_at_risk(
     [nan, nan]
     """
     if (
-        isinstance(horizon_months, bool)
-        or not isinstance(horizon_months, int | float)
-        or not math.isfinite(horizon_months)
-        or horizon_months <= 0
+        isinstance(value_horizon_months, bool)
+        or not isinstance(value_horizon_months, int | float)
+        or not math.isfinite(value_horizon_months)
+        or value_horizon_months <= 0
     ):
         raise ValueError(
-            "The 'horizon_months' parameter of value_at_risk must be a positive number. "
-            f"Got {horizon_months!r} instead."
+            "The 'value_horizon_months' parameter of value_at_risk must be a positive number. "
+            f"Got {value_horizon_months!r} instead."
         )
     values, index = _probabilities(prob)
     money = pd.to_numeric(pd.Series(np.asarray(monthly_value, dtype=object)), errors="coerce")
@@ -153,5 +153,5 @@ def value_at_risk(
         )
     amount = money.to_numpy(dtype=float, na_value=np.nan, copy=True)
     amount[~np.isfinite(amount) | (amount < 0)] = np.nan  # no amount, rather than a wrong one
-    out: Any = values * amount * float(horizon_months)
+    out: Any = values * amount * float(value_horizon_months)
     return pd.Series(out, index=index, name="value_at_risk", dtype=float)

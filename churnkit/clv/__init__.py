@@ -4,7 +4,7 @@
 alive from (frequency, recency, T); :class:`GammaGamma` models the spend per purchase;
 :func:`customer_clv` turns both into a discounted value per customer; and
 :func:`rfm_summary` builds the summary from a purchase log, using only purchases
-strictly before a cutoff.
+strictly before a date (``as_of``).
 """
 
 from churnkit.clv._btyd import BGNBD, ParetoNBD

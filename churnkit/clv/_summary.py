@@ -10,21 +10,21 @@ from churnkit.exceptions import SchemaError
 __all__ = ["rfm_summary"]
 
 
-def rfm_summary(transactions: pd.DataFrame, cutoff: str | pd.Timestamp, *,
-                customer_col: str = "customer_id", timestamp_col: str = "timestamp",
+def rfm_summary(transactions: pd.DataFrame, as_of: str | pd.Timestamp, *,
+                customer_col: str = "customer_id", time_col: str = "timestamp",
                 amount_col: str | None = None, unit_days: float = 1.0) -> pd.DataFrame:
-    """Summarise purchases strictly before ``cutoff`` per customer, as the BTYD models need.
+    """Summarise purchases strictly before ``as_of`` per customer, as the BTYD models need.
 
     Purchases are counted per day: all purchases of one customer on one day are one
-    purchase (their amounts summed). The last day observed is the day before ``cutoff``.
+    purchase (their amounts summed). The last day observed is the day before ``as_of``.
 
     Parameters
     ----------
     transactions : DataFrame
         One row per purchase.
-    cutoff : str or Timestamp
-        Only rows with ``timestamp < cutoff`` are used.
-    customer_col, timestamp_col : str
+    as_of : str or Timestamp
+        Only rows with ``time_col < as_of`` are used.
+    customer_col, time_col : str
         Columns of the customer id and the purchase time.
     amount_col : str, optional
         Column of the purchase amount; gives ``monetary``.
@@ -34,7 +34,7 @@ def rfm_summary(transactions: pd.DataFrame, cutoff: str | pd.Timestamp, *,
     Returns
     -------
     DataFrame
-        Indexed by customer (those with a purchase before the cutoff), with
+        Indexed by customer (those with a purchase before ``as_of``), with
         ``frequency`` (purchase days after the first), ``recency`` (from the first to
         the last purchase day), ``T`` (from the first purchase day to the last day
         observed) and, with ``amount_col``, ``monetary`` (mean amount of the repeat
@@ -54,17 +54,17 @@ def rfm_summary(transactions: pd.DataFrame, cutoff: str | pd.Timestamp, *,
     a                    1     10.0  19.0      20.0          10.0
     b                    0      0.0  15.0       0.0           7.0
     """
-    needed = [customer_col, timestamp_col] + ([amount_col] if amount_col else [])
+    needed = [customer_col, time_col] + ([amount_col] if amount_col else [])
     missing = [c for c in needed if c not in transactions.columns]
     if missing:
         raise SchemaError(f"transactions: column(s) {missing} missing; it has "
                           f"{list(transactions.columns)}. Name the columns with customer_col, "
-                          "timestamp_col and amount_col.")
+                          "time_col and amount_col.")
     if not unit_days > 0:
         raise ValueError(f"The 'unit_days' parameter of rfm_summary must be > 0. "
                          f"Got {unit_days!r} instead.")
-    cut = pd.Timestamp(cutoff).normalize()
-    ts = pd.to_datetime(transactions[timestamp_col])
+    cut = pd.Timestamp(as_of).normalize()
+    ts = pd.to_datetime(transactions[time_col])
     keep = (ts < cut).to_numpy()
     days = ts[keep].dt.normalize()
     frame = pd.DataFrame({"c": transactions[customer_col].to_numpy()[keep], "d": days.to_numpy()})

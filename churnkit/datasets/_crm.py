@@ -93,13 +93,13 @@ class CRM:
                 tables[name] = getattr(self, name)
         return tables
 
-    def write_project(self, directory: str | Path,
+    def write_project(self, out: str | Path,
                       format: Literal["csv", "parquet"] = "csv") -> Path:
         """Write a ready-to-run project: the tables in ``data/``, the default ``config.yaml``.
 
         Parameters
         ----------
-        directory : str or Path
+        out : str or Path
             Project folder; created if missing.
         format : {"csv", "parquet"}, default "csv"
             File format of the tables (see :meth:`write`).
@@ -118,7 +118,7 @@ class CRM:
         ...     sorted(config.data.events)
         ['contacts', 'feedback', 'transactions', 'usage']
         """
-        folder = Path(directory)
+        folder = Path(out)
         self.write(folder / "data", format=format)
         text = builtin_config("default.yaml").read_text(encoding="utf-8")
         if self.actions is not None:
@@ -127,12 +127,12 @@ class CRM:
         atomic_write_text(path, text.replace(".csv", ".parquet") if format == "parquet" else text)
         return path
 
-    def write(self, directory: str | Path, format: Literal["csv", "parquet"] = "csv") -> dict[str, Path]:
-        """Write one file per table (ground truth included) into ``directory``.
+    def write(self, out: str | Path, format: Literal["csv", "parquet"] = "csv") -> dict[str, Path]:
+        """Write one file per table (ground truth included) into the folder ``out``.
 
         Parameters
         ----------
-        directory : str or Path
+        out : str or Path
             Folder to write to; created if missing. Existing files of the same
             names are replaced.
         format : {"csv", "parquet"}, default "csv"
@@ -142,7 +142,7 @@ class CRM:
         Returns
         -------
         dict of str to Path
-            Table name -> written file, e.g. ``"contacts" -> directory/contacts.csv``.
+            Table name -> written file, e.g. ``"contacts" -> out/contacts.csv``.
 
         Raises
         ------
@@ -164,7 +164,7 @@ class CRM:
                 "The 'format' parameter of CRM.write must be a str among {'csv', 'parquet'}. "
                 f"Got {format!r} instead."
             )
-        folder = Path(directory)
+        folder = Path(out)
         folder.mkdir(parents=True, exist_ok=True)
         paths = {}
         for name, frame in self.tables.items():

@@ -341,7 +341,7 @@ def explanations_long(
     X: pd.DataFrame,
     ids: Sequence[Any] | pd.Series | np.ndarray | None = None,
     *,
-    top_n: int | None = None,
+    max_features: int | None = None,
 ) -> pd.DataFrame:
     """Explanations in long format: one row per customer and feature.
 
@@ -351,8 +351,8 @@ def explanations_long(
         SHAP values and feature values, same index.
     ids : array-like, optional
         Customer ids in row order (default: the index).
-    top_n : int, optional
-        Keep only each customer's ``top_n`` features by absolute contribution.
+    max_features : int, optional
+        Keep only each customer's ``max_features`` features by absolute contribution.
 
     Returns
     -------
@@ -369,7 +369,7 @@ def explanations_long(
     if len(ids_arr) != len(values):
         raise SchemaError(f"ids has {len(ids_arr)} entries but contrib has {len(values)} rows.")
     n, m = values.shape
-    keep = m if top_n is None else max(0, min(int(top_n), m))
+    keep = m if max_features is None else max(0, min(int(max_features), m))
     order = np.zeros((n, keep), dtype=np.intp)
     step = max(1, 4_000_000 // max(m, 1))
     for start in range(0, n, step):

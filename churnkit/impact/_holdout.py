@@ -21,9 +21,9 @@ ASSIGNMENT_COLUMNS: tuple[str, ...] = (
 """Columns of ``assignments.csv``; ``recommended_playbook`` is the first recommended action."""
 
 
-def _unit(keys: pd.Series | np.ndarray, seed: int) -> np.ndarray:
-    """A uniform number in [0, 1) per key, fixed by ``seed`` and the key's text only."""
-    salt = hashlib.sha256(f"churnkit-holdout:{seed}".encode()).hexdigest()[:16]
+def _unit(keys: pd.Series | np.ndarray, random_state: int) -> np.ndarray:
+    """A uniform number in [0, 1) per key, fixed by ``random_state`` and the key's text only."""
+    salt = hashlib.sha256(f"churnkit-holdout:{random_state}".encode()).hexdigest()[:16]
     hashed = pd.util.hash_array(np.asarray(keys, dtype=object).astype(str), hash_key=salt)
     return (hashed >> np.uint64(11)).astype(np.float64) / float(1 << 53)
 
@@ -32,16 +32,16 @@ def assign_holdout(
     at_risk: pd.DataFrame,
     share: float,
     *,
-    seed: int = 0,
+    random_state: int = 0,
     strata: tuple[str, ...] = ("risk_band", "account_manager"),
 ) -> pd.Series:
     """Draw a random control group in every stratum (risk band × account manager).
 
-    Each customer gets a uniform number from a hash of ``seed`` and its id; in
-    each stratum the customers are ordered by it and every ``1/share``-th one
-    (from a random start fixed by the stratum and the seed) is control. So
+    Each customer gets a uniform number from a hash of ``random_state`` and its id;
+    in each stratum the customers are ordered by it and every ``1/share``-th one
+    (from a random start fixed by the stratum and ``random_state``) is control. So
     each stratum holds ``share`` of its customers as control up to rounding,
-    the same seed and ids give the same groups whatever the row order, and a
+    the same ``random_state`` and ids give the same groups whatever the row order, and a
     customer keeps its group when others are added or removed only through
     its rank.
 
@@ -51,7 +51,7 @@ def assign_holdout(
         One row per customer: ``customer_id`` and the ``strata`` columns.
     share : float
         Share of control customers, in [0, 1).
-    seed : int, default 0
+    random_state : int, default 0
         Seed of the draw.
     strata : tuple of str, default ("risk_band", "account_manager")
         Columns whose combinations are the strata.
@@ -64,7 +64,7 @@ def assign_holdout(
     Raises
     ------
     ConfigError
-        If ``share`` is not in [0, 1) or ``seed`` is not an int >= 0.
+        If ``share`` is not in [0, 1) or ``random_state`` is not an int >= 0.
 
     Examples
     --------
@@ -72,33 +72,35 @@ def assign_holdout(
     >>> table = pd.DataFrame({"customer_id": [f"C{i}" for i in range(100)],
     ...                       "risk_band": ["high"] * 50 + ["medium"] * 50,
     ...                       "account_manager": "Ann"})
-    >>> groups = assign_holdout(table, 0.1, seed=3)
+    >>> groups = assign_holdout(table, 0.1, random_state=3)
     >>> groups.value_counts().to_dict()
     {'treat': 90, 'control': 10}
-    >>> groups.equals(assign_holdout(table.iloc[::-1], 0.1, seed=3).sort_index())
+    >>> groups.equals(assign_holdout(table.iloc[::-1], 0.1, random_state=3).sort_index())
     True
     """
     if isinstance(share, bool) or not isinstance(share, numbers.Real) or not 0 <= share < 1:
         raise ConfigError(
             f"The 'share' parameter of assign_holdout must be a float in [0, 1). Got {share!r} instead."
         )
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+    if (isinstance(random_state, bool) or not isinstance(random_state, numbers.Integral)
+            or random_state < 0):
         raise ConfigError(
-            f"The 'seed' parameter of assign_holdout must be an int >= 0. Got {seed!r} instead."
+            "The 'random_state' parameter of assign_holdout must be an int >= 0. "
+            f"Got {random_state!r} instead."
         )
     require_columns(at_risk, ("customer_id", *strata), table="at_risk",
                     fix="Pass the at-risk table of churnkit.actions.build_at_risk.")
     groups = pd.Series("treat", index=at_risk.index, dtype=object)
     if share == 0 or at_risk.empty:
         return groups
-    u = _unit(at_risk["customer_id"], seed)
+    u = _unit(at_risk["customer_id"], random_state)
     stratum = pd.Series("", index=at_risk.index, dtype=object)
     for col in strata:
         stratum = stratum + "\x1f" + at_risk[col].astype(str).astype(object)
     frame = pd.DataFrame({"stratum": stratum.to_numpy(), "u": u}, index=at_risk.index)
     rank = frame.sort_values(["stratum", "u"], kind="stable").groupby("stratum").cumcount()
     rank = rank.reindex(frame.index).to_numpy()
-    start = _unit(frame["stratum"].to_numpy(), seed + 1)  # random phase per stratum
+    start = _unit(frame["stratum"].to_numpy(), random_state + 1)  # random phase per stratum
     control = np.floor(share * (rank + 1) + start) - np.floor(share * rank + start) >= 1
     groups[control] = "control"
     return groups

@@ -72,7 +72,7 @@ def difference_interval(
     return d, low, high
 
 
-def impact_table(frame: pd.DataFrame, *, value_months: float = 1.0) -> pd.Series:
+def impact_table(frame: pd.DataFrame, *, value_horizon_months: float = 1.0) -> pd.Series:
     """Churn of the treated vs the control group, the effect of the lists and of a contact.
 
     Parameters
@@ -80,7 +80,7 @@ def impact_table(frame: pd.DataFrame, *, value_months: float = 1.0) -> pd.Series
     frame : DataFrame
         One row per customer: ``group`` ("treat"/"control"), ``churned`` (bool),
         optional ``value`` (per month) and ``contacted`` (bool, from the actions log).
-    value_months : float, default 1.0
+    value_horizon_months : float, default 1.0
         Months of value a kept customer counts for (``scoring.value_horizon_months``).
 
     Returns
@@ -94,7 +94,7 @@ def impact_table(frame: pd.DataFrame, *, value_months: float = 1.0) -> pd.Series
         the control group (NaN without ``contacted``); its interval is the ITT
         interval scaled the same way. ``customers_saved`` = -itt x treated;
         ``value_saved`` = the value-weighted churn rate difference x the treated
-        group's value x ``value_months``.
+        group's value x ``value_horizon_months``.
 
     Examples
     --------
@@ -136,7 +136,7 @@ def impact_table(frame: pd.DataFrame, *, value_months: float = 1.0) -> pd.Series
         "cace_low": float(low) / compliance if ok else np.nan,
         "cace_high": float(high) / compliance if ok else np.nan,
         "customers_saved": -float(d) * n_t,
-        "value_saved": (rate_c - rate_t) * vt * value_months,
+        "value_saved": (rate_c - rate_t) * vt * value_horizon_months,
     })[list(IMPACT_COLUMNS)]
 
 
@@ -145,7 +145,7 @@ def breakdown_levels(values: pd.Series) -> pd.Series:
     return values.astype("string").fillna("").str.strip().replace("", "(none)")
 
 
-def impact_by(frame: pd.DataFrame, by: Sequence[str], *, value_months: float = 1.0) -> pd.DataFrame:
+def impact_by(frame: pd.DataFrame, by: Sequence[str], *, value_horizon_months: float = 1.0) -> pd.DataFrame:
     """:func:`impact_table` per level of each column in ``by``, stacked.
 
     Returns
@@ -163,5 +163,5 @@ def impact_by(frame: pd.DataFrame, by: Sequence[str], *, value_months: float = 1
             if not ((part["group"] == "treat").any() and (part["group"] == "control").any()):
                 continue
             rows.append({"breakdown": col, "level": str(level),
-                         **impact_table(part, value_months=value_months).to_dict()})
+                         **impact_table(part, value_horizon_months=value_horizon_months).to_dict()})
     return pd.DataFrame(rows, columns=["breakdown", "level", *IMPACT_COLUMNS])

@@ -23,7 +23,7 @@ __all__ = ["explain"]
 def explain(
     config: Config,
     model: Any,
-    customer: Any,
+    customer_id: Any,
     *,
     as_of: str | pd.Timestamp | None = None,
     out_dir: str | Path | None = None,
@@ -36,7 +36,7 @@ def explain(
         The configuration whose tables hold the customer.
     model : ChurnModel
         A model trained by :func:`churnkit.train`.
-    customer : object
+    customer_id : object
         The customer id (compared as text).
     as_of : str or Timestamp, optional
         Point in time (default: the end of the data).
@@ -50,7 +50,7 @@ def explain(
         The files written (empty without ``out_dir``).
     """
     dataset = load_dataset(config)
-    X = customer_features(model, dataset, customer, as_of=as_of)
+    X = customer_features(model, dataset, customer_id, as_of=as_of)
     expl = explain_customer(model, X, reasons=load_reasons(config.resolve(config.scoring.reasons)),
                             ranking=config.scoring.reason_ranking)
     files = write_customer_explanation(expl, out_dir) if out_dir is not None else {}

@@ -59,9 +59,9 @@ class ImpactResult:
         return {"summary": {k: _number(v) for k, v in self.summary.items()},
                 "runs": rows(self.overall), "breakdown": rows(self.breakdown)}
 
-    def write(self, out_dir: str | Path) -> dict[str, Path]:
-        """Write ``impact.json``, ``impact.csv`` (every row), ``impact.html`` and ``left_out.csv``."""
-        out = Path(out_dir)
+    def write(self, out: str | Path) -> dict[str, Path]:
+        """Write ``impact.json``, ``impact.csv`` (every row), ``impact.html``, ``left_out.csv`` to ``out``."""
+        out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         paths = {"json": out / "impact.json", "csv": out / "impact.csv",
                  "html": out / "impact.html", "left_out": out / "left_out.csv"}
@@ -121,10 +121,10 @@ def impact(
         risk_bands=config.scoring.risk_bands)
     months = float(config.scoring.value_horizon_months)
     overall = pd.DataFrame(
-        [{"run_id": str(run), **impact_table(part, value_months=months).to_dict()}
+        [{"run_id": str(run), **impact_table(part, value_horizon_months=months).to_dict()}
          for run, part in joined.groupby("run_id", sort=True)]
-        + [{"run_id": "all", **impact_table(joined, value_months=months).to_dict()}])
-    breakdown = impact_by(joined, BREAKDOWNS, value_months=months)
+        + [{"run_id": "all", **impact_table(joined, value_horizon_months=months).to_dict()}])
+    breakdown = impact_by(joined, BREAKDOWNS, value_horizon_months=months)
     total = overall.iloc[-1]
     horizon = pd.Timedelta(days=lab.horizon_days)
     summary = {

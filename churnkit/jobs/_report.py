@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from churnkit._core import __version__, settle, write_table
+from churnkit._core import __version__, settle
 from churnkit.actions import at_risk_from_scores
 from churnkit.exceptions import SchemaError
 from churnkit.impact import assign_holdout, assignments_table
@@ -42,7 +42,7 @@ def report(
     min_band: str | None = None,
     currency: str = "",
     holdout: float = 0.0,
-    seed: int = 0,
+    random_state: int = 0,
 ) -> dict[str, Any]:
     """Write the at-risk lists of every account manager (CSV, one XLSX sheet each, HTML pages).
 
@@ -65,8 +65,8 @@ def report(
         :func:`churnkit.impact.assign_holdout`). With a share above 0,
         ``assignments.csv`` records every customer's group for ``churnkit impact``;
         control customers appear in no at-risk file.
-    seed : int, default 0
-        Seed of the holdout draw (the same seed and ids give the same groups).
+    random_state : int, default 0
+        Seed of the holdout draw (the same ``random_state`` and ids give the same groups).
 
     Returns
     -------
@@ -81,21 +81,21 @@ def report(
         at_risk.attrs.update(attrs)
     assignments = None
     if holdout:
-        groups = assign_holdout(at_risk, holdout, seed=seed)
+        groups = assign_holdout(at_risk, holdout, random_state=random_state)
         if "model_version" in table:
             version = table.drop_duplicates("customer_id").set_index("customer_id")["model_version"]
             at_risk = at_risk.assign(model_version=at_risk["customer_id"].map(version))
-        run_id = f"{at_risk.attrs.get('as_of', 'run')}-s{seed}-h{holdout:g}"
+        run_id = f"{at_risk.attrs.get('as_of', 'run')}-s{random_state}-h{holdout:g}"
         assignments = assignments_table(at_risk, groups, run_id=run_id)
         attrs = dict(at_risk.attrs)
         at_risk = at_risk[(groups == "treat").to_numpy()].drop(
             columns="model_version", errors="ignore").reset_index(drop=True)
         at_risk.attrs.update(attrs)
-    paths = write_at_risk_lists(at_risk, out_dir, currency=currency)
+    paths = write_at_risk_lists(at_risk, out_dir, currency=currency, assignments=assignments)
     extra: dict[str, Any] = {}
     if assignments is not None:
         extra = {"control_customers": int((assignments["group"] == "control").sum()),
-                 "assignments_csv": str(write_table(assignments, Path(out_dir) / "assignments.csv"))}
+                 "assignments_csv": str(paths["assignments"])}
     return {"at_risk_customers": len(at_risk),
             "account_managers": int(at_risk["account_manager"].nunique()),
             "at_risk_csv": str(paths["csv"]), "at_risk_xlsx": str(paths["xlsx"]),

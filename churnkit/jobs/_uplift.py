@@ -131,13 +131,13 @@ class UpliftResult:
         return folder
 
 
-def load_uplift(folder: str | Path) -> UpliftResult:
+def load_uplift(path: str | Path) -> UpliftResult:
     """Load a saved uplift model after checking every file against the manifest's sha256.
 
-    The folder holds JSON and LightGBM's text models only: loading parses them
+    The folder ``path`` holds JSON and LightGBM's text models only: loading parses them
     and never runs code. A folder with a pickle from an earlier version is refused.
     """
-    folder = Path(folder)
+    folder = Path(path)
     manifest = folder / _MANIFEST
     if not manifest.is_file():
         raise ModelError(f"{str(folder)!r} holds no uplift model ({_MANIFEST} is missing). "
@@ -157,13 +157,13 @@ def load_uplift(folder: str | Path) -> UpliftResult:
                          f"this is {__version__}. Train the uplift model again.")
     data: dict[str, bytes] = {}
     for name, digest in files.items():
-        path = folder / name
-        if Path(name).name != name or not path.is_file():
-            raise ModelError(f"{path}: a file of the uplift model is missing. Restore the folder "
+        file = folder / name
+        if Path(name).name != name or not file.is_file():
+            raise ModelError(f"{file}: a file of the uplift model is missing. Restore the folder "
                              "or train the uplift model again.")
-        data[name] = path.read_bytes()
+        data[name] = file.read_bytes()
         if hashlib.sha256(data[name]).hexdigest() != digest:
-            raise ModelError(f"{path}: the file does not match the sha256 of {_MANIFEST}; it was "
+            raise ModelError(f"{file}: the file does not match the sha256 of {_MANIFEST}; it was "
                              "changed after training. Train the uplift model again.")
     try:
         state = json.loads(data[_STATE])

@@ -54,33 +54,33 @@ class Activity:
         self,
         events: pd.DataFrame,
         *,
-        id_col: str,
+        customer_col: str,
         time_col: str,
         period: str,
         amount_col: str | None,
         table: str = "events",
     ) -> None:
-        cols = [id_col, time_col] + ([amount_col] if amount_col is not None else [])
+        cols = [customer_col, time_col] + ([amount_col] if amount_col is not None else [])
         require_columns(
             events,
             cols,
             table=table,
             fix="Pass the names as keyword arguments, e.g. "
-            "activity_crr(events, id_col='customer', time_col='purchased_at').",
+            "activity_crr(events, customer_col='customer', time_col='purchased_at').",
         )
         ts = date_column(
             events,
             table,
             time_col,
-            id_col=id_col,
+            customer_col=customer_col,
             allow_missing=False,
             missing_hint="Every event needs a timestamp; drop those rows.",
         )
-        codes, ids = pd.factorize(events[id_col])
+        codes, ids = pd.factorize(events[customer_col])
         missing = codes < 0
         if missing.any():
             raise SchemaError(
-                f"{table}.{id_col}: {int(missing.sum())} missing customer id(s) at rows "
+                f"{table}.{customer_col}: {int(missing.sum())} missing customer id(s) at rows "
                 f"{events.index[missing][:5].tolist()}. Drop those rows or fill the ids."
             )
         codes = codes.astype(np.int64)
@@ -90,7 +90,7 @@ class Activity:
         key = codes * width + (k - k_min)
         # Sort-based distinct keys: faster than np.unique's hashing on tens of millions.
         if amount_col is not None:
-            amount = numeric_column(events, table, amount_col, id_col=id_col)
+            amount = numeric_column(events, table, amount_col, customer_col=customer_col)
             order = np.argsort(key)
             key = key[order]
             starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
@@ -120,7 +120,7 @@ def customer_groups(
     events: pd.DataFrame,
     customers: pd.DataFrame | None,
     by: list[str],
-    id_col: str,
+    customer_col: str,
 ) -> tuple[Groups, np.ndarray]:
     """Group of every customer (indexed by code) from ``customers`` or from the events."""
     if not by:
@@ -139,22 +139,22 @@ def customer_groups(
     check_frame(customers, "customers")
     require_columns(
         customers,
-        [id_col, *by],
+        [customer_col, *by],
         table="customers",
         fix="The 'by' columns are read from customers when it is given.",
     )
-    index = pd.Index(customers[id_col])
+    index = pd.Index(customers[customer_col])
     if index.has_duplicates:
         dup = index[index.duplicated()].unique()[:5].tolist()
         raise SchemaError(
-            f"customers.{id_col}: duplicated customer ids (e.g. {dup}); keep one row per customer."
+            f"customers.{customer_col}: duplicated customer ids (e.g. {dup}); keep one row per customer."
         )
     pos = index.get_indexer(activity.ids)
     unknown = pos < 0
     if unknown.any():
         raise SchemaError(
-            f"events.{id_col}: {int(unknown.sum())} customer id(s) absent from "
-            f"customers.{id_col} (e.g. {activity.ids[unknown][:5].tolist()}; "
+            f"events.{customer_col}: {int(unknown.sum())} customer id(s) absent from "
+            f"customers.{customer_col} (e.g. {activity.ids[unknown][:5].tolist()}; "
             f"dtypes {activity.ids.dtype} vs {index.dtype}). Add them to customers or "
             "filter the events."
         )
@@ -165,7 +165,7 @@ def customer_groups(
 def customer_activity(
     events: pd.DataFrame,
     *,
-    id_col: str = "customer_id",
+    customer_col: str = "customer_id",
     time_col: str = "timestamp",
     period: Period = "M",
     amount_col: str | None = None,
@@ -176,7 +176,7 @@ def customer_activity(
     ----------
     events : DataFrame
         Event table (purchases, logins, ...), one row per event.
-    id_col, time_col : str
+    customer_col, time_col : str
         Customer id and event time columns.
     period : {"M", "Q", "Y"}, default "M"
         Calendar period.
@@ -207,12 +207,12 @@ def customer_activity(
     """
     check_period(period, func="customer_activity")
     check_frame(events, "events")
-    act = Activity(events, id_col=id_col, time_col=time_col, period=period, amount_col=amount_col)
+    act = Activity(events, customer_col=customer_col, time_col=time_col, period=period, amount_col=amount_col)
     new, kept, _ = _status(act)
     status = np.where(new, "new", np.where(kept, "retained", "reactivated"))
     out = pd.DataFrame(
         {
-            id_col: act.ids[act.customer],
+            customer_col: act.ids[act.customer],
             "period_start": ordinal_start(act.ordinal, period),
             "status": status,
         }
@@ -233,7 +233,7 @@ def _status(act: Activity) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def activity_crr(
     events: pd.DataFrame,
     *,
-    id_col: str = "customer_id",
+    customer_col: str = "customer_id",
     time_col: str = "timestamp",
     period: Period = "M",
     start: Any = None,
@@ -249,9 +249,9 @@ def activity_crr(
     Parameters
     ----------
     events : DataFrame
-        Event table (purchases, logins, ...), one row per event; only ``id_col``,
+        Event table (purchases, logins, ...), one row per event; only ``customer_col``,
         ``time_col`` (and ``amount_col``) are read.
-    id_col : str, default "customer_id"
+    customer_col : str, default "customer_id"
         Customer id column.
     time_col : str, default "timestamp"
         Event time (datetime64 or ISO 8601 text).
@@ -265,7 +265,7 @@ def activity_crr(
         Grouping column(s), read from ``customers`` if given, else from ``events``
         (a customer's group is then its value on its earliest event).
     customers : DataFrame, optional
-        One row per customer with ``id_col`` and the ``by`` columns.
+        One row per customer with ``customer_col`` and the ``by`` columns.
     amount_col : str, optional
         Numeric event column (e.g. order value); adds revenue and NRR columns.
 
@@ -316,8 +316,8 @@ def activity_crr(
     period = check_period(period, func=func)  # type: ignore[assignment]
     df = check_frame(events, "events")
     by_cols = by_columns(by)
-    act = Activity(df, id_col=id_col, time_col=time_col, period=period, amount_col=amount_col)
-    groups, customer_group = customer_groups(act, df, customers, by_cols, id_col)
+    act = Activity(df, customer_col=customer_col, time_col=time_col, period=period, amount_col=amount_col)
+    groups, customer_group = customer_groups(act, df, customers, by_cols, customer_col)
 
     k0, n = period_range(int(act.ordinal.min()), int(act.ordinal.max()), start, end, period, func=func)
     new, kept, back = _status(act)

@@ -35,7 +35,7 @@ def customer_clv_table(
     *,
     as_of: Any,
     amount_col: str,
-    id_col: str = "customer_id",
+    customer_col: str = "customer_id",
     time_col: str = "timestamp",
     months: int = 12,
     margin: float = 1.0,
@@ -51,7 +51,7 @@ def customer_clv_table(
         Only purchases strictly before it are used; the value is counted from it.
     amount_col : str
         Purchase amount column.
-    id_col, time_col : str
+    customer_col, time_col : str
         Customer id and purchase time columns.
     months : int, default 12
         Months of future purchases counted.
@@ -83,12 +83,12 @@ def customer_clv_table(
     """
     func = "customer_clv_table"
     df = check_frame(purchases, "purchases")
-    require_columns(df, [id_col, time_col, amount_col], table="purchases",
+    require_columns(df, [customer_col, time_col, amount_col], table="purchases",
                     fix=f"Pass the column names, e.g. {func}(tx, amount_col='amount').")
     if not (isinstance(months, int) and months >= 1):
         raise ValueError(f"The 'months' parameter of {func} must be an int >= 1. "
                          f"Got {months!r} instead.")
-    frame = pd.DataFrame({"customer_id": df[id_col].to_numpy(),
+    frame = pd.DataFrame({"customer_id": df[customer_col].to_numpy(),
                           "timestamp": pd.to_datetime(df[time_col]).to_numpy(),
                           "amount": pd.to_numeric(df[amount_col], errors="coerce").to_numpy()})
     s = rfm_summary(frame, pd.Timestamp(as_of), amount_col="amount", unit_days=_WEEK)
@@ -123,7 +123,7 @@ def customer_clv_table(
 
 
 def clv_by_segment(table: pd.DataFrame, customers: pd.DataFrame | None = None, *,
-                   by: str | Sequence[str] | None = None, id_col: str = "customer_id"
+                   by: str | Sequence[str] | None = None, customer_col: str = "customer_id"
                    ) -> pd.DataFrame:
     """Customer-level CLV summed and averaged per segment.
 
@@ -135,7 +135,7 @@ def clv_by_segment(table: pd.DataFrame, customers: pd.DataFrame | None = None, *
         One row per customer with the ``by`` columns (needed with ``by``).
     by : str or list of str, optional
         Segment column(s); one row for everybody if None.
-    id_col : str, default "customer_id"
+    customer_col : str, default "customer_id"
         Id column of ``customers``.
 
     Returns
@@ -167,12 +167,12 @@ def clv_by_segment(table: pd.DataFrame, customers: pd.DataFrame | None = None, *
         if customers is None:
             raise ValueError("clv_by_segment needs customers= to break the value down by "
                              f"{by_cols}.")
-        require_columns(customers, [id_col, *by_cols], table="customers",
+        require_columns(customers, [customer_col, *by_cols], table="customers",
                         fix="Pass the customers table that has the segment columns.")
-        seg = customers[[id_col, *by_cols]].drop_duplicates(id_col).copy()
-        seg[id_col] = seg[id_col].astype(str)
+        seg = customers[[customer_col, *by_cols]].drop_duplicates(customer_col).copy()
+        seg[customer_col] = seg[customer_col].astype(str)
         frame["customer_id"] = frame["customer_id"].astype(str)
-        frame = frame.merge(seg, left_on="customer_id", right_on=id_col, how="left",
+        frame = frame.merge(seg, left_on="customer_id", right_on=customer_col, how="left",
                             suffixes=("", "_seg"))
     groups = Groups(frame, by_cols)
     codes = groups.codes

@@ -61,7 +61,7 @@ def _finish(
 def cohort_matrix(
     customers: pd.DataFrame,
     *,
-    id_col: str = "customer_id",
+    customer_col: str = "customer_id",
     signup_col: str = "signup_date",
     end_col: str = "end_date",
     as_of: Any = None,
@@ -74,7 +74,7 @@ def cohort_matrix(
     ----------
     customers : DataFrame
         One row per customer.
-    id_col, signup_col, end_col : str
+    customer_col, signup_col, end_col : str
         Customer id, signup date and end date (NaT = still a customer) columns.
     as_of : date-like, optional
         Observation date; default the latest signup or end date. Later signups
@@ -113,12 +113,13 @@ def cohort_matrix(
     df = check_frame(customers, "customers")
     require_columns(
         df,
-        [id_col, signup_col, end_col],
+        [customer_col, signup_col, end_col],
         table="customers",
         fix="Pass the names as keyword arguments, e.g. "
         "cohort_matrix(customers, signup_col='joined', end_col='left').",
     )
-    signup, ended, active = contract_dates(df, id_col=id_col, signup_col=signup_col, end_col=end_col)
+    signup, ended, active = contract_dates(df, customer_col=customer_col, signup_col=signup_col,
+                                           end_col=end_col)
     as_of_ts = to_timestamp(as_of, "as_of", func=func)
     if as_of_ts is None:
         last = signup.max() if active.all() else max(signup.max(), ended[~active].max())
@@ -143,7 +144,7 @@ def cohort_matrix(
 def activity_cohort_matrix(
     events: pd.DataFrame,
     *,
-    id_col: str = "customer_id",
+    customer_col: str = "customer_id",
     time_col: str = "timestamp",
     as_of: Any = None,
     max_months: int | None = None,
@@ -155,7 +156,7 @@ def activity_cohort_matrix(
     ----------
     events : DataFrame
         Event table (purchases, logins, ...).
-    id_col, time_col : str
+    customer_col, time_col : str
         Customer id and event time columns.
     as_of : date-like, optional
         Observation date; default the latest event. Cells after it are NaN.
@@ -189,7 +190,7 @@ def activity_cohort_matrix(
     """
     func = "activity_cohort_matrix"
     df = check_frame(events, "events")
-    act = Activity(df, id_col=id_col, time_col=time_col, period="M", amount_col=None)
+    act = Activity(df, customer_col=customer_col, time_col=time_col, period="M", amount_col=None)
     as_of_ts = to_timestamp(as_of, "as_of", func=func)
     as_of_month = int(act.ordinal.max()) if as_of_ts is None else ordinal_of(as_of_ts, "M")
     cohort = act.first[act.customer]

@@ -68,22 +68,22 @@ def check_frame(df: Any, table: str) -> pd.DataFrame:
     return df
 
 
-def _where(df: pd.DataFrame, mask: np.ndarray, id_col: str | None) -> str:
+def _where(df: pd.DataFrame, mask: np.ndarray, customer_col: str | None) -> str:
     """Describe up to five offending rows by row label and, if known, customer id."""
     rows = df.index[mask][:5].tolist()
     text = f"rows {rows}"
-    if id_col is not None and id_col in df.columns:
-        text += f" (customer ids {df[id_col].to_numpy()[mask][:5].tolist()})"
+    if customer_col is not None and customer_col in df.columns:
+        text += f" (customer ids {df[customer_col].to_numpy()[mask][:5].tolist()})"
     return text
 
 
-def _no_missing(df: pd.DataFrame, table: str, col: str, missing: np.ndarray, id_col: str | None,
+def _no_missing(df: pd.DataFrame, table: str, col: str, missing: np.ndarray, customer_col: str | None,
                 what: str, fix: str) -> None:
     """Raise a SchemaError locating the rows where ``missing`` is true, if any."""
     if missing.any():
         raise SchemaError(
             f"{table}.{col}: {int(missing.sum())} missing {what}(s) at "
-            f"{_where(df, missing, id_col)}. {fix}".rstrip()
+            f"{_where(df, missing, customer_col)}. {fix}".rstrip()
         )
 
 
@@ -92,7 +92,7 @@ def date_column(
     table: str,
     col: str,
     *,
-    id_col: str | None = None,
+    customer_col: str | None = None,
     allow_missing: bool,
     missing_hint: str = "",
 ) -> np.ndarray:
@@ -116,7 +116,7 @@ def date_column(
             example = text.to_numpy()[bad][0]
             raise SchemaError(
                 f"{table}.{col}: {int(bad.sum())} unparseable date(s) at "
-                f"{_where(df, bad, id_col)} (e.g. {example!r}). "
+                f"{_where(df, bad, customer_col)} (e.g. {example!r}). "
                 "Use ISO 8601, e.g. '2024-03-31', or pass a datetime64 column."
             )
         s = parsed.dt.tz_localize(None)  # offsets → UTC; naive text is kept as written
@@ -129,12 +129,12 @@ def date_column(
         )
     values = s.to_numpy(dtype=_DT)
     if not allow_missing:
-        _no_missing(df, table, col, np.isnat(values), id_col, "date", missing_hint)
+        _no_missing(df, table, col, np.isnat(values), customer_col, "date", missing_hint)
     return values
 
 
 def contract_dates(
-    df: pd.DataFrame, *, id_col: str, signup_col: str, end_col: str
+    df: pd.DataFrame, *, customer_col: str, signup_col: str, end_col: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Signup and end dates of a customers table, and which customers are still active.
 
@@ -145,17 +145,17 @@ def contract_dates(
         df,
         "customers",
         signup_col,
-        id_col=id_col,
+        customer_col=customer_col,
         allow_missing=False,
         missing_hint="Every customer needs a signup date; fill or drop those rows.",
     )
-    ended = date_column(df, "customers", end_col, id_col=id_col, allow_missing=True)
+    ended = date_column(df, "customers", end_col, customer_col=customer_col, allow_missing=True)
     active = np.isnat(ended)
     backwards = ~active & (ended < signup)
     if backwards.any():
         raise SchemaError(
             f"customers.{end_col}: {int(backwards.sum())} end date(s) before {signup_col} at "
-            f"{_where(df, backwards, id_col)}. Correct the dates or swap the column names."
+            f"{_where(df, backwards, customer_col)}. Correct the dates or swap the column names."
         )
     return signup, ended, active
 
@@ -165,7 +165,7 @@ def numeric_column(
     table: str,
     col: str,
     *,
-    id_col: str | None = None,
+    customer_col: str | None = None,
     allow_missing: bool = False,
     lower: float | None = None,
     upper: float | None = None,
@@ -179,7 +179,7 @@ def numeric_column(
         )
     values = s.to_numpy(dtype="float64", na_value=np.nan)
     if not allow_missing:
-        _no_missing(df, table, col, np.isnan(values), id_col, "value",
+        _no_missing(df, table, col, np.isnan(values), customer_col, "value",
                     "Fill them (e.g. with 0 if the customer brings no revenue) or drop those rows.")
     with np.errstate(invalid="ignore"):
         out = np.zeros(len(values), dtype=bool)
@@ -191,7 +191,7 @@ def numeric_column(
         bounds = f"[{lower if lower is not None else '-inf'}, {upper if upper is not None else 'inf'}]"
         raise SchemaError(
             f"{table}.{col}: {int(out.sum())} value(s) outside {bounds} at "
-            f"{_where(df, out, id_col)} (e.g. {values[out][0]!r}). Correct or drop those rows."
+            f"{_where(df, out, customer_col)} (e.g. {values[out][0]!r}). Correct or drop those rows."
         )
     return values
 

@@ -64,7 +64,7 @@ _ArrayLike = TypeVar("_ArrayLike", float, np.ndarray, pd.Series)
 def crr(
     customers: pd.DataFrame,
     *,
-    id_col: str = "customer_id",
+    customer_col: str = "customer_id",
     signup_col: str = "signup_date",
     end_col: str = "end_date",
     period: Period = "M",
@@ -79,7 +79,7 @@ def crr(
     ----------
     customers : DataFrame
         One row per customer.
-    id_col : str, default "customer_id"
+    customer_col : str, default "customer_id"
         Customer id column; ids must be unique.
     signup_col : str, default "signup_date"
         Date the customer was acquired (datetime64 or ISO 8601 text; required).
@@ -149,20 +149,22 @@ def crr(
     value_cols = [value_col] if value_col is not None else []
     require_columns(
         df,
-        [id_col, signup_col, end_col, *by_cols, *value_cols],
+        [customer_col, signup_col, end_col, *by_cols, *value_cols],
         table="customers",
         fix="Pass the names as keyword arguments, e.g. "
         "crr(customers, signup_col='joined', end_col='left', by='segment').",
     )
-    dup = df[id_col].duplicated(keep=False).to_numpy()
+    dup = df[customer_col].duplicated(keep=False).to_numpy()
     if dup.any():
         raise SchemaError(
-            f"customers.{id_col}: {int(dup.sum())} rows share a customer id "
-            f"(e.g. {df[id_col].to_numpy()[dup][:5].tolist()}). The customers table needs "
+            f"customers.{customer_col}: {int(dup.sum())} rows share a customer id "
+            f"(e.g. {df[customer_col].to_numpy()[dup][:5].tolist()}). The customers table needs "
             "one row per customer; keep the latest contract per customer."
         )
-    signup, ended, active = contract_dates(df, id_col=id_col, signup_col=signup_col, end_col=end_col)
-    values = numeric_column(df, "customers", value_col, id_col=id_col) if value_col is not None else None
+    signup, ended, active = contract_dates(df, customer_col=customer_col, signup_col=signup_col,
+                                           end_col=end_col)
+    values = (numeric_column(df, "customers", value_col, customer_col=customer_col)
+              if value_col is not None else None)
     groups = Groups(df, by_cols)
 
     k_s = period_ordinal(signup, period)

@@ -164,7 +164,7 @@ def retention_report(
     wallet_col: str | None = None,
     total_spend_col: str | None = None,
     amount_col: str | None = None,
-    id_col: str = "customer_id",
+    customer_col: str = "customer_id",
     signup_col: str = "signup_date",
     end_col: str = "end_date",
     time_col: str = "timestamp",
@@ -203,7 +203,7 @@ def retention_report(
         Share-of-wallet inputs, see :func:`value_by_segment`.
     amount_col : str, optional
         Event amount column for revenue and NRR in activity mode.
-    id_col, signup_col, end_col, time_col : str
+    customer_col, signup_col, end_col, time_col : str
         Column names.
     start, end : date-like, optional
         First and last period to report.
@@ -212,7 +212,7 @@ def retention_report(
     title : str, default "Retention report"
         Page title.
     purchases : DataFrame, optional
-        Purchase log (``id_col``, ``time_col``, ``purchase_amount_col``): adds the
+        Purchase log (``customer_col``, ``time_col``, ``purchase_amount_col``): adds the
         customer-level lifetime value of :func:`customer_clv_table` (Pareto/NBD purchases
         × Gamma-Gamma spend over ``clv_months``, with ``margin`` and ``discount_rate``),
         summed and averaged per ``clv_by`` column by :func:`clv_by_segment`. Contractual
@@ -277,7 +277,7 @@ def retention_report(
             raise ValueError("retention_report needs customers (contractual) or events=.")
         mode = "contractual"
         common = {
-            "id_col": id_col,
+            "customer_col": customer_col,
             "signup_col": signup_col,
             "end_col": end_col,
             "start": start,
@@ -286,13 +286,13 @@ def retention_report(
         }
         overall = crr(customers, period=period, **common)  # type: ignore[arg-type]
         table = crr(customers, period=period, by=by_cols, **common) if by_cols else overall  # type: ignore[arg-type]
-        cohorts = cohort_matrix(customers, id_col=id_col, signup_col=signup_col, end_col=end_col)
+        cohorts = cohort_matrix(customers, customer_col=customer_col, signup_col=signup_col, end_col=end_col)
         monthly = None
         has_revenue = value_col is not None
     else:
         mode = "activity"
         common = {
-            "id_col": id_col,
+            "customer_col": customer_col,
             "time_col": time_col,
             "start": start,
             "end": end,
@@ -304,12 +304,12 @@ def retention_report(
             if by_cols
             else overall
         )
-        cohorts = activity_cohort_matrix(events, id_col=id_col, time_col=time_col)
+        cohorts = activity_cohort_matrix(events, customer_col=customer_col, time_col=time_col)
         monthly = None
         if value_col is not None and customers is not None:
             monthly = activity_crr(
                 events,
-                id_col=id_col,
+                customer_col=customer_col,
                 time_col=time_col,
                 start=start,
                 end=end,
@@ -334,7 +334,7 @@ def retention_report(
             customers,
             value_col=value_col,
             by=by_cols or None,
-            id_col=id_col,
+            customer_col=customer_col,
             signup_col=signup_col,
             end_col=end_col,
             margin=margin,
@@ -357,10 +357,10 @@ def retention_report(
         buyers = purchases
         if mode == "contractual" and customers is not None and end_col in customers:
             ended = pd.to_datetime(customers[end_col])
-            gone = set(customers.loc[ended.notna() & (ended <= when), id_col].astype(str))
-            buyers = purchases[~purchases[id_col].astype(str).isin(gone)]
+            gone = set(customers.loc[ended.notna() & (ended <= when), customer_col].astype(str))
+            buyers = purchases[~purchases[customer_col].astype(str).isin(gone)]
         per_customer = customer_clv_table(
-            buyers, as_of=when, amount_col=purchase_amount_col, id_col=id_col,
+            buyers, as_of=when, amount_col=purchase_amount_col, customer_col=customer_col,
             time_col=time_col, months=clv_months, margin=margin, discount_rate=discount_rate)
         save_csv("customer_clv", per_customer)
         everybody = clv_by_segment(per_customer)
@@ -369,9 +369,10 @@ def retention_report(
         for col in (list(clv_by) if clv_by is not None else by_cols):
             if customers is None or col not in customers:
                 continue
-            seg = customers[[id_col, col]].drop_duplicates(id_col)
+            seg = customers[[customer_col, col]].drop_duplicates(customer_col)
             joined = per_customer.assign(customer_id=per_customer["customer_id"].astype(str)).merge(
-                seg.assign(**{id_col: seg[id_col].astype(str)}).rename(columns={id_col: "customer_id"}),
+                seg.assign(**{customer_col: seg[customer_col].astype(str)}).rename(
+                    columns={customer_col: "customer_id"}),
                 on="customer_id", how="left")
             part = clv_by_segment(joined, joined, by=col)
             save_csv(f"clv_by_{col}", part)

@@ -126,7 +126,7 @@ def value_by_segment(
     *,
     value_col: str,
     by: str | Sequence[str] | None = None,
-    id_col: str = "customer_id",
+    customer_col: str = "customer_id",
     signup_col: str = "signup_date",
     end_col: str = "end_date",
     margin: float = 1.0,
@@ -148,7 +148,7 @@ def value_by_segment(
         Revenue per month of each customer.
     by : str or list of str, optional
         Segment column(s); one row for everybody if None.
-    id_col, signup_col, end_col : str
+    customer_col, signup_col, end_col : str
         Customer id, signup date and end date (NaT = still a customer) columns.
     margin : float, default 1.0
         Gross margin as a fraction of revenue (0–1).
@@ -216,16 +216,16 @@ def value_by_segment(
     dates = [signup_col, end_col] if churn is None else []
     require_columns(
         df,
-        [id_col, value_col, *by_cols, *dates, *extra],
+        [customer_col, value_col, *by_cols, *dates, *extra],
         table="customers",
         fix=f"Pass the names as keyword arguments, e.g. {func}(customers, value_col='mrr', by='segment').",
     )
-    values = numeric_column(df, "customers", value_col, id_col=id_col)
+    values = numeric_column(df, "customers", value_col, customer_col=customer_col)
 
     if churn is None:
         table = crr(
             df,
-            id_col=id_col,
+            customer_col=customer_col,
             signup_col=signup_col,
             end_col=end_col,
             period="M",
@@ -248,12 +248,12 @@ def value_by_segment(
     current = np.ones(len(df), dtype=bool)
     as_of_ts = to_timestamp(as_of, "as_of", func=func)
     if end_col in df.columns:
-        ended = date_column(df, "customers", end_col, id_col=id_col, allow_missing=True)
+        ended = date_column(df, "customers", end_col, customer_col=customer_col, allow_missing=True)
         current = np.isnat(ended)
         if as_of_ts is not None:
             current |= ended > as_of_ts.to_datetime64()
     if as_of_ts is not None and signup_col in df.columns:
-        signup = date_column(df, "customers", signup_col, id_col=id_col, allow_missing=True)
+        signup = date_column(df, "customers", signup_col, customer_col=customer_col, allow_missing=True)
         current &= ~(signup > as_of_ts.to_datetime64())
 
     groups = Groups(df, by_cols)
@@ -283,7 +283,7 @@ def value_by_segment(
 
     if wallet_col is not None:
         wallet = numeric_column(
-            df, "customers", wallet_col, id_col=id_col, allow_missing=True, lower=0.0, upper=1.0
+            df, "customers", wallet_col, customer_col=customer_col, allow_missing=True, lower=0.0, upper=1.0
         )
         known = current & ~np.isnan(wallet)
         n_known = np.bincount(groups.codes[known], minlength=groups.n)
@@ -292,7 +292,8 @@ def value_by_segment(
         np.divide(s_w, n_known, out=share, where=n_known > 0)
         out["share_of_wallet"] = share
     elif total_spend_col is not None:
-        spend = numeric_column(df, "customers", total_spend_col, id_col=id_col, allow_missing=True, lower=0.0)
+        spend = numeric_column(df, "customers", total_spend_col, customer_col=customer_col,
+                               allow_missing=True, lower=0.0)
         known = current & ~np.isnan(spend)
         ours = np.bincount(groups.codes[known], weights=values[known], minlength=groups.n)
         theirs = np.bincount(groups.codes[known], weights=spend[known], minlength=groups.n)

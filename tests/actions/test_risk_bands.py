@@ -53,8 +53,8 @@ def test_value_at_risk():
     var = value_at_risk(prob, [100.0, 1000.0, None])
     assert var.index.tolist() == [7, 8, 9]
     np.testing.assert_allclose(var.to_numpy(), [600.0, 1200.0, np.nan])
-    assert value_at_risk([0.5], [100.0], horizon_months=3).tolist() == [150.0]
-    with pytest.raises(ValueError, match="'horizon_months' parameter"):
-        value_at_risk([0.5], [100.0], horizon_months=0)
+    assert value_at_risk([0.5], [100.0], value_horizon_months=3).tolist() == [150.0]
+    with pytest.raises(ValueError, match="'value_horizon_months' parameter"):
+        value_at_risk([0.5], [100.0], value_horizon_months=0)
     with pytest.raises(SchemaError, match="monthly_value has 2 entries"):
         value_at_risk([0.5], [1.0, 2.0])

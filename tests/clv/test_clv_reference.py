@@ -2,7 +2,7 @@
 
 The sample is the 2,357 customers listed in ``cdnow_sample_ids.txt`` (ids of
 ``CDNOW_master.txt``), summarised in weeks on purchase days up to 1997-09-30 (the
-39-week calibration period), i.e. ``rfm_summary(cutoff="1997-10-01", unit_days=7)``.
+39-week calibration period), i.e. ``rfm_summary(as_of="1997-10-01", unit_days=7)``.
 
 Reference values are what ``benchmarks/btyd_reference.py`` printed with lifetimes 0.11.3
 (numpy 2.4.6, pandas 3.1.1, scipy 1.17.1)::

@@ -359,7 +359,7 @@ def test_global_importance(fitted, reasons):
 
 def test_explanations_long(fitted):
     X, contrib, _ = fitted
-    long = explanations_long(contrib, X, X.index, top_n=4)
+    long = explanations_long(contrib, X, X.index, max_features=4)
     assert list(long.columns) == ["customer_id", "feature", "value", "contribution"]
     assert len(long) == 4 * len(X)
     first = long[long["customer_id"] == X.index[0]]

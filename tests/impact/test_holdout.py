@@ -32,17 +32,17 @@ def _table(n=4000, seed=0):
 
 def test_same_seed_same_groups_whatever_the_order():
     table = _table()
-    a = assign_holdout(table, 0.1, seed=7)
+    a = assign_holdout(table, 0.1, random_state=7)
     shuffled = table.sample(frac=1, random_state=1)
-    b = assign_holdout(shuffled, 0.1, seed=7).reindex(table.index)
+    b = assign_holdout(shuffled, 0.1, random_state=7).reindex(table.index)
     assert a.equals(b)
-    other = assign_holdout(table, 0.1, seed=8)
-    assert (a != other).sum() > 100  # another seed draws another group
+    other = assign_holdout(table, 0.1, random_state=8)
+    assert (a != other).sum() > 100  # another random_state draws another group
 
 
 def test_every_stratum_holds_the_share_and_groups_are_balanced():
     table = _table()
-    groups = assign_holdout(table, 0.1, seed=0)
+    groups = assign_holdout(table, 0.1, random_state=0)
     control = groups == "control"
     per_stratum = control.groupby([table["risk_band"], table["account_manager"]]).agg(["sum", "size"])
     assert (np.abs(per_stratum["sum"] - 0.1 * per_stratum["size"]) < 1).all()
@@ -58,12 +58,12 @@ def test_zero_share_keeps_everyone_and_bad_share_is_refused():
     assert (assign_holdout(table, 0.0) == "treat").all()
     with pytest.raises(ConfigError, match="'share' parameter of assign_holdout"):
         assign_holdout(table, 1.0)
-    with pytest.raises(ConfigError, match="'seed' parameter of assign_holdout"):
-        assign_holdout(table, 0.1, seed=-1)
+    with pytest.raises(ConfigError, match="'random_state' parameter of assign_holdout"):
+        assign_holdout(table, 0.1, random_state=-1)
 
 
 def test_control_customers_are_in_no_manager_output(tmp_path):
-    summary = jobs.report(GOLDEN_SCORES, tmp_path, min_band="low", holdout=0.2, seed=5)
+    summary = jobs.report(GOLDEN_SCORES, tmp_path, min_band="low", holdout=0.2, random_state=5)
     assignments = pd.read_csv(tmp_path / "assignments.csv", dtype={"customer_id": str})
     assert list(assignments.columns) == list(ASSIGNMENT_COLUMNS)
     control = set(assignments.loc[assignments["group"] == "control", "customer_id"])
@@ -80,9 +80,9 @@ def test_control_customers_are_in_no_manager_output(tmp_path):
     assert (assignments["model_version"] == version).all()
 
 
-def test_report_cli_takes_holdout_and_seed(tmp_path):
+def test_report_cli_takes_holdout_and_random_state(tmp_path):
     args = ["report", "--scores", str(GOLDEN_SCORES), "--min-band", "low", "--holdout", "0.1",
-            "--seed", "3", "--format", "json"]
+            "--random-state", "3", "--format", "json"]
     first = cli_runner().invoke(app, [*args, "--out", str(tmp_path / "a")])
     second = cli_runner().invoke(app, [*args, "--out", str(tmp_path / "b")])
     assert first.exit_code == 0, first.output

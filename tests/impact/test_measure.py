@@ -43,7 +43,7 @@ def test_itt_cace_and_saved_customers():
         "contacted": np.r_[np.arange(n) < 800, np.zeros(n, bool)],
         "value": 10.0,
     })
-    row = impact_table(frame, value_months=12)
+    row = impact_table(frame, value_horizon_months=12)
     assert row["itt"] == pytest.approx(-0.04)
     assert row["contacted_share"] == pytest.approx(0.8)
     assert row["cace"] == pytest.approx(-0.05)  # ITT / compliance

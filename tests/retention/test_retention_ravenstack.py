@@ -39,8 +39,8 @@ def test_ravenstack_crr_by_plan(accounts: pd.DataFrame) -> None:
     n_ended = int(accounts["end_date"].notna().sum())
     assert len(accounts) == 500
     assert n_ended == 75
-    overall = crr(accounts, id_col="account_id", period="Q", value_col="mrr")
-    by_plan = crr(accounts, id_col="account_id", period="Q", by="plan_tier", value_col="mrr")
+    overall = crr(accounts, customer_col="account_id", period="Q", value_col="mrr")
+    by_plan = crr(accounts, customer_col="account_id", period="Q", by="plan_tier", value_col="mrr")
     assert len(overall) == 8  # 2023Q1 .. 2024Q4
     assert set(by_plan["plan_tier"]) == {"Basic", "Pro", "Enterprise"}
     summed = by_plan.groupby("period_start")[["S", "N", "lost", "new_lost", "E"]].sum()
@@ -69,11 +69,11 @@ def test_ravenstack_crr_by_plan(accounts: pd.DataFrame) -> None:
 
 
 def test_ravenstack_value_by_segment(accounts: pd.DataFrame) -> None:
-    value = value_by_segment(accounts, id_col="account_id", value_col="mrr", by="plan_tier", margin=0.8)
+    value = value_by_segment(accounts, customer_col="account_id", value_col="mrr", by="plan_tier", margin=0.8)
     current = accounts["end_date"].isna()
     assert value["customers"].sum() == current.sum()
     assert value["revenue"].sum() == pytest.approx(accounts.loc[current, "mrr"].sum())
-    monthly = crr(accounts, id_col="account_id", by="plan_tier")
+    monthly = crr(accounts, customer_col="account_id", by="plan_tier")
     pooled = monthly.groupby("plan_tier")[["lost", "S"]].sum()
     expected_churn = (pooled["lost"] / pooled["S"]).to_dict()
     for row in value.itertuples(index=False):
@@ -87,8 +87,8 @@ def test_ravenstack_value_by_segment(accounts: pd.DataFrame) -> None:
 
 
 def test_ravenstack_cohorts_match_crr(accounts: pd.DataFrame) -> None:
-    counts = cohort_matrix(accounts, id_col="account_id", normalize=False)
-    monthly = crr(accounts, id_col="account_id")
+    counts = cohort_matrix(accounts, customer_col="account_id", normalize=False)
+    monthly = crr(accounts, customer_col="account_id")
     assert int(counts[0].sum()) == 500
     # Customers at the start of month t = sum over earlier cohorts c of counts[c, t - c].
     values = counts.to_numpy(dtype="float64", na_value=np.nan)
