@@ -19,9 +19,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import churnkit._core.runs as runs_module
 from churnkit._core import run_lock, settle
 from churnkit.actions import build_at_risk
 from churnkit.exceptions import OutputError
+from churnkit.jobs import read_assignments
 from churnkit.report import write_at_risk_lists
 from churnkit.scoring import ScoreResult
 
@@ -315,3 +317,15 @@ def test_a_planted_journal_cannot_rename_or_delete_other_files(tmp_path):
     assert (folder / "notes.txt").read_text() == "mine"
     assert (folder / "scores.csv").read_text() == "scores"
     assert not (folder / ".churnkit-run.json").exists()
+
+
+def test_impact_reads_the_assignments_of_a_run_interrupted_after_its_commit(tmp_path,
+                                                                            monkeypatch):
+    groups = pd.DataFrame({"run_id": "r1", "customer_id": ["c0", "c1"],
+                           "group": ["treat", "control"]})
+    with monkeypatch.context() as mp:
+        mp.setattr(runs_module, "_apply", lambda folder: None)  # killed right after the commit
+        write_at_risk_lists(_at_risk(["Ana"]), tmp_path, assignments=groups)
+    assert not (tmp_path / "assignments.csv").exists()
+    assert read_assignments(tmp_path / "assignments.csv")["group"].tolist() == ["treat", "control"]
+    assert (tmp_path / "at_risk.csv").is_file()

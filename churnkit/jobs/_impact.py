@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from churnkit._core import __version__, atomic_write_text, write_table
+from churnkit._core import __version__, atomic_write_text, settle, write_table
 from churnkit.config import Config
 from churnkit.data import Dataset, load_dataset
 from churnkit.exceptions import SchemaError
@@ -26,6 +26,8 @@ BREAKDOWNS = ("recommended_playbook", "reason_1", "risk_band", "account_manager"
 def read_assignments(path: str | Path) -> pd.DataFrame:
     """An ``assignments.csv`` (or Parquet) file written by ``churnkit report --holdout``."""
     path = Path(path)
+    if path.parent.is_dir():
+        settle(path.parent)  # a report run interrupted while renaming its files is completed
     if not path.is_file():
         raise SchemaError(f"Assignments file {str(path)!r} does not exist. Write one with "
                           "'churnkit report --holdout 0.1'.")
