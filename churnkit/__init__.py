@@ -52,6 +52,7 @@ from churnkit.data import Dataset, load_dataset
 from churnkit.exceptions import (
     ChurnkitError,
     ConfigError,
+    LabelError,
     ModelError,
     NotFittedError,
     SchemaError,
@@ -74,6 +75,7 @@ __all__ = [
     "ChurnkitError",
     "Config",
     "ConfigError",
+    "LabelError",
     "Dataset",
     "DerivedFeatures",
     "EventFeatures",

@@ -13,6 +13,7 @@ from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 __all__ = [
     "ChurnkitError",
     "ConfigError",
+    "LabelError",
     "ModelError",
     "NotFittedError",
     "OutputError",
@@ -38,6 +39,14 @@ class OutputError(ChurnkitError):
 
 class ModelError(ChurnkitError):
     """A model artifact is missing, tampered with, or incompatible."""
+
+
+class LabelError(ModelError, ValueError):
+    """The training labels hold one class only, so no model can be fitted.
+
+    A :class:`ModelError` like every training error, and a ``ValueError`` as
+    scikit-learn expects of a classifier given a single class.
+    """
 
 
 class NotFittedError(ModelError, _SklearnNotFittedError):

@@ -15,7 +15,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import Tags
 
 from churnkit._core import churn_labels, feature_frame, resolve_threads
-from churnkit.exceptions import ModelError, NotFittedError, SchemaError
+from churnkit.exceptions import LabelError, ModelError, NotFittedError, SchemaError
 from churnkit.model._calibration import apply_calibration, fit_calibration
 from churnkit.model._metrics import classification_metrics
 from churnkit.model._rows import class_balance, out_of_time_split, take_rows, valid_weights
@@ -47,14 +47,6 @@ def check_dump(booster: lgb.Booster, feature_names: list[str]) -> None:
             f"({exc}).{names} Remove such characters from the column names and category "
             "values (or exclude the column), then train again."
         ) from None
-
-
-class _LabelError(ModelError, ValueError):
-    """Training labels a model cannot learn from (a single class).
-
-    A :class:`ModelError` like every churnkit training error, and a ``ValueError``
-    as scikit-learn expects of a classifier given one class.
-    """
 
 
 class ChurnModel(ClassifierMixin, BaseEstimator):
@@ -243,7 +235,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             raise SchemaError(f"X has {len(X)} rows but y has {len(y)}.")
         if y.all() or not y.any():
             which = "churners" if not y.any() else "non-churners"
-            raise _LabelError(
+            raise LabelError(
                 f"The training labels contain no {which} ({len(y)} rows, all "
                 f"{'churned' if y.all() else 'retained'}): y holds one class only. A model needs "
                 "both: widen the cutoff schedule or the horizon, or check the churn definition."
@@ -257,7 +249,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             )
         tr, va = self._split(y, cutoffs, horizon_days)
         if len(np.unique(y[tr])) < 2 or len(np.unique(y[va])) < 2:
-            raise _LabelError(
+            raise LabelError(
                 f"The training part ({len(tr)} rows, {int(y[tr].sum())} churners) or the "
                 f"validation part ({len(va)} rows, {int(y[va].sum())} churners) has a single "
                 "class. Add cutoffs or lengthen the horizon."
