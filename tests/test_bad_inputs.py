@@ -141,6 +141,7 @@ def test_bad_input_case(case):
         assert sorted(ds.ignored) == sorted(want["ignored"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", [c for c in CASES if "trains" in c], ids=lambda c: c["name"])
 def test_bad_input_case_trains_and_scores(case, tmp_path):
     """Cases marked `trains`: a model trains, saves, loads and scores; listed features exist."""

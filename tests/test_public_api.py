@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 _CHECK = """
 import churnkit as ck
 import sklearn.exceptions
@@ -23,6 +25,7 @@ print("ok")
 """
 
 
+@pytest.mark.slow
 def test_the_sub_packages_and_classes_are_reachable_right_after_import():
     run = subprocess.run([sys.executable, "-c", _CHECK], capture_output=True, text=True,
                          timeout=120)

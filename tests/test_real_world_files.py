@@ -68,6 +68,7 @@ def test_cli_refuses_a_lost_table_in_one_paragraph(tmp_path):
     assert "Traceback" not in r.stderr
 
 
+@pytest.mark.slow
 def test_streaming_engines_refuse_packed_event_files_the_local_engine_reads(tmp_path):
     model = ck.train(config_from_dict(_config())).model
     # customers are read whole by every engine: a gzip file scores the same everywhere
@@ -123,6 +124,7 @@ def _dmy_files(tmp_path: Path) -> dict:
     return _config(str(tmp_path / "customers.csv"), str(tmp_path / "contacts.csv"))
 
 
+@pytest.mark.slow
 def test_chunks_read_dates_and_decimals_as_the_whole_table_does(tmp_path):
     model = ck.train(config_from_dict(_config())).model
     cfg = config_from_dict(_dmy_files(tmp_path))

@@ -238,6 +238,7 @@ def test_assignments_belong_to_the_run_that_wrote_the_lists(tmp_path):
     assert not (tmp_path / "assignments.csv").exists()
 
 
+@pytest.mark.slow
 def test_a_second_run_into_a_locked_folder_is_refused_with_the_lock_and_the_fix(tmp_path):
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sys, time\nfrom churnkit._core import run_lock\n"

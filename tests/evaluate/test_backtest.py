@@ -15,6 +15,8 @@ from churnkit.evaluate import backtest, plain_lightgbm, raw_columns
 from churnkit.evaluate._baselines import fit_plain_lightgbm
 from churnkit.labels import labels_from_config
 
+pytestmark = pytest.mark.slow  # each test trains models: seconds each
+
 
 @pytest.fixture(scope="module")
 def event_result(event_tables):

@@ -58,6 +58,7 @@ def test_training_never_stops_at_the_tree_cap_while_validation_improves():
     assert capped.best_iteration == 20  # what a plain cap of 20 trees gives
 
 
+@pytest.mark.slow
 def test_chosen_settings_and_search_time_reach_the_manifest_and_the_summary(event_tables,
                                                                             tmp_path):
     cfg = config_from_dict(event_config_dict(**{**AUTO, "tune_budget_seconds": 2}))

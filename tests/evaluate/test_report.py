@@ -90,6 +90,7 @@ def test_plots_take_an_axes_and_return_it(snapshot_result):
     assert "model (AUC" in axes[0].get_legend().get_texts()[0].get_text()
 
 
+@pytest.mark.slow
 def test_run_evaluation_writes_metrics_predictions_folds_and_report(tmp_path, snapshot_frame):
     from _evaluate_data import FAST_MODEL
 
@@ -119,6 +120,7 @@ def test_run_evaluation_writes_metrics_predictions_folds_and_report(tmp_path, sn
     assert run_evaluation(cfg_path, cv=2)["folds"] == 2
 
 
+@pytest.mark.slow
 def test_evaluate_command_shows_the_plain_lightgbm_in_text_and_json(tmp_path, snapshot_frame):
     from _evaluate_data import FAST_MODEL
     from cli_runner import cli_runner

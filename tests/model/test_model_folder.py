@@ -401,6 +401,7 @@ ck.save_model(model, sys.argv[2])
 @pytest.mark.parametrize(("where", "exchange"), [
     ("before_swap", "exchange"), ("after_swap", "exchange"), ("between_renames", "two-renames"),
 ])
+@pytest.mark.slow
 def test_a_save_killed_for_real_leaves_a_model_and_the_next_save_tidies_up(tmp_path, where,
                                                                             exchange):
     """os._exit runs no clean-up: what a killed save leaves, the next save removes."""

@@ -65,6 +65,7 @@ def test_the_refit_samples_the_validation_cutoffs_at_the_training_rate():
     np.testing.assert_allclose(w["churned"].sum(), full["sum"], rtol=1e-9)
 
 
+@pytest.mark.slow
 def test_a_refit_leaves_out_the_rows_it_weighs_zero():
     X, labels = _stationary()
     rows, _ = sample_training_rows(labels, max_rows=6000, validation_cutoffs=2)

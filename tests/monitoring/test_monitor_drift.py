@@ -93,6 +93,7 @@ def test_make_crm_plants_drift_only_after_the_given_day():
     pd.testing.assert_frame_equal(plain.customers, drifted.customers)
 
 
+@pytest.mark.slow
 def test_make_crm_breaks_usage_as_a_cause_of_churn_after_the_given_month():
     plain = ck.datasets.make_crm(3000, random_state=0, months=24)
     broken = ck.datasets.make_crm(3000, random_state=0, months=24, break_from="2025-01-01")

@@ -26,6 +26,7 @@ def test_the_segment_names_are_broken_mathtext():
         fig.savefig(io.BytesIO(), format="png")
 
 
+@pytest.mark.slow
 def test_retention_command_with_dollar_signs_in_segments(tmp_path):
     customers = pd.read_csv(BASE / "customers.csv")
     customers["segment"] = [SEGMENTS[i % len(SEGMENTS)] for i in range(len(customers))]

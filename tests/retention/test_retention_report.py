@@ -83,6 +83,7 @@ def test_contractual_report(tmp_path: Path) -> None:
     json.dumps(summary)  # printable by a CLI
 
 
+@pytest.mark.slow
 def test_activity_report_and_rewrite(tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
     events = pd.DataFrame(
@@ -111,6 +112,7 @@ def test_report_needs_a_table(tmp_path: Path) -> None:
         retention_report(None, out_dir=tmp_path)
 
 
+@pytest.mark.slow
 def test_segment_names_that_look_like_formulas_are_drawn_as_written(tmp_path: Path) -> None:
     customers = _customers()
     customers["segment"] = customers["segment"].map({"retail": "$x^{$", "smb": "$5$"}).fillna("other")
