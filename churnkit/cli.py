@@ -301,7 +301,7 @@ def evaluate(
     with errors():
         with steps() as progress:
             cfg = load_config(config)
-            summary = jobs.evaluate(cfg, cv=cv, out_dir=out_dir, progress=progress,
+            summary = jobs.evaluate(cfg, n_folds=cv, out_dir=out_dir, progress=progress,
                                     mlflow=mlflow_setting(mlflow, mlflow_uri, cfg))
         _print_evaluation(config, summary, fmt, wrote_report=out_dir is not None)
 
@@ -387,7 +387,7 @@ def demo(
     """Run the whole pipeline on the built-in sample CRM."""
     with errors():
         with steps() as progress:
-            summary = jobs.demo(out_dir, customers=customers, random_state=random_state,
+            summary = jobs.demo(out_dir, n_customers=customers, random_state=random_state,
                                 monitor=monitor, progress=progress)
         print_summary("churnkit demo", summary, fmt)
 

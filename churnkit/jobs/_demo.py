@@ -29,7 +29,7 @@ TRAINED_TO, CHANGE, RUNS = "2025-07-01", "2025-10-01", 12
 def demo(
     out_dir: str | Path,
     *,
-    customers: int = 5000,
+    n_customers: int = 5000,
     random_state: int = 0,
     monitor: bool = False,
     progress: Progress = no_progress,
@@ -41,7 +41,7 @@ def demo(
     out_dir : path-like
         Folder for the sample data (``data/``), ``config.yaml``, ``model/``,
         ``scores.csv``, ``rejects.csv``, the at-risk lists and ``retention/``.
-    customers : int, default 5000
+    n_customers : int, default 5000
         Sample customers.
     random_state : int, default 0
         Seed of the sample CRM's random generator.
@@ -59,8 +59,8 @@ def demo(
     start = time.perf_counter()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    progress(f"Generating the sample CRM ({customers:,} customers)")
-    crm = make_crm(customers, random_state=random_state)
+    progress(f"Generating the sample CRM ({n_customers:,} customers)")
+    crm = make_crm(n_customers, random_state=random_state)
     cfg = load_config(crm.write_project(out))
     trained = train(cfg, progress=progress)
     progress("Saving the model")
@@ -73,7 +73,7 @@ def demo(
     progress("Measuring retention")
     ret = retention(cfg, out / "retention", dataset=scored.dataset)
     metrics = trained.summary["validation"]
-    production = (demo_production(out / "production", customers=customers,
+    production = (demo_production(out / "production", n_customers=n_customers,
                                   random_state=random_state, progress=progress)
                   if monitor else {})
     return {
@@ -108,7 +108,7 @@ def _with(config: Config, **sections: dict[str, Any]) -> Config:
 def demo_production(
     out_dir: str | Path,
     *,
-    customers: int = 5000,
+    n_customers: int = 5000,
     random_state: int = 0,
     progress: Progress = no_progress,
 ) -> dict[str, Any]:
@@ -127,7 +127,7 @@ def demo_production(
     ----------
     out_dir : path-like
         Folder for ``data/``, ``config.yaml``, ``model/``, ``runs/`` and ``monitor/``.
-    customers : int, default 5000
+    n_customers : int, default 5000
     random_state : int, default 0
     progress : callable, optional
 
@@ -140,7 +140,7 @@ def demo_production(
     out = Path(out_dir)
     progress(f"A year in production: a sample CRM with a new billing system and a broken "
              f"cause from {CHANGE}")
-    crm = make_crm(customers, random_state=random_state, months=36,
+    crm = make_crm(n_customers, random_state=random_state, months=36,
                    shift_amounts_from=CHANGE, break_from=CHANGE,
                    break_cause="unresolved_complaints")
     base = load_config(crm.write_project(out))

@@ -30,7 +30,7 @@ _ROWS = (*HEADLINE, "lift_at_5", "lift_at_20", "emp", "profit_best", "profit_bes
 def evaluate(
     config: str | Path | Config,
     *,
-    cv: int | None = None,
+    n_folds: int | None = None,
     out_dir: str | Path | None = None,
     tables: Mapping[str, pd.DataFrame] | None = None,
     progress: Progress = no_progress,
@@ -42,7 +42,7 @@ def evaluate(
     ----------
     config : path-like or Config
         A YAML configuration file or a loaded configuration.
-    cv : int, optional
+    n_folds : int, optional
         Snapshot mode: number of folds; event mode: number of newest cutoffs tested.
         Default: the config's ``evaluation`` section (5 folds / 3 cutoffs).
     out_dir : path-like, optional
@@ -71,7 +71,7 @@ def evaluate(
     """
     cfg = config if isinstance(config, Config) else load_config(config)
     target = tracker(mlflow, config=cfg)  # before the work: MLflow missing fails fast
-    result = backtest(cfg, tables=tables, n_folds=cv, progress=progress)
+    result = backtest(cfg, tables=tables, n_folds=n_folds, progress=progress)
     summary: dict[str, Any] = {"config": cfg.name, "mode": result.mode,
                                "churnkit_version": __version__}
     summary.update(json.loads(result.to_json()))

@@ -117,7 +117,7 @@ def test_run_evaluation_writes_metrics_predictions_folds_and_report(tmp_path, sn
     assert float(rows[0][4]) == pytest.approx(summary["baseline"]["lightgbm"]["roc_auc"], abs=1e-4)
     assert summary["plain_lightgbm"]["settings"]["num_leaves"] == 31
     assert float(rows[0][1]) == pytest.approx(summary["roc_auc"], abs=1e-4)
-    assert run_evaluation(cfg_path, cv=2)["folds"] == 2
+    assert run_evaluation(cfg_path, n_folds=2)["folds"] == 2
 
 
 @pytest.mark.slow

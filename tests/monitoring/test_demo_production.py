@@ -13,7 +13,7 @@ pytestmark = pytest.mark.slow  # trains on a 3-year sample CRM and scores twelve
 
 
 def test_the_production_year_shows_both_planted_changes(tmp_path):
-    summary = demo_production(tmp_path, customers=3000, random_state=0)
+    summary = demo_production(tmp_path, n_customers=3000, random_state=0)
     record = json.loads((tmp_path / "monitor" / "monitor.json").read_text())
     runs = {r["as_of"]: r for r in record["runs"]}
     assert len(runs) == 12
