@@ -68,8 +68,9 @@ def _fmt(key: str, value: Any) -> str:
     return f"{value:.4f}" if abs(value) < 10 else f"{value:,.2f}"
 
 
-def global_importance_table(model: Any, X: pd.DataFrame, *, top: int = 20) -> pd.Series:
-    """Mean absolute SHAP value (log-odds) per feature over the rows of ``X``, top ``top``."""
+def global_importance_table(model: Any, X: pd.DataFrame, *, max_features: int = 20
+                            ) -> pd.Series:
+    """The ``max_features`` largest mean absolute SHAP values (log-odds) over ``X``'s rows."""
     missing = [c for c in getattr(model, "feature_names_in_", []) if c not in X.columns]
     if missing:
         raise SchemaError(
@@ -77,7 +78,7 @@ def global_importance_table(model: Any, X: pd.DataFrame, *, top: int = 20) -> pd
             f"{missing[:5]}. Pass the evaluation's own model (result.last_model)."
         )
     contrib = model.explain(X).drop(columns="(expected)", errors="ignore")
-    return contrib.abs().mean().sort_values(ascending=False).head(top)
+    return contrib.abs().mean().sort_values(ascending=False).head(max_features)
 
 
 def _metrics_table(result: EvaluationResult) -> str:

@@ -178,7 +178,7 @@ def monitor(
     tables: Mapping[str, pd.DataFrame] | None = None,
     dataset: Dataset | None = None,
     settings: MonitorConfig | None = None,
-    top: int = 5,
+    max_features: int = 5,
 ) -> MonitorResult:
     """Compare scoring runs with the training data, with each other and with what happened.
 
@@ -199,7 +199,7 @@ def monitor(
         Already loaded tables (instead of loading the config's).
     settings : MonitorConfig, optional
         Thresholds; default the config's, else the defaults.
-    top : int, default 5
+    max_features : int, default 5
         Drifted features listed per run in the summary.
 
     Returns
@@ -262,7 +262,7 @@ def monitor(
             "as_of": rec["as_of"], "run_id": rec["run_id"], "path": rec["_path"],
             "scored": rec["rows"]["scored"], "status": level, "reasons": reasons,
             "score_psi": float(score_row["psi"].iloc[0]) if len(score_row) else None,
-            "top_drift": flagged.head(top)[["feature", "level", "psi", "js", "importance"]
+            "top_drift": flagged.head(max_features)[["feature", "level", "psi", "js", "importance"]
                                           ].to_dict("records"),
             "performance": perf,
         })

@@ -60,7 +60,7 @@ __all__ = ["score_chunked"]
 _ROW = "__churnkit_row"
 
 
-def _batches(config: Config, name: str, spec: Any, batch_rows: int, seen: dict[str, Any]
+def _batches(config: Config, name: str, spec: Any, block_rows: int, seen: dict[str, Any]
              ) -> Iterator[tuple[pa.Table, pd.Series, pd.Series]]:
     """Row batches of an event table: the rows (Arrow), their raw ids and raw timestamps.
 
@@ -80,7 +80,7 @@ def _batches(config: Config, name: str, spec: Any, batch_rows: int, seen: dict[s
                 raise SchemaError(f"Table {name!r} has no column {col!r}. Available columns: "
                                   f"{schema.names}. Fix data.events.{name} in the config.")
         empty = True
-        for batch in pf.iter_batches(batch_size=batch_rows):
+        for batch in pf.iter_batches(batch_size=block_rows):
             empty = False
             table = pa.Table.from_batches([batch], schema=schema)
             cols = table.select([spec.customer_id, spec.timestamp]).to_pandas()
@@ -92,7 +92,7 @@ def _batches(config: Config, name: str, spec: Any, batch_rows: int, seen: dict[s
     options, header = csv_options(path, spec, name)
     seen["sep"] = options["sep"]
     empty = True
-    for chunk in _csv_chunks(path, name, batch_rows, options):
+    for chunk in _csv_chunks(path, name, block_rows, options):
         empty = False
         chunk = name_columns(chunk, header)
         for col in (spec.customer_id, spec.timestamp):
@@ -151,7 +151,7 @@ def score_chunked(
     *,
     as_of: str | pd.Timestamp | None = None,
     partitions: int = 8,
-    batch_rows: int = 1_000_000,
+    block_rows: int = 1_000_000,
     tmp_dir: str | Path | None = None,
     progress: Progress = no_progress,
 ) -> ScoreResult:
@@ -167,7 +167,7 @@ def score_chunked(
         Score date; default the end of all the data, as :func:`churnkit.score` finds it.
     partitions : int, default 8
         Number of chunks; memory for raw events is about their total divided by this.
-    batch_rows : int, default 1_000_000
+    block_rows : int, default 1_000_000
         Rows read at a time while splitting the event files.
     tmp_dir : path-like, optional
         Where the chunk files go (about the size of the event files); default the
@@ -243,7 +243,7 @@ def score_chunked(
                 seen: dict[str, Any] = {}
                 evidence: dict[str, Evidence] = {}
                 newest: dict[str, list[DayCounts]] = {"DMY": [], "MDY": []}
-                for table, ids, stamps_raw in _batches(config, name, spec, batch_rows, seen):
+                for table, ids, stamps_raw in _batches(config, name, spec, block_rows, seen):
                     part = remap[partition_of(ids, n_chunks)]
                     spill.write(name, table, part, offset)
                     offset += len(table)

@@ -60,7 +60,7 @@ def _same_rejects(a, b):
 def test_chunked_scores_equal_the_local_engine(crm_files, fmt):
     configs, model = crm_files
     local = ck.score(configs[fmt], model)
-    chunked = score_chunked(configs[fmt], model, partitions=3, batch_rows=4000)
+    chunked = score_chunked(configs[fmt], model, partitions=3, block_rows=4000)
     pd.testing.assert_frame_equal(chunked.scores, local.scores)
     assert _same_rejects(chunked.rejects, local.rejects)
     assert len(chunked.rejects) == len(local.rejects)
