@@ -26,8 +26,7 @@ BREAKDOWNS = ("recommended_playbook", "reason_1", "risk_band", "account_manager"
 def read_assignments(path: str | Path) -> pd.DataFrame:
     """An ``assignments.csv`` (or Parquet) file written by ``churnkit report --holdout``."""
     path = Path(path)
-    if path.parent.is_dir():
-        settle(path.parent)  # a report run interrupted while renaming its files is completed
+    settle(path.parent)  # a report run interrupted while renaming its files is completed
     if not path.is_file():
         raise SchemaError(f"Assignments file {str(path)!r} does not exist. Write one with "
                           "'churnkit report --holdout 0.1'.")
