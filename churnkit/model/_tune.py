@@ -10,9 +10,8 @@ The rows it is given are the model's own training part: the validation rows of
 :class:`~churnkit.model.ChurnModel` (and, in a backtest, the test fold and
 everything at or after its cutoff) never reach the search. The inner split is out
 of time for event data (the newest training cutoff validates, older cutoffs
-whose horizon reaches it purged when some remain); snapshots are judged by the mean
-over :data:`INNER_FOLDS` stratified folds when the budget holds them, else on a
-stratified hold-out.
+whose horizon reaches it purged when some remain) and a stratified hold-out for
+snapshots.
 """
 
 from __future__ import annotations
@@ -25,12 +24,12 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.model_selection import train_test_split
 
 from churnkit.model._rows import horizon_ends_by
 
-__all__ = ["CANDIDATES", "INNER_FOLDS", "MIN_TREES", "final_rate", "inner_split",
-           "search_capacity", "train_until_stale"]
+__all__ = ["CANDIDATES", "MIN_TREES", "final_rate", "inner_split", "search_capacity",
+           "train_until_stale"]
 
 CANDIDATES: tuple[dict[str, Any], ...] = (
     {"num_leaves": 7, "min_child_samples": 80, "learning_rate": 0.05,
@@ -52,9 +51,6 @@ CANDIDATES: tuple[dict[str, Any], ...] = (
 )
 """Settings tried in this order (the first is always tried, the rest while the budget lasts)."""
 _INNER_SHARE = 0.25
-INNER_FOLDS = 3
-"""Inner folds of the search on data without cutoffs, when the budget holds them: each
-candidate is then judged by its mean ROC-AUC over the folds, not on one hold-out."""
 MIN_TREES = 100
 """The fewest trees a candidate of the search is counted at before it runs."""
 _SPEED = 2.0e7
@@ -161,30 +157,6 @@ def inner_split(y: np.ndarray, cutoffs: pd.Series | None, horizon_days: int | No
     return np.sort(tr), np.sort(va)
 
 
-def _inner_splits(y: np.ndarray, cutoffs: pd.Series | None, horizon_days: int | None, *,
-                  random_state: int, budget_seconds: float, patience: int,
-                  features: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The search's inner splits: :func:`inner_split`, or :data:`INNER_FOLDS` stratified folds.
-
-    Data without cutoffs (or with a single one) is judged on stratified folds when the
-    budget holds two candidates on every fold: one hold-out of a few thousand rows picks
-    among close candidates by noise. Event data keeps its out-of-time split.
-    """
-    tr, va = inner_split(y, cutoffs, horizon_days, random_state=random_state)
-    timed = cutoffs is not None and pd.Series(cutoffs).nunique() >= 2
-    counts = np.bincount(y.astype(int), minlength=2)
-    if timed or counts.min() < 2 * INNER_FOLDS:
-        return [(tr, va)]
-    first = CANDIDATES[0]
-    rows = len(y) * (INNER_FOLDS - 1) / INNER_FOLDS
-    work = 2 * INNER_FOLDS * _work((MIN_TREES + patience) * rows, features,
-                                   first["colsample_bytree"] * first["subsample"])
-    if work > budget_seconds:
-        return [(tr, va)]
-    folds = StratifiedKFold(n_splits=INNER_FOLDS, shuffle=True, random_state=random_state)
-    return [(np.sort(a), np.sort(b)) for a, b in folds.split(np.zeros(len(y)), y)]
-
-
 def search_capacity(
     X: pd.DataFrame, y: np.ndarray, *, cutoffs: pd.Series | None = None,
     horizon_days: int | None = None, budget_seconds: float = 20.0, patience: int = 50,
@@ -223,24 +195,18 @@ def search_capacity(
     """
     start = time.perf_counter()
     y = np.asarray(y, dtype=bool)
+    tr, va = inner_split(y, cutoffs, horizon_days, random_state=random_state)
     first = CANDIDATES[0]
-    splits = _inner_splits(y, cutoffs, horizon_days, random_state=random_state,
-                           budget_seconds=budget_seconds, patience=patience,
-                           features=X.shape[1])
-    tr, va = splits[0]
-    least = 2 * len(splits) * _work((MIN_TREES + patience) * len(tr), X.shape[1],
-                                    first["colsample_bytree"] * first["subsample"])
-    if least > budget_seconds:  # not even two candidates on one hold-out
+    least = 2 * _work((MIN_TREES + patience) * len(tr), X.shape[1],
+                      first["colsample_bytree"] * first["subsample"])  # two candidates
+    if least > budget_seconds:
         return {"settings": dict(first), "trees": None, "skipped": True, "tried": 0,
                 "seconds": round(time.perf_counter() - start, 2), "budget_seconds_used": 0.0,
                 "inner_train_rows": len(tr), "inner_valid_rows": len(va)}
+    w_tr = weight[tr] if weight is not None else None
     binning = {"feature_pre_filter": False}  # the candidates differ in minimum leaf size
-    sets = []
-    for tr_k, va_k in splits:
-        train_set = lgb.Dataset(X.iloc[tr_k], y[tr_k].astype(int),
-                                weight=weight[tr_k] if weight is not None else None, params=binning)
-        sets.append((train_set, lgb.Dataset(X.iloc[va_k], y[va_k].astype(int),
-                                            reference=train_set, params=binning), va_k))
+    train_set = lgb.Dataset(X.iloc[tr], y[tr].astype(int), weight=w_tr, params=binning)
+    valid_set = lgb.Dataset(X.iloc[va], y[va].astype(int), reference=train_set, params=binning)
     best: tuple[float, int, dict[str, Any]] | None = None
     tried = 0
     spent = 0.0
@@ -248,17 +214,13 @@ def search_capacity(
         if tried and spent > budget_seconds:
             break
         params = lgb_params(settings, random_state=random_state, n_jobs=n_jobs, reg_lambda=reg_lambda)
-        aucs, counts = [], []
-        for (train_set, valid_set, va_k), (tr_k, _) in zip(sets, splits, strict=True):
-            booster = train_until_stale(params, train_set, valid_set, rounds=1000,
-                                        patience=patience)
-            trees = int(booster.best_iteration)
-            spent += _work((trees + patience) * len(tr_k), X.shape[1],  # two cores, any n_jobs
-                           settings["colsample_bytree"] * settings["subsample"])
-            p = booster.predict(X.iloc[va_k], num_iteration=trees, num_threads=n_jobs)
-            aucs.append(float(roc_auc_score(y[va_k], p)))
-            counts.append(trees)
-        auc, trees = float(np.mean(aucs)), max(1, round(float(np.mean(counts))))
+        booster = train_until_stale(params, train_set, valid_set, rounds=1000, patience=patience)
+        trees = int(booster.best_iteration)
+        grown = trees + patience
+        spent += _work(grown * len(tr), X.shape[1],  # two cores, whatever n_jobs is
+                       settings["colsample_bytree"] * settings["subsample"])
+        p = booster.predict(X.iloc[va], num_iteration=trees, num_threads=n_jobs)
+        auc = float(roc_auc_score(y[va], p))
         tried += 1
         if best is None or auc > best[0] + 1e-6:
             best = (auc, trees, settings)
@@ -267,7 +229,7 @@ def search_capacity(
         "settings": dict(best[2]), "trees": best[1], "inner_roc_auc": round(best[0], 4),
         "tried": tried, "seconds": round(time.perf_counter() - start, 2),
         "budget_seconds_used": round(spent, 2),
-        "inner_train_rows": len(tr), "inner_valid_rows": len(va), "inner_folds": len(splits),
+        "inner_train_rows": len(tr), "inner_valid_rows": len(va),
     }
     if cutoffs is not None:
         cut = pd.to_datetime(pd.Series(cutoffs)).reset_index(drop=True)

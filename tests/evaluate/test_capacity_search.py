@@ -13,14 +13,7 @@ from churnkit import ConfigError
 from churnkit.config import config_from_dict
 from churnkit.evaluate import backtest
 from churnkit.jobs import train
-from churnkit.model._tune import (
-    CANDIDATES,
-    INNER_FOLDS,
-    _inner_splits,
-    lgb_params,
-    search_capacity,
-    train_until_stale,
-)
+from churnkit.model._tune import CANDIDATES, lgb_params, train_until_stale
 
 AUTO = {"tune": "auto", "tune_budget_seconds": 600, "refit": True}
 
@@ -96,38 +89,3 @@ def test_bad_tune_settings_are_config_errors():
     raw["model"].update(tune="auto", tune_budget_seconds=0)
     with pytest.raises(ConfigError, match=r"model\.tune_budget_seconds"):
         config_from_dict(raw)
-
-
-def _snapshot_rows(n=1500, seed=0):
-    rng = np.random.default_rng(seed)
-    X = pd.DataFrame(rng.normal(size=(n, 3)), columns=list("abc"))
-    y = (X["a"] + rng.normal(size=n) > 0.8).to_numpy()
-    return X, y
-
-
-def test_snapshot_search_judges_candidates_on_inner_folds_that_cover_its_rows():
-    """Without cutoffs the search averages its candidates over stratified inner folds: each
-    row validates once, inside the rows given; a budget too small for that falls back to
-    one hold-out, and event data keeps its out-of-time split."""
-    X, y = _snapshot_rows()
-    splits = _inner_splits(y, None, None, random_state=0, budget_seconds=20, patience=50,
-                           features=X.shape[1])
-    assert len(splits) == INNER_FOLDS
-    valid = np.concatenate([va for _, va in splits])
-    np.testing.assert_array_equal(np.sort(valid), np.arange(len(y)))
-    for tr, va in splits:
-        assert not np.intersect1d(tr, va).size
-        assert abs(y[va].mean() - y.mean()) < 0.01  # stratified
-    found = search_capacity(X, y, budget_seconds=20, n_jobs=1)
-    assert found["inner_folds"] == INNER_FOLDS
-    assert found["inner_train_rows"] + found["inner_valid_rows"] == len(y)
-
-    tiny = _inner_splits(y, None, None, random_state=0, budget_seconds=1e-4, patience=50,
-                         features=X.shape[1])
-    assert len(tiny) == 1
-
-    cutoffs = pd.Series(pd.to_datetime(["2024-01-01", "2024-02-01"])[np.arange(len(y)) % 2])
-    timed = _inner_splits(y, cutoffs, None, random_state=0, budget_seconds=20, patience=50,
-                          features=X.shape[1])
-    assert len(timed) == 1
-    assert (cutoffs.iloc[timed[0][1]] == cutoffs.max()).all()
