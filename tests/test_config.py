@@ -1,9 +1,12 @@
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from churnkit import ConfigError, load_config
 from churnkit.config import config_from_dict
+from churnkit.data import load_dataset
+from churnkit.features import feature_set
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -122,3 +125,30 @@ def test_a_renamed_key_names_its_new_name():
            "labels": {"cutoffs": ["2024-01-01"]}, "features": {"top_k": 5}}
     with pytest.raises(ConfigError, match=r"features\.top_k: renamed to 'max_categories'"):
         config_from_dict(raw)
+
+
+def _event_config(**features):
+    return config_from_dict({
+        "data": {"customers": {"customer_id": "id"},
+                 "events": {"logins": {"kind": "usage", "timestamp": "day"}}},
+        "labels": {"definition": "contractual", "horizon_days": 45,
+                   "cutoffs": {"start": "2024-03-01", "every": "MS"}},
+        "features": features,
+    })
+
+
+def test_the_label_horizon_is_a_feature_window_unless_turned_off():
+    """Activity in the last horizon-long period: the window is added where the list lacks it,
+    kept once where it has it, and left out on request; the features follow."""
+    assert _event_config(windows=[30, 90]).features.windows == [30, 45, 90]
+    assert _event_config(windows=[45, 90]).features.windows == [45, 90]
+    assert _event_config(windows=[30, 90], horizon_window=False).features.windows == [30, 90]
+    days = pd.date_range("2024-01-01", periods=120, freq="D")
+    tables = {"customers": pd.DataFrame({"id": ["a", "b"]}),
+              "logins": pd.DataFrame({"customer_id": ["a"] * 120, "day": days})}
+    cfg = _event_config(windows=[30, 90])
+    ds = load_dataset(cfg, tables)
+    spine = pd.DataFrame({"customer_id": ["a", "b"], "cutoff": pd.Timestamp("2024-04-20")})
+    X = feature_set(cfg.features).fit_transform(ds, spine)
+    assert X.loc[0, "logins__count__45d"] == 45  # 2024-03-06 .. 04-19
+    assert X.loc[0, "logins__count__30d"] == 30

@@ -106,6 +106,12 @@ class Config(_Model):
             )
         if self.labels.definition == "inactivity" and not self.data.events:
             raise ValueError("inactivity churn needs at least one event table")
+        windows, horizon = self.features.windows, self.labels.horizon_days
+        if self.features.horizon_window and horizon not in windows:
+            # every job reads config.features, so they all build this window; the model
+            # files keep the windows they were trained with
+            wider = self.features.model_copy(update={"windows": sorted([*windows, horizon])})
+            object.__setattr__(self, "features", wider)  # still inside construction
         return self
 
     def resolve(self, path: str | None) -> Path | None:

@@ -17,6 +17,10 @@ class FeatureConfig(_Model):
     renamed_keys: ClassVar[dict[str, str]] = {"top_k": "max_categories"}
 
     windows: list[int] = Field(default_factory=lambda: [30, 90, 365])
+    """Look-back windows in days of the event aggregates."""
+    horizon_window: bool = True
+    """Also a window as long as the label horizon (``labels.horizon_days``): activity in
+    the last horizon-long period is the past counterpart of what the label measures."""
     max_categories: int = Field(10, ge=1)
     """Most frequent values per categorical event column; the rest count as ``other``."""
     derived: bool = True
