@@ -24,7 +24,12 @@ from churnkit._core.state import dump_state
 from churnkit.config import Config
 from churnkit.data import Dataset, load_dataset
 from churnkit.exceptions import ModelError, SchemaError
-from churnkit.features import FeatureSet, feature_set_from_state, feature_set_state
+from churnkit.features import (
+    FeatureSet,
+    feature_set,
+    feature_set_from_state,
+    feature_set_state,
+)
 from churnkit.impact import (
     UpliftModel,
     auuc,
@@ -219,8 +224,7 @@ def train_uplift(
     spine = pd.DataFrame({"customer_id": joined["customer_id"].to_numpy(),
                           "cutoff": joined["as_of"].to_numpy()})
     progress(f"Building features of {len(spine):,} experiment customers")
-    fc = config.features
-    fs = FeatureSet(windows=fc.windows, max_categories=fc.max_categories, derived=fc.derived)
+    fs = feature_set(config.features)  # the churn model's settings, BTYD included
     X = fs.fit_transform(ds, spine)
     playbooks: list[str] | None = None
     if "recommended_playbook" in joined:  # the action changes the effect of contact

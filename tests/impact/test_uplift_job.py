@@ -13,6 +13,7 @@ from churnkit import jobs
 from churnkit.cli import app
 from churnkit.datasets import make_crm
 from churnkit.exceptions import ModelError
+from churnkit.features import feature_set
 
 pytestmark = pytest.mark.slow  # fits bagged LightGBM learners on a sample CRM
 
@@ -29,10 +30,12 @@ def trained(tmp_path_factory):
 
 
 def test_summary_compares_uplift_with_the_risk_ranking(trained):
-    crm, _, _, _, result = trained
+    crm, _, cfg, _, result = trained
     s = result.summary
     assert s["customers"] + 0 <= len(crm.assignments)
     assert s["learner"] in {"t", "x"}
+    # the experiments' features are built with the churn model's feature settings
+    assert result.features.get_params() == feature_set(cfg.features).get_params()
     assert set(s["held_out_metrics"]) == {"uplift", "risk", "risk_x_value"}
     for metrics in s["held_out_metrics"].values():
         assert set(metrics) == {"qini", "auuc", "uplift_at_10pct"}
